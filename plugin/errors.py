@@ -1,0 +1,39 @@
+"""Exceptions hopscout raises. Every message says what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class HopscoutError(Exception):
+    """Base class: catch this to handle every hopscout failure."""
+
+
+class InvalidQueryError(HopscoutError, ValueError):
+    """A query is empty, whitespace only, too long, or not a string."""
+
+
+class InvalidArgumentError(HopscoutError, ValueError):
+    """An argument has the wrong type or is out of range (k <= 0, a bad filter, ...)."""
+
+
+class CollectionNotFoundError(HopscoutError, LookupError):
+    """The named collection does not exist in the store."""
+
+
+class EmbedderMismatchError(HopscoutError):
+    """A collection was built with another embedder (id or dimension) than the one in use."""
+
+
+class StoreUnavailableError(HopscoutError, ConnectionError):
+    """The Chroma store cannot be reached or opened."""
+
+
+class EmbedderUnavailableError(HopscoutError):
+    """The embedding model cannot be loaded or the embeddings endpoint does not answer."""
+
+
+class UnreadableFileError(HopscoutError, OSError):
+    """A file cannot be read: missing, a directory, no permission, binary, or an unknown encoding."""
+
+
+class UnsupportedFileError(UnreadableFileError):
+    """A file's type has no parser (e.g. an image); it is skipped in folder ingests."""
