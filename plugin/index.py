@@ -1,0 +1,227 @@
+"""One collection = a Chroma collection (vectors, texts, metadata: the source of truth) plus a local BM25
+index kept in step with it.
+
+Consistency: every write first stamps a fresh random version into the Chroma collection's metadata, then
+writes Chroma, then the lexical index together with that version. A reader whose lexical index holds another
+version than Chroma (another process wrote, or a crash cut a write short) diffs ids and content hashes with
+Chroma and catches up. A document count that differs from Chroma's forces the same catch-up."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CollectionNotFoundError, EmbedderMismatchError, StoreUnavailableError
+from .filters import Where
+from .lexical import LexicalIndex
+
+META_EMBEDDER = "hopscout:embedder"
+META_DIM = "hopscout:dim"
+META_VERSION = "hopscout:version"
+HASH_KEY = "hs_hash"
+_PAGE = 2000
+
+
+def content_hash(text: str, metadata: Mapping[str, Any]) -> str:
+    """Stable hash of a document's text and metadata (detects updates)."""
+    payload = json.dumps([text, dict(metadata)], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def public_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Metadata without hopscout's internal ``hs_`` keys."""
+    return {k: v for k, v in (metadata or {}).items() if not k.startswith("hs_")}
+
+
+def _not_found(exc: Exception) -> bool:
+    return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
+
+
+class CollectionIndex:
+    """Dense (Chroma) and lexical (FTS5) access to one collection, kept consistent."""
+
+    def __init__(self, client: Any, collection: Any, lexical: LexicalIndex, sync_interval: float = 0.0) -> None:
+        self._client = client
+        self.collection = collection
+        self.name: str = collection.name
+        self.lexical = lexical
+        self.sync_interval = sync_interval
+        self._last_sync = 0.0
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(
+        cls,
+        client: Any,
+        name: str,
+        *,
+        embedder_id: str,
+        dim: int | None,
+        lexical_root: Path,
+        create: bool,
+        sync_interval: float = 0.0,
+    ) -> CollectionIndex:
+        """Open ``name``, creating it if ``create``; refuse one built with another embedder."""
+        try:
+            collection = client.get_collection(name=name, embedding_function=None)
+        except Exception as exc:
+            if not _not_found(exc):
+                raise StoreUnavailableError(f"Chroma failed opening collection {name!r}: {exc}") from exc
+            if not create:
+                names = sorted(c.name for c in client.list_collections())
+                raise CollectionNotFoundError(
+                    f"No collection {name!r}. Existing: {names or 'none'}. Add documents or ingest files to create it."
+                ) from None
+            if dim is None:
+                raise ValueError("dim is needed to create a collection")
+            collection = client.get_or_create_collection(
+                name=name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={META_EMBEDDER: embedder_id, META_DIM: int(dim), META_VERSION: uuid.uuid4().hex},
+            )
+        meta = collection.metadata or {}
+        stored_id, stored_dim = meta.get(META_EMBEDDER), meta.get(META_DIM)
+        if stored_id is None:
+            raise EmbedderMismatchError(
+                f"Collection {name!r} was not made by hopscout (no embedder recorded); use another name."
+            )
+        if stored_id != embedder_id or (dim is not None and stored_dim is not None and int(stored_dim) != int(dim)):
+            raise EmbedderMismatchError(
+                f"Collection {name!r} was built with embedder {stored_id!r} (dim {stored_dim}); this hopscout uses "
+                f"{embedder_id!r} (dim {dim}). Set HOPSCOUT_EMBEDDER={stored_id!r} to read it, or use another collection."
+            )
+        lexical = LexicalIndex(Path(lexical_root) / f"{collection.id}.sqlite")
+        return cls(client, collection, lexical, sync_interval)
+
+    # -- metadata and versions ----------------------------------------------------------------------
+    def metadata(self) -> dict[str, Any]:
+        """The collection's metadata, read fresh from Chroma."""
+        try:
+            return dict(self._client.get_collection(name=self.name, embedding_function=None).metadata or {})
+        except Exception as exc:
+            if _not_found(exc):
+                raise CollectionNotFoundError(f"Collection {self.name!r} was deleted.") from None
+            raise StoreUnavailableError(f"Chroma failed reading collection {self.name!r}: {exc}") from exc
+
+    def update_metadata(self, **updates: Any) -> None:
+        """Merge ``updates`` into the collection's metadata (Chroma replaces it whole)."""
+        meta = self.metadata()
+        meta.update(updates)
+        self.collection.modify(metadata=meta)
+
+    def _stamp(self) -> str:
+        version = uuid.uuid4().hex
+        self.update_metadata(**{META_VERSION: version})
+        return version
+
+    def sync(self, force: bool = False) -> None:
+        """Bring the lexical index up to date with Chroma if another writer (or a crash) left it behind."""
+        now = time.monotonic()
+        if not force and self.sync_interval and now - self._last_sync < self.sync_interval:
+            return
+        with self._lock:
+            remote = self.metadata().get(META_VERSION)
+            if not force and remote == self.lexical.version and self.collection.count() == self.lexical.count():
+                self._last_sync = now
+                return
+            remote_hashes = self._remote_hashes()
+            local_hashes = self.lexical.hashes()
+            deletes = [i for i in local_hashes if i not in remote_hashes]
+            stale = [i for i, h in remote_hashes.items() if local_hashes.get(i) != h]
+            upserts = []
+            for start in range(0, len(stale), _PAGE):
+                got = self.collection.get(ids=stale[start : start + _PAGE], include=["documents", "metadatas"])
+                for doc_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                    upserts.append((doc_id, remote_hashes[doc_id], text or "", public_metadata(meta)))
+            self.lexical.apply(upserts, deletes, version=remote)
+            self._last_sync = now
+
+    def _remote_hashes(self) -> dict[str, str]:
+        hashes: dict[str, str] = {}
+        offset = 0
+        while True:
+            got = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            for doc_id, meta in zip(got["ids"], got["metadatas"]):
+                hashes[doc_id] = str((meta or {}).get(HASH_KEY, ""))
+            if len(got["ids"]) < _PAGE:
+                return hashes
+            offset += _PAGE
+
+    # -- writes -----------------------------------------------------------------------------------
+    def upsert(
+        self, ids: Sequence[str], texts: Sequence[str], vectors: np.ndarray, metadatas: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Write documents to Chroma and the lexical index (same ids replace)."""
+        if not ids:
+            return
+        with self._lock:
+            self.sync()
+            version = self._stamp()
+            hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
+            chroma_metas = [{**m, HASH_KEY: h} for m, h in zip(metadatas, hashes)]
+            self.collection.upsert(
+                ids=list(ids), embeddings=np.asarray(vectors, dtype=np.float32), documents=list(texts),
+                metadatas=chroma_metas,
+            )
+            self.lexical.apply(zip(ids, hashes, texts, metadatas), version=version)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove documents by id from both indexes (unknown ids are ignored)."""
+        if not ids:
+            return
+        with self._lock:
+            self.sync()
+            version = self._stamp()
+            for start in range(0, len(ids), _PAGE):
+                self.collection.delete(ids=list(ids[start : start + _PAGE]))
+            self.lexical.apply(deletes=ids, version=version)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def ids(self, where: Where | None = None) -> list[str]:
+        """Ids of every document (matching ``where``)."""
+        ids: list[str] = []
+        offset = 0
+        while True:
+            got = self.collection.get(where=where, include=[], limit=_PAGE, offset=offset)
+            ids.extend(got["ids"])
+            if len(got["ids"]) < _PAGE:
+                return ids
+            offset += _PAGE
+
+    def get(self, ids: Sequence[str], *, embeddings: bool = False) -> dict[str, tuple[str, dict[str, Any], Any]]:
+        """``id → (text, metadata, embedding or None)`` for the ids that exist."""
+        include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
+        out: dict[str, tuple[str, dict[str, Any], Any]] = {}
+        for start in range(0, len(ids), _PAGE):
+            got = self.collection.get(ids=list(ids[start : start + _PAGE]), include=include)
+            vectors = got.get("embeddings") if embeddings else None
+            for i, doc_id in enumerate(got["ids"]):
+                vec = vectors[i] if vectors is not None else None
+                out[doc_id] = (got["documents"][i] or "", dict(got["metadatas"][i] or {}), vec)
+        return out
+
+    def dense(self, vectors: np.ndarray, n: int, where: Where | None = None) -> list[list[tuple[str, float, str, dict]]]:
+        """Nearest ``n`` per query vector: ``(id, cosine, text, metadata)``, best first."""
+        total = self.collection.count()
+        if total == 0 or len(vectors) == 0:
+            return [[] for _ in range(len(vectors))]
+        got = self.collection.query(
+            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=min(n, total), where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            [(i, 1.0 - float(dist), doc or "", dict(meta or {})) for i, dist, doc, meta in zip(ids, dists, docs, metas)]
+            for ids, dists, docs, metas in zip(got["ids"], got["distances"], got["documents"], got["metadatas"])
+        ]
+
+    def count(self) -> int:
+        return int(self.collection.count())

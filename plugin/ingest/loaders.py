@@ -1,0 +1,342 @@
+"""Turn one file into plain text plus its structure (headings, PDF pages).
+
+Every supported format ends up as a `LoadedFile`: the text the chunker splits, the
+sections that give each chunk its heading path, and for PDFs where each page starts,
+so a search hit can say "Install > From PyPI" or "page 3" instead of only a file name.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+import pypdf
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import PreformattedString
+
+from hopscout.errors import UnreadableFileError, UnsupportedFileError
+
+_KINDS: dict[str, tuple[str, ...]] = {
+    "text": (".txt", ".text", ".rst", ".log"),
+    "markdown": (".md", ".markdown"),
+    "html": (".html", ".htm"),
+    "pdf": (".pdf",),
+    "code": (
+        ".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".go", ".rs", ".c", ".h", ".cpp",
+        ".hpp", ".cs", ".rb", ".php", ".sh", ".sql", ".kt", ".swift", ".scala", ".lua",
+        ".r", ".toml", ".yaml", ".yml", ".json", ".ini", ".cfg",
+    ),
+}  # fmt: skip
+_KIND_BY_SUFFIX = {suffix: kind for kind, suffixes in _KINDS.items() for suffix in suffixes}
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_KIND_BY_SUFFIX)
+
+_BINARY_SNIFF_BYTES = 8192
+# Config/data formats have no function-like definitions worth a heading.
+_NO_CODE_SECTIONS = frozenset({".toml", ".yaml", ".yml", ".json", ".ini", ".cfg", ".sql"})
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+# Top-level (unindented) definitions in Python-, JS-, Go-, Rust-, Kotlin-, Swift-like code.
+_CODE_DEF = re.compile(
+    r"^(?:(?:export|default|pub(?:\([\w:]+\))?|async|public|private|protected|internal|"
+    r"static|abstract|final|open|sealed|data|unsafe)\s+)*"
+    r"(def|class|function\*?|func|fn|fun|struct|interface|trait|impl)\s+"
+    r"(?:\([^)]*\)\s*)?([A-Za-z_$][\w$]*)",
+    re.MULTILINE,
+)
+
+_HTML_DROP = ("script", "style", "nav", "footer", "head", "title", "noscript", "template")
+_HTML_CELLS = frozenset({"td", "th"})
+_HTML_HEADINGS = {f"h{level}": level for level in range(1, 7)}
+_HTML_LINE_BLOCKS = frozenset({"li", "tr", "dt", "dd", "br", "option"})
+_HTML_PARAGRAPH_BLOCKS = frozenset(
+    {
+        "p", "div", "section", "article", "main", "aside", "header", "ul", "ol", "dl",
+        "table", "thead", "tbody", "pre", "blockquote", "figure", "figcaption", "form",
+        "fieldset", "details", "summary", "address", "hr", "body", "html",
+        *_HTML_HEADINGS,
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and where its text starts in `LoadedFile.text`."""
+
+    start: int
+    heading: str  # heading path joined with " > ", e.g. "Install > From PyPI"
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """One file's extracted text and structure; `text` is "" for an empty file."""
+
+    path: Path
+    kind: str  # "text" | "markdown" | "html" | "pdf" | "code"
+    text: str
+    sections: tuple[Section, ...]  # sorted by start
+    encoding: str | None  # None for pdf
+    pages: tuple[int, ...] = ()  # pdf only: offset in `text` where page i+1 starts
+
+
+def file_kind(path: str | Path) -> str | None:
+    """Return the kind of file its suffix says it is, or None if hopscout cannot parse it."""
+    return _KIND_BY_SUFFIX.get(Path(path).suffix.lower())
+
+
+def load_file(path: str | Path) -> LoadedFile:
+    """Read and parse one file; raise UnreadableFileError/UnsupportedFileError saying why not."""
+    resolved = Path(path).expanduser().resolve()
+    if resolved.is_dir():
+        raise UnreadableFileError(f"{resolved} is a directory, not a file; pass a file path")
+    if not resolved.exists():
+        raise UnreadableFileError(f"{resolved} does not exist; check the path")
+    kind = file_kind(resolved)
+    if kind is None:
+        raise UnsupportedFileError(
+            f"{resolved} has an unsupported type ({resolved.suffix or 'no suffix'}); "
+            f"supported suffixes: {' '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    data = _read_bytes(resolved)
+    if kind == "pdf":
+        return _load_pdf(resolved, data)
+
+    text, encoding = _decode(resolved, data)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        return LoadedFile(resolved, kind, "", (), encoding)
+    if kind == "html":
+        text, sections = _html_text(text)
+    elif kind == "markdown":
+        sections = _markdown_sections(text)
+    elif kind == "code" and resolved.suffix.lower() not in _NO_CODE_SECTIONS:
+        sections = _code_sections(text)
+    else:
+        sections = ()
+    return LoadedFile(resolved, kind, text, sections, encoding)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """Read the whole file, turning OS errors into an actionable UnreadableFileError."""
+    try:
+        return path.read_bytes()
+    except PermissionError as exc:
+        raise UnreadableFileError(
+            f"no permission to read {path}; check its permissions or run as a user who can read it"
+        ) from exc
+    except FileNotFoundError as exc:
+        raise UnreadableFileError(f"{path} does not exist (it was removed while reading)") from exc
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, str]:
+    """Decode text bytes: UTF-8 (BOM stripped), UTF-16/32 with a BOM, else a detected encoding."""
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec), codec
+            except UnicodeDecodeError as exc:
+                raise UnreadableFileError(
+                    f"{path} starts with a {codec} byte-order mark but is not valid {codec}; "
+                    "convert it to UTF-8"
+                ) from exc
+    if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
+        raise UnreadableFileError(
+            f"{path} looks like a binary file (it contains NUL bytes), not text; "
+            "remove it or give it a suffix hopscout skips"
+        )
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    encoding = _guess_encoding(data)
+    if encoding is None:
+        raise UnreadableFileError(
+            f"{path} is not UTF-8 and its encoding could not be detected; convert it to UTF-8"
+        )
+    return data.decode(encoding, errors="replace"), encoding
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    """Ask charset_normalizer, but prefer cp1252 when it reads the bytes as coherently.
+
+    For short Western-European text charset_normalizer often ranks cp1250/cp1257 first,
+    which garbles accents; cp1252 is by far the most common legacy encoding.
+    """
+    results = charset_normalizer.from_bytes(data)
+    best = results.best()
+    if best is None:
+        return None
+    for match in results:
+        if "cp1252" in match.could_be_from_charset and match.coherence >= best.coherence:
+            return "cp1252"
+    return best.encoding
+
+
+def _load_pdf(path: Path, data: bytes) -> LoadedFile:
+    """Extract text page by page (joined by a blank line) and record where each page starts."""
+    try:
+        reader = pypdf.PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnreadableFileError(
+                f"{path} is a password-protected PDF; save an unprotected copy and ingest that"
+            )
+        page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
+    except UnreadableFileError:
+        raise
+    except Exception as exc:  # pypdf raises many exception types on damaged files
+        raise UnreadableFileError(
+            f"{path} is not a readable PDF ({type(exc).__name__}: {exc}); "
+            "re-export or repair it and ingest it again"
+        ) from exc
+    page_texts = [t.replace("\r\n", "\n").replace("\r", "\n") for t in page_texts]
+    if not any(t.strip() for t in page_texts):
+        return LoadedFile(path, "pdf", "", (), None)
+    offsets, position = [], 0
+    for page_text in page_texts:
+        offsets.append(position)
+        position += len(page_text) + 2
+    return LoadedFile(path, "pdf", "\n\n".join(page_texts), (), None, tuple(offsets))
+
+
+class _HeadingPath:
+    """Track nested headings and render the current path, e.g. "Guide > Install"."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, str]] = []
+
+    def push(self, level: int, title: str) -> str:
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        self._stack.append((level, title))
+        return " > ".join(t for _, t in self._stack if t)
+
+
+def _markdown_sections(text: str) -> tuple[Section, ...]:
+    """Sections from ATX headings (`#`..`######`), skipping lines inside fenced code blocks."""
+    sections: list[Section] = []
+    path = _HeadingPath()
+    fence: str | None = None
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        fence_match = _FENCE.match(line)
+        if fence is not None:
+            if fence_match and fence_match.group(1)[0] == fence[0]:
+                if len(fence_match.group(1)) >= len(fence) and not line.strip(" \t\n`~"):
+                    fence = None
+        elif fence_match:
+            fence = fence_match.group(1)
+        elif heading := _ATX_HEADING.match(line.rstrip("\n")):
+            title = (heading.group(2) or "").strip()
+            sections.append(Section(offset, path.push(len(heading.group(1)), title)))
+        offset += len(line)
+    if sections and text[: sections[0].start].strip():
+        sections.insert(0, Section(0, ""))
+    return tuple(sections)
+
+
+def _code_sections(text: str) -> tuple[Section, ...]:
+    """Sections at top-level def/class/function/func/fn lines, headed e.g. "def load_file"."""
+    return tuple(
+        Section(m.start(), f"{m.group(1).rstrip('*')} {m.group(2)}")
+        for m in _CODE_DEF.finditer(text)
+    )
+
+
+class _TextBuilder:
+    """Accumulate HTML text: whitespace collapsed, blocks separated by newlines."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self._newlines = 2  # newlines ending the text so far; the start counts as a break
+        self._pending_space = False
+
+    def text(self, raw: str, *, preformatted: bool = False) -> None:
+        """Append a text node; outside <pre>, runs of whitespace become one space."""
+        if preformatted:
+            self._emit(raw)
+            return
+        collapsed = re.sub(r"\s+", " ", raw)
+        self._pending_space |= collapsed.startswith(" ")
+        core = collapsed.strip()
+        if not core:
+            return
+        if self._pending_space and self._newlines == 0:
+            self._emit(" ")
+        self._emit(core)
+        self._pending_space = collapsed.endswith(" ")
+
+    def space(self) -> None:
+        """Separate what follows from what precedes by a space (e.g. table cells)."""
+        self._pending_space = True
+
+    def block(self, newlines: int) -> None:
+        """End the current line (1) or paragraph (2), unless the text already does."""
+        self._pending_space = False
+        if self.parts and self._newlines < newlines:
+            self._emit("\n" * (newlines - self._newlines))
+
+    def _emit(self, value: str) -> None:
+        if not value:
+            return
+        self.parts.append(value)
+        self.length += len(value)
+        body = value.rstrip("\n")
+        trailing = len(value) - len(body)
+        self._newlines = self._newlines + trailing if not body else trailing
+
+
+def _html_text(markup: str) -> tuple[str, tuple[Section, ...]]:
+    """Visible text of an HTML page plus sections from h1-h6 (title stands in for a missing h1)."""
+    soup = BeautifulSoup(markup, "html.parser")
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    for tag in soup.find_all(_HTML_DROP):
+        tag.decompose()
+
+    out = _TextBuilder()
+    path = _HeadingPath()
+    sections: list[Section] = []
+    if title and soup.find("h1") is None:
+        sections.append(Section(0, path.push(1, title)))
+        out.text(title)
+        out.block(2)
+
+    # Iterative walk over ("open" | "close", node) events, so deep nesting cannot overflow.
+    stack: list[tuple[str, Tag | NavigableString]] = [("open", soup)]
+    in_pre = 0
+    while stack:
+        event, node = stack.pop()
+        if isinstance(node, NavigableString):
+            if not isinstance(node, PreformattedString):  # skip comments, doctype, CDATA
+                out.text(str(node), preformatted=in_pre > 0)
+            continue
+        name = node.name
+        newlines = 2 if name in _HTML_PARAGRAPH_BLOCKS else 1 if name in _HTML_LINE_BLOCKS else 0
+        if newlines:
+            out.block(newlines)
+        if event == "close":
+            in_pre -= name == "pre"
+            if name in _HTML_CELLS:
+                out.space()
+            continue
+        if name in _HTML_HEADINGS:
+            heading = node.get_text(" ", strip=True)
+            sections.append(Section(out.length, path.push(_HTML_HEADINGS[name], heading)))
+        in_pre += name == "pre"
+        stack.append(("close", node))
+        stack.extend(("open", child) for child in reversed(node.contents))
+    text = "".join(out.parts).rstrip()
+    if sections and text[: sections[0].start].strip():
+        sections.insert(0, Section(0, ""))
+    return text, tuple(s for s in sections if s.start <= len(text))

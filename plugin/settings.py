@@ -1,0 +1,79 @@
+"""All of hopscout's settings in one place: constructor arguments or ``HOPSCOUT_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+SearchMode = Literal["dense", "lexical", "hybrid"]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Each field reads ``HOPSCOUT_<FIELD>`` (e.g. ``HOPSCOUT_HOME``) when not passed."""
+
+    model_config = SettingsConfigDict(env_prefix="HOPSCOUT_", extra="forbid", validate_default=True)
+
+    home: Path = Field(
+        default=Path("~/.hopscout"),
+        description="Where the embedded Chroma store, the lexical indexes and caches live.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server started with `chroma run` (e.g. http://127.0.0.1:8000). "
+        "Unset: an embedded PersistentClient under HOME/chroma.",
+    )
+    chroma_token: str | None = Field(default=None, description="Bearer token for a Chroma server that needs one.")
+    collection: str = Field(default="default", description="Collection used when a call names none.")
+    embedder: str = Field(
+        default=DEFAULT_EMBEDDER,
+        description="`all-MiniLM-L6-v2` (bundled, offline), a sentence-transformers model name or local path, "
+        "or `openai:<model>` for an OpenAI-compatible /v1/embeddings endpoint.",
+    )
+    embeddings_url: str | None = Field(
+        default=None, description="Base URL of the OpenAI-compatible embeddings endpoint (with /v1)."
+    )
+    embeddings_api_key: str | None = Field(default=None, description="API key for the embeddings endpoint.")
+    query_prefix: str = Field(default="", description="Text put before every query (e5: 'query: ').")
+    document_prefix: str = Field(default="", description="Text put before every document (e5: 'passage: ').")
+    batch_size: int = Field(default=64, ge=1, le=4096, description="Texts per embedding batch.")
+    chunk_tokens: int = Field(default=200, ge=16, le=8192, description="Chunk size in embedder tokens.")
+    chunk_overlap: int = Field(default=32, ge=0, le=4096, description="Tokens shared by consecutive chunks.")
+    search_mode: SearchMode = Field(default="hybrid", description="dense, lexical or hybrid.")
+    fusion_weight: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Lexical weight in hybrid fusion. Unset: the collection's calibrated weight, else 0.5.",
+    )
+    candidates: int = Field(
+        default=50, ge=1, le=10_000, description="Candidates each retriever gives hybrid fusion (at least k)."
+    )
+    max_k: int = Field(default=1000, ge=1, description="Largest k a search accepts.")
+    max_query_chars: int = Field(default=8000, ge=1, description="Longest query accepted, in characters.")
+    sync_interval: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Seconds between checks that the lexical index matches Chroma (0 = every search). "
+        "Raise it when many processes share a Chroma server and a second of staleness is fine.",
+    )
+    device: str = Field(default="cpu", description="Torch device for sentence-transformers models.")
+    allow_downloads: bool = Field(
+        default=False,
+        description="Let sentence-transformers fetch a model from the Hugging Face hub. Off: nothing downloads.",
+    )
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return Path(value).expanduser()
+
+    @field_validator("chroma_url", "embeddings_url")
+    @classmethod
+    def _strip_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return value.strip().rstrip("/")

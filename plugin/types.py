@@ -1,0 +1,68 @@
+"""Typed values that cross hopscout's public API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """Text to index, with optional metadata (str/int/float/bool values) and id (content hash if omitted)."""
+
+    text: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result. ``score`` is higher-is-better and comparable within one result list.
+
+    ``scores`` holds the parts it came from (``dense`` cosine, ``lexical`` BM25, ``fused``)."""
+
+    id: str
+    text: str
+    score: float
+    metadata: Mapping[str, Any]
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str | None:
+        """The file the text came from, when it was ingested from one."""
+        value = self.metadata.get("source")
+        return str(value) if value is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "id": self.id,
+            "text": self.text,
+            "score": self.score,
+            "source": self.source,
+            "metadata": dict(self.metadata),
+            "scores": dict(self.scores),
+        }
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest did: files added, replaced, skipped as unchanged, removed, failed (path → reason)."""
+
+    added: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    failed: Mapping[str, str] = field(default_factory=dict)
+    chunks: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": list(self.added),
+            "replaced": list(self.replaced),
+            "unchanged": list(self.unchanged),
+            "removed": list(self.removed),
+            "failed": dict(self.failed),
+            "chunks": self.chunks,
+        }
