@@ -28,6 +28,7 @@ META_DIM = "hopscout:dim"
 META_VERSION = "hopscout:version"
 HASH_KEY = "hs_hash"
 _PAGE = 2000
+_COUNT_CHECK_SECONDS = 5.0
 
 
 def content_hash(text: str, metadata: Mapping[str, Any]) -> str:
@@ -55,6 +56,7 @@ class CollectionIndex:
         self.lexical = lexical
         self.sync_interval = sync_interval
         self._last_sync = 0.0
+        self._last_count_check = 0.0
         self._lock = threading.RLock()
 
     @classmethod
@@ -130,9 +132,14 @@ class CollectionIndex:
             return
         with self._lock:
             remote = self.metadata().get(META_VERSION)
-            if not force and remote == self.lexical.version and self.collection.count() == self.lexical.count():
-                self._last_sync = now
-                return
+            if not force and remote == self.lexical.version:
+                # A count check catches a write whose version stamp another writer overwrote (every few s).
+                fresh = now - self._last_count_check < _COUNT_CHECK_SECONDS
+                if not fresh:
+                    self._last_count_check = now
+                if fresh or self.collection.count() == self.lexical.count():
+                    self._last_sync = now
+                    return
             remote_hashes = self._remote_hashes()
             local_hashes = self.lexical.hashes()
             deletes = [i for i in local_hashes if i not in remote_hashes]
@@ -211,7 +218,7 @@ class CollectionIndex:
 
     def dense(self, vectors: np.ndarray, n: int, where: Where | None = None) -> list[list[tuple[str, float, str, dict]]]:
         """Nearest ``n`` per query vector: ``(id, cosine, text, metadata)``, best first."""
-        total = self.collection.count()
+        total = self.lexical.count()  # in step with Chroma after sync(), and far cheaper to ask
         if total == 0 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
         got = self.collection.query(

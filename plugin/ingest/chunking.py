@@ -36,7 +36,9 @@ class Chunker:
     embedder's limit. The tokenizer is loaded on first use, once.
     """
 
-    def __init__(self, tokenizer_path: str | Path, max_tokens: int = 200, overlap: int = 32) -> None:
+    def __init__(
+        self, tokenizer_path: str | Path, max_tokens: int = 200, overlap: int = 32
+    ) -> None:
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens <= 0:
             raise InvalidArgumentError(f"max_tokens must be a positive integer, got {max_tokens!r}")
         if not isinstance(overlap, int) or isinstance(overlap, bool) or overlap < 0:
@@ -74,16 +76,36 @@ class Chunker:
                 continue
             start = _locate(text, offset, piece) + (len(piece) - len(piece.lstrip()))
             index = bisect_right(section_starts, start) - 1
+            end = start + len(stripped)
+            if chunks and self.overlap:
+                start = self._overlap_start(text, start, floor=chunks[-1].start)
             chunks.append(
                 Chunk(
-                    text=stripped,
+                    text=text[start:end],
                     start=start,
-                    end=start + len(stripped),
+                    end=end,
                     heading=sections[index].heading if index >= 0 else "",
                     page=bisect_right(pages, start) if pages else None,
                 )
             )
         return chunks
+
+    def _overlap_start(self, text: str, start: int, floor: int) -> int:
+        """Where a chunk must start to repeat the last ``overlap`` tokens (whole words) before ``start``.
+
+        The splitter only overlaps whole paragraphs or sentences, which on prose means none at all;
+        so chunks are cut at ``max_tokens - overlap`` and each gets this word-aligned tail prepended."""
+        window_start = max(floor, start - 12 * self.overlap)
+        window = text[window_start:start]
+        offsets = self._load_tokenizer().encode(window, add_special_tokens=False).offsets
+        if not offsets:
+            return start
+        cut = offsets[max(0, len(offsets) - self.overlap)][0]
+        while cut < len(window) and not window[cut].isspace() and cut > 0 and not window[cut - 1].isspace():
+            cut += 1  # mid-word: move to the next word so no word is split
+        while cut < len(window) and window[cut].isspace():
+            cut += 1
+        return window_start + cut if cut < len(window) else start
 
     def _splitter(self, kind: str) -> TextSplitter | MarkdownSplitter:
         """The markdown or plain-text splitter, built on first use."""
@@ -91,7 +113,7 @@ class Chunker:
         if family not in self._splitters:
             cls = MarkdownSplitter if family == "markdown" else TextSplitter
             self._splitters[family] = cls.from_huggingface_tokenizer(
-                self._load_tokenizer(), capacity=self.max_tokens, overlap=self.overlap
+                self._load_tokenizer(), capacity=self.max_tokens - self.overlap
             )
         return self._splitters[family]
 
@@ -104,8 +126,9 @@ class Chunker:
                     f"cannot load the tokenizer {self.tokenizer_path}: {exc}; "
                     "check that the embedding model is installed"
                 ) from exc
-            # The model's tokenizer.json may pad/truncate every input to a fixed length,
-            # which would make every piece of text count the same to the splitter.
+            # all-MiniLM's tokenizer.json truncates at 128 tokens: left on, every text would
+            # look short enough and a whole document would come back as one chunk.
+            # Padding is disabled too so it can never inflate the counts.
             tokenizer.no_truncation()
             tokenizer.no_padding()
             self._tokenizer = tokenizer

@@ -8,6 +8,7 @@ so a search hit can say "Install > From PyPI" or "page 3" instead of only a file
 from __future__ import annotations
 
 import codecs
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,7 +186,7 @@ def _guess_encoding(data: bytes) -> str | None:
 def _load_pdf(path: Path, data: bytes) -> LoadedFile:
     """Extract text page by page (joined by a blank line) and record where each page starts."""
     try:
-        reader = pypdf.PdfReader(path)
+        reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableFileError(
                 f"{path} is a password-protected PDF; save an unprotected copy and ingest that"

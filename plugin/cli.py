@@ -1,0 +1,201 @@
+"""The ``hopscout`` command line: ingest, search, eval, calibrate, bench, demo, collections, delete.
+
+Built on Typer (typed options, help text and shell completion from the function signatures)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from .errors import HopscoutError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="hopscout: retrieval for LLM agents.")
+
+CollectionOpt = typer.Option(None, "--collection", "-c", help="Collection (default: HOPSCOUT_COLLECTION or 'default').")
+HomeOpt = typer.Option(None, "--home", help="Store location (default: HOPSCOUT_HOME or ~/.hopscout).")
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
+
+
+def _err(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+
+
+def _scout(home: Optional[Path] = None, **settings: Any) -> Any:
+    from .scout import Scout
+    from .settings import Settings
+
+    values = {k: v for k, v in settings.items() if v is not None}
+    if home is not None:
+        values["home"] = home
+    return Scout(Settings(**values))
+
+
+@app.command()
+def ingest(
+    path: Path = typer.Argument(..., help="File or folder to index."),
+    collection: Optional[str] = CollectionOpt,
+    home: Optional[Path] = HomeOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Index a file or folder (text, Markdown, HTML, PDF, code). Re-runs skip unchanged files."""
+    from tqdm import tqdm
+
+    scout = _scout(home)
+    with tqdm(total=0, unit="chunk", desc="embedding", disable=as_json or not sys.stderr.isatty()) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        report = scout.ingest(path, collection=collection, progress=progress)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    typer.echo(f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
+               f"removed {len(report.removed)} files; {report.chunks} chunks written")
+    for failed, reason in report.failed.items():
+        _err(f"skipped {failed}: {reason}")
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="What to look for."),
+    k: int = typer.Option(5, "--k", "-k", help="How many results."),
+    mode: Optional[str] = typer.Option(None, "--mode", help="dense, lexical or hybrid (default hybrid)."),
+    where: Optional[str] = typer.Option(None, "--where", help='Metadata filter as JSON, e.g. \'{"lang": "en"}\'.'),
+    collection: Optional[str] = CollectionOpt,
+    home: Optional[Path] = HomeOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Search a collection."""
+    try:
+        filters = json.loads(where) if where else None
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--where is not valid JSON: {exc}") from exc
+    hits = _scout(home).search(query, k, where=filters, mode=mode, collection=collection)
+    if as_json:
+        typer.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        typer.echo("no results")
+    for rank, hit in enumerate(hits, 1):
+        where_from = hit.source or hit.id
+        heading = hit.metadata.get("heading")
+        typer.secho(f"{rank}. [{hit.score:.3f}] {where_from}" + (f" › {heading}" if heading else ""), bold=True)
+        text = " ".join(hit.text.split())
+        typer.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
+
+
+@app.command("eval")
+def eval_(
+    folder: Path = typer.Argument(..., help="BEIR-like folder: corpus.jsonl, queries.jsonl, qrels.tsv."),
+    modes: str = typer.Option("dense,lexical,hybrid", "--modes", help="Comma-separated search modes."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N judged queries."),
+    ingest_sample: int = typer.Option(256, "--ingest-sample", help="Docs timed for ingest throughput (0: skip)."),
+    home: Optional[Path] = HomeOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Quality (nDCG@10, recall, all@10, MRR) and latency of each mode, with baselines, in one run."""
+    from .evaluation.harness import format_report, run_eval
+    from .settings import Settings
+
+    base = Settings() if home is None else Settings(home=home)
+    scout = _scout(base.home / "eval")
+    log = (lambda msg: typer.echo(msg, err=True))
+    report = run_eval(folder, scout, modes=[m.strip() for m in modes.split(",") if m.strip()], limit=limit,
+                      ingest_sample=ingest_sample, log=log)
+    typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+@app.command()
+def calibrate(
+    folder: Path = typer.Argument(..., help="Labelled dev set (BEIR-like) whose corpus is in the collection."),
+    collection: Optional[str] = CollectionOpt,
+    home: Optional[Path] = HomeOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Fit the hybrid fusion weight on labelled queries and store it with the collection."""
+    from .calibration import calibrate_fusion
+    from .evaluation.datasets import load_dataset
+
+    dataset = load_dataset(folder)
+    scout = _scout(home)
+    qids = dataset.judged_queries
+    fit = calibrate_fusion(scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids],
+                           collection=collection)
+    result = {"collection": collection or scout.settings.collection, "fusion_weight": fit.weight,
+              "queries": fit.queries, "ndcg@10_by_weight": {str(w): v for w, v in fit.ndcg_by_weight.items()}}
+    typer.echo(json.dumps(result, indent=2) if as_json else
+               f"stored lexical weight {fit.weight} (nDCG@10 {100 * fit.ndcg_by_weight[fit.weight]:.1f} on {fit.queries} queries)")
+
+
+@app.command()
+def collections(home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt) -> None:
+    """List collections with their size and embedder."""
+    infos = _scout(home).collections()
+    if as_json:
+        typer.echo(json.dumps([info.__dict__ for info in infos], indent=2))
+        return
+    for info in infos:
+        typer.echo(f"{info.name}\t{info.count} docs\t{info.embedder}")
+
+
+@app.command()
+def delete(
+    ids: list[str] = typer.Argument(None, help="Document ids to delete."),
+    where: Optional[str] = typer.Option(None, "--where", help="Delete documents matching this JSON filter."),
+    drop: bool = typer.Option(False, "--drop", help="Delete the whole collection."),
+    collection: Optional[str] = CollectionOpt,
+    home: Optional[Path] = HomeOpt,
+) -> None:
+    """Delete documents (by id or filter) or a whole collection."""
+    scout = _scout(home)
+    if drop:
+        scout.drop_collection(collection or scout.settings.collection)
+        typer.echo("collection dropped")
+        return
+    removed = scout.delete(ids or None, where=json.loads(where) if where else None, collection=collection)
+    typer.echo(f"deleted {removed} documents")
+
+
+@app.command()
+def demo(home: Optional[Path] = HomeOpt) -> None:
+    """Index the bundled sample corpus into an embedded store and run a few searches."""
+    from .demo import run_demo
+
+    run_demo(_scout(home), echo=typer.echo)
+
+
+@app.command()
+def bench(
+    sizes: str = typer.Option("10000,100000", "--sizes", help="Comma-separated collection sizes (chunks)."),
+    queries: int = typer.Option(200, "--queries", help="Timed queries per size."),
+    data: Path = typer.Option(Path("../shared/data"), "--data", help="Folder of evaluation sets to draw texts from."),
+    home: Optional[Path] = HomeOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Search latency at each size and ingest throughput, as ratios to the raw encoder measured in the same run."""
+    from .bench import format_bench, run_bench
+    from .settings import Settings
+
+    base = Settings() if home is None else Settings(home=home)
+    report = run_bench(_scout(base.home / "bench"), data, [int(s) for s in sizes.split(",")], queries,
+                       log=lambda m: typer.echo(m, err=True))
+    typer.echo(json.dumps(report, indent=2) if as_json else format_bench(report))
+
+
+def main() -> None:
+    """Console entry point: hopscout errors print as one clear line and exit 2."""
+    try:
+        app()
+    except HopscoutError as exc:
+        _err(f"error: {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Reading BEIR-like evaluation folders: ``corpus.jsonl``, ``queries.jsonl``, ``qrels.tsv``."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UnreadableFileError
+
+
+@dataclass
+class Dataset:
+    """A corpus, its queries and relevance judgements (``qrels[qid][doc_id] = grade``)."""
+
+    name: str
+    corpus: dict[str, dict[str, Any]]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+    query_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    def doc_text(self, doc_id: str) -> str:
+        """The text indexed for a corpus entry: its title (when the text does not start with it) and text."""
+        doc = self.corpus[doc_id]
+        title, text = (doc.get("title") or "").strip(), (doc.get("text") or "").strip()
+        return text if not title or text.startswith(title) else f"{title}\n{text}"
+
+    @property
+    def judged_queries(self) -> list[str]:
+        """Query ids that have at least one relevant document, in file order."""
+        return [qid for qid in self.queries if any(v > 0 for v in self.qrels.get(qid, {}).values())]
+
+
+def load_dataset(folder: str | Path) -> Dataset:
+    """Load a BEIR-like folder; raises UnreadableFileError naming the missing or broken file."""
+    folder = Path(folder)
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
+        if not (folder / name).is_file():
+            raise UnreadableFileError(f"{folder} is not an evaluation set: {name} is missing (BEIR layout expected)")
+    digest = hashlib.sha256()
+    corpus: dict[str, dict[str, Any]] = {}
+    for row in _jsonl(folder / "corpus.jsonl", digest):
+        corpus[str(row["_id"])] = row
+    queries: dict[str, str] = {}
+    fields: dict[str, dict[str, Any]] = {}
+    for row in _jsonl(folder / "queries.jsonl", None):
+        queries[str(row["_id"])] = row["text"]
+        fields[str(row["_id"])] = {k: v for k, v in row.items() if k not in ("_id", "text")}
+    qrels: dict[str, dict[str, int]] = {}
+    with open(folder / "qrels.tsv", encoding="utf-8") as fh:
+        reader = csv.reader(fh, delimiter="\t")
+        header = next(reader, None)
+        if header and header[0] != "query-id":
+            fh.seek(0)
+        for row in reader:
+            if len(row) >= 3:
+                qrels.setdefault(row[0], {})[row[1]] = int(float(row[2]))
+    return Dataset(folder.name, corpus, queries, qrels, fields, digest.hexdigest()[:12])
+
+
+def _jsonl(path: Path, digest: Any) -> list[dict[str, Any]]:
+    rows = []
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if digest is not None:
+                digest.update(line)
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise UnreadableFileError(f"{path}:{n} is not valid JSON: {exc}") from exc
+    return rows
