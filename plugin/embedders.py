@@ -109,7 +109,11 @@ class SentenceTransformerEmbedder(Embedder):
         if not self.allow_downloads:
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # keep stderr clean (MCP stdio, CLI pipes)
 
         try:
             return SentenceTransformer(self._model_ref, device=self.device)

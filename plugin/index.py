@@ -204,6 +204,17 @@ class CollectionIndex:
                 return ids
             offset += _PAGE
 
+    def metadatas(self, where: Where) -> list[tuple[str, dict[str, Any]]]:
+        """``(id, metadata)`` of every document matching ``where``."""
+        rows: list[tuple[str, dict[str, Any]]] = []
+        offset = 0
+        while True:
+            got = self.collection.get(where=where, include=["metadatas"], limit=_PAGE, offset=offset)
+            rows.extend((i, dict(m or {})) for i, m in zip(got["ids"], got["metadatas"]))
+            if len(got["ids"]) < _PAGE:
+                return rows
+            offset += _PAGE
+
     def get(self, ids: Sequence[str], *, embeddings: bool = False) -> dict[str, tuple[str, dict[str, Any], Any]]:
         """``id → (text, metadata, embedding or None)`` for the ids that exist."""
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
