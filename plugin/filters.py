@@ -53,13 +53,16 @@ def _to_sql(where: Any, column: str = "meta") -> tuple[str, list[Any]]:
         if op in ("$gt", "$gte", "$lt", "$lte") and isinstance(operand, (str, bool)):
             raise InvalidArgumentError(f"{op} on {key!r} takes a number, got {operand!r}")
         typed = f"json_type({column}, ?) IN ({_json_types(operand)})"
+        if op == "$ne":  # as in Chroma, a document without the key matches $ne
+            return f"(NOT COALESCE(({typed} AND {field} = ?), 0))", [path, path, operand]
         return f"({typed} AND {field} {_COMPARE[op]} ?)", [path, path, operand]
     if op in ("$in", "$nin"):
         if not isinstance(operand, list) or not operand or not all(isinstance(v, _SCALARS) for v in operand):
             raise InvalidArgumentError(f"{op} on {key!r} takes a non-empty list of scalars, got {operand!r}")
         marks = ",".join("?" * len(operand))
-        neg = "NOT " if op == "$nin" else ""
-        return f"({field} IS NOT NULL AND {field} {neg}IN ({marks}))", [path, path, *operand]
+        if op == "$nin":  # as in Chroma, a document without the key matches $nin
+            return f"(NOT COALESCE(({field} IN ({marks})), 0))", [path, *operand]
+        return f"({field} IN ({marks}))", [path, *operand]
     raise InvalidArgumentError(f"Unknown filter operator {op!r} on {key!r}; {_HELP}")
 
 

@@ -232,14 +232,18 @@ class CollectionIndex:
         total = self.lexical.count()  # in step with Chroma after sync(), and far cheaper to ask
         if total == 0 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
-        got = self.collection.query(
-            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=min(n, total), where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            [(i, 1.0 - float(dist), doc or "", dict(meta or {})) for i, dist, doc, meta in zip(ids, dists, docs, metas)]
-            for ids, dists, docs, metas in zip(got["ids"], got["distances"], got["documents"], got["metadatas"])
-        ]
+        out: list[list[tuple[str, float, str, dict]]] = []
+        step = max(1, 20_000 // max(1, n))  # Chroma fetches all hits in one SQL statement: bound its size
+        for start in range(0, len(vectors), step):
+            got = self.collection.query(
+                query_embeddings=np.asarray(vectors[start : start + step], dtype=np.float32),
+                n_results=min(n, total), where=where, include=["documents", "metadatas", "distances"],
+            )
+            out.extend(
+                [(i, 1.0 - float(dist), doc or "", dict(meta or {})) for i, dist, doc, meta in zip(ids, dists, docs, metas)]
+                for ids, dists, docs, metas in zip(got["ids"], got["distances"], got["documents"], got["metadatas"])
+            )
+        return out
 
     def count(self) -> int:
         return int(self.collection.count())

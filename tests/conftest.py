@@ -1,0 +1,106 @@
+"""Shared fixtures: the bundled embedder (loaded once), a real Chroma server, and Scouts on both backends.
+
+Server-mode tests use HOPSCOUT_TEST_CHROMA_URL when set (CI starts `chroma run` itself); otherwise the
+session starts its own `chroma run` on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hopscout import Scout, Settings
+from hopscout.embedders import SentenceTransformerEmbedder
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+for _name in [n for n in os.environ if n.startswith("HOPSCOUT_") and not n.startswith("HOPSCOUT_TEST_")]:
+    del os.environ[_name]  # a developer's own settings must not leak into the tests
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The bundled all-MiniLM-L6-v2, shared by every test (loaded on first use)."""
+    return SentenceTransformerEmbedder()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real Chroma server (`chroma run`)."""
+    url = os.environ.get("HOPSCOUT_TEST_CHROMA_URL")
+    if url:
+        yield url
+        return
+    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("chroma-server")
+    log = open(folder / "server.log", "w")
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"chroma run did not start: {(folder / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every contract test runs on the embedded store and on a Chroma server."""
+    return str(request.param)
+
+
+ScoutFactory = Callable[..., Scout]
+
+
+@pytest.fixture
+def make_scout(backend: str, tmp_path: Path, embedder: SentenceTransformerEmbedder,
+               request: pytest.FixtureRequest) -> Iterator[ScoutFactory]:
+    """Build Scouts on this test's backend; ``home`` separates processes' lexical indexes."""
+    made: list[Scout] = []
+
+    def factory(home: Path | None = None, **settings: object) -> Scout:
+        values: dict[str, object] = {"home": home or tmp_path / "home", **settings}
+        if backend == "server":
+            values["chroma_url"] = request.getfixturevalue("chroma_url")
+        scout = Scout(Settings(**values), embedder=embedder)  # type: ignore[arg-type]
+        made.append(scout)
+        return scout
+
+    yield factory
+    for scout in made:
+        scout.close()
+
+
+@pytest.fixture
+def collection() -> str:
+    """A fresh collection name (the server is shared by the whole session)."""
+    return f"t-{uuid.uuid4().hex[:12]}"
