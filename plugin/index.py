@@ -13,7 +13,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,11 @@ def _not_found(exc: Exception) -> bool:
 class CollectionIndex:
     """Dense (Chroma) and lexical (FTS5) access to one collection, kept consistent."""
 
-    def __init__(self, client: Any, collection: Any, lexical: LexicalIndex, sync_interval: float = 0.0) -> None:
+    def __init__(
+        self, client: Any, collection: Any, lexical: LexicalIndex, sync_interval: float = 0.0, dim: int | None = None
+    ) -> None:
         self._client = client
+        self.dim = dim
         self.collection = collection
         self.name: str = collection.name
         self.lexical = lexical
@@ -66,7 +69,7 @@ class CollectionIndex:
         name: str,
         *,
         embedder_id: str,
-        dim: int | None,
+        dim: Callable[[], int],
         lexical_root: Path,
         create: bool,
         sync_interval: float = 0.0,
@@ -82,13 +85,11 @@ class CollectionIndex:
                 raise CollectionNotFoundError(
                     f"No collection {name!r}. Existing: {names or 'none'}. Add documents or ingest files to create it."
                 ) from None
-            if dim is None:
-                raise ValueError("dim is needed to create a collection")
             collection = client.get_or_create_collection(
                 name=name,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
-                metadata={META_EMBEDDER: embedder_id, META_DIM: int(dim), META_VERSION: uuid.uuid4().hex},
+                metadata={META_EMBEDDER: embedder_id, META_DIM: int(dim()), META_VERSION: uuid.uuid4().hex},
             )
         meta = collection.metadata or {}
         stored_id, stored_dim = meta.get(META_EMBEDDER), meta.get(META_DIM)
@@ -96,13 +97,13 @@ class CollectionIndex:
             raise EmbedderMismatchError(
                 f"Collection {name!r} was not made by hopscout (no embedder recorded); use another name."
             )
-        if stored_id != embedder_id or (dim is not None and stored_dim is not None and int(stored_dim) != int(dim)):
+        if stored_id != embedder_id:
             raise EmbedderMismatchError(
                 f"Collection {name!r} was built with embedder {stored_id!r} (dim {stored_dim}); this hopscout uses "
-                f"{embedder_id!r} (dim {dim}). Set HOPSCOUT_EMBEDDER={stored_id!r} to read it, or use another collection."
+                f"{embedder_id!r}. Set HOPSCOUT_EMBEDDER={stored_id!r} to read it, or use another collection."
             )
         lexical = LexicalIndex(Path(lexical_root) / f"{collection.id}.sqlite")
-        return cls(client, collection, lexical, sync_interval)
+        return cls(client, collection, lexical, sync_interval, int(stored_dim) if stored_dim is not None else None)
 
     # -- metadata and versions ----------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:
@@ -163,6 +164,14 @@ class CollectionIndex:
                 return hashes
             offset += _PAGE
 
+    def _check_dim(self, vectors: np.ndarray) -> None:
+        width = int(np.asarray(vectors).shape[1]) if len(vectors) else self.dim
+        if self.dim is not None and width != self.dim:
+            raise EmbedderMismatchError(
+                f"Collection {self.name!r} holds {self.dim}-d vectors but the embedder gives {width}-d ones; "
+                "use the embedder the collection was built with, or another collection."
+            )
+
     # -- writes -----------------------------------------------------------------------------------
     def upsert(
         self, ids: Sequence[str], texts: Sequence[str], vectors: np.ndarray, metadatas: Sequence[Mapping[str, Any]]
@@ -170,6 +179,7 @@ class CollectionIndex:
         """Write documents to Chroma and the lexical index (same ids replace)."""
         if not ids:
             return
+        self._check_dim(vectors)
         with self._lock:
             self.sync()
             version = self._stamp()
@@ -229,6 +239,7 @@ class CollectionIndex:
 
     def dense(self, vectors: np.ndarray, n: int, where: Where | None = None) -> list[list[tuple[str, float, str, dict]]]:
         """Nearest ``n`` per query vector: ``(id, cosine, text, metadata)``, best first."""
+        self._check_dim(vectors)
         total = self.lexical.count()  # in step with Chroma after sync(), and far cheaper to ask
         if total == 0 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]

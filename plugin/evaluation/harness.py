@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import fusion
-from ..calibration import WEIGHT_GRID, gather_candidates, fit_weight, fused_ids
+from ..calibration import WEIGHT_GRID, fit_weight, fused_ids, gather_candidates
 from ..scout import Scout
 from .datasets import Dataset, load_dataset
 from .metrics import mean, per_query

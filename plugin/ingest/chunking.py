@@ -11,11 +11,10 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
-from semantic_text_splitter import MarkdownSplitter, TextSplitter
-from tokenizers import Tokenizer
-
 from hopscout.errors import EmbedderUnavailableError, InvalidArgumentError
 from hopscout.ingest.loaders import LoadedFile, Section
+from semantic_text_splitter import MarkdownSplitter, TextSplitter
+from tokenizers import Tokenizer
 
 
 @dataclass(frozen=True)

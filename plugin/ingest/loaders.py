@@ -17,7 +17,6 @@ import charset_normalizer
 import pypdf
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
-
 from hopscout.errors import UnreadableFileError, UnsupportedFileError
 
 _KINDS: dict[str, tuple[str, ...]] = {
@@ -167,20 +166,50 @@ def _decode(path: Path, data: bytes) -> tuple[str, str]:
     return data.decode(encoding, errors="replace"), encoding
 
 
-def _guess_encoding(data: bytes) -> str | None:
-    """Ask charset_normalizer, but prefer cp1252 when it reads the bytes as coherently.
+# Non-ASCII characters real text in each legacy Latin code page is mostly made of: its common letters plus
+# everyday punctuation. A wrong code page turns them into rare letters or symbols (naïve -> "naļve" in cp1257,
+# zażółć -> "za¿ó³æ" in cp1252), which is what this scores.
+_LEGACY_PUNCT = frozenset("\u00a0–—‘’‚“”„…«»‹›€°§©®™·•¡¿£¥×")
+_LEGACY_LETTERS = {
+    "cp1252": "àáâãäåæçèéêëìíîïñòóôõöøùúûüÿßœ",  # Western European, preferred on ties
+    "cp1250": "áäčďéěíĺľňóôöőŕřšťúůüűýžąćęłńśźż",  # Central European
+    "cp1257": "āčēģīķļņšūžąęėįųõäöüó",  # Baltic
+}
+_LEGACY_COMMON = {
+    enc: frozenset(letters) | frozenset(letters.upper()) | _LEGACY_PUNCT for enc, letters in _LEGACY_LETTERS.items()
+}
 
-    For short Western-European text charset_normalizer often ranks cp1250/cp1257 first,
-    which garbles accents; cp1252 is by far the most common legacy encoding.
+
+def _plausibility(text: str, encoding: str) -> float:
+    odd = [c for c in text if ord(c) > 127]
+    return sum(c in _LEGACY_COMMON[encoding] for c in odd) / len(odd) if odd else 1.0
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    """Ask charset_normalizer; among the Latin code pages it finds plausible, pick the one whose
+    decoding uses the most common letters (cp1252 on ties).
+
+    For short Western-European text charset_normalizer often ranks cp1250/cp1257 first on a language
+    guess (it calls French "Polish"), which garbles accents; its coherence score cannot be trusted there.
     """
     results = charset_normalizer.from_bytes(data)
     best = results.best()
     if best is None:
         return None
-    for match in results:
-        if "cp1252" in match.could_be_from_charset and match.coherence >= best.coherence:
-            return "cp1252"
-    return best.encoding
+    latin = {e for m in results for e in (m.encoding, *m.could_be_from_charset) if e in _LEGACY_COMMON}
+    if not latin or any(ord(c) >= 0x250 and c not in _LEGACY_PUNCT for c in str(best)):
+        return best.encoding  # Cyrillic, Greek, ...: trust charset_normalizer
+    scored = []
+    for encoding in _LEGACY_LETTERS:  # dict order: cp1252 first, so it wins ties
+        if encoding in latin:
+            try:
+                scored.append((_plausibility(data.decode(encoding), encoding), encoding))
+            except UnicodeDecodeError:
+                continue
+    if not scored:
+        return best.encoding
+    top = max(score for score, _ in scored)
+    return next(encoding for score, encoding in scored if score == top)
 
 
 def _load_pdf(path: Path, data: bytes) -> LoadedFile:

@@ -1,0 +1,140 @@
+"""The real ``hopscout`` console script, run as a subprocess against a temporary HOPSCOUT_HOME.
+
+Each command loads the model afresh (a few seconds), so the commands share one home and the demo runs once
+for the module."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hopscout.ingest.loaders import file_kind
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "plugin" / "sample"
+_SCRIPT = Path(sys.executable).parent / "hopscout"
+COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "hopscout.cli"]
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli-home")
+
+
+@pytest.fixture(scope="module")
+def hopscout(home: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOPSCOUT_")}
+    env.update(HOPSCOUT_HOME=str(home), COLUMNS="200", NO_COLOR="1")
+
+    def run(*args: str, timeout: float = 180) -> Run:
+        proc = subprocess.run([*COMMAND, *args], env=env, capture_output=True, text=True, timeout=timeout)
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def demo_runs(hopscout) -> tuple[Run, Run]:
+    return hopscout("demo"), hopscout("demo")
+
+
+def test_demo_finds_the_coffee_answer_and_reruns_unchanged(demo_runs: tuple[Run, Run]) -> None:
+    first, second = demo_runs
+    assert first.code == 0, first.err
+    assert "Traceback" not in first.err
+    lines = first.out.splitlines()
+    at = lines.index("? why does my coffee taste sour")
+    assert "coffee-brewing.md" in lines[at + 1]  # the top hit
+    n_files = sum(1 for p in SAMPLE_DIR.iterdir() if p.is_file() and file_kind(p))
+    assert f"{n_files} files embedded, 0 unchanged" in first.out
+
+    assert second.code == 0, second.err
+    assert f"0 files embedded, {n_files} unchanged, 0 chunks written" in second.out
+    assert "coffee-brewing.md" in second.out.splitlines()[second.out.splitlines().index("? why does my coffee taste sour") + 1]
+
+
+def test_collections_lists_the_demo_collection(hopscout, demo_runs: tuple[Run, Run]) -> None:
+    assert demo_runs[0].code == 0
+    run = hopscout("collections", "--json")
+    assert run.code == 0, run.err
+    infos = {info["name"]: info for info in json.loads(run.out)}
+    demo = infos["hopscout-demo"]
+    assert demo["count"] > 0
+    assert demo["dim"] == 384 and "MiniLM" in demo["embedder"]
+
+
+def test_ingest_then_search_json(hopscout, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tea.md").write_text("# Tea\n\nGreen tea is steeped at 80 degrees for two minutes.\n", encoding="utf-8")
+    (docs / "bikes.txt").write_text("Oil the bicycle chain every few hundred kilometres.\n", encoding="utf-8")
+    (docs / "rivers.txt").write_text("The Danube flows through ten countries into the Black Sea.\n", encoding="utf-8")
+
+    ingest = hopscout("ingest", str(docs), "--json", "-c", "cli-docs")
+    assert ingest.code == 0, ingest.err
+    report = json.loads(ingest.out)
+    assert sorted(Path(p).name for p in report["added"]) == ["bikes.txt", "rivers.txt", "tea.md"]
+    assert report["chunks"] == 3 and report["failed"] == {}
+
+    search = hopscout("search", "how hot should the water be for green tea", "--json", "-k", "2", "-c", "cli-docs")
+    assert search.code == 0, search.err
+    result = json.loads(search.out)
+    assert result["query"] == "how hot should the water be for green tea"
+    hits = result["hits"]
+    assert len(hits) == 2
+    root = str(docs.resolve())
+    assert all(hit["source"].startswith(root + os.sep) for hit in hits)
+    assert Path(hits[0]["source"]).name == "tea.md"
+    assert hits[0]["metadata"]["heading"] == "Tea" and "80 degrees" in hits[0]["text"]
+    assert hits[0]["score"] >= hits[1]["score"]
+
+
+def test_blank_query_is_a_one_line_error(hopscout) -> None:
+    run = hopscout("search", "   ")
+    assert run.code == 2
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
+    assert "empty" in lines[0]
+    assert run.out == ""
+
+
+def test_unknown_collection_is_named(hopscout) -> None:
+    run = hopscout("search", "anything at all", "-c", "nope-x1")
+    assert run.code == 2
+    assert "Traceback" not in run.err
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "'nope-x1'" in lines[0], run.err
+
+
+def test_bad_where_json_is_rejected_with_a_message(hopscout) -> None:
+    run = hopscout("search", "anything", "--where", "not json")
+    assert run.code != 0
+    assert "Traceback" not in run.err
+    assert "--where is not valid JSON" in run.err, run.err
+
+
+def test_eval_json_report(hopscout, home: Path) -> None:
+    run = hopscout("eval", str(FIXTURES / "scifact_mini"), "--json", "--limit", "10", "--ingest-sample", "16",
+                   "--home", str(home))
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert report["dataset"] and report["queries"] == 10
+    for mode in ("dense", "lexical", "hybrid"):
+        row = report["results"][mode]
+        assert 0.0 <= row["ndcg@10"] <= 1.0, mode
+        assert row["p50_ms"] > 0, mode
+    assert report["results"]["hybrid"]["ndcg@10"] > 0.5  # the mini set is easy: near zero means broken search
+    assert report["ingest"]["docs"] == 16 and report["ingest"]["ratio"] > 0
+    assert (home / "eval").is_dir()
