@@ -66,12 +66,25 @@ class Settings(BaseSettings):
         description="Let sentence-transformers fetch a model from the Hugging Face hub. Off: nothing downloads.",
     )
 
+    # -- LLM (optional; every feature has an LLM-free fallback) -------------------------------------------
+    llm_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible base URL with /v1 (Ollama http://127.0.0.1:11434/v1, vLLM, llama.cpp, "
+        "OpenAI). Unset: no LLM calls; features fall back to their LLM-free paths.",
+    )
+    llm_model: str = Field(default="default", description="Model name sent to the LLM endpoint.")
+    llm_api_key: str | None = Field(default=None, description="API key for the LLM endpoint.")
+    llm_timeout: float = Field(default=10.0, gt=0, le=600, description="Seconds before an LLM call is abandoned.")
+    llm_max_retries: int = Field(default=1, ge=0, le=5, description="Retries after a failed LLM call (with backoff).")
+    llm_max_tokens: int = Field(default=128, ge=1, le=4096, description="Cap on the tokens an LLM call may generate.")
+    tools_collection: str = Field(default="tools", description="Collection that holds the tool catalog.")
+
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return Path(value).expanduser()
 
-    @field_validator("chroma_url", "embeddings_url")
+    @field_validator("chroma_url", "embeddings_url", "llm_base_url")
     @classmethod
     def _strip_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
