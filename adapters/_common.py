@@ -1,0 +1,121 @@
+"""Framework-free helpers the adapters share: search options checked against ``Scout.search``, hit text."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from hopscout.errors import InvalidArgumentError, LLMUnavailableError
+from hopscout.types import Hit
+
+JSON_INSTRUCTION = "Reply with one JSON value and nothing else: no prose, no code fences."
+
+
+def missing_framework(module: str, package: str, extra: str) -> ImportError:
+    """The error an adapter raises when its framework is not installed."""
+    return ImportError(f'{module} needs {package}, which is not installed: pip install "hopscout[{extra}]"')
+
+
+def model_id(model: Any, name: Any) -> str:
+    """``ChatOpenAI/gpt-4o-mini``: names a framework model in messages and in the core's LLM cache keys."""
+    kind = type(model).__name__
+    return f"{kind}/{name}" if isinstance(name, str) and name else kind
+
+
+def reply_text(text: Any, model: str) -> str:
+    """A framework model's reply as the non-empty string hopscout's LLM protocol returns."""
+    if not isinstance(text, str) or not text.strip():
+        raise LLMUnavailableError(f"{model} returned no text")
+    return text
+
+
+def search_options(scout: Any) -> frozenset[str]:
+    """Keyword options ``scout.search`` accepts now (read from its signature, so new ones pass through)."""
+    params = inspect.signature(scout.search).parameters.values()
+    return frozenset(p.name for p in params if p.name != "query" and p.kind is not p.VAR_KEYWORD)
+
+
+def check_options(scout: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` unchanged, or :class:`InvalidArgumentError` naming the unknown ones and the valid ones."""
+    known = search_options(scout)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InvalidArgumentError(
+            f"Scout.search has no option {', '.join(map(repr, unknown))}; it accepts: {', '.join(sorted(known))}"
+        )
+    return dict(options)
+
+
+def reserved_in(search_kwargs: Mapping[str, Any], fields: Iterable[str]) -> None:
+    """Refuse ``search_kwargs`` that repeat an option the adapter has its own field for."""
+    clash = sorted(set(search_kwargs) & set(fields))
+    if clash:
+        raise InvalidArgumentError(f"pass {', '.join(clash)} as the adapter's own argument, not in search_kwargs")
+
+
+def hits_text(hits: Iterable[Hit], width: int = 1200) -> str:
+    """Hits as numbered plain text for a model to read: score, source › heading, then the passage."""
+    blocks = []
+    for n, hit in enumerate(hits, 1):
+        origin = " › ".join(str(part) for part in (
+            Path(hit.source).name if hit.source else None, hit.metadata.get("heading")) if part)
+        text = " ".join(hit.text.split())
+        if len(text) > width:
+            text = text[:width] + "…"
+        blocks.append(f"[{n}]{f' {origin}' if origin else ''} (score {hit.score:.2f})\n{text}")
+    return "\n\n".join(blocks) if blocks else "No results."
+
+
+def tool_results_text(results: Any) -> str:
+    """A catalog's :class:`~hopscout.tools.ToolResults` as one line per tool, best first."""
+    lines = [
+        f"{hit.spec.key}: {' '.join((hit.spec.description or '').split())[:300]} (score {hit.score:.2f})"
+        for hit in results.hits
+    ]
+    text = "\n".join(lines) if lines else "No matching tools."
+    return f"{text}\n({results.note})" if getattr(results, "note", None) else text
+
+
+class ToolPicker:
+    """Framework tools registered in a :class:`~hopscout.tools.ToolCatalog`, picked back by request.
+
+    Only the tools given here are ever returned, even when the catalog's collection holds others."""
+
+    def __init__(self, tools: Iterable[Any], name_of: Any, *, scout: Any = None, catalog: Any = None,
+                 namespace: str | None = None, collection: str | None = None, llm: Any = None) -> None:
+        if (scout is None) == (catalog is None):
+            raise InvalidArgumentError("pass scout= (a Scout) or catalog= (a ToolCatalog), exactly one")
+        if catalog is not None and (collection is not None or llm is not None):
+            raise InvalidArgumentError("collection= and llm= configure a new catalog: set them on your ToolCatalog")
+        from hopscout.tools import ToolCatalog
+
+        self.catalog = catalog if catalog is not None else ToolCatalog(scout, collection=collection, llm=llm)
+        self.tools = list(tools)
+        self.namespace = namespace
+        self._by_name: dict[str, Any] = {}
+        for tool in self.tools:
+            name = name_of(tool)
+            if name in self._by_name:
+                raise InvalidArgumentError(f"two tools are named {name!r}: tool names must be unique")
+            self._by_name[name] = tool
+        self.report = self.catalog.register(self.tools, namespace)
+        # hits that are not ours (other namespaces, tools from earlier runs) are skipped: fetch that many more
+        self._others = sum(
+            1 for spec in self.catalog.tools()
+            if spec.name not in self._by_name or (spec.namespace or None) != (namespace or None)
+            if namespace is None or spec.namespace == namespace
+        )
+
+    def pick(self, request: str, k: int, **options: Any) -> tuple[list[tuple[Any, Any]], Any]:
+        """The best ``k`` of this picker's tools for ``request`` as ``(ToolHit, tool)``, and the full results."""
+        if self.namespace is not None:
+            options.setdefault("namespaces", [self.namespace])
+        fetch = min(k + self._others, self.catalog.scout.settings.max_k)
+        results = self.catalog.find_tools(request, k=fetch, **options)
+        picked = [
+            (hit, self._by_name[hit.spec.name]) for hit in results.hits
+            if (hit.spec.namespace or None) == (self.namespace or None) and hit.spec.name in self._by_name
+        ]
+        return picked[:k], results

@@ -1,0 +1,218 @@
+"""LangChain integration (langchain-core only): hopscout as a retriever, as tools, as a tool selector,
+and a LangChain chat model as hopscout's LLM.
+
+>>> retriever = HopscoutRetriever(scout=Scout(), k=4, where={"topic": "coffee"})
+>>> retriever.invoke("why is my espresso sour?", k=2)          # per-call k, where/filter, mode, hops, ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hopscout.errors import LLMUnavailableError
+from hopscout.scout import Scout
+from hopscout.types import Hit
+
+from ._common import (
+    JSON_INSTRUCTION,
+    ToolPicker,
+    check_options,
+    hits_text,
+    missing_framework,
+    model_id,
+    reply_text,
+    reserved_in,
+    tool_results_text,
+)
+
+try:
+    from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
+    from langchain_core.documents import Document
+    from langchain_core.language_models import BaseLanguageModel
+    from langchain_core.messages import HumanMessage, SystemMessage
+    from langchain_core.retrievers import BaseRetriever
+    from langchain_core.tools import BaseTool, StructuredTool
+    from pydantic import AliasChoices, ConfigDict, Field, create_model, model_validator
+except ImportError as exc:  # pragma: no cover - exercised by blanking the module in tests
+    raise missing_framework(__name__, "langchain-core", "langchain") from exc
+
+if TYPE_CHECKING:
+    from hopscout.tools import ToolCatalog, ToolResults
+
+__all__ = [
+    "HopscoutRetriever",
+    "HopscoutToolSelector",
+    "LangChainLLM",
+    "create_find_tools_tool",
+    "create_search_tool",
+]
+
+_FIELDS = ("k", "where", "collection", "mode")
+
+
+def _document(hit: Hit) -> Document:
+    return Document(
+        page_content=hit.text, id=hit.id,
+        metadata={**hit.metadata, "score": hit.score, "scores": dict(hit.scores)},
+    )
+
+
+async def _in_executor(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+
+class HopscoutRetriever(BaseRetriever):
+    """A LangChain retriever over a :class:`hopscout.Scout` collection.
+
+    Documents carry the hit's id, its metadata, and ``score`` / ``scores`` (fused, dense, lexical) in metadata.
+    Every option can also be given per call: ``retriever.invoke(query, k=2, filter={...}, mode="lexical")``.
+    ``search_kwargs`` passes any other :meth:`Scout.search` option through (checked against its signature,
+    e.g. ``fusion_weight``, and ``hops`` / ``augment`` where the core has them)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+
+    scout: Scout
+    k: int = 4
+    where: dict[str, Any] | None = Field(default=None, validation_alias=AliasChoices("where", "filter"))
+    collection: str | None = None
+    mode: str | None = None
+    search_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> HopscoutRetriever:
+        reserved_in(self.search_kwargs, _FIELDS)
+        check_options(self.scout, self.search_kwargs)
+        return self
+
+    def _options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if "filter" in kwargs:
+            if "where" in kwargs:
+                raise ValueError("pass where= or filter= (the same thing), not both")
+            kwargs["where"] = kwargs.pop("filter")
+        fields = {"k": self.k, "where": self.where, "collection": self.collection, "mode": self.mode}
+        return check_options(self.scout, {**self.search_kwargs, **fields, **kwargs})
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        return [_document(hit) for hit in self.scout.search(query, **self._options(kwargs))]
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        hits = await _in_executor(self.scout.search, query, **self._options(kwargs))
+        return [_document(hit) for hit in hits]
+
+
+def _tool(fn: Any, name: str, description: str, schema: str, field: str, about: str, k: int,
+          k_about: str) -> StructuredTool:
+    """``fn(<field>, k) -> (content, artifact)`` as a sync + async ``content_and_artifact`` tool."""
+
+    async def afn(**kwargs: Any) -> Any:
+        return await _in_executor(fn, **kwargs)
+
+    args = create_model(schema, **{
+        field: (str, Field(description=about)),
+        "k": (int, Field(default=k, ge=1, le=50, description=k_about)),
+    })
+    return StructuredTool.from_function(func=fn, coroutine=afn, name=name, description=description,
+                                        args_schema=args, response_format="content_and_artifact")
+
+
+def create_search_tool(
+    scout: Scout, *, k: int = 5, collection: str | None = None, name: str = "search",
+    description: str | None = None, **search_kwargs: Any,
+) -> StructuredTool:
+    """A ``StructuredTool`` that searches a hopscout collection.
+
+    The model sees ``query`` and ``k``; ``collection`` and ``search_kwargs`` (``where``, ``mode``, ...) are
+    fixed here. Returns ``(text of the hits, list[Document])`` (``response_format="content_and_artifact"``)."""
+    fixed = check_options(scout, {**search_kwargs, "collection": collection})
+
+    def search(query: str, k: int = k) -> tuple[str, list[Document]]:
+        hits = scout.search(query, k, **fixed)
+        return hits_text(hits), [_document(hit) for hit in hits]
+
+    return _tool(
+        search, name, description or (
+            "Search the indexed documents (hybrid semantic + keyword search) and return the most relevant "
+            "passages with their sources. Use it to look up facts before answering."),
+        "SearchInput", "query", "What to look for: a question or keywords, in natural language.",
+        k, "How many passages to return.",
+    )
+
+
+def create_find_tools_tool(
+    catalog: ToolCatalog, *, k: int = 5, name: str = "find_tools", description: str | None = None,
+) -> StructuredTool:
+    """A ``StructuredTool`` that finds catalog tools for a task: ``(one line per tool, ToolResults)``."""
+
+    def find_tools(request: str, k: int = k) -> tuple[str, ToolResults]:
+        results = catalog.find_tools(request, k=k)
+        return tool_results_text(results), results
+
+    return _tool(
+        find_tools, name, description or (
+            "Find the tools that can do a task. Describe the task; get back the best matching tools' names "
+            "and descriptions, best first."),
+        "FindToolsInput", "request", "The task you need a tool for, in plain words ('email the report to Ann').",
+        k, "How many tools to return.",
+    )
+
+
+class HopscoutToolSelector:
+    """Picks the tools relevant to a request out of many LangChain tools, for ``model.bind_tools(...)``.
+
+    The tools are registered in a hopscout tool catalog (give ``scout=`` for a new one, or ``catalog=``);
+    :meth:`select` returns the same tool objects, best first.
+
+    >>> selector = HopscoutToolSelector(tools, scout=scout, k=5)
+    >>> model.bind_tools(selector.select("what's the weather in Oslo tomorrow?"))
+    """
+
+    def __init__(
+        self, tools: Sequence[BaseTool], *, scout: Scout | None = None, catalog: ToolCatalog | None = None,
+        k: int = 5, namespace: str | None = None, collection: str | None = None, llm: Any = None,
+    ) -> None:
+        self.k = k
+        self._picker = ToolPicker(tools, lambda tool: tool.name, scout=scout, catalog=catalog,
+                                  namespace=namespace, collection=collection, llm=llm)
+        self.catalog = self._picker.catalog
+        self.report = self._picker.report  # what registering the tools changed in the catalog
+
+    @property
+    def tools(self) -> list[BaseTool]:
+        return list(self._picker.tools)
+
+    def select(self, request: str, k: int | None = None, **options: Any) -> list[BaseTool]:
+        """The tools for ``request``, best first (``options`` go to ``ToolCatalog.find_tools``)."""
+        return [tool for _, tool in self._picker.pick(request, k or self.k, **options)[0]]
+
+    async def aselect(self, request: str, k: int | None = None, **options: Any) -> list[BaseTool]:
+        return await _in_executor(self.select, request, k, **options)
+
+
+class LangChainLLM:
+    """A LangChain chat model (or LLM) as hopscout's LLM (:class:`hopscout.llm.LLM`).
+
+    >>> catalog = ToolCatalog(scout, llm=LangChainLLM(ChatOllama(model="qwen3")))
+
+    ``max_tokens`` is passed to the model's ``invoke`` (as ``bind(max_tokens=...)`` would); ``json_mode`` adds
+    a system instruction to answer with JSON only. Any failure of the model raises
+    :class:`~hopscout.errors.LLMUnavailableError`, so hopscout falls back to its LLM-free path."""
+
+    def __init__(self, model: BaseLanguageModel) -> None:
+        self.chat_model = model
+        self.model = model_id(model, getattr(model, "model_name", None) or getattr(model, "model", None))
+
+    def complete(self, prompt: str, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+        messages = ([SystemMessage(JSON_INSTRUCTION)] if json_mode else []) + [HumanMessage(prompt)]
+        kwargs = {"max_tokens": max_tokens} if max_tokens is not None else {}
+        try:
+            reply = self.chat_model.invoke(messages, **kwargs)
+        except Exception as exc:  # the core falls back to its LLM-free path on LLMUnavailableError
+            raise LLMUnavailableError(f"LangChain model {self.model} failed: {exc}") from exc
+        return reply_text(reply if isinstance(reply, str) else reply.text, self.model)

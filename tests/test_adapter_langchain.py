@@ -1,0 +1,324 @@
+"""LangChain adapter: the langchain-tests standard suites, plus what they do not cover (filters, pass-through
+options, the tool selector, the chat-model bridge, the missing-extra error)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hopscout import InvalidArgumentError, Scout, Settings
+from hopscout.adapters.langchain import (
+    HopscoutRetriever,
+    HopscoutToolSelector,
+    LangChainLLM,
+    create_find_tools_tool,
+    create_search_tool,
+)
+from hopscout.errors import LLMUnavailableError
+from hopscout.llm import LLM
+from langchain_core.documents import Document
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, ParrotFakeChatModel
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.tools import BaseTool, StructuredTool, tool
+from langchain_tests.integration_tests import RetrieversIntegrationTests, ToolsIntegrationTests
+from langchain_tests.unit_tests import ToolsUnitTests
+
+DOCS = [
+    ("Venus is the hottest planet in the solar system, hotter than Mercury.", {"topic": "space", "year": 2020}),
+    ("Mars is a cold desert planet with a thin carbon dioxide atmosphere.", {"topic": "space", "year": 2021}),
+    ("Jupiter is the largest planet; its Great Red Spot is a giant storm.", {"topic": "space", "year": 2022}),
+    ("Grind finer if your espresso tastes sour; coarser if it tastes bitter.", {"topic": "coffee", "year": 2020}),
+    ("Pour-over coffee wants water just off the boil, around 94 degrees.", {"topic": "coffee", "year": 2023}),
+    ("A sourdough starter needs daily feeding with flour and water.", {"topic": "baking", "year": 2021}),
+]
+
+
+@pytest.fixture(scope="module")
+def scout(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scout]:
+    """One small embedded store for the whole module (the standard suites build many retrievers)."""
+    with Scout(Settings(home=tmp_path_factory.mktemp("lc-home")), embedder=embedder) as s:
+        s.add([text for text, _ in DOCS], metadatas=[meta for _, meta in DOCS])
+        yield s
+
+
+@pytest.fixture(scope="module")
+def catalog(scout: Scout) -> Any:
+    tools = pytest.importorskip("hopscout.tools")
+    cat = tools.ToolCatalog(scout, collection="lc-catalog", llm=None)
+    cat.register(_toolbox())
+    return cat
+
+
+def _toolbox() -> list[BaseTool]:
+    @tool
+    def get_weather(city: str) -> str:
+        """Current weather and forecast (temperature, rain, wind) for a city."""
+        return f"sunny in {city}"
+
+    @tool
+    def send_email(to: str, subject: str, body: str) -> str:
+        """Send an email message to a recipient."""
+        return "sent"
+
+    @tool
+    def create_calendar_event(title: str, start: str, end: str) -> str:
+        """Create an event or meeting in the user's calendar."""
+        return "created"
+
+    @tool
+    def read_file(path: str) -> str:
+        """Read a text file from the local disk."""
+        return ""
+
+    @tool
+    def calculator(expression: str) -> str:
+        """Evaluate an arithmetic expression such as 2 * (3 + 4)."""
+        return "14"
+
+    @tool
+    def convert_currency(amount: float, source: str, target: str) -> str:
+        """Convert an amount of money between currencies (USD, EUR, JPY...) at today's exchange rate."""
+        return "1"
+
+    return [get_weather, send_email, create_calendar_event, read_file, calculator, convert_currency]
+
+
+# -- standard suites --------------------------------------------------------------------------------------
+class TestHopscoutRetrieverStandard(RetrieversIntegrationTests):
+    @pytest.fixture(autouse=True)
+    def _store(self, scout: Scout) -> None:
+        self._scout = scout
+
+    @property
+    def retriever_constructor(self) -> type[HopscoutRetriever]:
+        return HopscoutRetriever
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        return {"scout": self._scout, "k": 2}
+
+    @property
+    def retriever_query_example(self) -> str:
+        return "which planet is the hottest?"
+
+
+class _SearchTool:
+    @pytest.fixture(autouse=True)
+    def _store(self, scout: Scout) -> None:
+        self._tool = create_search_tool(scout, k=3)
+
+    @property
+    def tool_constructor(self) -> BaseTool:
+        return self._tool
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"query": "why is my espresso sour?", "k": 2}
+
+
+class _FindToolsTool:
+    @pytest.fixture(autouse=True)
+    def _store(self, catalog: Any) -> None:
+        self._tool = create_find_tools_tool(catalog)
+
+    @property
+    def tool_constructor(self) -> BaseTool:
+        return self._tool
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"request": "will it rain in Oslo tomorrow?", "k": 3}
+
+
+class TestSearchToolUnit(_SearchTool, ToolsUnitTests):
+    pass
+
+
+class TestSearchToolIntegration(_SearchTool, ToolsIntegrationTests):
+    pass
+
+
+class TestFindToolsToolUnit(_FindToolsTool, ToolsUnitTests):
+    pass
+
+
+class TestFindToolsToolIntegration(_FindToolsTool, ToolsIntegrationTests):
+    pass
+
+
+# -- retriever ------------------------------------------------------------------------------------------
+def test_retriever_is_a_langchain_retriever_and_returns_the_core_ranking(scout: Scout) -> None:
+    retriever = HopscoutRetriever(scout=scout, k=3)
+    assert isinstance(retriever, BaseRetriever)
+    docs = retriever.invoke("why is my espresso sour?")
+    hits = scout.search("why is my espresso sour?", 3)
+    assert [d.id for d in docs] == [h.id for h in hits]
+    assert docs[0].page_content == hits[0].text
+    assert docs[0].metadata["topic"] == "coffee" and docs[0].metadata["score"] == pytest.approx(hits[0].score)
+    assert set(docs[0].metadata["scores"]) <= {"fused", "dense", "lexical"}
+
+
+def test_retriever_on_both_backends(make_scout: Any, collection: str) -> None:
+    scout = make_scout()
+    scout.add([text for text, _ in DOCS], metadatas=[meta for _, meta in DOCS], collection=collection)
+    retriever = HopscoutRetriever(scout=scout, collection=collection, k=2, filter={"topic": "space"})
+    docs = retriever.invoke("the largest planet")
+    assert len(docs) == 2 and all(d.metadata["topic"] == "space" for d in docs)
+    assert "Jupiter" in docs[0].page_content
+
+
+def test_per_call_options_override_the_constructor(scout: Scout) -> None:
+    retriever = HopscoutRetriever(scout=scout, k=4, where={"topic": "space"})
+    assert {d.metadata["topic"] for d in retriever.invoke("coffee")} == {"space"}
+    docs = retriever.invoke("coffee", k=1, filter={"topic": "coffee"}, mode="lexical")
+    assert len(docs) == 1 and docs[0].metadata["topic"] == "coffee"
+    assert set(docs[0].metadata["scores"]) == {"lexical"}
+    docs = retriever.invoke("planet", where={"$and": [{"topic": "space"}, {"year": {"$gte": 2021}}]})
+    assert {d.metadata["year"] for d in docs} == {2021, 2022}
+    with pytest.raises(ValueError, match="not both"):
+        retriever.invoke("x", where={"topic": "space"}, filter={"topic": "space"})
+
+
+def test_search_kwargs_follow_the_core_signature(scout: Scout) -> None:
+    lexical_only = HopscoutRetriever(scout=scout, k=3, search_kwargs={"fusion_weight": 1.0})
+    assert [d.id for d in lexical_only.invoke("sour espresso")] == [
+        h.id for h in scout.search("sour espresso", 3, fusion_weight=1.0)
+    ]
+    with pytest.raises(ValueError, match="accepts: .*fusion_weight"):
+        HopscoutRetriever(scout=scout, search_kwargs={"no_such_option": 2})
+    with pytest.raises(InvalidArgumentError, match="no option 'no_such_option'"):
+        HopscoutRetriever(scout=scout).invoke("planet", no_such_option=2)
+    with pytest.raises(ValueError, match="adapter's own argument"):
+        HopscoutRetriever(scout=scout, search_kwargs={"k": 2})
+
+
+async def test_async_matches_sync(scout: Scout) -> None:
+    retriever = HopscoutRetriever(scout=scout, k=3)
+    sync = retriever.invoke("hot planet", k=2)
+    result = await retriever.ainvoke("hot planet", k=2)
+    assert [d.id for d in result] == [d.id for d in sync] and len(result) == 2
+    batch = await retriever.abatch(["hot planet", "bread starter"])
+    assert "Venus" in batch[0][0].page_content and "sourdough" in batch[1][0].page_content
+
+
+# -- tools ----------------------------------------------------------------------------------------------
+def test_search_tool_content_and_artifact(scout: Scout) -> None:
+    search = create_search_tool(scout, k=2, where={"topic": "coffee"})
+    assert isinstance(search, StructuredTool) and search.response_format == "content_and_artifact"
+    assert search.args["k"]["default"] == 2 and set(search.args) == {"query", "k"}
+    message = search.invoke({"name": "search", "args": {"query": "water temperature"}, "id": "1",
+                             "type": "tool_call"})
+    assert "94 degrees" in message.content.split("\n\n")[0]
+    assert all(isinstance(d, Document) and d.metadata["topic"] == "coffee" for d in message.artifact)
+    assert len(message.artifact) == 2
+
+
+def test_find_tools_tool_names_the_tools(catalog: Any) -> None:
+    find = create_find_tools_tool(catalog, k=2)
+    message = find.invoke({"name": "find_tools", "args": {"request": "will it rain in Oslo tomorrow?"},
+                           "id": "1", "type": "tool_call"})
+    assert message.content.splitlines()[0].startswith("get_weather:")
+    assert message.artifact.keys[0] == "get_weather" and len(message.artifact.hits) == 2
+
+
+# -- tool selector --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("request_text", "expected"), [
+    ("will it rain in Oslo tomorrow?", "get_weather"),
+    ("email the quarterly report to Ann", "send_email"),
+    ("put a meeting with Bob on my calendar for Friday 3pm", "create_calendar_event"),
+    ("how many yen is 250 dollars?", "convert_currency"),
+])
+def test_selector_returns_the_relevant_tool_objects(scout: Scout, request_text: str, expected: str) -> None:
+    pytest.importorskip("hopscout.tools")
+    tools = _toolbox()
+    selector = HopscoutToolSelector(tools, scout=scout, collection="lc-selector", k=3)
+    picked = selector.select(request_text)
+    assert len(picked) == 3 and picked[0].name == expected
+    assert all(any(p is t for t in tools) for p in picked)  # the caller's own tool objects
+
+
+async def test_selector_only_returns_its_own_tools(scout: Scout, catalog: Any) -> None:
+    pytest.importorskip("hopscout.tools")
+    @tool
+    def weather_alerts(region: str) -> str:
+        """Severe weather warnings (storms, floods) for a region."""
+        return "none"
+
+    selector = HopscoutToolSelector([weather_alerts], catalog=catalog, namespace="alerts")
+    picked = await selector.aselect("will it rain in Oslo tomorrow?", k=5)  # the catalog also has get_weather
+    assert [t.name for t in picked] == ["weather_alerts"]
+    with pytest.raises(InvalidArgumentError, match="exactly one"):
+        HopscoutToolSelector([weather_alerts])
+    with pytest.raises(InvalidArgumentError, match="unique"):
+        HopscoutToolSelector([weather_alerts, weather_alerts], scout=scout)
+
+
+# -- LLM bridge -----------------------------------------------------------------------------------------
+def test_chat_model_bridge_satisfies_the_llm_protocol() -> None:
+    llm = LangChainLLM(FakeListChatModel(responses=['["weather forecast"]']))
+    assert isinstance(llm, LLM)
+    assert llm.complete("Write search queries.", max_tokens=16, json_mode=True) == '["weather forecast"]'
+    parrot = LangChainLLM(ParrotFakeChatModel())
+    assert parrot.complete("echo me") == "echo me"
+
+
+def test_chat_model_failures_become_llm_unavailable() -> None:
+    class Broken(FakeListChatModel):
+        def _call(self, *args: Any, **kwargs: Any) -> str:
+            raise TimeoutError("model timed out")
+
+    with pytest.raises(LLMUnavailableError, match="timed out"):
+        LangChainLLM(Broken(responses=["x"])).complete("hi")
+    with pytest.raises(LLMUnavailableError, match="no text"):
+        LangChainLLM(FakeListChatModel(responses=[""])).complete("hi")
+
+
+def test_catalog_generates_queries_through_a_langchain_model(scout: Scout) -> None:
+    tools = pytest.importorskip("hopscout.tools")
+    model = LangChainLLM(FakeListChatModel(responses=['["current weather forecast for a city"]'] * 4))
+    catalog = tools.ToolCatalog(scout, collection="lc-generated", llm=model)
+    catalog.register(_toolbox())
+    results = catalog.find_tools("should I take an umbrella to Oslo?", k=2)
+    assert results.keys[0] == "get_weather"
+    assert results.generated and "current weather forecast for a city" in results.queries
+
+
+# -- packaging ------------------------------------------------------------------------------------------
+def test_public_names() -> None:
+    import hopscout.adapters.langchain as module
+
+    assert sorted(module.__all__) == [
+        "HopscoutRetriever", "HopscoutToolSelector", "LangChainLLM", "create_find_tools_tool", "create_search_tool",
+    ]
+
+
+def test_missing_langchain_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in sys.modules if n == "langchain_core" or n.startswith("langchain_core.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "langchain_core", None)
+    monkeypatch.delitem(sys.modules, "hopscout.adapters.langchain")
+    with pytest.raises(ImportError, match=r'pip install "hopscout\[langchain\]"'):
+        import hopscout.adapters.langchain  # noqa: F401
+
+
+def test_adapters_package_imports_no_framework() -> None:
+    code = ("import sys, hopscout.adapters; "
+            "print([m for m in sys.modules if m.startswith(('langchain', 'llama_index'))])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parent)
+    assert out.stdout.strip() == "[]"
+
+
+def test_new_core_search_options_pass_through_unchanged(scout: Scout) -> None:
+    from hopscout.adapters._common import search_options
+
+    if "hops" not in search_options(scout):
+        pytest.skip("this core's Scout.search has no hops option yet")
+    options = {"hops": 2, "hop_operator": "mix"}
+    expected = [h.id for h in scout.search("hottest planet", 3, **options)]
+    assert [d.id for d in HopscoutRetriever(scout=scout, k=3, search_kwargs=options).invoke("hottest planet")] == expected
+    assert [d.id for d in HopscoutRetriever(scout=scout, k=3).invoke("hottest planet", **options)] == expected
