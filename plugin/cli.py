@@ -188,6 +188,14 @@ def bench(
     typer.echo(json.dumps(report, indent=2) if as_json else format_bench(report))
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+def serve(ctx: typer.Context) -> None:
+    """Run the MCP server (stdio; --transport http; --upstream servers.json). `hopscout serve --help`: flags."""
+    from .servers.mcp import main as serve_main  # lazily: the core never imports mcp
+
+    serve_main(ctx.args, prog="hopscout serve")
+
+
 def main() -> None:
     """Console entry point: hopscout errors print as one clear line and exit 2."""
     try:

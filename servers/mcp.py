@@ -1,0 +1,749 @@
+"""hopscout as an MCP server: search, tool retrieval and indexing as MCP tools, over stdio or streamable HTTP.
+
+``hopscout serve`` / ``hopscout-mcp`` run it. The engine (model, Chroma) loads on the first tool call, so
+``initialize`` answers at once; in stdio mode nothing but protocol reaches stdout (logs go to stderr).
+
+With ``--upstream servers.json`` it is also a *tool router*: it connects to the upstream MCP servers listed
+there, indexes their tools into hopscout's tool catalog, and exposes ``find_tools`` + ``call_tool``."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hmac
+import inspect
+import json
+import logging
+import sys
+import threading
+import typing
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field, PydanticUserError, TypeAdapter, ValidationError
+
+from ..errors import HopscoutError
+from .settings import ServerSettings
+
+logger = logging.getLogger("hopscout.servers.mcp")
+T = TypeVar("T")
+
+# -- typed results (each tool's outputSchema) -------------------------------------------------------------
+
+
+class SearchHit(BaseModel):
+    id: str
+    text: str
+    score: float = Field(description="Higher is better; comparable within one result list.")
+    source: str | None = Field(
+        default=None, description="File the passage came from, when ingested from one."
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    scores: dict[str, float] = Field(
+        default_factory=dict, description="Parts of the score: dense, lexical, fused."
+    )
+
+
+class SearchResult(BaseModel):
+    query: str
+    collection: str
+    hits: list[SearchHit]
+
+
+class DocumentIn(BaseModel):
+    text: str = Field(min_length=1, description="The document's text.")
+    metadata: dict[str, str | int | float | bool] | None = Field(
+        default=None,
+        description="Flat metadata to filter on later with `where` (str, int, float or bool values).",
+    )
+    id: str | None = Field(default=None, description="Stable id; default: a hash of text and metadata.")
+
+
+class AddResult(BaseModel):
+    collection: str
+    ids: list[str]
+
+
+class IngestResult(BaseModel):
+    path: str
+    collection: str
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    failed: dict[str, str] = Field(description="File → why it was skipped.")
+    chunks: int = Field(description="Chunks written by this run.")
+
+
+class CollectionOut(BaseModel):
+    name: str
+    count: int
+    embedder: str | None = None
+    dim: int | None = None
+    fusion_weight: float | None = None
+
+
+class CollectionsResult(BaseModel):
+    collections: list[CollectionOut]
+
+
+class DeleteResult(BaseModel):
+    collection: str
+    deleted: int
+
+
+class ToolMatch(BaseModel):
+    name: str = Field(description="Pass this exact name to call_tool.")
+    description: str
+    input_schema: dict[str, Any] = Field(description="JSON Schema of the tool's arguments.")
+    score: float
+    server: str | None = Field(default=None, description="The upstream server (namespace) that provides it.")
+
+
+class FindToolsResult(BaseModel):
+    request: str
+    tools: list[ToolMatch]
+    queries: list[str] = Field(description="The queries that were searched.")
+    generated: bool = Field(description="Whether hopscout's LLM wrote the queries.")
+    note: str | None = None
+
+
+# -- tool descriptions: what the calling agent reads -----------------------------------------------------
+
+SEARCH_DESCRIPTION = """Search the indexed documents (hybrid semantic + keyword retrieval) and return the \
+k best passages with their source file and score.
+
+How to write the query: a specific, self-contained question or statement of what the passage should say, \
+with the names and terms a matching passage would contain ("why does espresso taste sour", not "coffee"; \
+"ownership rules for borrowed references in Rust", not "rust"). One topic per query: for several topics \
+make several calls. No instructions or filler ("please find documents about..."). Exact identifiers, error \
+codes and names work best with mode="lexical"; paraphrased questions with the default hybrid.
+Restrict by metadata with `where` (Chroma syntax): {"topic": "coffee"}, {"year": {"$gte": 2020}}, {"$and": \
+[{"lang": "en"}, {"source": {"$in": ["a.md", "b.md"]}}]}."""
+
+FIND_TOOLS_DESCRIPTION = """Find the tools that can do a task, searched from a catalog of many tools. \
+Returns each tool's exact name, description and input schema{call_hint}.
+
+How to ask: describe the capability you need in a few words, not the details of your task: "send an \
+email", "convert currency", "create a GitHub issue" (not "email Bob the Q3 numbers"). One query per \
+capability: when a task needs several (find a flight, then book a hotel), pass each as its own item in \
+`queries` (and `request` as the whole task); each is searched separately so no capability crowds out \
+another."""
+
+CALL_TOOL_DESCRIPTION = """Call an upstream tool found with find_tools: `name` exactly as find_tools \
+returned it (e.g. "github/create_issue"), `arguments` an object that follows that tool's input schema. \
+Returns the tool's own result."""
+
+ADD_DESCRIPTION = """Index documents (texts with optional metadata) into a collection so `search` can find \
+them. Documents are embedded and indexed for keyword search; adding the same text and metadata twice \
+stores it once. Put attributes you will want to filter on (topic, author, date as an int like 20240131) in \
+metadata."""
+
+INGEST_DESCRIPTION = """Index a file or folder from disk (text, Markdown, HTML, PDF, code) in overlapping \
+chunks that remember their source file, heading and page. Only paths under the server's configured roots \
+({roots}) are allowed; a relative path is taken under the first root. Re-ingesting a folder skips \
+unchanged files, replaces changed ones and removes deleted ones. Reports progress while it embeds."""
+
+DELETE_DESCRIPTION = """Delete documents from a collection by id and/or by metadata filter (`where`, \
+Chroma syntax). With both, only documents matching both are deleted. Returns how many were removed."""
+
+LIST_DESCRIPTION = (
+    "List the collections in the store with their document count and the embedder that built them."
+)
+
+# Options of Scout.search the tool may expose when the core accepts them (described for the agent here).
+_SEARCH_EXTRAS = {
+    "hops": "Retrieval hops for questions whose answer spans several documents (bridge entities, "
+    "comparisons): "
+    "1 = plain search; 2-3 follow what the first passages point to. Leave unset for single-fact questions.",
+    "augment": "Let hopscout rewrite or expand the query when first results look weak (uses its "
+    "configured LLM "
+    "when there is one). Leave unset for precise queries.",
+}
+
+
+def _writes(*, destructive: bool, idempotent: bool, open_world: bool = False) -> ToolAnnotations:
+    return ToolAnnotations(
+        read_only_hint=False,
+        destructive_hint=destructive,
+        idempotent_hint=idempotent,
+        open_world_hint=open_world,
+    )
+
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+
+def search_extras(search: Callable[..., Any] | None = None) -> list[inspect.Parameter]:
+    """The keyword options of ``Scout.search`` beyond the basic ones, typed for the tool schema.
+
+    Read at startup, so the ``search`` tool gains ``hops`` / ``augment`` as soon as the core accepts them. Only
+    options an agent should choose per query are exposed (``_SEARCH_EXTRAS``), and only with a JSON schema."""
+    if search is None:
+        from ..scout import Scout
+
+        search = Scout.search
+    try:
+        hints = typing.get_type_hints(search)
+    except (NameError, TypeError, AttributeError):  # an annotation that does not resolve: expose nothing
+        logger.warning(
+            "cannot read Scout.search's annotations; the search tool exposes only the basic options"
+        )
+        return []
+    extras = []
+    for param in inspect.signature(search).parameters.values():
+        if param.name not in _SEARCH_EXTRAS or param.default is inspect.Parameter.empty:
+            continue  # tuning knobs (fusion_weight, beam, ...) stay settings, not the agent's choice
+        if param.kind not in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            continue
+        annotation = hints.get(param.name, Any)
+        try:
+            TypeAdapter(annotation).json_schema()
+        except PydanticUserError:
+            logger.info("search option %r has no JSON schema; not exposed to MCP clients", param.name)
+            continue
+        description = _SEARCH_EXTRAS[param.name]
+        extras.append(
+            inspect.Parameter(
+                param.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=param.default,
+                annotation=Annotated[annotation, Field(description=description)],
+            )
+        )
+    return extras
+
+
+# -- the engine, built on first use ----------------------------------------------------------------------
+
+
+class _Engine:
+    """The Scout (and tool catalog), built on the first call: ``initialize`` never waits for a model."""
+
+    def __init__(self, scout: Any = None) -> None:
+        self._scout = scout
+        self._catalog: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def scout(self) -> Any:
+        if self._scout is None:
+            with self._lock:
+                if self._scout is None:
+                    from ..scout import Scout
+
+                    self._scout = Scout()
+        return self._scout
+
+    @property
+    def catalog(self) -> Any:
+        if self._catalog is None:
+            scout = self.scout
+            with self._lock:
+                if self._catalog is None:
+                    from ..tools import ToolCatalog
+
+                    self._catalog = ToolCatalog(scout)
+        return self._catalog
+
+    def close(self) -> None:
+        if self._scout is not None:
+            self._scout.close()
+
+
+async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking core call in a worker thread; hopscout's errors become tool errors (same message)."""
+    try:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+    except HopscoutError as exc:
+        raise ToolError(str(exc)) from exc
+
+
+def _tools_available() -> bool:
+    try:
+        from ..tools import ToolCatalog  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def explain(error: ValidationError) -> str:
+    """A pydantic error as one line an agent can act on: ``k: Input should be ... (got 'abc')``."""
+    parts = []
+    for err in error.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        given = "" if err["type"] == "missing" else f" (got {err['input']!r:.60})"
+        parts.append(f"{where}: {err['msg']}{given}")
+    return "; ".join(parts)
+
+
+# -- the server ------------------------------------------------------------------------------------------
+
+
+class HopscoutMCPServer(MCPServer):
+    """hopscout's MCP server. :meth:`setup_tools` registers the tools; write tools are off when read-only.
+
+    Give ``scout=`` to serve an existing :class:`hopscout.Scout` (tests, embedding in an app); by default one
+    built from ``HOPSCOUT_*`` settings on the first tool call."""
+
+    def __init__(
+        self, settings: ServerSettings | None = None, *, scout: Any = None, name: str = "hopscout"
+    ) -> None:
+        self.server_settings = settings or ServerSettings()
+        self.engine = _Engine(scout)
+        self.router: Any = None
+        if self.server_settings.upstream is not None:
+            from .router import Router
+
+            self.router = Router.from_file(
+                self.server_settings.upstream,
+                lambda: self.engine.catalog,
+                read_only=self.server_settings.read_only,
+            )
+        from .. import __version__
+
+        super().__init__(
+            name=name,
+            version=__version__,
+            log_level=self.server_settings.log_level,
+            instructions="hopscout: search indexed documents with `search`"
+            + (
+                "; find the right tool with `find_tools`, then run it with `call_tool`."
+                if self.router
+                else "."
+            ),
+        )
+        self.setup_tools()
+
+    def setup_tools(self) -> None:
+        settings = self.server_settings
+        self.add_tool(
+            self._search_tool(),
+            name="search",
+            title="Search documents",
+            description=SEARCH_DESCRIPTION,
+            annotations=READ_ONLY,
+        )
+        self.add_tool(
+            self.list_collections,
+            name="list_collections",
+            title="List collections",
+            description=LIST_DESCRIPTION,
+            annotations=READ_ONLY,
+        )
+        if self.router is not None or _tools_available():
+            hint = "; run one with call_tool" if self.router else ""
+            self.add_tool(
+                self.find_tools,
+                name="find_tools",
+                title="Find tools",
+                description=FIND_TOOLS_DESCRIPTION.format(call_hint=hint),
+                annotations=READ_ONLY,
+            )
+        else:
+            logger.warning("find_tools is off: hopscout.tools (the tool catalog) is not importable")
+        if self.router is not None:
+            self.add_tool(
+                self.call_tool_upstream,
+                name="call_tool",
+                title="Call an upstream tool",
+                description=CALL_TOOL_DESCRIPTION,
+                structured_output=False,
+                annotations=_writes(destructive=True, idempotent=False, open_world=True),
+            )
+        if settings.read_only:
+            return
+        self.add_tool(
+            self.add_documents,
+            name="add_documents",
+            title="Add documents",
+            description=ADD_DESCRIPTION,
+            annotations=_writes(destructive=False, idempotent=True, open_world=False),
+        )
+        if settings.roots:
+            roots = ", ".join(str(r) for r in settings.roots)
+            self.add_tool(
+                self.ingest,
+                name="ingest",
+                title="Ingest files",
+                description=INGEST_DESCRIPTION.format(roots=roots),
+                annotations=_writes(destructive=True, idempotent=True, open_world=False),
+            )
+        else:
+            logger.info("ingest is off: set HOPSCOUT_ROOTS (or --root) to the folders it may read")
+        self.add_tool(
+            self.delete,
+            name="delete",
+            title="Delete documents",
+            description=DELETE_DESCRIPTION,
+            annotations=_writes(destructive=True, idempotent=True, open_world=False),
+        )
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        """Every call, with argument errors and unknown names explained in one line the agent can act on."""
+        if self._tool_manager.get_tool(name) is None:
+            offered = ", ".join(tool.name for tool in self._tool_manager.list_tools())
+            hint = " (to run an upstream tool, pass its name to call_tool)" if self.router is not None else ""
+            raise ToolError(f"unknown tool {name!r}; this server offers: {offered}{hint}")
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(f"invalid arguments for {name}: {explain(exc.__cause__)}") from exc.__cause__
+            raise
+
+    # -- tools --------------------------------------------------------------------------------------------
+    def _search_tool(self) -> Callable[..., Any]:
+        extras = search_extras()
+        engine = self.engine
+
+        async def search(
+            query: str,
+            k: int = 5,
+            where: dict[str, Any] | None = None,
+            collection: str | None = None,
+            mode: str | None = None,
+            **options: Any,
+        ) -> SearchResult:
+            options = {name: value for name, value in options.items() if value is not None}
+            scout = await _call(lambda: engine.scout)
+            hits = await _call(
+                scout.search, query, k, where=where, mode=mode, collection=collection, **options
+            )
+            return SearchResult(
+                query=query,
+                collection=collection or scout.settings.collection,
+                hits=[SearchHit(**hit.to_dict()) for hit in hits],
+            )
+
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        search.__signature__ = inspect.Signature(
+            [  # type: ignore[attr-defined]
+                inspect.Parameter(
+                    "query",
+                    keyword,
+                    annotation=Annotated[
+                        str,
+                        Field(
+                            min_length=1,
+                            description="What the passage should say: a specific question or statement.",
+                        ),
+                    ],
+                ),
+                inspect.Parameter(
+                    "k",
+                    keyword,
+                    default=5,
+                    annotation=Annotated[
+                        int, Field(ge=1, le=100, description="How many passages to return.")
+                    ],
+                ),
+                inspect.Parameter(
+                    "where",
+                    keyword,
+                    default=None,
+                    annotation=Annotated[
+                        dict[str, Any] | None,
+                        Field(
+                            description='Metadata filter (Chroma syntax): {"topic": "coffee"}, '
+                            '{"year": {"$gte": 2020}}.'
+                        ),
+                    ],
+                ),
+                inspect.Parameter(
+                    "collection",
+                    keyword,
+                    default=None,
+                    annotation=Annotated[
+                        str | None,
+                        Field(description="Collection to search (default: the server's default collection)."),
+                    ],
+                ),
+                inspect.Parameter(
+                    "mode",
+                    keyword,
+                    default=None,
+                    annotation=Annotated[
+                        Literal["hybrid", "dense", "lexical"] | None,
+                        Field(
+                            description="hybrid (default): meaning + keywords; dense: meaning only; "
+                            "lexical: exact words."
+                        ),
+                    ],
+                ),
+                *extras,
+            ],
+            return_annotation=SearchResult,
+        )
+        return search
+
+    async def list_collections(self) -> CollectionsResult:
+        scout = await _call(lambda: self.engine.scout)
+        infos = await _call(scout.collections)
+        return CollectionsResult(collections=[CollectionOut(**info.__dict__) for info in infos])
+
+    async def find_tools(
+        self,
+        request: Annotated[str, Field(min_length=1, description="The capability needed, in a few words.")],
+        queries: Annotated[
+            list[str] | None, Field(description="One short query per capability when the task needs several.")
+        ] = None,
+        k: Annotated[int, Field(ge=1, le=50, description="How many tools to return.")] = 5,
+    ) -> FindToolsResult:
+        if self.router is not None:
+            await self.router.wait_ready()
+        catalog = await _call(lambda: self.engine.catalog)
+        options = {}
+        if self.router is not None and "namespaces" in inspect.signature(catalog.find_tools).parameters:
+            options["namespaces"] = sorted(self.router.upstreams)  # only tools of the configured upstreams
+        found = await _call(catalog.find_tools, request, k, queries, **options)
+        matches = []
+        for hit in found.hits:
+            spec = hit.spec
+            if self.router is not None and not self.router.routable(spec.key):
+                continue  # left in the catalog by an upstream that is no longer configured
+            matches.append(
+                ToolMatch(
+                    name=spec.key,
+                    description=spec.description,
+                    input_schema=spec.input_schema,
+                    score=float(hit.score),
+                    server=spec.namespace,
+                )
+            )
+        note = found.note
+        if not matches and not note and await _call(lambda: len(catalog.tools())) == 0:
+            note = (
+                f"the tool catalog (collection {catalog.collection!r}) is empty: register tools with "
+                "hopscout.tools.ToolCatalog, or serve with --upstream servers.json"
+            )
+        if self.router is not None and self.router.failed:
+            down = "; ".join(f"{name}: {why}" for name, why in self.router.failed.items())
+            note = f"{note + ' ' if note else ''}Unreachable upstreams (their tools are missing): {down}"
+        return FindToolsResult(
+            request=request,
+            tools=matches,
+            queries=list(found.queries),
+            generated=bool(found.generated),
+            note=note,
+        )
+
+    async def call_tool_upstream(
+        self,
+        name: Annotated[
+            str, Field(min_length=1, description='Tool name as find_tools returned it, "server/tool".')
+        ],
+        arguments: Annotated[
+            dict[str, Any] | None, Field(description="Arguments following the tool's input schema.")
+        ] = None,
+    ) -> CallToolResult:
+        return await self.router.call(name, arguments or {})
+
+    async def add_documents(
+        self,
+        documents: Annotated[
+            list[DocumentIn], Field(min_length=1, max_length=10_000, description="Documents to index.")
+        ],
+        collection: Annotated[
+            str | None, Field(description="Target collection (created if missing).")
+        ] = None,
+    ) -> AddResult:
+        scout = await _call(lambda: self.engine.scout)
+        docs = [doc.model_dump() for doc in documents]
+        ids = await _call(scout.add, docs, collection=collection)
+        return AddResult(collection=collection or scout.settings.collection, ids=ids)
+
+    async def ingest(
+        self,
+        path: Annotated[
+            str, Field(min_length=1, description="File or folder under one of the allowed roots.")
+        ],
+        ctx: Context,
+        collection: Annotated[
+            str | None, Field(description="Target collection (created if missing).")
+        ] = None,
+    ) -> IngestResult:
+        target = self.check_path(path)
+        scout = await _call(lambda: self.engine.scout)
+        token = anyio.lowlevel.current_token()
+
+        def progress(done: int, total: int) -> None:
+            try:
+                anyio.from_thread.run(
+                    functools.partial(ctx.report_progress, done, total, f"{done}/{total} chunks embedded"),
+                    token=token,
+                )
+            except Exception:  # a lost progress notification must never stop an ingest
+                logger.debug("progress notification failed", exc_info=True)
+
+        report = await _call(scout.ingest, target, collection=collection, progress=progress)
+        return IngestResult(
+            path=str(target), collection=collection or scout.settings.collection, **report.to_dict()
+        )
+
+    async def delete(
+        self,
+        ids: Annotated[list[str] | None, Field(description="Ids of the documents to delete.")] = None,
+        where: Annotated[dict[str, Any] | None, Field(description="Metadata filter, Chroma syntax.")] = None,
+        collection: Annotated[
+            str | None, Field(description="Collection (default: the server's default).")
+        ] = None,
+    ) -> DeleteResult:
+        scout = await _call(lambda: self.engine.scout)
+        removed = await _call(scout.delete, ids, where=where, collection=collection)
+        return DeleteResult(collection=collection or scout.settings.collection, deleted=removed)
+
+    def check_path(self, path: str) -> Path:
+        """``path`` resolved (symlinks too) if it lies under a configured root; a tool error otherwise."""
+        roots = self.server_settings.roots
+        candidate = Path(path).expanduser()
+        if not candidate.is_absolute():
+            candidate = roots[0] / candidate
+        resolved = candidate.resolve()
+        if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
+            allowed = ", ".join(str(r) for r in roots)
+            raise ToolError(
+                f"{path} is outside the folders this server may read ({allowed}); "
+                "ingest a path under one of them, or add its folder to HOPSCOUT_ROOTS"
+            )
+        if not resolved.exists():
+            raise ToolError(f"{path} does not exist (resolved to {resolved})")
+        return resolved
+
+    # -- running ------------------------------------------------------------------------------------------
+    def http_app(self) -> Any:
+        """The streamable-HTTP ASGI app at ``/mcp``, behind the bearer-token check when a token is set."""
+        settings = self.server_settings
+        app = self.streamable_http_app(host=settings.host)
+        return BearerAuth(app, settings.token) if settings.token else app
+
+    async def serve(self) -> None:
+        """Serve on the configured transport until the client goes away (stdio) or the process is stopped."""
+        try:
+            if self.router is not None:
+                async with self.router:
+                    await self._serve_transport()
+            else:
+                await self._serve_transport()
+        finally:
+            self.engine.close()
+
+    async def _serve_transport(self) -> None:
+        settings = self.server_settings
+        if settings.transport == "stdio":
+            await self.run_stdio_async()
+            return
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.http_app(),
+            host=settings.host,
+            port=settings.port,
+            access_log=False,
+            log_level=settings.log_level.lower(),
+            lifespan="on",
+        )
+        logger.warning(
+            "hopscout MCP server on http://%s:%d/mcp%s",
+            settings.host,
+            settings.port,
+            " (bearer token required)" if settings.token else "",
+        )
+        await uvicorn.Server(config).serve()
+
+
+class BearerAuth:
+    """ASGI wrapper: HTTP requests without ``Authorization: Bearer <token>`` get 401."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self._token = token.encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            header = dict(scope.get("headers") or []).get(b"authorization", b"")
+            scheme, _, given = header.partition(b" ")
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self._token):
+                body = json.dumps(
+                    {
+                        "error": "invalid_token",
+                        "error_description": "missing or wrong bearer token: "
+                        "send Authorization: Bearer <HOPSCOUT_TOKEN>",
+                    }
+                )
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b'Bearer realm="hopscout"'),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body.encode()})
+                return
+        await self.app(scope, receive, send)
+
+
+# -- command line ----------------------------------------------------------------------------------------
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Run hopscout's MCP server. Every flag has a HOPSCOUT_* variable."
+    )
+    parser.add_argument(
+        "--transport", choices=["stdio", "http"], help="stdio (default) or http (streamable HTTP)."
+    )
+    parser.add_argument(
+        "--host", help="HTTP bind address (default 127.0.0.1; beyond loopback needs a token)."
+    )
+    parser.add_argument("--port", type=int, help="HTTP port (default 8765).")
+    parser.add_argument("--token", help="Bearer token HTTP clients must send (prefer HOPSCOUT_TOKEN).")
+    parser.add_argument("--read-only", action="store_true", default=None, help="Hide the write tools.")
+    parser.add_argument(
+        "--root", action="append", dest="roots", help="A folder ingest may read (repeatable)."
+    )
+    parser.add_argument("--upstream", help="Router mode: JSON file of upstream servers (mcpServers format).")
+    parser.add_argument(
+        "--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level."
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "hopscout-mcp") -> None:
+    """``hopscout-mcp`` / ``hopscout serve``: parse flags over ``HOPSCOUT_*`` settings and serve."""
+    args = _parser(prog).parse_args(argv)
+    overrides = {key: value for key, value in vars(args).items() if value is not None}
+    try:
+        settings = ServerSettings(**overrides)
+    except ValidationError as exc:
+        messages = "; ".join(err["msg"].removeprefix("Value error, ") for err in exc.errors())
+        print(f"error: {messages}", file=sys.stderr)
+        raise SystemExit(2) from None
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        server = HopscoutMCPServer(settings)
+    except HopscoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        anyio.run(server.serve)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
