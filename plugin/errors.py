@@ -37,3 +37,11 @@ class UnreadableFileError(HopscoutError, OSError):
 
 class UnsupportedFileError(UnreadableFileError):
     """A file's type has no parser (e.g. an image); it is skipped in folder ingests."""
+
+
+class LLMUnavailableError(HopscoutError, ConnectionError):
+    """The LLM endpoint is down, too slow (timeout), or answered with an error or an unusable response."""
+
+
+class ToolNotFoundError(HopscoutError, LookupError):
+    """No tool with that key is registered in the catalog."""

@@ -103,3 +103,31 @@ def make_scout(backend: str, tmp_path: Path, embedder: SentenceTransformerEmbedd
 def collection() -> str:
     """A fresh collection name (the server is shared by the whole session)."""
     return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (with /v1) of a real OpenAI-compatible LLM server: llama.cpp + SmolLM2-135M, offline.
+
+    Uses HOPSCOUT_TEST_LLM_URL when set (CI starts the server itself); otherwise starts `start-llm-server`
+    on a free loopback port with its own pidfile, and stops it after the session."""
+    url = os.environ.get("HOPSCOUT_TEST_LLM_URL")
+    if url:
+        yield url.rstrip("/")
+        return
+    script = shutil.which("start-llm-server") or "/work/shared/llm/start-llm-server"
+    if not Path(script).exists():
+        pytest.skip("no LLM server: set HOPSCOUT_TEST_LLM_URL or install start-llm-server (../shared/llm)")
+    folder = tmp_path_factory.mktemp("llm-server")
+    env = {**os.environ, "LLM_PORT": str(_free_port()), "LLM_PIDFILE": str(folder / "server.pid"),
+           "LLM_LOG": str(folder / "server.log"), "LLM_THREADS": os.environ.get("LLM_THREADS", "1")}
+    done = subprocess.run([script], check=False, env=env, capture_output=True, text=True, timeout=900)
+    found = [line.split("=", 1)[1] for line in done.stdout.splitlines() if line.startswith("OPENAI_BASE_URL=")]
+    if done.returncode != 0 or not found:
+        raise RuntimeError(f"start-llm-server failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    yield found[0].rstrip("/")
+    pid = int((folder / "server.pid").read_text().strip())
+    try:
+        os.kill(pid, 15)
+    except ProcessLookupError:
+        pass
