@@ -10,17 +10,22 @@ from .errors import (
     HopscoutError,
     InvalidArgumentError,
     InvalidQueryError,
+    LLMUnavailableError,
     StoreUnavailableError,
+    ToolNotFoundError,
     UnreadableFileError,
     UnsupportedFileError,
 )
+from .llm import LLM, LLMClient
 from .scout import CollectionInfo, Scout
 from .settings import Settings
+from .tools import RegisterReport, ToolCatalog, ToolHit, ToolResults, ToolSpec
 from .types import Document, Hit, IngestReport
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LLM",
     "CollectionInfo",
     "CollectionNotFoundError",
     "Document",
@@ -32,11 +37,19 @@ __all__ = [
     "IngestReport",
     "InvalidArgumentError",
     "InvalidQueryError",
+    "LLMClient",
+    "LLMUnavailableError",
     "OpenAIEmbedder",
+    "RegisterReport",
     "Scout",
     "SentenceTransformerEmbedder",
     "Settings",
     "StoreUnavailableError",
+    "ToolCatalog",
+    "ToolHit",
+    "ToolNotFoundError",
+    "ToolResults",
+    "ToolSpec",
     "UnreadableFileError",
     "UnsupportedFileError",
 ]

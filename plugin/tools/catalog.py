@@ -1,0 +1,508 @@
+"""``ToolCatalog``: register tools, then find the few that fit a request.
+
+Each tool is one document (split name, name, description, parameters) in its own collection, searched with
+the core's hybrid retrieval (dense + BM25, the collection's calibrated weight). Optional index-time expansion
+adds a few LLM-written user requests per tool as extra documents pointing at it; a tool scores as its best
+view. A request is searched as several queries — the raw request always, plus the caller's queries, or
+LLM-written ones, or (LLM-free) the request's own steps — and the per-query tool lists are fused into one.
+LLM failures never raise from ``find_tools``: it falls back to the LLM-free path and says so in ``note``."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import (
+    CollectionNotFoundError,
+    InvalidArgumentError,
+    InvalidQueryError,
+    LLMUnavailableError,
+    ToolNotFoundError,
+    UnreadableFileError,
+)
+from ..llm import LLM, LLMClient
+from .cache import LLMCache
+from .queries import PROMPT_VERSION, decompose, expansion_prompt, generation_prompt, parse_list
+from .spec import ToolSpec, split_name, to_spec, tool_document
+
+if TYPE_CHECKING:
+    from ..scout import Scout
+
+VIEW_TOOL, VIEW_REQUEST = "tool", "request"
+MAX_QUERIES = 8          # raw request + at most 7 more per call
+EXPANSION_VIEWS = 3
+_NORM = re.compile(r"[^a-z0-9]+")
+_IDENT = re.compile(r"[A-Za-z_][\w.-]*[\w]")
+
+
+@dataclass(frozen=True)
+class ToolHit:
+    """A tool found for a request: its spec and a higher-is-better score (comparable within one result)."""
+
+    spec: ToolSpec
+    score: float
+    query: str | None = None  # the query whose result list gave the tool its score
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def namespace(self) -> str | None:
+        return self.spec.namespace
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return self.spec.input_schema
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "namespace": self.namespace, "key": self.key, "score": self.score,
+                "description": self.spec.description, "input_schema": self.schema, "query": self.query}
+
+
+@dataclass(frozen=True)
+class ToolResults:
+    """Ranked tools, the queries searched (the raw request first), whether an LLM wrote some, and a note on
+    any fallback (e.g. "LLM endpoint ... timed out after 10s; used the raw request only")."""
+
+    hits: list[ToolHit]
+    queries: list[str]
+    generated: bool = False
+    note: str | None = None
+
+    def __iter__(self) -> Any:
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    @property
+    def keys(self) -> list[str]:
+        return [h.key for h in self.hits]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hits": [h.to_dict() for h in self.hits], "queries": list(self.queries),
+                "generated": self.generated, "note": self.note}
+
+
+@dataclass(frozen=True)
+class RegisterReport:
+    """Tool keys added, replaced (changed) and left unchanged; tools given synthetic requests; fallback note."""
+
+    added: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    expanded: tuple[str, ...] = ()
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": list(self.added), "replaced": list(self.replaced), "unchanged": list(self.unchanged),
+                "expanded": list(self.expanded), "note": self.note}
+
+
+@dataclass
+class _Snapshot:
+    specs: dict[str, ToolSpec] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+    expanded: set[str] = field(default_factory=set)
+    by_name: dict[str, list[str]] = field(default_factory=dict)
+    count: int = -1
+
+
+class ToolCatalog:
+    """Tool retrieval over one collection (``settings.tools_collection`` unless named).
+
+    >>> catalog = ToolCatalog(Scout())
+    >>> catalog.register(mcp_tools, namespace="github")        # MCP, OpenAI, LangChain, LlamaIndex tools or dicts
+    >>> for hit in catalog.find_tools("open a pull request and ask for review", k=5):
+    ...     print(hit.key, hit.score)
+
+    ``llm`` (anything with ``complete``) defaults to :meth:`LLMClient.from_settings`; without one, query
+    generation and expansion are skipped and the LLM-free path is used."""
+
+    def __init__(self, scout: Scout, *, collection: str | None = None, llm: LLM | None = None) -> None:
+        from ..store import check_collection_name
+
+        self.scout = scout
+        self.collection = check_collection_name(collection or scout.settings.tools_collection)
+        if llm is not None and not callable(getattr(llm, "complete", None)):
+            raise InvalidArgumentError(f"llm must have a complete(prompt) method, got {type(llm).__name__}")
+        self.llm: LLM | None = llm if llm is not None else LLMClient.from_settings(scout.settings)
+        self.fusion = "max"
+        self._snapshot: _Snapshot | None = None
+        self._cache: LLMCache | None = None
+        self._lock = threading.RLock()
+
+    # -- reading the catalog ----------------------------------------------------------------------
+    def _index(self, create: bool = False) -> Any:
+        return self.scout._index(self.collection, create=create)
+
+    def _load(self, force: bool = False) -> _Snapshot:
+        with self._lock:
+            try:
+                index = self._index()
+            except CollectionNotFoundError:
+                self._snapshot = _Snapshot(count=0)
+                return self._snapshot
+            count = index.count()
+            if not force and self._snapshot is not None and self._snapshot.count == count:
+                return self._snapshot
+            snap = _Snapshot(count=count)
+            for _, meta in index.metadatas({"tool_view": VIEW_TOOL}):
+                spec = ToolSpec(**json.loads(meta["tool_spec"]))
+                snap.specs[spec.key] = spec
+                snap.hashes[spec.key] = meta["tool_hash"]
+                for form in {_norm(spec.name), _norm(spec.key), _norm(split_name(spec.name))}:
+                    snap.by_name.setdefault(form, []).append(spec.key)
+            snap.expanded = {m["tool_key"] for _, m in index.metadatas({"tool_view": VIEW_REQUEST})}
+            self._snapshot = snap
+            return snap
+
+    def tools(self) -> list[ToolSpec]:
+        """Every registered tool, by key."""
+        snap = self._load(force=True)
+        return [snap.specs[key] for key in sorted(snap.specs)]
+
+    def get(self, key: str) -> ToolSpec:
+        """The tool registered under ``key`` (``namespace/name`` or ``name``); raises ToolNotFoundError."""
+        snap = self._load()
+        if key not in snap.specs:
+            snap = self._load(force=True)
+        try:
+            return snap.specs[key]
+        except KeyError:
+            close = [k for k in snap.specs if k.endswith(f"/{key}") or k.split("/")[-1] == key.split("/")[-1]]
+            hint = f"; did you mean {', '.join(sorted(close)[:5])}?" if close else ""
+            raise ToolNotFoundError(f"no tool {key!r} in catalog {self.collection!r} ({len(snap.specs)} tools){hint}") from None
+
+    def __len__(self) -> int:
+        return len(self._load().specs)
+
+    # -- writing ----------------------------------------------------------------------------------
+    def register(self, tools: Iterable[Any], namespace: str | None = None, *, expand: bool = False) -> RegisterReport:
+        """Add or update tools. Unchanged tools (same content hash) are left alone; changed ones are replaced.
+
+        ``expand=True`` asks the LLM for a few user requests per tool, stored as extra views (cached by the
+        tool's content hash, so an unchanged tool never costs a second call)."""
+        if isinstance(getattr(tools, "tools", None), list):  # an MCP ListToolsResult
+            tools = tools.tools  # type: ignore[attr-defined]
+        if isinstance(tools, (str, bytes, dict)) or not isinstance(tools, Iterable):
+            raise InvalidArgumentError("tools must be a list of tools (MCP, OpenAI, LangChain, LlamaIndex, ToolSpec or dicts)")
+        specs = [to_spec(tool, namespace, position=n) for n, tool in enumerate(tools)]
+        keys = [s.key for s in specs]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise InvalidArgumentError(f"tools given twice in one register call: {', '.join(dupes[:10])}")
+        with self._lock:
+            snap = self._load(force=True)
+            added = [s for s in specs if s.key not in snap.hashes]
+            replaced = [s for s in specs if s.key in snap.hashes and snap.hashes[s.key] != s.content_hash]
+            changed = {s.key for s in added + replaced}
+            unchanged = [s for s in specs if s.key not in changed]
+            views: dict[str, list[str]] = {}
+            note = None
+            if expand:
+                want = [s for s in specs if s.key in changed or s.key not in snap.expanded]
+                views, note = self._expand(want)
+            if replaced:
+                self.scout.delete(where={"tool_key": {"$in": [s.key for s in replaced]}}, collection=self.collection)
+            docs: list[dict[str, Any]] = []
+            for spec in added + replaced:
+                docs.append({"id": spec.key, "text": tool_document(spec), "metadata": _main_meta(spec)})
+            for key, requests in views.items():
+                spec = next(s for s in specs if s.key == key)
+                if key not in changed and key in snap.expanded:
+                    continue
+                for n, text in enumerate(requests):
+                    meta = {"tool_key": key, "tool_view": VIEW_REQUEST, "tool_hash": spec.content_hash}
+                    if spec.namespace:
+                        meta["tool_namespace"] = spec.namespace
+                    docs.append({"id": f"{key}#r{n}", "text": text, "metadata": meta})
+            if docs:
+                self.scout.add(docs, collection=self.collection)
+            self._snapshot = None
+        return RegisterReport(tuple(s.key for s in added), tuple(s.key for s in replaced),
+                              tuple(s.key for s in unchanged), tuple(k for k, v in views.items() if v), note)
+
+    def register_file(self, path: str | Path, namespace: str | None = None, *, expand: bool = False) -> RegisterReport:
+        """Register the tools in a JSON file: a list of tools, or ``{"tools": [...]}`` (an MCP tools/list result)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UnreadableFileError(f"cannot read tool file {path}: {exc}") from exc
+        except ValueError as exc:
+            raise InvalidArgumentError(f"tool file {path} is not valid JSON: {exc}") from exc
+        if isinstance(data, dict) and isinstance(data.get("tools"), list):
+            data = data["tools"]
+        if not isinstance(data, list):
+            raise InvalidArgumentError(f"tool file {path} must hold a JSON list of tools or {{\"tools\": [...]}}")
+        return self.register(data, namespace, expand=expand)
+
+    def remove(self, names: Iterable[str], namespace: str | None = None) -> int:
+        """Remove tools by name (within ``namespace``) or by key; returns how many were registered."""
+        if isinstance(names, str) or not isinstance(names, Iterable):
+            raise InvalidArgumentError("names must be a list of tool names")
+        keys = []
+        for name in names:
+            if not isinstance(name, str) or not name:
+                raise InvalidArgumentError(f"a tool name must be a non-empty string, got {name!r}")
+            keys.append(f"{namespace}/{name}" if namespace else name)
+        with self._lock:
+            snap = self._load(force=True)
+            present = [k for k in keys if k in snap.specs]
+            if present:
+                self.scout.delete(where={"tool_key": {"$in": present}}, collection=self.collection)
+            self._snapshot = None
+        return len(present)
+
+    # -- LLM --------------------------------------------------------------------------------------
+    @property
+    def cache(self) -> LLMCache:
+        if self._cache is None:
+            self._cache = LLMCache(self.scout.settings.home / "cache" / "tools-llm.sqlite")
+        return self._cache
+
+    def _llm_id(self) -> str:
+        llm = self.llm
+        return f"{type(llm).__name__}:{getattr(llm, 'base_url', '')}:{getattr(llm, 'model', '')}"
+
+    def _expand(self, specs: Sequence[ToolSpec]) -> tuple[dict[str, list[str]], str | None]:
+        if not specs:
+            return {}, None
+        if self.llm is None:
+            return {}, "expand=True but no LLM is configured (HOPSCOUT_LLM_BASE_URL); tools indexed without expansion"
+        views: dict[str, list[str]] = {}
+        failed: list[str] = []
+        error: Exception | None = None
+        for spec in specs:
+            key = self.cache.key("expand", PROMPT_VERSION, self._llm_id(), spec.content_hash)
+            requests = self.cache.get(key)
+            if requests is None:
+                if error is not None:
+                    failed.append(spec.key)
+                    continue
+                try:
+                    reply = self.llm.complete(expansion_prompt(spec), json_mode=True)
+                except LLMUnavailableError as exc:
+                    error = exc
+                    failed.append(spec.key)
+                    continue
+                requests = parse_list(reply, limit=EXPANSION_VIEWS, exclude=spec.name)
+                self.cache.put(key, requests)
+            views[spec.key] = requests
+        note = f"{error}; {len(failed)} tools indexed without expansion" if error else None
+        return views, note
+
+    def _generate(self, request: str) -> list[str]:
+        key = self.cache.key("queries", PROMPT_VERSION, self._llm_id(), request)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        reply = self.llm.complete(generation_prompt(request), json_mode=True)  # type: ignore[union-attr]
+        queries = parse_list(reply, limit=MAX_QUERIES - 1, exclude=request)
+        self.cache.put(key, queries)
+        return queries
+
+    # -- searching --------------------------------------------------------------------------------
+    def find_tools(
+        self,
+        request: str,
+        k: int = 5,
+        queries: Sequence[str] | None = None,
+        *,
+        generate: bool | None = None,
+        namespaces: Sequence[str] | None = None,
+    ) -> ToolResults:
+        """The ``k`` tools that best fit ``request``.
+
+        ``queries`` (e.g. written by the calling agent, one per capability) are searched beside the raw request.
+        Without them, the configured LLM writes them (``generate=None``: when an LLM is configured; ``False``:
+        never); without an LLM, the request's own steps ("... and then ...") are used. ``namespaces`` limits
+        the search to tools of those servers."""
+        return self.find_tools_batch([request], k, None if queries is None else [queries], generate=generate,
+                                     namespaces=namespaces)[0]
+
+    def find_tools_batch(
+        self,
+        requests: Sequence[str],
+        k: int = 5,
+        queries: Sequence[Sequence[str] | None] | None = None,
+        *,
+        generate: bool | None = None,
+        namespaces: Sequence[str] | None = None,
+    ) -> list[ToolResults]:
+        """:meth:`find_tools` for many requests at once (one batched search); ``queries[i]`` goes with request i."""
+        if isinstance(requests, str) or not isinstance(requests, Sequence) or not requests:
+            raise InvalidQueryError("requests must be a non-empty list of strings")
+        requests = [self._check_text(r, "request") for r in requests]
+        k = self.scout._check_k(k)
+        where = self._namespace_filter(namespaces)
+        if generate is not None and not isinstance(generate, bool):
+            raise InvalidArgumentError(f"generate must be True, False or None, got {generate!r}")
+        if queries is not None and (isinstance(queries, str) or not isinstance(queries, Sequence)
+                                    or len(queries) != len(requests)):
+            raise InvalidQueryError("queries must be a list with one list of strings (or None) per request")
+        plans = [self._plan(r, None if queries is None else queries[n], generate) for n, r in enumerate(requests)]
+        flat = [q for qs, _, _ in plans for q in qs]
+        lists = self._search_lists(flat, k, where)
+        out, at = [], 0
+        for qs, generated, note in plans:
+            out.append(ToolResults(self._rank(qs, lists[at : at + len(qs)], k, where), qs, generated, note))
+            at += len(qs)
+        return out
+
+    def _plan(self, request: str, queries: Sequence[str] | None, generate: bool | None) -> tuple[list[str], bool, str | None]:
+        """The queries to search for one request, whether an LLM wrote some, and a note on any fallback."""
+        note: str | None = None
+        generated = False
+        if queries is not None:
+            if isinstance(queries, str) or not isinstance(queries, Sequence):
+                raise InvalidQueryError(f"queries must be a list of strings, got {type(queries).__name__}")
+            extra = [self._check_text(q, "a query") for q in queries]
+            if len(extra) > MAX_QUERIES - 1:
+                raise InvalidArgumentError(f"at most {MAX_QUERIES - 1} queries per request, got {len(extra)}")
+        else:
+            use_llm = generate if generate is not None else self.llm is not None
+            extra = []
+            if use_llm and self.llm is None:
+                note = "generate=True but no LLM is configured (HOPSCOUT_LLM_BASE_URL)"
+            elif use_llm:
+                try:
+                    extra = self._generate(request)
+                    generated = bool(extra)
+                    if not extra:
+                        note = "the LLM wrote no usable query"
+                except LLMUnavailableError as exc:
+                    note = str(exc)
+            if not extra:
+                extra = decompose(request)
+                if note:
+                    note += f"; used the raw request{f' and its {len(extra)} steps' if extra else ' only'}"
+        return [request] + [q for q in dict.fromkeys(extra) if q != request], generated, note
+
+    def _search_lists(self, queries: list[str], k: int, where: dict[str, Any] | None) -> list[dict[str, float]]:
+        """Per query: ``{tool key: best score over the tool's views}``."""
+        if not self._load().specs:
+            return [{} for _ in queries]
+        settings = self.scout.settings
+        n = min(settings.max_k, max(settings.candidates, 4 * k))
+        lists: list[dict[str, float]] = []
+        for hits in self.scout.search_batch(queries, n, where=where, collection=self.collection):
+            best: dict[str, float] = {}
+            for hit in hits:
+                key = hit.metadata.get("tool_key")
+                if key is not None and hit.score > best.get(key, float("-inf")):
+                    best[key] = hit.score
+            lists.append(best)
+        return lists
+
+    def _rank(self, queries: list[str], lists: list[dict[str, float]], k: int,
+              where: dict[str, Any] | None) -> list[ToolHit]:
+        snap = self._load()
+        fused = _FUSIONS[self.fusion](lists)
+        top = max((score for score, _ in fused.values()), default=0.0)
+        for key, bonus in self._name_matches(queries[0], snap).items():
+            if where is None or snap.specs[key].namespace in where["tool_namespace"]["$in"]:
+                fused[key] = (top + bonus, fused.get(key, (0.0, 0))[1])
+        ranked = sorted(fused.items(), key=lambda item: (-item[1][0], item[0]))
+        out = []
+        for key, (score, source) in ranked:
+            spec = snap.specs.get(key)
+            if spec is None:
+                continue  # written by another process since the snapshot; picked up on the next load
+            out.append(ToolHit(spec, float(score), queries[source]))
+            if len(out) == k:
+                break
+        return out
+
+    @staticmethod
+    def _name_matches(request: str, snap: _Snapshot) -> dict[str, float]:
+        """Tools the request names: the whole request is a tool's name (bonus 2), or it mentions a multi-part
+        identifier that is a tool's name (bonus 1)."""
+        found = {key: 2.0 for key in snap.by_name.get(_norm(request), [])}
+        if len(request) <= 2000:
+            for token in set(_IDENT.findall(request)):
+                if len(split_name(token).split()) >= 2 or "/" in token:
+                    for key in snap.by_name.get(_norm(token), []):
+                        name = snap.specs[key].name
+                        if token in (name, key):
+                            found.setdefault(key, 1.0)
+        return found
+
+    # -- validation -------------------------------------------------------------------------------
+    def _check_text(self, text: Any, what: str) -> str:
+        if not isinstance(text, str):
+            raise InvalidQueryError(f"{what} must be a string, got {type(text).__name__}")
+        if not text.strip():
+            raise InvalidQueryError(f"{what} is empty: describe the capability you need")
+        limit = self.scout.settings.max_query_chars
+        if len(text) > limit:
+            raise InvalidQueryError(f"{what} has {len(text)} characters, over the limit of {limit} "
+                                    "(HOPSCOUT_MAX_QUERY_CHARS); describe the capability in a sentence or two")
+        return text.strip()
+
+    @staticmethod
+    def _namespace_filter(namespaces: Sequence[str] | None) -> dict[str, Any] | None:
+        if namespaces is None:
+            return None
+        if isinstance(namespaces, str) or not isinstance(namespaces, Sequence) or not namespaces \
+                or not all(isinstance(n, str) and n for n in namespaces):
+            raise InvalidArgumentError("namespaces must be a non-empty list of namespace strings")
+        return {"tool_namespace": {"$in": list(namespaces)}}
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+
+def _main_meta(spec: ToolSpec) -> dict[str, Any]:
+    meta = {"tool_key": spec.key, "tool_view": VIEW_TOOL, "tool_hash": spec.content_hash, "tool_name": spec.name,
+            "tool_spec": json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True)}
+    if spec.namespace:
+        meta["tool_namespace"] = spec.namespace
+    return meta
+
+
+def _norm(text: str) -> str:
+    return _NORM.sub("", text.lower())
+
+
+# -- fusing the per-query tool lists: each a tiny function over [{tool: score}] → {tool: (score, list index)} --
+def _fuse_max(lists: list[dict[str, float]]) -> dict[str, tuple[float, int]]:
+    """A tool's best score over the queries (each query's scores are min-max fused, so in [0, 1])."""
+    out: dict[str, tuple[float, int]] = {}
+    for n, scores in enumerate(lists):
+        for key, score in scores.items():
+            if key not in out or score > out[key][0]:
+                out[key] = (score, n)
+    return out
+
+
+def _fuse_rrf(lists: list[dict[str, float]], c: int = 60) -> dict[str, tuple[float, int]]:
+    out: dict[str, tuple[float, int]] = {}
+    for n, scores in enumerate(lists):
+        for rank, key in enumerate(sorted(scores, key=lambda x: -scores[x])):
+            prev = out.get(key, (0.0, n))
+            out[key] = (prev[0] + 1.0 / (c + rank + 1), prev[1] if key in out else n)
+    return out
+
+
+def _fuse_raw_max(lists: list[dict[str, float]]) -> dict[str, tuple[float, int]]:
+    """Best score, with the raw request's score added at half weight (breaks ties towards the whole request)."""
+    best = _fuse_max(lists)
+    raw = lists[0] if lists else {}
+    return {key: (score + 0.5 * raw.get(key, 0.0), src) for key, (score, src) in best.items()}
+
+
+_FUSIONS = {"max": _fuse_max, "rrf": _fuse_rrf, "raw_max": _fuse_raw_max}

@@ -1,0 +1,183 @@
+"""ToolCatalog on embedded Chroma and a Chroma server: registering every tool shape, no-op re-registers,
+replacement, removal, namespaces, exact-name lookups, quality on a Seal-Tools cut, bad input, LLM fallbacks,
+and the generated-query and expansion paths against a real local LLM server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hopscout import (
+    InvalidArgumentError,
+    InvalidQueryError,
+    LLMClient,
+    ToolCatalog,
+    ToolNotFoundError,
+    ToolSpec,
+)
+from hopscout.evaluation.datasets import load_dataset
+from hopscout.evaluation.metrics import mean, per_query
+from hopscout.evaluation.tools import dataset_specs
+from hopscout.tools.queries import decompose, parse_list
+from hopscout.tools.spec import tool_document
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+WEATHER_MCP = {"name": "get_forecast", "description": "Weather forecast for a city and day",
+               "inputSchema": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"}}}}
+EMAIL_OPENAI = {"type": "function", "function": {"name": "sendEmail", "description": "Send an email to a recipient",
+                "parameters": {"type": "object", "properties": {"to": {"type": "string", "description": "Address"}}}}}
+STOCK_BARE = {"name": "stock_price", "description": "Latest share price of a listed company",
+              "parameters": {"type": "object", "properties": {"ticker": {"type": "string"}}}}
+
+
+def test_every_tool_shape_registers(make_scout: Any, collection: str, tmp_path: Path) -> None:
+    from langchain_core.tools import StructuredTool
+    from llama_index.core.tools import FunctionTool
+
+    def translate_text(text: str, target_language: str) -> str:
+        """Translate text into another language."""
+        return text
+
+    def convert_currency(amount: float, currency: str) -> float:
+        """Convert an amount of money into another currency."""
+        return amount
+
+    catalog = ToolCatalog(make_scout(), collection=collection)
+    report = catalog.register([WEATHER_MCP, EMAIL_OPENAI, STOCK_BARE, ToolSpec("book_flight", "Book a plane ticket", {}),
+                               StructuredTool.from_function(translate_text), FunctionTool.from_defaults(convert_currency)])
+    assert sorted(report.added) == ["book_flight", "convert_currency", "get_forecast", "sendEmail", "stock_price",
+                                    "translate_text"]
+    assert set(catalog.get("translate_text").input_schema["properties"]) == {"text", "target_language"}
+    assert "amount" in catalog.get("convert_currency").input_schema["properties"]
+    assert catalog.get("sendEmail").input_schema["properties"]["to"]["description"] == "Address"
+    path = tmp_path / "tools.json"
+    path.write_text(json.dumps({"tools": [{"name": "list_files", "description": "List files in a folder"}]}))
+    assert catalog.register_file(path, namespace="fs").added == ("fs/list_files",)
+    hits = catalog.find_tools("what will the weather be in Paris tomorrow", k=3)
+    assert hits.hits[0].key == "get_forecast" and hits.hits[0].schema == WEATHER_MCP["inputSchema"]
+    assert hits.queries[0] == "what will the weather be in Paris tomorrow" and hits.generated is False
+    assert catalog.find_tools("show me the files in my folder", k=1).hits[0].to_dict()["namespace"] == "fs"
+
+
+def test_reregister_noop_replace_remove_namespaces(make_scout: Any, collection: str) -> None:
+    scout = make_scout()
+    catalog = ToolCatalog(scout, collection=collection)
+    assert catalog.register([WEATHER_MCP, STOCK_BARE]).added == ("get_forecast", "stock_price")
+    count = scout.collections()[[c.name for c in scout.collections()].index(collection)].count
+    again = catalog.register([WEATHER_MCP, STOCK_BARE])
+    assert again.added == () and again.replaced == () and again.unchanged == ("get_forecast", "stock_price")
+    changed = {**STOCK_BARE, "description": "Crypto coin prices in dollars"}
+    assert catalog.register([changed]).replaced == ("stock_price",)
+    assert catalog.get("stock_price").description == "Crypto coin prices in dollars"
+    assert {c.name: c.count for c in scout.collections()}[collection] == count  # replaced, not duplicated
+    assert catalog.find_tools("bitcoin price", k=1).hits[0].key == "stock_price"
+    catalog.register([WEATHER_MCP], namespace="srv-a")
+    catalog.register([{**WEATHER_MCP, "description": "Tide tables for a harbour"}], namespace="srv-b")
+    assert {t.key for t in catalog.tools()} == {"get_forecast", "stock_price", "srv-a/get_forecast", "srv-b/get_forecast"}
+    only_b = catalog.find_tools("weather forecast", k=5, namespaces=["srv-b"])
+    assert [h.key for h in only_b] == ["srv-b/get_forecast"]
+    assert catalog.remove(["get_forecast"], namespace="srv-a") == 1
+    assert catalog.remove(["get_forecast", "nope"]) == 1
+    assert {t.key for t in ToolCatalog(scout, collection=collection).tools()} == {"stock_price", "srv-b/get_forecast"}
+    with pytest.raises(ToolNotFoundError, match="srv-b/get_forecast"):
+        catalog.get("get_forecast")
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)  # 200 tools: encoded once, on one backend
+def test_exact_name_first_and_quality_on_seal_cut(make_scout: Any, collection: str) -> None:
+    mini_catalog = ToolCatalog(make_scout(), collection=collection)
+    mini_catalog.register(dataset_specs(load_dataset(FIXTURES / "tools_mini")))
+    dataset = load_dataset(FIXTURES / "tools_mini")
+    names = list(dataset.corpus)
+    for name in names[::20]:
+        assert mini_catalog.find_tools(name, k=3).hits[0].name == name
+    assert mini_catalog.find_tools(f"please call {names[7]} now", k=3).hits[0].name == names[7]
+    scout = mini_catalog.scout
+    qids = dataset.judged_queries
+    dense = scout.search_batch([dataset.queries[q] for q in qids], 10, mode="dense", collection=mini_catalog.collection)
+    batch = mini_catalog.find_tools_batch([dataset.queries[q] for q in qids], k=10)
+    found = {q: result.keys for q, result in zip(qids, batch)}
+    base = mean(per_query({q: [h.id for h in hs] for q, hs in zip(qids, dense)}, dataset.qrels))
+    ours = mean(per_query(found, dataset.qrels))
+    assert ours["ndcg@10"] >= base["ndcg@10"] and ours["all@10"] >= base["all@10"]
+
+
+def test_bad_input(make_scout: Any, collection: str) -> None:
+    catalog = ToolCatalog(make_scout(), collection=collection)
+    assert catalog.find_tools("anything", k=3).hits == []  # empty catalog: no error
+    catalog.register([WEATHER_MCP])
+    for request in ("", "   ", "x" * 9000, None, 42):
+        with pytest.raises(InvalidQueryError):
+            catalog.find_tools(request, k=3)  # type: ignore[arg-type]
+    for k in (0, -1, 10_000, 2.5, "3", True):
+        with pytest.raises(InvalidArgumentError):
+            catalog.find_tools("weather", k=k)  # type: ignore[arg-type]
+    with pytest.raises(InvalidQueryError):
+        catalog.find_tools("weather", queries="not a list")  # type: ignore[arg-type]
+    with pytest.raises(InvalidQueryError):
+        catalog.find_tools("weather", queries=["ok", ""])
+    with pytest.raises(InvalidArgumentError, match=r"tool #1 'bad': field 'description'"):
+        catalog.register([STOCK_BARE, {"name": "bad", "description": 7}])
+    with pytest.raises(InvalidArgumentError, match=r"tool #0 'x': field 'input schema'"):
+        catalog.register([{"name": "x", "inputSchema": "nope"}])
+    with pytest.raises(InvalidArgumentError, match=r"tool #0: field 'name' is missing"):
+        catalog.register([{"description": "no name"}])
+    with pytest.raises(InvalidArgumentError, match="given twice"):
+        catalog.register([WEATHER_MCP, WEATHER_MCP])
+    with pytest.raises(InvalidArgumentError):
+        catalog.register(WEATHER_MCP)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="namespaces"):
+        catalog.find_tools("weather", namespaces="srv")  # type: ignore[arg-type]
+    assert [t.key for t in catalog.tools()] == ["get_forecast"]  # failed registers wrote nothing
+
+
+def test_document_and_query_helpers() -> None:
+    doc = tool_document(ToolSpec("getFilmDetails", "Details of a film", {"properties": {"film_title": {"description": "Title"}}}))
+    assert doc.startswith("get film details (getFilmDetails)") and "film_title (film title): Title" in doc
+    steps = decompose("Book a flight to Rome for May 3rd. Then reserve a hotel near the Colosseum, "
+                      "and also rent a car at the airport.")
+    assert steps == ["Book a flight to Rome for May 3rd", "reserve a hotel near the Colosseum",
+                     "rent a car at the airport"]
+    assert decompose("What is the weather in Paris?") == []
+    assert parse_list('{"queries": ["get weather", "book hotel"]}') == ["get weather", "book hotel"]
+    assert parse_list("Sure:\n1. get weather\n- book hotel\n- get weather") == ["get weather", "book hotel"]
+    assert parse_list('```json\n{"queries": []}\n```') == []
+
+
+def test_dead_llm_falls_back_with_note(make_scout: Any, collection: str) -> None:
+    catalog = ToolCatalog(make_scout(), collection=collection, llm=LLMClient("http://127.0.0.1:9/v1", max_retries=0))
+    catalog.register([WEATHER_MCP, STOCK_BARE])
+    result = catalog.find_tools("weather in Oslo", k=2)
+    assert result.hits[0].key == "get_forecast" and not result.generated
+    assert "unreachable" in (result.note or "") and "used the raw request only" in (result.note or "")
+    report = catalog.register([EMAIL_OPENAI], expand=True)
+    assert report.added == ("sendEmail",) and report.expanded == () and "without expansion" in (report.note or "")
+    given = catalog.find_tools("weather in Oslo", k=2, queries=["city weather forecast"])
+    assert given.note is None and given.queries == ["weather in Oslo", "city weather forecast"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+def test_real_llm_generation_and_expansion(make_scout: Any, collection: str, llm_url: str) -> None:
+    llm = LLMClient(llm_url, timeout=60, max_tokens=64)
+    catalog = ToolCatalog(make_scout(), collection=collection, llm=llm)
+    tools = [WEATHER_MCP, EMAIL_OPENAI, STOCK_BARE, {"name": "book_hotel", "description": "Reserve a hotel room"}]
+    report = catalog.register(tools, expand=True)
+    assert report.note is None and len(report.expanded) == 4 and llm.calls == 4
+    views = {c.name: c.count for c in catalog.scout.collections()}[collection]
+    assert views > 4  # the tool documents plus the synthetic requests that parsed
+    calls = llm.calls
+    assert catalog.register(tools, expand=True).unchanged == ("get_forecast", "sendEmail", "stock_price", "book_hotel")
+    assert llm.calls == calls  # unchanged tools, cached expansions: no LLM call
+    result = catalog.find_tools("email my boss the weather forecast for Rome", k=3)
+    assert result.queries[0] == "email my boss the weather forecast for Rome" and len(result.hits) == 3
+    assert result.note is None or "no usable query" in result.note
+    calls = llm.calls
+    again = catalog.find_tools("email my boss the weather forecast for Rome", k=3)
+    assert llm.calls == calls and again.queries == result.queries  # generated queries are cached
+    fresh = ToolCatalog(catalog.scout, collection=collection, llm=llm)
+    assert fresh.find_tools("email my boss the weather forecast for Rome", k=3).queries == result.queries
+    assert llm.calls == calls  # the cache is persisted under settings.home
