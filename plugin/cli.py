@@ -96,6 +96,12 @@ def eval_(
     modes: str = typer.Option("dense,lexical,hybrid", "--modes", help="Comma-separated search modes."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N judged queries."),
     ingest_sample: int = typer.Option(256, "--ingest-sample", help="Docs timed for ingest throughput (0: skip)."),
+    tools: bool = typer.Option(False, "--tools", help="Tool retrieval: find_tools beside dense and BM25 baselines."),
+    llm: bool = typer.Option(False, "--llm", help="With --tools: add LLM-generated queries (HOPSCOUT_LLM_BASE_URL)."),
+    llm_limit: int = typer.Option(100, "--llm-limit", help="With --llm: queries given to the LLM (0: all)."),
+    expand: bool = typer.Option(False, "--expand", help="With --tools: add LLM-written requests per tool."),
+    caller_queries: Optional[Path] = typer.Option(
+        None, "--caller-queries", help='With --tools: JSONL of {"_id": qid, "queries": [...]} searched per query.'),
     home: Optional[Path] = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -106,6 +112,17 @@ def eval_(
     base = Settings() if home is None else Settings(home=home)
     scout = _scout(base.home / "eval")
     log = (lambda msg: typer.echo(msg, err=True))
+    if tools:
+        from .evaluation.tools import format_tool_report, run_tool_eval
+        from .llm import LLMClient
+
+        client = LLMClient.from_settings(base) if (llm or expand) else None
+        if (llm or expand) and client is None:
+            raise typer.BadParameter("--llm and --expand need an LLM endpoint: set HOPSCOUT_LLM_BASE_URL")
+        tool_report = run_tool_eval(folder, scout, llm=client if llm else None, expand=expand, expand_llm=client,
+                                    caller_queries=caller_queries, limit=limit, llm_limit=llm_limit or None, log=log)
+        typer.echo(json.dumps(tool_report, indent=2) if as_json else format_tool_report(tool_report))
+        return
     report = run_eval(folder, scout, modes=[m.strip() for m in modes.split(",") if m.strip()], limit=limit,
                       ingest_sample=ingest_sample, log=log)
     typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))

@@ -1,0 +1,278 @@
+"""``hopscout eval DIR --tools``: tool retrieval through :class:`ToolCatalog.find_tools`, beside dense and BM25
+baselines over the same tool documents, in one run.
+
+The corpus (one tool per entry) is registered once into ``evaltools-<corpus hash>`` in the eval store and
+reused, so sets sharing a corpus (Seal-Tools in/out of domain) share one index. The catalog's hybrid weight is
+cross-fitted: queries are split by position (even / odd), each half is searched with the weight fitted on the
+other half (stored on the collection, as ``hopscout calibrate`` would), so no query is scored with a weight
+fitted on itself. Rows:
+
+- ``dense`` / ``bm25``: the raw request, one retriever, tool documents only (the baselines);
+- ``hybrid``: the raw request only, calibrated fusion (what the core alone gives);
+- ``find_tools``: the LLM-free catalog path (raw request + its own steps, name match, calibrated fusion);
+- ``+expansion`` (``--expand``): the same over a catalog whose tools also carry LLM-written requests;
+- ``+generated`` (``--llm``): LLM-written queries beside the raw request, on the first ``llm_limit`` queries,
+  with ``find_tools`` on the same queries (``find_tools@llm``) for comparison;
+- ``+caller`` (``--caller-queries``): queries given per query id in a JSONL file."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import fusion
+from ..calibration import WEIGHT_GRID
+from ..errors import UnreadableFileError
+from ..llm import LLM
+from ..scout import Scout
+from ..tools.catalog import VIEW_TOOL, ToolCatalog
+from ..tools.spec import ToolSpec, to_spec
+from .datasets import Dataset, load_dataset
+from .metrics import mean, per_query
+
+Log = Callable[[str], None]
+COLUMNS = ("ndcg@10", "recall@5", "all@5", "all@10", "multi_all@10", "llm_calls", "p50_ms")
+
+
+def dataset_specs(dataset: Dataset) -> list[ToolSpec]:
+    """Tool specs from a BEIR-like tool set: Seal-Tools ``metadata.schema``, MetaTool ``metadata.description``,
+    or the text layout ``name / description / Parameters: - p (type, required): desc``."""
+    specs = []
+    for doc_id, doc in dataset.corpus.items():
+        meta = doc.get("metadata") or {}
+        schema = meta.get("schema")
+        if isinstance(schema, Mapping):
+            params = schema.get("parameters") or {}
+            props = {p: {"type": v.get("type", "string"), "description": v.get("description", "")}
+                     for p, v in params.items() if isinstance(v, Mapping)}
+            input_schema = {"type": "object", "properties": props, "required": list(schema.get("required") or [])}
+            specs.append(to_spec({"name": doc_id, "description": schema.get("api_description", ""),
+                                  "inputSchema": input_schema}))
+        elif isinstance(meta.get("description"), str):
+            specs.append(to_spec({"name": doc_id, "description": meta["description"]}))
+        else:
+            specs.append(to_spec({"name": doc_id, **_parse_text(doc.get("text") or "", doc_id)}))
+    return specs
+
+
+def _parse_text(text: str, name: str) -> dict[str, Any]:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and lines[0] == name:
+        lines = lines[1:]
+    description, props = [], {}
+    in_params = False
+    for line in lines:
+        if line == "Parameters:":
+            in_params = True
+        elif in_params and line.startswith("- "):
+            head, _, desc = line[2:].partition(": ")
+            pname = head.split(" (")[0].strip()
+            props[pname] = {"description": desc.strip()}
+        else:
+            description.append(line)
+    return {"description": " ".join(description), "inputSchema": {"type": "object", "properties": props}}
+
+
+def catalog_collection(dataset: Dataset, suffix: str = "") -> str:
+    return f"evaltools-{dataset.fingerprint}{suffix}"
+
+
+def load_caller_queries(path: str | Path) -> dict[str, list[str]]:
+    """``{"_id": qid, "queries": [...]}`` per line → ``{qid: queries}``."""
+    out: dict[str, list[str]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                out[str(row["_id"])] = [str(q) for q in row["queries"] if str(q).strip()]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise UnreadableFileError(f"{path}:{n}: expected {{\"_id\": ..., \"queries\": [...]}}: {exc}") from exc
+    return out
+
+
+def _fit(scout: Scout, collection: str, queries: Sequence[str], relevant: Sequence[Mapping[str, int]],
+         rows: Sequence[int], keys: Mapping[str, str]) -> float:
+    """The grid weight with the best nDCG@10 on ``rows`` (raw request, views collapsed to tools)."""
+    n = scout.settings.candidates
+    picked = [queries[r] for r in rows]
+    dense = scout.search_batch(picked, n, mode="dense", collection=collection)
+    lexical = scout.search_batch(picked, n, mode="lexical", collection=collection)
+    qrels = {str(r): dict(relevant[r]) for r in rows}
+    table = {}
+    for weight in WEIGHT_GRID:
+        run = {}
+        for r, d, lx in zip(rows, dense, lexical):
+            fused = fusion.convex({h.id: h.scores["dense"] for h in d}, {h.id: h.scores["lexical"] for h in lx}, weight)
+            ranked: list[str] = []
+            for doc_id, _ in fused:
+                key = keys.get(doc_id, doc_id.split("#")[0])
+                if key not in ranked:
+                    ranked.append(key)
+                if len(ranked) == 10:
+                    break
+            run[str(r)] = ranked
+        table[weight] = mean(per_query(run, qrels))["ndcg@10"]
+    return max(table, key=lambda w: (round(table[w], 6), -abs(w - 0.5)))
+
+
+def _row(runs: Mapping[str, Sequence[str]], dataset: Dataset, times: Sequence[float] | None = None,
+         llm_calls: int | None = None) -> dict[str, Any]:
+    scores = per_query(runs, dataset.qrels)
+    row: dict[str, Any] = {m: v for m, v in mean(scores).items() if m in ("ndcg@10", "recall@5", "all@5", "all@10")}
+    multi = [q for q in scores if sum(1 for g in dataset.qrels[q].values() if g > 0) >= 2]
+    row["multi_all@10"] = statistics.fmean(scores[q]["all@10"] for q in multi) if multi else None
+    row["multi_queries"] = len(multi)
+    row["queries"] = len(scores)
+    if times:
+        row["p50_ms"] = statistics.median(times)
+    if llm_calls is not None:
+        row["llm_calls"] = llm_calls
+    return row
+
+
+def _index_catalog(scout: Scout, dataset: Dataset, collection: str, llm: LLM | None, expand: bool, log: Log) -> ToolCatalog:
+    catalog = ToolCatalog(scout, collection=collection, llm=llm)
+    specs = dataset_specs(dataset)
+    if len(catalog) != len(specs) or expand:
+        log(f"registering {len(specs)} tools into {collection}{' with expansion' if expand else ''} ...")
+        report = catalog.register(specs, expand=expand)
+        if report.note:
+            log(f"note: {report.note}")
+    return catalog
+
+
+def _run_find(catalog: ToolCatalog, qids: Sequence[str], dataset: Dataset, weights: Mapping[str, float],
+              k: int, timed: int = 20, queries: Callable[[str], list[str]] | None = None,
+              **kwargs: Any) -> tuple[dict[str, list[str]], list[float], list[str | None]]:
+    """Rankings through ``find_tools_batch`` (per fold weight, in chunks); the first ``timed`` queries are
+    run one at a time through ``find_tools`` first, for latency (LLM calls included when not cached)."""
+    times = []
+    for qid in qids[:timed]:
+        catalog.scout.set_fusion_weight(weights[qid], collection=catalog.collection)
+        start_t = time.perf_counter()
+        catalog.find_tools(dataset.queries[qid], k, queries(qid) if queries else None, **kwargs)
+        times.append((time.perf_counter() - start_t) * 1000)
+    runs, notes = {}, []
+    for weight in sorted(set(weights.values())):
+        catalog.scout.set_fusion_weight(weight, collection=catalog.collection)
+        fold = [q for q in qids if weights[q] == weight]
+        for start in range(0, len(fold), 128):
+            chunk = fold[start : start + 128]
+            given = [queries(q) for q in chunk] if queries else None
+            for qid, result in zip(chunk, catalog.find_tools_batch([dataset.queries[q] for q in chunk], k, given, **kwargs)):
+                runs[qid] = result.keys
+                notes.append(result.note)
+    return runs, times, notes
+
+
+def _fold_weights(scout: Scout, collection: str, dataset: Dataset, qids: Sequence[str]) -> tuple[dict[str, float], list[float]]:
+    queries = [dataset.queries[q] for q in qids]
+    relevant = [dataset.qrels[q] for q in qids]
+    even, odd = list(range(0, len(qids), 2)), list(range(1, len(qids), 2))
+    w_even = _fit(scout, collection, queries, relevant, even, {})
+    w_odd = _fit(scout, collection, queries, relevant, odd or even, {})
+    return {q: (w_odd if n % 2 == 0 else w_even) for n, q in enumerate(qids)}, [w_odd, w_even]
+
+
+def run_tool_eval(
+    folder: str | Path,
+    scout: Scout,
+    *,
+    llm: LLM | None = None,
+    expand: bool = False,
+    expand_llm: LLM | None = None,
+    caller_queries: str | Path | None = None,
+    limit: int | None = None,
+    llm_limit: int | None = 100,
+    k: int = 10,
+    log: Log = lambda _: None,
+) -> dict[str, Any]:
+    """Evaluate tool retrieval on the set in ``folder``; returns the JSON-ready report."""
+    dataset = load_dataset(folder)
+    qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
+    collection = catalog_collection(dataset)
+    catalog = _index_catalog(scout, dataset, collection, None, False, log)
+    report: dict[str, Any] = {"dataset": dataset.name, "queries": len(qids), "corpus": len(dataset.corpus),
+                              "embedder": scout.embedder.id, "collection": collection, "results": {}}
+    results = report["results"]
+    raw = [dataset.queries[q] for q in qids]
+    for mode, label in (("dense", "dense"), ("lexical", "bm25")):
+        log(f"baseline {label} ...")
+        start = time.perf_counter()
+        hits = scout.search_batch(raw, k, mode=mode, where={"tool_view": VIEW_TOOL}, collection=collection)  # type: ignore[arg-type]
+        per_ms = (time.perf_counter() - start) * 1000 / max(1, len(raw))
+        results[label] = _row({q: [h.id for h in hs] for q, hs in zip(qids, hits)}, dataset)
+        results[label]["mean_ms_batched"] = per_ms
+    log("fitting the catalog's hybrid weight (2-fold cross-fitting) ...")
+    weights, fold = _fold_weights(scout, collection, dataset, qids)
+    report["fusion"] = {"split": "2-fold by query position: even rows use the weight fitted on odd rows, and back",
+                        "fold_weights": fold}
+    log("hybrid (raw request only) ...")
+    runs, times, _ = _run_find(catalog, qids, dataset, weights, k, queries=lambda _: [])
+    results["hybrid"] = _row(runs, dataset, times)
+    log("find_tools (no LLM) ...")
+    runs, times, _ = _run_find(catalog, qids, dataset, weights, k, generate=False)
+    results["find_tools"] = _row(runs, dataset, times, 0)
+
+    if llm is not None:
+        sub = qids[:llm_limit] if llm_limit else qids
+        sub_weights = {q: weights[q] for q in sub}
+        results["find_tools@llm"] = _row({q: runs[q] for q in sub}, dataset, None, 0)
+        log(f"+generated queries on {len(sub)} queries ...")
+        calls = getattr(llm, "calls", 0)
+        gruns, gtimes, notes = _run_find(ToolCatalog(scout, collection=collection, llm=llm), sub, dataset,
+                                         sub_weights, k, generate=True)
+        results["+generated"] = _row(gruns, dataset, gtimes, getattr(llm, "calls", 0) - calls)
+        results["+generated"]["fallbacks"] = sum(1 for n in notes if n)
+    if expand:
+        xllm = expand_llm or llm
+        xcollection = catalog_collection(dataset, "-x")
+        calls = getattr(xllm, "calls", 0)
+        xcatalog = _index_catalog(scout, dataset, xcollection, xllm, True, log)
+        index_calls = getattr(xllm, "calls", 0) - calls
+        xweights, xfold = _fold_weights(scout, xcollection, dataset, qids)
+        log("+expansion ...")
+        xruns, xtimes, _ = _run_find(xcatalog, qids, dataset, xweights, k, generate=False)
+        results["+expansion"] = _row(xruns, dataset, xtimes, 0)
+        results["+expansion"]["index_llm_calls"] = index_calls
+        results["+expansion"]["fold_weights"] = xfold
+    if caller_queries:
+        given = load_caller_queries(caller_queries)
+        sub = [q for q in qids if q in given]
+        log(f"+caller queries on {len(sub)} queries ...")
+        cruns, ctimes, _ = _run_find(catalog, sub, dataset, {q: weights[q] for q in sub}, k,
+                                     queries=lambda q: given[q][:7])
+        results["+caller"] = _row(cruns, dataset, ctimes, 0)
+        results["find_tools@caller"] = _row({q: runs[q] for q in sub}, dataset, None, 0)
+    return report
+
+
+def format_tool_report(report: dict[str, Any]) -> str:
+    """A readable table of :func:`run_tool_eval`'s report."""
+    lines = [f"{report['dataset']}: {report['queries']} queries, {report['corpus']} tools, embedder {report['embedder']}",
+             f"{'mode':<16}{'queries':>8}" + "".join(f"{c:>13}" for c in COLUMNS)]
+    for mode, row in report["results"].items():
+        cells = []
+        for c in COLUMNS:
+            value = row.get(c)
+            if value is None:
+                cells.append(f"{'-':>13}")
+            elif c in ("llm_calls",):
+                cells.append(f"{value:>13d}")
+            elif c.endswith("_ms"):
+                cells.append(f"{value:>13.1f}")
+            else:
+                cells.append(f"{100 * value:>13.1f}")
+        lines.append(f"{mode:<16}{row.get('queries', 0):>8}" + "".join(cells))
+    lines.append(f"hybrid weight per fold: {report['fusion']['fold_weights']} ({report['fusion']['split']})")
+    lines.append("metrics in %; multi_all@10 = all@10 over queries with >= 2 gold tools; dense/bm25 batched, not timed")
+    return "\n".join(lines)
+
+
+__all__ = ["dataset_specs", "format_tool_report", "load_caller_queries", "run_tool_eval"]
