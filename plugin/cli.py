@@ -67,6 +67,8 @@ def search(
     k: int = typer.Option(5, "--k", "-k", help="How many results."),
     mode: Optional[str] = typer.Option(None, "--mode", help="dense, lexical or hybrid (default hybrid)."),
     where: Optional[str] = typer.Option(None, "--where", help='Metadata filter as JSON, e.g. \'{"lang": "en"}\'.'),
+    hops: int = typer.Option(1, "--hops", help="Multi-hop retrieval: 2 or more hops (no LLM call)."),
+    operator: Optional[str] = typer.Option(None, "--operator", help="Hop operator (default HOPSCOUT_HOP_OPERATOR)."),
     collection: Optional[str] = CollectionOpt,
     home: Optional[Path] = HomeOpt,
     as_json: bool = JsonOpt,
@@ -76,7 +78,8 @@ def search(
         filters = json.loads(where) if where else None
     except json.JSONDecodeError as exc:
         raise typer.BadParameter(f"--where is not valid JSON: {exc}") from exc
-    hits = _scout(home).search(query, k, where=filters, mode=mode, collection=collection)
+    hits = _scout(home).search(query, k, where=filters, mode=mode, collection=collection, hops=hops,
+                               hop_operator=operator)
     if as_json:
         typer.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False))
         return
@@ -85,7 +88,8 @@ def search(
     for rank, hit in enumerate(hits, 1):
         where_from = hit.source or hit.id
         heading = hit.metadata.get("heading")
-        typer.secho(f"{rank}. [{hit.score:.3f}] {where_from}" + (f" › {heading}" if heading else ""), bold=True)
+        hop = f" (hop {hit.hop} from {hit.parent})" if hit.hop > 1 else ""
+        typer.secho(f"{rank}. [{hit.score:.3f}] {where_from}" + (f" › {heading}" if heading else "") + hop, bold=True)
         text = " ".join(hit.text.split())
         typer.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
 
@@ -100,6 +104,11 @@ def eval_(
     llm: bool = typer.Option(False, "--llm", help="With --tools: add LLM-generated queries (HOPSCOUT_LLM_BASE_URL)."),
     llm_limit: int = typer.Option(100, "--llm-limit", help="With --llm: queries given to the LLM (0: all)."),
     expand: bool = typer.Option(False, "--expand", help="With --tools: add LLM-written requests per tool."),
+    hops: int = typer.Option(1, "--hops", help="Multi-hop mode: every hop operator with this many hops beside "
+                             "single-shot modes, at K=10 and K=5."),
+    hop_oracle: bool = typer.Option(False, "--hop-oracle", help="Multi-hop: the operator diagnostic (MRR, hit@10)."),
+    operators: Optional[str] = typer.Option(None, "--operators", help="Multi-hop: comma-separated operators."),
+    fills: str = typer.Option("0.3", "--fills", help="Multi-hop: comma-separated shares of slots later hops fill."),
     caller_queries: Optional[Path] = typer.Option(
         None, "--caller-queries", help='With --tools: JSONL of {"_id": qid, "queries": [...]} searched per query.'),
     home: Optional[Path] = HomeOpt,
@@ -112,6 +121,14 @@ def eval_(
     base = Settings() if home is None else Settings(home=home)
     scout = _scout(base.home / "eval")
     log = (lambda msg: typer.echo(msg, err=True))
+    if hops > 1 or hop_oracle:
+        from .evaluation.multihop_eval import format_multihop, run_multihop_eval
+
+        names = [o.strip() for o in operators.split(",")] if operators else None
+        hop_report = run_multihop_eval(folder, scout, operators=names, fills=[float(f) for f in fills.split(",")],
+                                       hops=max(hops, 2), oracle=hop_oracle, limit=limit, log=log)
+        typer.echo(json.dumps(hop_report, indent=2) if as_json else format_multihop(hop_report))
+        return
     if tools:
         from .evaluation.tools import format_tool_report, run_tool_eval
         from .llm import LLMClient
@@ -148,6 +165,27 @@ def calibrate(
               "queries": fit.queries, "ndcg@10_by_weight": {str(w): v for w, v in fit.ndcg_by_weight.items()}}
     typer.echo(json.dumps(result, indent=2) if as_json else
                f"stored lexical weight {fit.weight} (nDCG@10 {100 * fit.ndcg_by_weight[fit.weight]:.1f} on {fit.queries} queries)")
+
+
+@app.command("train-hop")
+def train_hop(
+    folders: list[Path] = typer.Argument(..., help="Folders with chains.jsonl + corpus.jsonl (multihop train sets)."),
+    arch: str = typer.Option("learned", "--arch", help="learned (residual MLP) or treehop (TreeHop's gate)."),
+    epochs: int = typer.Option(8, "--epochs", help="Passes over the chains."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Weights file (default: under HOPSCOUT_HOME/hop_weights)."),
+    home: Optional[Path] = HomeOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Train a hop operator for the configured embedder on question chains (CPU, minutes)."""
+    from .hop_models import train_hop as run_training, trained_weights_path
+
+    scout = _scout(home)
+    target = out or trained_weights_path(arch, scout.embedder.id, scout.settings.home)
+    card = run_training(scout.embedder, folders, arch, target, epochs=epochs, log=lambda m: typer.echo(m, err=True))
+    typer.echo(json.dumps(card, indent=2) if as_json else
+               f"saved {card['weights']} ({card['bytes'] / 1e6:.2f} MB) in {card['encode_seconds']} s encoding + "
+               f"{card['train_seconds']} s training; held-out oracle MRR {card['held_out_oracle'][arch]['mrr']:.3f} "
+               f"vs query alone {card['held_out_oracle']['query_alone']['mrr']:.3f}")
 
 
 @app.command()

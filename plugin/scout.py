@@ -241,10 +241,13 @@ class Scout:
         mode: SearchMode | None = None,
         fusion_weight: float | None = None,
         collection: str | None = None,
+        hops: int = 1,
+        beam: int | None = None,
+        hop_operator: str | None = None,
     ) -> list[Hit]:
         """The ``k`` best hits for one query (see :meth:`search_batch`)."""
         return self.search_batch([query], k, where=where, mode=mode, fusion_weight=fusion_weight,
-                                 collection=collection)[0]
+                                 collection=collection, hops=hops, beam=beam, hop_operator=hop_operator)[0]
 
     def search_batch(
         self,
@@ -255,11 +258,22 @@ class Scout:
         mode: SearchMode | None = None,
         fusion_weight: float | None = None,
         collection: str | None = None,
+        hops: int = 1,
+        beam: int | None = None,
+        hop_operator: str | None = None,
     ) -> list[list[Hit]]:
-        """The ``k`` best hits for each query: ``dense`` (cosine), ``lexical`` (BM25) or ``hybrid`` (fused)."""
+        """The ``k`` best hits for each query: ``dense`` (cosine), ``lexical`` (BM25) or ``hybrid`` (fused).
+
+        ``hops > 1`` adds multi-hop retrieval (:mod:`hopscout.multihop`): each of the top ``beam`` passages
+        spawns a next query through ``hop_operator``, and what later hops find fills the last slots of the list."""
         queries = self._check_queries(queries)
         k = self._check_k(k)
         where = validate_where(where)
+        if hops != 1:
+            from .multihop import hop_search
+
+            return hop_search(self, queries, k, where=where, mode=mode, fusion_weight=fusion_weight,
+                              collection=collection, hops=hops, beam=beam, operator=hop_operator)
         mode = mode or self.settings.search_mode
         if mode not in ("dense", "lexical", "hybrid"):
             raise InvalidArgumentError(f"mode must be dense, lexical or hybrid, got {mode!r}")

@@ -66,6 +66,17 @@ class Settings(BaseSettings):
         description="Let sentence-transformers fetch a model from the Hugging Face hub. Off: nothing downloads.",
     )
 
+    # -- multi-hop ------------------------------------------------------------------------------------
+    hop_operator: str = Field(
+        default="bridge",
+        description="Hop operator for hops > 1: bridge or entity (text-level BM25), identity, mix, learned or "
+        "treehop (embedding-level).",
+    )
+    hop_beam: int = Field(default=3, ge=1, le=50, description="Passages of each layer that spawn a next query.")
+    hop_fill: float = Field(
+        default=0.3, ge=0.0, le=0.9, description="Share of the k result slots that later hops may fill."
+    )
+
     # -- LLM (optional; every feature has an LLM-free fallback) -------------------------------------------
     llm_base_url: str | None = Field(
         default=None,

@@ -20,13 +20,16 @@ class Document:
 class Hit:
     """One search result. ``score`` is higher-is-better and comparable within one result list.
 
-    ``scores`` holds the parts it came from (``dense`` cosine, ``lexical`` BM25, ``fused``)."""
+    ``scores`` holds the parts it came from (``dense`` cosine, ``lexical`` BM25, ``fused``). Multi-hop results
+    say which ``hop`` found them and from which ``parent`` passage (None on the first hop)."""
 
     id: str
     text: str
     score: float
     metadata: Mapping[str, Any]
     scores: Mapping[str, float] = field(default_factory=dict)
+    hop: int = 1
+    parent: str | None = None
 
     @property
     def source(self) -> str | None:
@@ -43,6 +46,8 @@ class Hit:
             "source": self.source,
             "metadata": dict(self.metadata),
             "scores": dict(self.scores),
+            "hop": self.hop,
+            "parent": self.parent,
         }
 
 

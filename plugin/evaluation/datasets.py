@@ -22,6 +22,7 @@ class Dataset:
     qrels: dict[str, dict[str, int]]
     query_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     fingerprint: str = ""
+    folder: str = ""
 
     def doc_text(self, doc_id: str) -> str:
         """The text indexed for a corpus entry: its title (when the text does not start with it) and text."""
@@ -59,7 +60,7 @@ def load_dataset(folder: str | Path) -> Dataset:
         for row in reader:
             if len(row) >= 3:
                 qrels.setdefault(row[0], {})[row[1]] = int(float(row[2]))
-    return Dataset(folder.name, corpus, queries, qrels, fields, digest.hexdigest()[:12])
+    return Dataset(folder.name, corpus, queries, qrels, fields, digest.hexdigest()[:12], str(folder))
 
 
 def _jsonl(path: Path, digest: Any) -> list[dict[str, Any]]:

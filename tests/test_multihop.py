@@ -1,0 +1,100 @@
+"""Multi-hop search through the public API: provenance, merge, filters, operators, training and weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hopscout import EmbedderMismatchError, InvalidArgumentError, Scout
+from hopscout.hop_models import HopModel, train_hop
+from hopscout.hops import bridge_entities
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# A bridge chain: the question names the film; the answer needs the director's page, then the town's.
+CHAIN = [
+    ("film", "Moonlit Harbor is a 1999 drama film directed by Elena Vasquez and shot in Portugal."),
+    ("director", "Elena Vasquez is a Chilean filmmaker born in the town of Puerto Alto."),
+    ("town", "Puerto Alto is a port town on the banks of the Rio Verde in southern Chile."),
+]
+DISTRACTORS = [
+    f"{topic} is discussed at length in this unrelated paragraph number {n} about {topic.lower()} and history."
+    for n, topic in enumerate(["Gardening", "Volcanoes", "Chess openings", "Jazz", "Glaciers", "Tax law",
+                               "Beekeeping", "Origami", "Railways", "Typography", "Cheese", "Comets"])
+]
+QUESTION = "Which river flows through the birthplace of the director of Moonlit Harbor?"
+
+
+@pytest.fixture
+def chain_scout(make_scout, collection: str) -> Scout:
+    scout = make_scout(hop_fill=0.67)  # k=3 keeps the first hop's best and lets later hops fill two slots
+    ids = [c[0] for c in CHAIN] + [f"d{n}" for n in range(len(DISTRACTORS))]
+    metas = [{"kind": "chain"}] * len(CHAIN) + [{"kind": "noise"}] * len(DISTRACTORS)
+    scout.add([c[1] for c in CHAIN] + DISTRACTORS, ids=ids, metadatas=metas, collection=collection)
+    return scout
+
+
+def test_entity_hops_walk_the_bridge(chain_scout: Scout, collection: str) -> None:
+    single = [h.id for h in chain_scout.search(QUESTION, 3, mode="lexical", collection=collection)]
+    assert "town" not in single  # the question shares no word with the answer paragraph
+    hits = chain_scout.search(QUESTION, 3, mode="lexical", collection=collection, hops=3, beam=1,
+                              hop_operator="entity")
+    by_id = {h.id: h for h in hits}
+    assert hits[0].id == "film" and hits[0].hop == 1 and hits[0].parent is None
+    assert {"director", "town"} <= set(by_id), [h.id for h in hits]
+    assert by_id["director"].hop == 2 and by_id["director"].parent == "film"
+    assert by_id["town"].hop == 3 and by_id["town"].parent == "director"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len(hits) == 3
+
+
+def test_hops_keep_the_first_hop_head_and_respect_filters(chain_scout: Scout, collection: str) -> None:
+    plain = chain_scout.search(QUESTION, 6, collection=collection)
+    hopped = chain_scout.search(QUESTION, 6, collection=collection, hops=2, hop_operator="mix")
+    keep = 6 - round(6 * chain_scout.settings.hop_fill)
+    assert [h.id for h in hopped[:keep]] == [h.id for h in plain[:keep]]
+    assert len(hopped) == 6 and len({h.id for h in hopped}) == 6
+    filtered = chain_scout.search(QUESTION, 3, collection=collection, hops=2, hop_operator="entity",
+                                  where={"kind": "chain"})
+    assert {h.id for h in filtered} <= {"film", "director", "town"}
+
+
+@pytest.mark.parametrize("operator", ["learned", "treehop"])
+def test_shipped_learned_operators_load_and_run(chain_scout: Scout, collection: str, operator: str) -> None:
+    hits = chain_scout.search(QUESTION, 5, collection=collection, hops=2, hop_operator=operator)
+    assert len(hits) == 5 and any(h.hop == 2 for h in hits)
+
+
+def test_default_operator_is_the_bridge(chain_scout: Scout, collection: str) -> None:
+    hits = chain_scout.search(QUESTION, 3, mode="lexical", collection=collection, hops=2, beam=1)
+    assert [h.id for h in hits[:2]] == ["film", "director"] and hits[1].parent == "film"
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"hops": 0}, "hops"), ({"hops": 9}, "hops"), ({"hops": "2"}, "hops"), ({"hops": 2, "beam": 0}, "beam"),
+    ({"hops": 2, "hop_operator": "psychic"}, "identity"),
+])
+def test_bad_hop_arguments(chain_scout: Scout, collection: str, kwargs, match) -> None:
+    with pytest.raises(InvalidArgumentError, match=match):
+        chain_scout.search(QUESTION, 3, collection=collection, **kwargs)
+
+
+def test_bridge_entities_skip_names_the_question_has() -> None:
+    names = bridge_entities(CHAIN[0][1], QUESTION)
+    assert "Elena Vasquez" in names and not any("Moonlit" in n for n in names)
+
+
+def test_train_hop_saves_weights_that_refuse_another_embedder(embedder, tmp_path) -> None:
+    out = tmp_path / "w.learned.npz"
+    card = train_hop(embedder, [FIXTURES / "chains_hotpotqa_ircot"], "learned", out, epochs=1)
+    assert out.exists() and card["embedder"] == embedder.id and card["dim"] == 384
+    assert set(card["held_out_oracle"]) == {"query_alone", "learned"}
+    model = HopModel.load(out, embedder.id, 384)
+    q, c = embedder.embed_queries(["a question"])[0], embedder.embed_documents(["a passage"])[0]
+    assert np.isclose(np.linalg.norm(model.vector(q, c)), 1.0, atol=1e-3)
+    assert json.loads(out.with_suffix(".json").read_text())["arch"] == "learned"
+    with pytest.raises(EmbedderMismatchError, match="train-hop"):
+        HopModel.load(out, "some/other-model", 384)
