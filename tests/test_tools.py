@@ -145,6 +145,9 @@ def test_document_and_query_helpers() -> None:
     assert parse_list('{"queries": ["get weather", "book hotel"]}') == ["get weather", "book hotel"]
     assert parse_list("Sure:\n1. get weather\n- book hotel\n- get weather") == ["get weather", "book hotel"]
     assert parse_list('```json\n{"queries": []}\n```') == []
+    assert parse_list('{"queries": ["get weather forecast", "book a hotel room", "trunc') == [
+        "get weather forecast", "book a hotel room"]  # cut by the token cap: complete values kept
+    assert parse_list('{"queries": ["json", "..."]}') == []  # one-word junk from tiny models dropped
 
 
 def test_dead_llm_falls_back_with_note(make_scout: Any, collection: str) -> None:

@@ -22,6 +22,7 @@ _CONNECTOR = re.compile(
     re.IGNORECASE,
 )
 _LEAD = re.compile(r"^(?:and|then|also|finally|lastly|additionally|next|please|after that)\b[,\s]*", re.IGNORECASE)
+_QUOTED_VALUE = re.compile(r'"((?:[^"\\]|\\.){3,}?)"\s*(?=[,\]}]|$)')
 _BULLET = re.compile(r"^\s*(?:[-*•]+|\d+[.)]|query\s*\d*\s*:|request\s*\d*\s*:)\s*", re.IGNORECASE)
 
 
@@ -62,6 +63,8 @@ def expansion_prompt(spec: ToolSpec) -> str:
 def parse_list(text: str, *, limit: int = 5, exclude: str = "") -> list[str]:
     """Strings from an LLM reply: a JSON list (anywhere in a JSON object) or one item per line."""
     items = _json_strings(text)
+    if items is None and text.lstrip().startswith(("{", "[", "```")):
+        items = _QUOTED_VALUE.findall(text)  # truncated JSON (token cap): keep the complete string values
     if items is None:
         items = []
         for line in text.splitlines():
@@ -70,7 +73,7 @@ def parse_list(text: str, *, limit: int = 5, exclude: str = "") -> list[str]:
                 continue
             items.append(line)
     cleaned = [" ".join(item.split())[:MAX_QUERY_CHARS] for item in items if isinstance(item, str)]
-    return _dedupe([c for c in cleaned if len(c) >= 3], exclude=exclude)[:limit]
+    return _dedupe([c for c in cleaned if len(c.split()) >= 2], exclude=exclude)[:limit]
 
 
 def _json_strings(text: str) -> list[str] | None:
