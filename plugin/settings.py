@@ -77,6 +77,18 @@ class Settings(BaseSettings):
         default=0.3, ge=0.0, le=0.9, description="Share of the k result slots that later hops may fill."
     )
 
+    # -- adaptive query augmentation -------------------------------------------------------------------
+    augment: Literal["never", "always", "auto"] = Field(
+        default="never",
+        description="Query augmentation: never, always, or auto (a per-collection gate augments only "
+        "low-confidence queries; `hopscout calibrate DIR --augment` fits it).",
+    )
+    augmenter: str = Field(
+        default="rocchio",
+        description="Augmenter for augment=always/auto: rocchio or rm3 (LLM-free), hyde, query2doc or "
+        "multi_query (need HOPSCOUT_LLM_BASE_URL), expansion (caller text).",
+    )
+
     # -- LLM (optional; every feature has an LLM-free fallback) -------------------------------------------
     llm_base_url: str | None = Field(
         default=None,
