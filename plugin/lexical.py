@@ -118,6 +118,17 @@ class LexicalIndex:
         """:meth:`search` for each query."""
         return [self.search(q, k, where) for q in queries]
 
+    def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+        """Documents containing each analysed term (FTS5's own counts, via a per-connection fts5vocab table)."""
+        wanted = sorted(set(terms))
+        if not wanted:
+            return {}
+        with self._lock:
+            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.hs_vocab USING fts5vocab(main, terms, 'row')")
+            marks = ",".join("?" * len(wanted))
+            rows = self._db.execute(f"SELECT term, doc FROM temp.hs_vocab WHERE term IN ({marks})", wanted).fetchall()
+        return {term: int(doc) for term, doc in rows}
+
     def matching_ids(self, where: Where) -> set[str]:
         """Ids whose metadata satisfies ``where`` (used to check filter parity with Chroma)."""
         clause, args = where_to_sql(where, "meta")

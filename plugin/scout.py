@@ -244,10 +244,14 @@ class Scout:
         hops: int = 1,
         beam: int | None = None,
         hop_operator: str | None = None,
+        augment: str | None = None,
+        augmenter: str | None = None,
+        expansion: str | None = None,
     ) -> list[Hit]:
         """The ``k`` best hits for one query (see :meth:`search_batch`)."""
         return self.search_batch([query], k, where=where, mode=mode, fusion_weight=fusion_weight,
-                                 collection=collection, hops=hops, beam=beam, hop_operator=hop_operator)[0]
+                                 collection=collection, hops=hops, beam=beam, hop_operator=hop_operator,
+                                 augment=augment, augmenter=augmenter, expansion=expansion)[0]
 
     def search_batch(
         self,
@@ -261,11 +265,18 @@ class Scout:
         hops: int = 1,
         beam: int | None = None,
         hop_operator: str | None = None,
+        augment: str | None = None,
+        augmenter: str | None = None,
+        expansion: str | None = None,
     ) -> list[list[Hit]]:
         """The ``k`` best hits for each query: ``dense`` (cosine), ``lexical`` (BM25) or ``hybrid`` (fused).
 
         ``hops > 1`` adds multi-hop retrieval (:mod:`hopscout.multihop`): each of the top ``beam`` passages
-        spawns a next query through ``hop_operator``, and what later hops find fills the last slots of the list."""
+        spawns a next query through ``hop_operator``, and what later hops find fills the last slots of the list.
+
+        ``augment`` (``never`` / ``always`` / ``auto``; default HOPSCOUT_AUGMENT) adds query augmentation
+        (:mod:`hopscout.augment`) with ``augmenter`` (default HOPSCOUT_AUGMENTER) or the caller's ``expansion``
+        text; ``auto`` augments only queries the collection's gate finds uncertain."""
         queries = self._check_queries(queries)
         k = self._check_k(k)
         where = validate_where(where)
@@ -274,6 +285,11 @@ class Scout:
 
             return hop_search(self, queries, k, where=where, mode=mode, fusion_weight=fusion_weight,
                               collection=collection, hops=hops, beam=beam, operator=hop_operator)
+        if expansion is not None or (augment or self.settings.augment) != "never":
+            from .augment import augmented_search
+
+            return augmented_search(self, queries, k, where=where, mode=mode, fusion_weight=fusion_weight,
+                                    collection=collection, augment=augment, augmenter=augmenter, expansion=expansion)
         mode = mode or self.settings.search_mode
         if mode not in ("dense", "lexical", "hybrid"):
             raise InvalidArgumentError(f"mode must be dense, lexical or hybrid, got {mode!r}")

@@ -21,7 +21,8 @@ class Hit:
     """One search result. ``score`` is higher-is-better and comparable within one result list.
 
     ``scores`` holds the parts it came from (``dense`` cosine, ``lexical`` BM25, ``fused``). Multi-hop results
-    say which ``hop`` found them and from which ``parent`` passage (None on the first hop)."""
+    say which ``hop`` found them and from which ``parent`` passage (None on the first hop). Searches with
+    ``augment=`` add ``scores["augmented"]`` (1.0 or 0.0) and a ``note`` when an augmenter fell back."""
 
     id: str
     text: str
@@ -30,6 +31,7 @@ class Hit:
     scores: Mapping[str, float] = field(default_factory=dict)
     hop: int = 1
     parent: str | None = None
+    note: str | None = None
 
     @property
     def source(self) -> str | None:
@@ -48,6 +50,7 @@ class Hit:
             "scores": dict(self.scores),
             "hop": self.hop,
             "parent": self.parent,
+            **({"note": self.note} if self.note else {}),
         }
 
 

@@ -1,0 +1,178 @@
+"""Query augmenters: each a small named function from the first retrieval to extra query vectors and texts.
+
+An augmenter returns an :class:`Augmentation`: ``vectors`` searched densely and ``texts`` searched with BM25
+(an empty side means "the original query's retrieval"). :mod:`hopscout.augment.search` runs them and always
+fuses the result with the original retrieval; augmenters never replace the query.
+
+LLM-free: ``rocchio`` (vector pseudo-relevance feedback over the first retrieval's top-3 stored embeddings,
+β 0.5) and ``rm3`` (the top passages' most weighted terms added to the query). Caller-supplied: ``expansion``
+(text an agent or MCP client passes). LLM: ``hyde`` (a hypothetical passage, its embedding averaged with the
+query's as in Gao et al. 2022), ``query2doc`` (query + generated passage for both retrievers, the query
+repeated for BM25 as in Wang et al. 2023), ``multi_query`` (2–3 LLM rephrasings, each retrieved and fused)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..analysis import _WORD, analyze
+from ..errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from ..embedders import Embedder
+    from ..index import CollectionIndex
+    from ..llm import LLM
+
+PROMPT_VERSION = "v1"
+PRF_DOCS = 3
+ROCCHIO_BETA = 0.5
+RM3_TERMS = 10
+QUERY2DOC_REPEAT = 5
+PASSAGE_TOKENS = 96
+REPHRASE_TOKENS = 96
+
+
+@dataclass
+class AugmentInput:
+    """What an augmenter may use: the query, its vector, the first retrieval's ranked ids and the collection."""
+
+    query: str
+    vector: np.ndarray
+    top_ids: Sequence[str]
+    index: CollectionIndex
+    embedder: Embedder
+    llm: LLM | None = None
+    expansion: str | None = None
+    generate: Callable[[str, str, int, bool], str] | None = None  # (kind, prompt, max_tokens, json) → text
+
+
+@dataclass
+class Augmentation:
+    """Extra dense query vectors and BM25 query texts; ``llm_calls`` the completions it needed."""
+
+    vectors: list[np.ndarray] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    llm_calls: int = 0
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    vector = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+# -- LLM-free ------------------------------------------------------------------------------------------
+def rocchio(inp: AugmentInput, stored: dict[str, Any] | None = None) -> Augmentation:
+    """``q + β·mean(top-3 passage vectors)``, from the collection's stored embeddings (no re-encoding)."""
+    ids = list(inp.top_ids[:PRF_DOCS])
+    stored = stored if stored is not None else inp.index.get(ids, embeddings=True)
+    vectors = [np.asarray(stored[i][2], dtype=np.float32) for i in ids if i in stored and stored[i][2] is not None]
+    if not vectors:
+        return Augmentation()
+    return Augmentation(vectors=[_unit(inp.vector + ROCCHIO_BETA * np.mean(vectors, axis=0))])
+
+
+def rm3(inp: AugmentInput, stored: dict[str, Any] | None = None) -> Augmentation:
+    """The query plus the top passages' ``RM3_TERMS`` heaviest new terms (tf/len · rank weight · idf)."""
+    ids = list(inp.top_ids[:PRF_DOCS])
+    stored = stored if stored is not None else inp.index.get(ids)
+    query_terms = set(analyze(inp.query))
+    weights: dict[str, float] = {}
+    surface: dict[str, str] = {}
+    for rank, doc_id in enumerate(i for i in ids if i in stored):
+        words = _WORD.findall(stored[doc_id][0])
+        terms = [(t, w) for w in words for t in analyze(w)]
+        if not terms:
+            continue
+        share = 1.0 / (rank + 1) / len(terms)
+        for term, word in terms:
+            if term in query_terms or len(term) < 3 or term.isdigit():
+                continue
+            weights[term] = weights.get(term, 0.0) + share
+            surface.setdefault(term, word.lower())
+    if not weights:
+        return Augmentation()
+    total = inp.index.lexical.count() or 1
+    freqs = inp.index.lexical.doc_freqs(list(weights))
+    scored = {t: w * math.log(1 + total / (1 + freqs.get(t, 0))) for t, w in weights.items()}
+    best = sorted(scored, key=lambda t: (-scored[t], t))[:RM3_TERMS]
+    return Augmentation(texts=[f"{inp.query} {' '.join(surface[t] for t in best)}"])
+
+
+def expansion(inp: AugmentInput) -> Augmentation:
+    """The caller's own expansion text appended to the query, for both retrievers."""
+    if not inp.expansion or not inp.expansion.strip():
+        raise InvalidArgumentError("augmenter 'expansion' needs expansion='...' text (the caller's own expansion)")
+    text = f"{inp.query} {' '.join(inp.expansion.split())}"
+    return Augmentation(vectors=[_unit(inp.embedder.embed_queries([text])[0])], texts=[text])
+
+
+# -- LLM ---------------------------------------------------------------------------------------------------
+def _passage_prompt(query: str) -> str:
+    return ("Write a short passage (3-4 sentences) that answers the question or request below, as an encyclopedia "
+            f"or documentation page would. Answer with the passage only.\n\nQuestion: {query.strip()}")
+
+
+def hyde(inp: AugmentInput) -> Augmentation:
+    """A hypothetical answer passage; its document embedding averaged with the query's (HyDE)."""
+    passage = _clean(inp.generate("passage", _passage_prompt(inp.query), PASSAGE_TOKENS, False))  # type: ignore[misc]
+    if not passage:
+        return Augmentation(llm_calls=1)
+    doc_vec = inp.embedder.embed_documents([passage])[0]
+    return Augmentation(vectors=[_unit((np.asarray(doc_vec) + inp.vector) / 2.0)], llm_calls=1)
+
+
+def query2doc(inp: AugmentInput) -> Augmentation:
+    """Query + generated passage: one dense query, and for BM25 the query repeated so it keeps its weight."""
+    passage = _clean(inp.generate("passage", _passage_prompt(inp.query), PASSAGE_TOKENS, False))  # type: ignore[misc]
+    if not passage:
+        return Augmentation(llm_calls=1)
+    dense_text = f"{inp.query} {passage}"
+    lexical_text = " ".join([inp.query] * QUERY2DOC_REPEAT + [passage])
+    return Augmentation(vectors=[_unit(inp.embedder.embed_queries([dense_text])[0])], texts=[lexical_text], llm_calls=1)
+
+
+def _rephrase_prompt(query: str) -> str:
+    return ("Rewrite the search query below in 3 different ways, using other words for the same need.\n"
+            'Answer only JSON: {"queries": ["...", "...", "..."]}\n\n'
+            f"Query: {query.strip()}")
+
+
+def multi_query(inp: AugmentInput) -> Augmentation:
+    """2–3 LLM rephrasings of the query, each searched by both retrievers (fused afterwards)."""
+    from ..tools.queries import parse_list
+
+    reply = inp.generate("rephrase", _rephrase_prompt(inp.query), REPHRASE_TOKENS, True)  # type: ignore[misc]
+    rephrased = parse_list(reply, limit=3, exclude=inp.query)
+    if not rephrased:
+        return Augmentation(llm_calls=1)
+    vectors = [_unit(v) for v in inp.embedder.embed_queries(rephrased)]
+    return Augmentation(vectors=vectors, texts=list(rephrased), llm_calls=1)
+
+
+_PREAMBLE = re.compile(r"^\s*(?:sure[,!.]?|here(?:'s| is)[^:\n]*:|passage:|answer:)\s*", re.IGNORECASE)
+
+
+def _clean(text: str) -> str:
+    return " ".join(_PREAMBLE.sub("", text or "").split())[:2000]
+
+
+AUGMENTERS: dict[str, Callable[..., Augmentation]] = {
+    "rocchio": rocchio, "rm3": rm3, "expansion": expansion, "hyde": hyde, "query2doc": query2doc,
+    "multi_query": multi_query,
+}
+LLM_AUGMENTERS = frozenset({"hyde", "query2doc", "multi_query"})
+PRF_AUGMENTERS = frozenset({"rocchio", "rm3"})
+
+
+def get_augmenter(name: str) -> Callable[..., Augmentation]:
+    """The augmenter called ``name``; raises InvalidArgumentError listing the valid names."""
+    try:
+        return AUGMENTERS[name]
+    except (KeyError, TypeError):
+        raise InvalidArgumentError(f"Unknown augmenter {name!r}; choose one of {sorted(AUGMENTERS)}") from None

@@ -1,0 +1,168 @@
+"""The gate: after the first retrieval, decide per query whether augmenting is worth it.
+
+Confidence signals come from what the first retrieval already holds: the dense top score, its gap to the 2nd
+and 10th hit and the spread of the top 10, how far BM25's top falls by the 10th, whether dense and BM25 agree
+(top-10 overlap, same top-1), and the query's length and IDF (document frequencies from FTS5). A tiny
+logistic model over the standardised signals gives the probability that augmenting helps; the query is
+augmented when it reaches the threshold. ``fit_gate`` learns both on labelled queries (the threshold maximises
+nDCG@10 with at most ``max_fraction`` of queries augmented, and may be "never"); the fit is stored as JSON
+in the collection's metadata. Without calibration :data:`DEFAULT_GATE` applies."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+
+SIGNALS = ("dense_top", "dense_margin", "dense_gap", "dense_spread", "lexical_drop", "agreement", "top1_agree",
+           "query_terms", "idf_mean", "idf_max")
+META_GATE = "hopscout:augment_gate"
+MAX_FRACTION = 0.3
+_DEPTH = 10
+
+
+def signals(dense: Sequence[float], lexical: Sequence[float], dense_ids: Sequence[str], lexical_ids: Sequence[str],
+            doc_freqs: Sequence[int], total_docs: int) -> list[float]:
+    """The gate's features for one query from its ranked dense/BM25 scores and ids and its terms' doc counts."""
+    d = list(dense[:_DEPTH]) or [0.0]
+    lx = list(lexical[:_DEPTH])
+    top_d, top_l = set(dense_ids[:_DEPTH]), set(lexical_ids[:_DEPTH])
+    n = max(total_docs, 1)
+    idf = [math.log(1 + n / (1 + f)) for f in doc_freqs] or [0.0]
+    return [
+        d[0],
+        d[0] - d[1] if len(d) > 1 else 0.0,
+        d[0] - d[-1],
+        float(np.std(d)),
+        (lx[0] - lx[-1]) / lx[0] if lx and lx[0] > 0 else 0.0,
+        len(top_d & top_l) / _DEPTH,
+        float(bool(dense_ids) and bool(lexical_ids) and dense_ids[0] == lexical_ids[0]),
+        math.log1p(len(doc_freqs)),
+        float(np.mean(idf)),
+        float(np.max(idf)),
+    ]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Logistic model over standardised signals plus a probability threshold (> 1 means never augment)."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    bias: float
+    threshold: float
+    source: str = "default"
+
+    def probability(self, features: Sequence[Sequence[float]]) -> np.ndarray:
+        x = (np.asarray(features, dtype=np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
+        return 1.0 / (1.0 + np.exp(-(x @ np.asarray(self.coef) + self.bias)))
+
+    def decide(self, features: Sequence[Sequence[float]]) -> list[bool]:
+        """Whether to augment each query."""
+        if not len(features):
+            return []
+        return [bool(p >= self.threshold) for p in self.probability(features)]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Gate:
+        try:
+            raw = json.loads(text)
+            gate = cls(**{**raw, **{k: tuple(raw[k]) for k in ("mean", "scale", "coef")}})
+        except (ValueError, TypeError, KeyError) as exc:
+            raise InvalidArgumentError(f"stored augmentation gate is unreadable ({exc}); re-run hopscout calibrate --augment") from exc
+        if not len(gate.mean) == len(gate.scale) == len(gate.coef) == len(SIGNALS):
+            raise InvalidArgumentError("stored augmentation gate has the wrong number of signals; re-run calibrate --augment")
+        return gate
+
+
+# Uncalibrated default: augment the least confident queries — low dense/BM25 agreement, a flat dense top and a
+# low dense top score — about the bottom tenth of a typical collection. Hand-set from the signs a pooled fit gave.
+DEFAULT_GATE = Gate(
+    mean=(0.5, 0.03, 0.12, 0.04, 0.5, 0.3, 0.4, 1.8, 5.0, 7.0),
+    scale=(0.12, 0.03, 0.05, 0.02, 0.2, 0.2, 0.5, 0.5, 1.5, 1.5),
+    coef=(-1.0, -0.5, -0.5, 0.0, 0.0, -1.0, -0.5, 0.0, 0.0, 0.0),
+    bias=-2.5,
+    threshold=0.5,
+)
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method (the intercept is not penalised)."""
+    a = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(a.shape[1])
+    penalty = np.full(a.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(a @ w)))
+        grad = a.T @ (p - y) + penalty * w
+        hess = (a.T * (p * (1 - p))) @ a + np.diag(penalty) + 1e-9 * np.eye(a.shape[1])
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def fit_gate(features: Sequence[Sequence[float]], gains: Sequence[float], *, max_fraction: float = MAX_FRACTION) -> Gate:
+    """Fit the gate on labelled queries: ``gains`` = nDCG@10 with augmentation minus without, per query."""
+    x = np.asarray(features, dtype=np.float64)
+    g = np.asarray(gains, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != len(SIGNALS) or len(x) != len(g) or len(x) < 2:
+        raise InvalidArgumentError(f"fit_gate needs at least 2 queries with {len(SIGNALS)} signals and a gain each")
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    y = (g > 1e-9).astype(np.float64)
+    never = Gate(tuple(mean), tuple(scale), tuple([0.0] * len(SIGNALS)), 0.0, 2.0, "calibrated")
+    if y.sum() == 0:
+        return never
+    coef, bias = _logistic((x - mean) / scale, y)
+    gate = Gate(tuple(mean), tuple(scale), tuple(float(c) for c in coef), bias, 2.0, "calibrated")
+    p = gate.probability(x)
+    budget = math.floor(max_fraction * len(x))
+    best_gain, best_t = 0.0, 2.0
+    for t in sorted(set(p.tolist()), reverse=True):
+        chosen = p >= t
+        if chosen.sum() > budget:
+            break
+        total = float(g[chosen].sum())
+        if total > best_gain + 1e-9:
+            best_gain, best_t = total, float(t)
+    return Gate(gate.mean, gate.scale, gate.coef, gate.bias, best_t, "calibrated")
+
+
+def gate_key(augmenter: str, mode: str) -> str:
+    return f"{augmenter}/{mode}"
+
+
+def stored_gates(metadata: Mapping[str, object]) -> dict[str, str]:
+    """The gates stored in a collection's metadata, by ``augmenter/mode``."""
+    raw = metadata.get(META_GATE)
+    if not isinstance(raw, str):
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return {str(k): json.dumps(v) if not isinstance(v, str) else v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def load_gate(metadata: Mapping[str, object], augmenter: str, mode: str) -> Gate:
+    """The calibrated gate for this augmenter and mode, else :data:`DEFAULT_GATE`."""
+    text = stored_gates(metadata).get(gate_key(augmenter, mode))
+    return Gate.from_json(text) if text else DEFAULT_GATE
+
+
+def gates_metadata(metadata: Mapping[str, object], augmenter: str, mode: str, gate: Gate) -> str:
+    """The metadata value with ``gate`` stored for this augmenter and mode beside the others."""
+    gates = {k: json.loads(v) for k, v in stored_gates(metadata).items()}
+    gates[gate_key(augmenter, mode)] = json.loads(gate.to_json())
+    return json.dumps(gates, separators=(",", ":"))
