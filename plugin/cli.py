@@ -111,6 +111,11 @@ def eval_(
     fills: str = typer.Option("0.3", "--fills", help="Multi-hop: comma-separated shares of slots later hops fill."),
     caller_queries: Optional[Path] = typer.Option(
         None, "--caller-queries", help='With --tools: JSONL of {"_id": qid, "queries": [...]} searched per query.'),
+    augment: Optional[str] = typer.Option(
+        None, "--augment", help="Query augmentation: never|always|auto (all three, plus the oracle, are measured)."),
+    augmenters: Optional[list[str]] = typer.Option(
+        None, "--augmenter", help="With --augment: augmenter(s) to measure (default rocchio and rm3)."),
+    augment_mode: str = typer.Option("hybrid", "--augment-mode", help="With --augment: dense, lexical or hybrid."),
     home: Optional[Path] = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -128,6 +133,17 @@ def eval_(
         hop_report = run_multihop_eval(folder, scout, operators=names, fills=[float(f) for f in fills.split(",")],
                                        hops=max(hops, 2), oracle=hop_oracle, limit=limit, log=log)
         typer.echo(json.dumps(hop_report, indent=2) if as_json else format_multihop(hop_report))
+        return
+    if augment is not None:
+        from .augment.search import check_policy
+        from .evaluation.augment_eval import format_augment_report, run_augment_eval
+        from .llm import LLMClient
+
+        check_policy(augment)
+        names = augmenters or ["rocchio", "rm3"]
+        aug_report = run_augment_eval(folder, scout, augmenters=names, mode=augment_mode, limit=limit,
+                                      llm=LLMClient.from_settings(base), log=log)
+        typer.echo(json.dumps(aug_report, indent=2) if as_json else format_augment_report(aug_report))
         return
     if tools:
         from .evaluation.tools import format_tool_report, run_tool_eval
@@ -148,17 +164,37 @@ def eval_(
 @app.command()
 def calibrate(
     folder: Path = typer.Argument(..., help="Labelled dev set (BEIR-like) whose corpus is in the collection."),
+    augment: bool = typer.Option(False, "--augment", help="Also fit the query-augmentation gate (stored likewise)."),
+    augmenters: Optional[list[str]] = typer.Option(
+        None, "--augmenter", help="With --augment: augmenter(s) to fit a gate for (default HOPSCOUT_AUGMENTER)."),
     collection: Optional[str] = CollectionOpt,
     home: Optional[Path] = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Fit the hybrid fusion weight on labelled queries and store it with the collection."""
+    """Fit the hybrid fusion weight (and with --augment the augmentation gate) on labelled queries; store them."""
     from .calibration import calibrate_fusion
     from .evaluation.datasets import load_dataset
 
     dataset = load_dataset(folder)
     scout = _scout(home)
     qids = dataset.judged_queries
+    if augment:
+        from .augment import calibrate_augment
+
+        calibrate_fusion(scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids],
+                         collection=collection)
+        fits = [calibrate_augment(scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids],
+                                  augmenter=name, collection=collection)
+                for name in (augmenters or [scout.settings.augmenter])]
+        rows = [{"augmenter": f.augmenter, "mode": f.mode, "queries": f.queries, "augmented": f.augmented,
+                 "ndcg@10": {"never": f.ndcg_never, "always": f.ndcg_always, "gate": f.ndcg_gate}} for f in fits]
+        typer.echo(json.dumps({"collection": collection or scout.settings.collection, "gates": rows}, indent=2)
+                   if as_json else "\n".join(
+                       f"stored {r['augmenter']} gate ({r['mode']}): augments {100 * r['augmented']:.0f}% of "
+                       f"{r['queries']} queries; nDCG@10 never {100 * r['ndcg@10']['never']:.1f}, always "
+                       f"{100 * r['ndcg@10']['always']:.1f}, gate {100 * r['ndcg@10']['gate']:.1f} (on the fit set)"
+                       for r in rows))
+        return
     fit = calibrate_fusion(scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids],
                            collection=collection)
     result = {"collection": collection or scout.settings.collection, "fusion_weight": fit.weight,

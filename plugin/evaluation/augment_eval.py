@@ -1,0 +1,152 @@
+"""``hopscout eval DIR --augment ...``: each augmenter never / always / auto / oracle in one run.
+
+Every query's first retrieval is run once (timed per query); each augmenter then augments every query (timed
+per query), so "never" and "always" rankings come from the same pass. ``auto`` is scored honestly by 2-fold
+cross-fitting, as the hybrid weight is in :mod:`hopscout.evaluation.harness`: queries are split by position
+(even / odd), the gate is fitted on one half's signals and gains and decides on the other half. ``auto_default``
+uses the uncalibrated default gate. ``oracle`` takes, per query, the better of never and always (the bound a
+gate can reach). Latency (p50) per policy, on an evenly spaced sample of ``latency_sample`` queries: the first
+retrieval timed one query per call, plus for augmented queries that query's augmentation time (LLM call,
+re-encoding) and its share of the batched second retrieval and fusion, all measured in this run."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..augment.gate import DEFAULT_GATE, fit_gate
+from ..augment.search import first_retrieval, run_augmentation
+from ..calibration import fit_weight, gather_candidates
+from ..llm import LLM
+from ..scout import Scout
+from .datasets import load_dataset
+from .harness import index_dataset
+from .metrics import per_query
+
+Log = Callable[[str], None]
+
+
+def _ndcg(rankings: Sequence[Sequence[str]], qids: Sequence[str], qrels: Any) -> list[float]:
+    scores = per_query(dict(zip(qids, rankings)), qrels)
+    return [scores[q]["ndcg@10"] for q in qids]
+
+
+def _p50(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def run_augment_eval(
+    folder: str | Path,
+    scout: Scout,
+    *,
+    augmenters: Sequence[str] = ("rocchio", "rm3"),
+    mode: str = "hybrid",
+    limit: int | None = None,
+    llm: LLM | None = None,
+    latency_sample: int = 50,
+    log: Log = lambda _: None,
+) -> dict[str, Any]:
+    """Evaluate each augmenter under never / always / auto (cross-fitted) / oracle on the set in ``folder``."""
+    dataset = load_dataset(folder)
+    collection = index_dataset(scout, dataset, log)
+    qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
+    queries = [dataset.queries[q] for q in qids]
+    relevant = [dataset.qrels[q] for q in qids]
+    index = scout._index(collection)
+    index.sync()
+    even, odd = list(range(0, len(qids), 2)), list(range(1, len(qids), 2))
+    log("fitting the hybrid weight (2-fold cross-fitting) ...")
+    candidates = gather_candidates(scout, queries, collection)
+    w_even, w_odd = fit_weight(candidates, relevant, even).weight, fit_weight(candidates, relevant, odd or even).weight
+    weights = [w_odd if n % 2 == 0 else w_even for n in range(len(qids))]
+    log(f"first retrieval of {len(qids)} queries ({mode}) ...")
+    folds = [(even, w_odd), (odd, w_even)]
+    firsts: list[Any] = [None] * len(qids)
+    for rows, weight in folds:
+        if rows:
+            for r, found in zip(rows, first_retrieval(scout, index, [queries[r] for r in rows], mode, weight, None)[0]):
+                firsts[r] = found
+    sample = list(range(0, len(qids), max(1, len(qids) // latency_sample)))[:latency_sample]
+    first_ms = []
+    for r in sample:  # one query per call, as an agent searches
+        start = time.perf_counter()
+        first_retrieval(scout, index, [queries[r]], mode, weights[r], None)
+        first_ms.append((time.perf_counter() - start) * 1000)
+    top = [[i for i, _ in f.base[:10]] for f in firsts]
+    never = _ndcg(top, qids, dataset.qrels)
+    report: dict[str, Any] = {
+        "dataset": dataset.name, "queries": len(qids), "corpus": len(dataset.corpus), "mode": mode,
+        "embedder": scout.embedder.id, "fold_weights": [w_odd, w_even],
+        "split": "2-fold by query position: the gate for even rows is fitted on odd rows and back",
+        "baselines": {
+            "dense": float(np.mean(_ndcg([sorted(f.dense, key=f.dense.get, reverse=True)[:10] for f in firsts], qids, dataset.qrels))),
+            "lexical": float(np.mean(_ndcg([sorted(f.lexical, key=f.lexical.get, reverse=True)[:10] for f in firsts], qids, dataset.qrels))),
+            "hybrid": float(np.mean(_ndcg(
+                [[i for i, _ in fusion_rank(f, w)[:10]] for f, w in zip(firsts, weights)], qids, dataset.qrels))),
+        },
+        "results": {},
+    }
+    features = [f.features for f in firsts]
+    for name in augmenters:
+        log(f"augmenter {name}: augmenting all {len(qids)} queries ...")
+        outcomes: list[Any] = [None] * len(qids)
+        for rows, weight in folds:
+            if rows:
+                done = run_augmentation(scout, index, [firsts[r] for r in rows], [True] * len(rows), name, mode,
+                                        weight, None, llm=llm)
+                for r, outcome in zip(rows, done):
+                    outcomes[r] = outcome
+        always = _ndcg([[i for i, _ in o.ranking[:10]] for o in outcomes], qids, dataset.qrels)
+        gains = [a - b for a, b in zip(always, never)]
+        decide = [False] * len(qids)
+        for fit_rows, apply_rows in ((odd or even, even), (even, odd)):
+            gate = fit_gate([features[r] for r in fit_rows], [gains[r] for r in fit_rows])
+            for r, d in zip(apply_rows, gate.decide([features[r] for r in apply_rows])):
+                decide[r] = d
+        default = DEFAULT_GATE.decide(features)
+        rows: dict[str, dict[str, float]] = {}
+        for policy, chosen in (("never", [False] * len(qids)), ("always", [True] * len(qids)), ("auto", decide),
+                               ("auto_default", default), ("oracle", [g > 0 for g in gains])):
+            used = [c and o.augmented for c, o in zip(chosen, outcomes)]
+            rows[policy] = {
+                "ndcg@10": float(np.mean([a if c else b for a, b, c in zip(always, never, chosen)])),
+                "augmented": float(np.mean(used)),
+                "llm_calls": int(sum(o.llm_calls for c, o in zip(chosen, outcomes) if c)),
+                "p50_ms": _p50([f + (outcomes[r].augment_ms if chosen[r] else 0.0) for f, r in zip(first_ms, sample)]),
+            }
+        notes = sorted({o.note for o in outcomes if o.note})
+        report["results"][name] = {"rows": rows, "fallbacks": sum(o.note is not None for o in outcomes),
+                                   "notes": notes[:3]}
+    return report
+
+
+def fusion_rank(first: Any, weight: float) -> list[tuple[str, float]]:
+    from .. import fusion
+
+    return fusion.convex(first.dense, first.lexical, weight)
+
+
+def format_augment_report(report: dict[str, Any]) -> str:
+    """A readable table of :func:`run_augment_eval`'s report."""
+    b = report["baselines"]
+    lines = [(f"{report['dataset']}: {report['queries']} queries, {report['corpus']} documents, "
+              f"mode {report['mode']}, embedder {report['embedder']}"),
+             (f"baselines nDCG@10: dense {100 * b['dense']:.1f}  BM25 {100 * b['lexical']:.1f}  "
+              f"hybrid (cross-fitted weight) {100 * b['hybrid']:.1f}"),
+             f"{'augmenter':<13}{'policy':<14}{'ndcg@10':>9}{'augmented':>11}{'llm_calls':>11}{'p50_ms':>9}"]
+    for name, result in report["results"].items():
+        for policy, row in result["rows"].items():
+            lines.append(f"{name:<13}{policy:<14}{100 * row['ndcg@10']:>9.1f}{100 * row['augmented']:>10.0f}%"
+                         f"{row['llm_calls']:>11}{row['p50_ms']:>9.1f}")
+        if result["fallbacks"]:
+            lines.append(f"  {result['fallbacks']} fallbacks: {'; '.join(result['notes'])}")
+    lines.append(f"auto: {report['split']}; auto_default: uncalibrated gate; oracle: per query the better of never/always")
+    return "\n".join(lines)
+
+
+__all__ = ["format_augment_report", "run_augment_eval"]
