@@ -1,0 +1,155 @@
+"""Adaptive query augmentation through the public API, on the SciFact sample (40 queries, 200 abstracts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hopscout import InvalidArgumentError, Scout, Settings
+from hopscout.augment import DEFAULT_GATE, calibrate_augment, load_gate
+from hopscout.augment.gate import META_GATE, fit_gate
+from hopscout.evaluation.datasets import load_dataset
+
+FIXTURES = Path(__file__).parent / "fixtures"
+COLLECTION = "scifact-mini"
+
+
+@pytest.fixture(scope="module")
+def data() -> Any:
+    return load_dataset(FIXTURES / "scifact_mini")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory, embedder: Any, data: Any) -> Path:
+    folder = tmp_path_factory.mktemp("augment")
+    with Scout(Settings(home=folder), embedder=embedder) as scout:
+        ids = list(data.corpus)
+        scout.add([data.doc_text(i) for i in ids], ids=ids, collection=COLLECTION)
+    return folder
+
+
+@pytest.fixture
+def scout(home: Path, embedder: Any) -> Iterator[Scout]:
+    with Scout(Settings(home=home), embedder=embedder) as made:
+        yield made
+
+
+def _labelled(data: Any) -> tuple[list[str], list[dict[str, int]]]:
+    qids = data.judged_queries
+    return [data.queries[q] for q in qids], [data.qrels[q] for q in qids]
+
+
+@pytest.mark.parametrize("augmenter", ["rocchio", "rm3"])
+def test_always_fuses_with_the_original(scout: Scout, data: Any, augmenter: str) -> None:
+    queries, _ = _labelled(data)
+    plain = scout.search_batch(queries[:8], 10, collection=COLLECTION)
+    augmented = scout.search_batch(queries[:8], 10, collection=COLLECTION, augment="always", augmenter=augmenter)
+    changed = 0
+    for before, after in zip(plain, augmented):
+        assert all(h.scores["augmented"] == 1.0 for h in after)
+        assert before[0].id in {h.id for h in after}  # fused with the original, never replaced
+        changed += [h.id for h in before] != [h.id for h in after]
+    assert changed > 0
+
+
+def test_never_is_the_plain_search(scout: Scout, data: Any) -> None:
+    queries, _ = _labelled(data)
+    plain = scout.search_batch(queries[:5], 5, collection=COLLECTION)
+    never = scout.search_batch(queries[:5], 5, collection=COLLECTION, augment="never")
+    assert [[h.id for h in hits] for hits in plain] == [[h.id for h in hits] for hits in never]
+
+
+def test_auto_with_the_default_gate_augments_only_some(scout: Scout, data: Any) -> None:
+    queries, _ = _labelled(data)
+    results = scout.search_batch(queries, 5, collection=COLLECTION, augment="auto")
+    flags = [hits[0].scores["augmented"] for hits in results]
+    assert set(flags) <= {0.0, 1.0}
+    assert sum(flags) <= 0.5 * len(flags)
+    assert load_gate({}, "rocchio", "hybrid") == DEFAULT_GATE
+
+
+def test_setting_turns_augmentation_on(home: Path, embedder: Any, data: Any) -> None:
+    queries, _ = _labelled(data)
+    with Scout(Settings(home=home, augment="always", augmenter="rm3"), embedder=embedder) as scout:
+        assert scout.search(queries[0], 3, collection=COLLECTION)[0].scores["augmented"] == 1.0
+
+
+def test_calibrated_gate_is_stored_and_reloaded(home: Path, embedder: Any, data: Any) -> None:
+    queries, relevant = _labelled(data)
+    with Scout(Settings(home=home), embedder=embedder) as scout:
+        fit = calibrate_augment(scout, queries, relevant, augmenter="rocchio", collection=COLLECTION)
+        assert fit.gate.source == "calibrated" and fit.augmented <= 0.3
+        assert fit.ndcg_gate >= fit.ndcg_never - 1e-9  # on the fit set the gate never loses
+    with Scout(Settings(home=home), embedder=embedder) as fresh:  # a new process reads it from the collection
+        meta = fresh._index(COLLECTION).metadata()
+        assert META_GATE in meta
+        assert load_gate(meta, "rocchio", "hybrid") == fit.gate
+        assert load_gate(meta, "rm3", "hybrid") == DEFAULT_GATE
+        results = fresh.search_batch(queries, 5, collection=COLLECTION, augment="auto", augmenter="rocchio")
+        decided = fit.gate.decide([[0.0] * len(fit.gate.coef)])  # the gate runs on any signal vector
+        assert len(decided) == 1
+        assert sum(h[0].scores["augmented"] for h in results) == pytest.approx(fit.augmented * len(queries))
+
+
+def test_fit_gate_never_augments_when_nothing_helps() -> None:
+    features = [[float(i), 0, 0, 0, 0, 0, 0, 0, 0, 0] for i in range(10)]
+    assert not any(fit_gate(features, [-0.1] * 10).decide(features))
+    gains = [0.5 if i < 2 else -0.2 for i in range(10)]
+    chosen = fit_gate(features, gains).decide(features)
+    assert chosen[:2] == [True, True] and sum(chosen) <= 3
+
+
+def test_caller_expansion_text(scout: Scout) -> None:
+    hits = scout.search("protein", 5, collection=COLLECTION,
+                        expansion="DdrB single-stranded DNA binding protein Deinococcus radiodurans")
+    assert all(h.scores["augmented"] == 1.0 for h in hits)
+    assert any("Deinococcus" in h.text or "SSB" in h.text for h in hits)
+    with pytest.raises(InvalidArgumentError, match="expansion"):
+        scout.search("protein", 5, collection=COLLECTION, augment="always", augmenter="expansion")
+
+
+def test_bad_arguments(scout: Scout) -> None:
+    with pytest.raises(InvalidArgumentError, match="rocchio"):
+        scout.search("x ray", collection=COLLECTION, augment="always", augmenter="nope")
+    with pytest.raises(InvalidArgumentError, match="never"):
+        scout.search("x ray", collection=COLLECTION, augment="sometimes")
+    with pytest.raises(InvalidArgumentError, match="augmenter='expansion'"):
+        scout.search("x ray", collection=COLLECTION, augmenter="rm3", expansion="more text")
+    with pytest.raises(InvalidArgumentError):
+        scout.search("x ray", collection=COLLECTION, expansion="  ")
+
+
+def test_llm_augmenter_without_llm_keeps_the_original(scout: Scout, data: Any) -> None:
+    query = _labelled(data)[0][0]
+    hits = scout.search(query, 5, collection=COLLECTION, augment="always", augmenter="hyde")
+    assert hits[0].scores["augmented"] == 0.0
+    assert "HOPSCOUT_LLM_BASE_URL" in (hits[0].note or "")
+    assert [h.id for h in hits] == [h.id for h in scout.search(query, 5, collection=COLLECTION)]
+
+
+def test_dead_llm_falls_back_with_a_note(home: Path, embedder: Any, data: Any) -> None:
+    query = _labelled(data)[0][0]
+    settings = Settings(home=home, llm_base_url="http://127.0.0.1:9/v1", llm_max_retries=0, llm_timeout=2)
+    with Scout(settings, embedder=embedder) as scout:
+        hits = scout.search(query, 5, collection=COLLECTION, augment="always", augmenter="query2doc")
+        assert hits and hits[0].scores["augmented"] == 0.0
+        assert "fell back" in (hits[0].note or "") and "unreachable" in hits[0].note  # type: ignore[operator]
+        assert "note" in hits[0].to_dict()
+
+
+@pytest.mark.parametrize("augmenter", ["hyde", "query2doc", "multi_query"])
+def test_llm_augmenters_on_a_real_server(llm_url: str, home: Path, embedder: Any, data: Any, augmenter: str) -> None:
+    query = _labelled(data)[0][1]
+    settings = Settings(home=home, llm_base_url=llm_url, llm_timeout=120, llm_max_tokens=64)
+    with Scout(settings, embedder=embedder) as scout:
+        plain = scout.search(query, 10, collection=COLLECTION)
+        hits = scout.search(query, 10, collection=COLLECTION, augment="always", augmenter=augmenter)
+        assert hits[0].note is None, hits[0].note
+        assert all(h.scores["augmented"] == 1.0 for h in hits)
+        assert plain[0].id in {h.id for h in hits}
+        calls = scout.__dict__["_augment_llm"].calls
+        again = scout.search(query, 10, collection=COLLECTION, augment="always", augmenter=augmenter)
+        assert scout.__dict__["_augment_llm"].calls == calls  # the completion is cached
+        assert [h.id for h in again] == [h.id for h in hits]
