@@ -23,6 +23,8 @@ SIGNALS = ("dense_top", "dense_margin", "dense_gap", "dense_spread", "lexical_dr
            "query_terms", "idf_mean", "idf_max")
 META_GATE = "hopscout:augment_gate"
 MAX_FRACTION = 0.3
+L2 = 1.0
+MIN_GAIN = 0.0
 _DEPTH = 10
 
 
@@ -112,8 +114,12 @@ def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) ->
     return w[:-1], float(w[-1])
 
 
-def fit_gate(features: Sequence[Sequence[float]], gains: Sequence[float], *, max_fraction: float = MAX_FRACTION) -> Gate:
-    """Fit the gate on labelled queries: ``gains`` = nDCG@10 with augmentation minus without, per query."""
+def fit_gate(features: Sequence[Sequence[float]], gains: Sequence[float], *, max_fraction: float = MAX_FRACTION,
+             l2: float = L2, min_gain: float = MIN_GAIN) -> Gate:
+    """Fit the gate on labelled queries: ``gains`` = nDCG@10 with augmentation minus without, per query.
+
+    The threshold is the one with the largest total gain on these queries within the ``max_fraction`` budget,
+    kept only when that gain averages at least ``min_gain`` per query (else the gate never augments)."""
     x = np.asarray(features, dtype=np.float64)
     g = np.asarray(gains, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != len(SIGNALS) or len(x) != len(g) or len(x) < 2:
@@ -124,7 +130,7 @@ def fit_gate(features: Sequence[Sequence[float]], gains: Sequence[float], *, max
     never = Gate(tuple(mean), tuple(scale), tuple([0.0] * len(SIGNALS)), 0.0, 2.0, "calibrated")
     if y.sum() == 0:
         return never
-    coef, bias = _logistic((x - mean) / scale, y)
+    coef, bias = _logistic((x - mean) / scale, y, l2)
     gate = Gate(tuple(mean), tuple(scale), tuple(float(c) for c in coef), bias, 2.0, "calibrated")
     p = gate.probability(x)
     budget = math.floor(max_fraction * len(x))
@@ -136,6 +142,8 @@ def fit_gate(features: Sequence[Sequence[float]], gains: Sequence[float], *, max
         total = float(g[chosen].sum())
         if total > best_gain + 1e-9:
             best_gain, best_t = total, float(t)
+    if best_gain < min_gain * len(x):
+        best_t = 2.0
     return Gate(gate.mean, gate.scale, gate.coef, gate.bias, best_t, "calibrated")
 
 
