@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .scout import Scout
 
 MAX_HOPS = 4
+TEXT_OPERATORS = frozenset({"entity", "bridge"})
 _CANDIDATES = 20  # per spawned query
 
 
@@ -47,14 +48,16 @@ def hop_search(
     beam = scout.settings.hop_beam if beam is None else beam
     if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= 50:
         raise InvalidArgumentError(f"beam must be an integer from 1 to 50, got {beam!r}")
-    op = operator_for(scout, operator or scout.settings.hop_operator)
+    name = operator or scout.settings.hop_operator
+    op = operator_for(scout, name)
     first = scout.search_batch(queries, k, where=where, mode=mode, fusion_weight=fusion_weight, collection=collection)
     index = scout._index(collection)
-    q_vecs = scout.embedder.embed_queries(queries)
+    vectors = name not in TEXT_OPERATORS  # text operators read passages only: skip encodes and vector fetches
+    q_vecs = scout.embedder.embed_queries(queries) if vectors else np.zeros((len(queries), 0), dtype=np.float32)
     fill = fill_slots(k, scout.settings.hop_fill)
     results = []
     for query, q_vec, hits in zip(queries, q_vecs, first):
-        later = _later_hops(index, query, q_vec, hits, k - fill, hops, beam, op, where)
+        later = _later_hops(index, query, q_vec, hits, k - fill, hops, beam, op, where, vectors)
         merged = merge(hits, later, k, fill, key=lambda h: h.id)
         results.append([
             Hit(h.id, h.text, 1.0 - rank / k, h.metadata, {**h.scores, "hop_score": h.score}, h.hop, h.parent)
@@ -64,19 +67,20 @@ def hop_search(
 
 
 def _later_hops(index: Any, query: str, q_vec: np.ndarray, first: list[Hit], keep: int, hops: int, beam: int,
-                op: HopOperator, where: Where | None) -> list[Hit]:
+                op: HopOperator, where: Where | None, with_vectors: bool) -> list[Hit]:
     seen = {h.id for h in first[:keep]}
     frontier = first[:beam]
     found: list[Hit] = []
     for layer in range(2, hops + 1):
-        stored = index.get([h.id for h in frontier], embeddings=True)
+        stored = index.get([h.id for h in frontier], embeddings=with_vectors)
         best: dict[str, tuple[float, str]] = {}
         vectors, parents = [], []
         for parent in frontier:
             if parent.id not in stored:
                 continue
             text, _, vec = stored[parent.id]
-            spec = op(HopInput(query, q_vec, text, np.asarray(vec, dtype=np.float32)))
+            c = np.asarray(vec, dtype=np.float32) if vec is not None else np.zeros(0, dtype=np.float32)
+            spec = op(HopInput(query, q_vec, text, c))
             if spec.vector is not None:
                 vectors.append(spec.vector)
                 parents.append(parent.id)
