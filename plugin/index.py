@@ -60,6 +60,7 @@ class CollectionIndex:
         self.sync_interval = sync_interval
         self._last_sync = 0.0
         self._last_count_check = 0.0
+        self.last_metadata: dict[str, Any] | None = None  # as read by the latest sync(): saves a round trip
         self._lock = threading.RLock()
 
     @classmethod
@@ -120,6 +121,7 @@ class CollectionIndex:
         meta = self.metadata()
         meta.update(updates)
         self.collection.modify(metadata=meta)
+        self.last_metadata = meta
 
     def _stamp(self) -> str:
         version = uuid.uuid4().hex
@@ -132,7 +134,8 @@ class CollectionIndex:
         if not force and self.sync_interval and now - self._last_sync < self.sync_interval:
             return
         with self._lock:
-            remote = self.metadata().get(META_VERSION)
+            self.last_metadata = self.metadata()
+            remote = self.last_metadata.get(META_VERSION)
             if not force and remote == self.lexical.version:
                 # A count check catches a write whose version stamp another writer overwrote (every few s).
                 fresh = now - self._last_count_check < _COUNT_CHECK_SECONDS

@@ -332,7 +332,7 @@ class Scout:
                 if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
                     raise InvalidArgumentError(f"fusion_weight must be a number in [0, 1], got {value!r}")
                 return float(value)
-        stored = index.metadata().get(META_FUSION_WEIGHT)
+        stored = (index.last_metadata or index.metadata()).get(META_FUSION_WEIGHT)
         return float(stored) if stored is not None else DEFAULT_FUSION_WEIGHT
 
     def _check_queries(self, queries: Any) -> list[str]:
