@@ -240,8 +240,11 @@ class CollectionIndex:
                 out[doc_id] = (got["documents"][i] or "", dict(got["metadatas"][i] or {}), vec)
         return out
 
-    def dense(self, vectors: np.ndarray, n: int, where: Where | None = None) -> list[list[tuple[str, float, str, dict]]]:
-        """Nearest ``n`` per query vector: ``(id, cosine, text, metadata)``, best first."""
+    def dense(
+        self, vectors: np.ndarray, n: int, where: Where | None = None, *, documents: bool = True
+    ) -> list[list[tuple[str, float, str, dict]]]:
+        """Nearest ``n`` per query vector: ``(id, cosine, text, metadata)``, best first (text "" and metadata {}
+        when ``documents`` is False: cheaper when only the scores are needed)."""
         self._check_dim(vectors)
         total = self.lexical.count()  # in step with Chroma after sync(), and far cheaper to ask
         if total == 0 or len(vectors) == 0:
@@ -251,11 +254,14 @@ class CollectionIndex:
         for start in range(0, len(vectors), step):
             got = self.collection.query(
                 query_embeddings=np.asarray(vectors[start : start + step], dtype=np.float32),
-                n_results=min(n, total), where=where, include=["documents", "metadatas", "distances"],
+                n_results=min(n, total), where=where,
+                include=["documents", "metadatas", "distances"] if documents else ["distances"],
             )
+            texts = got["documents"] if documents else [[""] * len(ids) for ids in got["ids"]]
+            metas = got["metadatas"] if documents else [[{}] * len(ids) for ids in got["ids"]]
             out.extend(
-                [(i, 1.0 - float(dist), doc or "", dict(meta or {})) for i, dist, doc, meta in zip(ids, dists, docs, metas)]
-                for ids, dists, docs, metas in zip(got["ids"], got["distances"], got["documents"], got["metadatas"])
+                [(i, 1.0 - float(dist), doc or "", dict(meta or {})) for i, dist, doc, meta in zip(ids, dists, docs, ms)]
+                for ids, dists, docs, ms in zip(got["ids"], got["distances"], texts, metas)
             )
         return out
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis import analyze
+from .bm25_accel import Accelerator, Snapshot
 from .filters import Where, where_to_sql
 
 _SCHEMA = """
@@ -28,8 +29,10 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 class LexicalIndex:
     """One collection's BM25 index in one SQLite file. Thread-safe; several processes may share the file."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, accel_min_docs: int = 20_000) -> None:
         self.path = Path(path)
+        self.accelerator = Accelerator(accel_min_docs)
+        self._generation = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.executescript(_SCHEMA)
@@ -86,6 +89,7 @@ class LexicalIndex:
                 if version is not None:
                     db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('version', ?)", (version,))
                 db.execute("COMMIT")
+                self._generation += 1
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -102,6 +106,10 @@ class LexicalIndex:
         terms = sorted(set(analyze(query)))
         if not terms or k <= 0:
             return []
+        if not where:
+            snapshot = self._snapshot()
+            if snapshot is not None:
+                return snapshot.search(terms, k)
         match = " OR ".join(f'"{t}"' for t in terms)
         sql = "SELECT d.id, -terms.rank FROM terms JOIN docs d ON d.rowid = terms.rowid WHERE terms MATCH ?"
         params: list[Any] = [match]
@@ -113,6 +121,25 @@ class LexicalIndex:
         params.append(k)
         with self._lock:
             return [(doc_id, float(score)) for doc_id, score in self._db.execute(sql, params)]
+
+    def _snapshot(self) -> Snapshot | None:
+        with self._lock:
+            # data_version moves when another connection commits; _generation when this one does.
+            key = (self._generation, self._db.execute("PRAGMA data_version").fetchone()[0])
+            count = self._count_cached(key)
+        return self.accelerator.current(key, count, self._bodies)
+
+    def _count_cached(self, key: Any) -> int:
+        if getattr(self, "_count_key", None) != key:
+            self._count_key, self._count_value = key, int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0])
+        return self._count_value
+
+    def _bodies(self) -> list[tuple[str, str]]:
+        reader = sqlite3.connect(self.path, timeout=30)  # its own connection: searches go on meanwhile
+        try:
+            return reader.execute("SELECT d.id, t.body FROM docs d JOIN terms t ON t.rowid = d.rowid").fetchall()
+        finally:
+            reader.close()
 
     def search_many(self, queries: Sequence[str], k: int, where: Where | None = None) -> list[list[tuple[str, float]]]:
         """:meth:`search` for each query."""

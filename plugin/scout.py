@@ -299,28 +299,26 @@ class Scout:
         lexical_future = (
             self._pool.submit(index.lexical.search_many, queries, n, where) if mode != "dense" else None
         )
-        dense = index.dense(self.embedder.embed_queries(queries), n, where) if mode != "lexical" else None
+        vectors = self.embedder.embed_queries(queries) if mode != "lexical" else None
+        # Hybrid fetches only scores for its candidates, then texts for the k it returns.
+        dense = index.dense(vectors, n, where, documents=mode == "dense") if vectors is not None else None
         lexical = lexical_future.result() if lexical_future else None
         if mode == "dense":
             return [[Hit(i, t, s, public_metadata(m), {"dense": s}) for i, s, t, m in rows] for rows in dense]  # type: ignore[union-attr]
-        docs: dict[str, tuple[str, dict[str, Any]]] = {}
-        if dense is not None:
-            docs.update({i: (t, m) for rows in dense for i, _, t, m in rows})
-        missing = list({i for rows in lexical for i, _ in rows if i not in docs})  # type: ignore[union-attr]
-        docs.update({i: (t, m) for i, (t, m, _) in index.get(missing).items()})
         if mode == "lexical":
-            return [[_hit(i, s, docs, {"lexical": s}) for i, s in rows if i in docs] for rows in lexical]  # type: ignore[union-attr]
-        weight = self._fusion_weight(index, fusion_weight)
-        results = []
-        for dense_rows, lexical_rows in zip(dense, lexical):  # type: ignore[arg-type]
-            d = {i: s for i, s, _, _ in dense_rows}
-            lx = dict(lexical_rows)
-            fused = fusion.convex(d, lx, weight)[:k]
-            results.append([
-                _hit(i, s, docs, {"fused": s, **({"dense": d[i]} if i in d else {}), **({"lexical": lx[i]} if i in lx else {})})
-                for i, s in fused if i in docs
-            ])
-        return results
+            ranked = [[(i, s, {"lexical": s}) for i, s in rows] for rows in lexical]  # type: ignore[union-attr]
+        else:
+            weight = self._fusion_weight(index, fusion_weight)
+            ranked = []
+            for dense_rows, lexical_rows in zip(dense, lexical):  # type: ignore[arg-type]
+                d = {i: s for i, s, _, _ in dense_rows}
+                lx = dict(lexical_rows)
+                ranked.append([
+                    (i, s, {"fused": s, **({"dense": d[i]} if i in d else {}), **({"lexical": lx[i]} if i in lx else {})})
+                    for i, s in fusion.convex(d, lx, weight)[:k]
+                ])
+        docs = {i: (t, m) for i, (t, m, _) in index.get(list({i for rows in ranked for i, _, _ in rows})).items()}
+        return [[_hit(i, s, docs, parts) for i, s, parts in rows if i in docs] for rows in ranked]
 
     def fusion_weight(self, collection: str | None = None) -> float:
         """The lexical weight hybrid search uses on ``collection`` now."""

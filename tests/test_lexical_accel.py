@@ -1,0 +1,34 @@
+"""The in-memory BM25 snapshot (bm25s) ranks as SQLite FTS5 does, and is never used while stale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hopscout.evaluation.datasets import load_dataset
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_snapshot_matches_fts5_and_tracks_writes(make_scout, collection: str) -> None:
+    scout = make_scout()
+    data = load_dataset(FIXTURES / "scifact_mini")
+    ids = list(data.corpus)
+    scout.add([data.doc_text(i) for i in ids], ids=ids, collection=collection)
+    lexical = scout._index(collection).lexical
+    queries = list(data.queries.values())
+    reference = [[d for d, _ in lexical.search(q, 10)] for q in queries]  # 200 docs: below the size that uses it
+    assert lexical.accelerator.current((-1, -1), lexical.count(), lambda: []) is None
+
+    lexical.accelerator.min_docs = 1  # use the snapshot at any size
+    lexical.search(queries[0], 10)  # first query: FTS5 answers, a build starts
+    lexical.accelerator.wait()
+    fast = [[d for d, _ in lexical.search(q, 10)] for q in queries]
+    same_top = sum(f[:1] == r[:1] for f, r in zip(fast, reference))
+    overlap = sum(len(set(f) & set(r)) for f, r in zip(fast, reference)) / sum(len(r) for r in reference)
+    assert same_top == len(queries) and overlap >= 0.98, (same_top, overlap)
+
+    scout.add(["Zebrafish regenerate cardiac tissue after cryoinjury."], ids=["zebra"], collection=collection)
+    assert lexical.search("zebrafish cryoinjury", 3)[0][0] == "zebra"  # stale snapshot not used
+    lexical.accelerator.wait()
+    assert lexical.search("zebrafish cryoinjury", 3)[0][0] == "zebra"  # rebuilt snapshot has it
+    assert lexical.accelerator._snapshot is not None and "zebra" in lexical.accelerator._snapshot.ids
