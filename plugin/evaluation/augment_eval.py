@@ -55,9 +55,7 @@ def run_augment_eval(
     """Evaluate each augmenter under never / always / auto (cross-fitted) / oracle on the set in ``folder``."""
     dataset = load_dataset(folder)
     collection = index_dataset(scout, dataset, log)
-    qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
-    queries = [dataset.queries[q] for q in qids]
-    relevant = [dataset.qrels[q] for q in qids]
+    qids, queries, relevant = dataset.judged(limit)
     index = scout._index(collection)
     index.sync()
     even, odd = list(range(0, len(qids), 2)), list(range(1, len(qids), 2))

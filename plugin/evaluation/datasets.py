@@ -30,6 +30,11 @@ class Dataset:
         title, text = (doc.get("title") or "").strip(), (doc.get("text") or "").strip()
         return text if not title or text.startswith(title) else f"{title}\n{text}"
 
+    def judged(self, limit: int | None = None) -> tuple[list[str], list[str], list[dict[str, int]]]:
+        """The first ``limit`` (or all) judged query ids, their texts and their relevance maps."""
+        qids = self.judged_queries[:limit] if limit else self.judged_queries
+        return qids, [self.queries[q] for q in qids], [self.qrels[q] for q in qids]
+
     @property
     def judged_queries(self) -> list[str]:
         """Query ids that have at least one relevant document, in file order."""

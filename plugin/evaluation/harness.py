@@ -96,9 +96,7 @@ def run_eval(
     """Evaluate ``modes`` on the set in ``folder``; returns the JSON-ready report."""
     dataset = load_dataset(folder)
     collection = index_dataset(scout, dataset, log)
-    qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
-    queries = [dataset.queries[q] for q in qids]
-    relevant = [dataset.qrels[q] for q in qids]
+    qids, queries, relevant = dataset.judged(limit)
     report: dict[str, Any] = {"dataset": dataset.name, "queries": len(qids), "corpus": len(dataset.corpus), "results": {}}
     fold_weights: list[float] | None = None
     if "hybrid" in modes:

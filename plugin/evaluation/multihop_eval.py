@@ -57,9 +57,8 @@ def run_multihop_eval(
     """all@K / recall@K (K = 10 and 5) for single-shot modes and each operator × merge, in one run."""
     dataset = load_dataset(folder)
     collection = index_dataset(scout, dataset, log)
-    qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
-    questions = [dataset.queries[q] for q in qids]
-    golds = [{d for d, g in dataset.qrels[q].items() if g > 0} for q in qids]
+    qids, questions, relevant = dataset.judged(limit)
+    golds = [{d for d, g in rel.items() if g > 0} for rel in relevant]
     report: dict[str, Any] = {"dataset": dataset.name, "queries": len(qids), "corpus": len(dataset.corpus),
                               "hops": hops, "results": {}, "llm_calls": 0}
     single: dict[str, list[list[str]]] = {}
