@@ -40,9 +40,12 @@ def operator_for(scout: Scout, name: str) -> HopOperator:
 
 def hop_search(
     scout: Scout, queries: Sequence[str], k: int, *, where: Where | None, mode: Any, fusion_weight: float | None,
-    collection: str | None, hops: int, beam: int | None, operator: str | None,
+    collection: str | None, hops: int, beam: int | None, operator: str | None, augment: str | None = None,
+    augmenter: str | None = None, expansion: str | None = None,
 ) -> list[list[Hit]]:
-    """Multi-hop search for each query; returns one merged ranked list of ``k`` hits per query."""
+    """Multi-hop search for each query; returns one merged ranked list of ``k`` hits per query.
+
+    The first hop is an ordinary search with the call's ``augment`` / ``augmenter`` / ``expansion``."""
     if isinstance(hops, bool) or not isinstance(hops, int) or not 1 <= hops <= MAX_HOPS:
         raise InvalidArgumentError(f"hops must be an integer from 1 to {MAX_HOPS}, got {hops!r}")
     beam = scout.settings.hop_beam if beam is None else beam
@@ -50,7 +53,8 @@ def hop_search(
         raise InvalidArgumentError(f"beam must be an integer from 1 to 50, got {beam!r}")
     name = operator or scout.settings.hop_operator
     op = operator_for(scout, name)
-    first = scout.search_batch(queries, k, where=where, mode=mode, fusion_weight=fusion_weight, collection=collection)
+    first = scout.search_batch(queries, k, where=where, mode=mode, fusion_weight=fusion_weight, collection=collection,
+                               augment=augment, augmenter=augmenter, expansion=expansion)
     index = scout._index(collection)
     vectors = name not in TEXT_OPERATORS  # text operators read passages only: skip encodes and vector fetches
     q_vecs = scout.embedder.embed_queries(queries) if vectors else np.zeros((len(queries), 0), dtype=np.float32)

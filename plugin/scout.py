@@ -284,7 +284,8 @@ class Scout:
             from .multihop import hop_search
 
             return hop_search(self, queries, k, where=where, mode=mode, fusion_weight=fusion_weight,
-                              collection=collection, hops=hops, beam=beam, operator=hop_operator)
+                              collection=collection, hops=hops, beam=beam, operator=hop_operator,
+                              augment=augment, augmenter=augmenter, expansion=expansion)
         if expansion is not None or (augment or self.settings.augment) != "never":
             from .augment import augmented_search
 
