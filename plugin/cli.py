@@ -161,6 +161,18 @@ def eval_(
     typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 
+def _gate_line(row: dict[str, Any]) -> str:
+    ndcg, held = row["ndcg@10"], row["held_out_gain"]
+    line = (f"stored {row['augmenter']} gate ({row['mode']}): augments {100 * row['augmented']:.0f}% of "
+            f"{row['queries']} queries; nDCG@10 never {100 * ndcg['never']:.1f}, always {100 * ndcg['always']:.1f}, "
+            f"gate {100 * ndcg['gate']:.1f} (on the fit set)")
+    if held is not None:
+        line += f"; held-out gain {100 * held:+.2f} per query"
+        if row["augmented"] == 0:
+            line += " (not above zero: the gate never augments)"
+    return line
+
+
 @app.command()
 def calibrate(
     folder: Path = typer.Argument(..., help="Labelled dev set (BEIR-like) whose corpus is in the collection."),
@@ -187,13 +199,10 @@ def calibrate(
                                   augmenter=name, collection=collection)
                 for name in (augmenters or [scout.settings.augmenter])]
         rows = [{"augmenter": f.augmenter, "mode": f.mode, "queries": f.queries, "augmented": f.augmented,
+                 "held_out_gain": f.gate.held_out_gain,
                  "ndcg@10": {"never": f.ndcg_never, "always": f.ndcg_always, "gate": f.ndcg_gate}} for f in fits]
         typer.echo(json.dumps({"collection": collection or scout.settings.collection, "gates": rows}, indent=2)
-                   if as_json else "\n".join(
-                       f"stored {r['augmenter']} gate ({r['mode']}): augments {100 * r['augmented']:.0f}% of "
-                       f"{r['queries']} queries; nDCG@10 never {100 * r['ndcg@10']['never']:.1f}, always "
-                       f"{100 * r['ndcg@10']['always']:.1f}, gate {100 * r['ndcg@10']['gate']:.1f} (on the fit set)"
-                       for r in rows))
+                   if as_json else "\n".join(_gate_line(r) for r in rows))
         return
     fit = calibrate_fusion(scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids],
                            collection=collection)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hopscout import InvalidArgumentError, Scout, Settings
 from hopscout.augment import DEFAULT_GATE, calibrate_augment, load_gate
@@ -99,6 +100,38 @@ def test_fit_gate_never_augments_when_nothing_helps() -> None:
     gains = [0.5 if i < 2 else -0.2 for i in range(10)]
     chosen = fit_gate(features, gains).decide(features)
     assert chosen[:2] == [True, True] and sum(chosen) <= 3
+
+
+def test_fit_gate_held_out_check_turns_off_gates_that_fit_noise() -> None:
+    # Gains unrelated to the signals (as PRF gains mostly are): a threshold picked on the same queries looks like
+    # a gain, and on fresh queries loses. Over 20 draws the held-out check must switch most such gates off.
+    rng = np.random.default_rng(0)
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        gains = np.where(rng.random(n) < 0.15, rng.choice([-0.3, 0.2], n, p=[0.6, 0.4]), 0.0)
+        return rng.normal(size=(n, 10)), gains
+
+    on = {"unchecked": 0, "checked": 0}
+    fresh_total = {"unchecked": 0.0, "checked": 0.0}
+    for _ in range(20):
+        x, gains = draw(300)
+        fresh_x, fresh_gains = draw(2000)
+        for name, folds in (("unchecked", 0), ("checked", 3)):
+            chosen = np.asarray(fit_gate(x, gains, check_folds=folds).decide(fresh_x), dtype=bool)
+            on[name] += bool(chosen.any())
+            fresh_total[name] += float(fresh_gains[chosen].sum())
+    assert on["unchecked"] >= 10 and fresh_total["unchecked"] < 0
+    assert on["checked"] <= on["unchecked"] // 2
+    assert fresh_total["checked"] > fresh_total["unchecked"]
+
+
+def test_hops_follow_the_calls_augmentation(scout: Scout, data: Any) -> None:
+    queries, _ = _labelled(data)
+    hits = scout.search(queries[0], 6, collection=COLLECTION, hops=2, augment="always", augmenter="rocchio")
+    first_hop = [h for h in hits if h.hop == 1]
+    assert first_hop and all(h.scores["augmented"] == 1.0 for h in first_hop)
+    plain = scout.search(queries[0], 6, collection=COLLECTION, hops=2)
+    assert all(h.scores.get("augmented", 0.0) == 0.0 for h in plain)
 
 
 def test_caller_expansion_text(scout: Scout) -> None:

@@ -108,8 +108,10 @@ def run_augment_eval(
         always = _ndcg([[i for i, _ in o.ranking[:10]] for o in outcomes], qids, dataset.qrels)
         gains = [a - b for a, b in zip(always, never)]
         decide = [False] * len(qids)
+        gates = []
         for fit_rows, apply_rows in ((odd or even, even), (even, odd)):
             gate = fit_gate([features[r] for r in fit_rows], [gains[r] for r in fit_rows])
+            gates.append(gate)
             for r, d in zip(apply_rows, gate.decide([features[r] for r in apply_rows])):
                 decide[r] = d
         default = DEFAULT_GATE.decide(features)
@@ -124,8 +126,13 @@ def run_augment_eval(
                 "p50_ms": _p50([f + (a if chosen[r] else 0.0) for f, a, r in zip(first_ms, aug_ms, sample)]),
             }
         notes = sorted({o.note for o in outcomes if o.note})
-        report["results"][name] = {"rows": rows, "fallbacks": sum(o.note is not None for o in outcomes),
-                                   "notes": notes[:3]}
+        report["results"][name] = {
+            "rows": rows, "fallbacks": sum(o.note is not None for o in outcomes), "notes": notes[:3],
+            # how many queries augmenting moves at all: the gate can only win on the gains and avoid the losses
+            "changed": {"gain": sum(g > 1e-9 for g in gains), "loss": sum(g < -1e-9 for g in gains),
+                        "same": sum(abs(g) <= 1e-9 for g in gains)},
+            "gates_never": sum(gate.threshold > 1.0 for gate in gates),
+        }
     return report
 
 
@@ -147,6 +154,9 @@ def format_augment_report(report: dict[str, Any]) -> str:
         for policy, row in result["rows"].items():
             lines.append(f"{name:<13}{policy:<14}{100 * row['ndcg@10']:>9.1f}{100 * row['augmented']:>10.0f}%"
                          f"{row['llm_calls']:>11}{row['p50_ms']:>9.1f}")
+        c = result["changed"]
+        lines.append(f"  always vs never per query: {c['gain']} gain, {c['loss']} lose, {c['same']} same nDCG@10; "
+                     f"{result['gates_never']} of 2 fold gates never augment")
         if result["fallbacks"]:
             lines.append(f"  {result['fallbacks']} fallbacks: {'; '.join(result['notes'])}")
     lines.append(f"auto: {report['split']}; auto_default: uncalibrated gate; oracle: per query the better of never/always")
