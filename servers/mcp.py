@@ -163,9 +163,11 @@ _SEARCH_EXTRAS = {
     "hops": "Retrieval hops for questions whose answer spans several documents (bridge entities, "
     "comparisons): "
     "1 = plain search; 2-3 follow what the first passages point to. Leave unset for single-fact questions.",
-    "augment": "Let hopscout rewrite or expand the query when first results look weak (uses its "
-    "configured LLM "
-    "when there is one). Leave unset for precise queries.",
+    "augment": "Query augmentation: 'never', 'always' or 'auto' (augment only when the first results look "
+    "uncertain; uses hopscout's configured augmenter and LLM when there is one). Leave unset for precise queries.",
+    "expansion": "Your own expansion of the query, searched too and fused with the query's results (no LLM "
+    "call): related terms, the likely answer's wording or a short hypothetical passage. Use it when the query "
+    "is short or uses words the documents may not.",
 }
 
 

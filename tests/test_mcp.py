@@ -133,6 +133,18 @@ async def test_stdio_sdk_every_tool_and_bad_input(tmp_path: Path, roots: Path) -
         )
         assert found["hits"][0]["id"] == "coffee-1" and len(found["hits"]) == 2
         assert set(found["hits"][0]) >= {"id", "text", "score", "source", "metadata", "scores"}
+        assert {"hops", "augment", "expansion"} <= set(listed["search"].input_schema["properties"])
+        expanded = _data(
+            await client.call_tool(
+                "search",
+                {"query": "bitter or sour?", "k": 1, "collection": "notes",
+                 "expansion": "espresso grind under-extraction"},
+            )
+        )
+        assert expanded["hits"][0]["id"] == "coffee-1" and expanded["hits"][0]["scores"]["augmented"] == 1.0
+        assert "augment must be one of" in _error(
+            await client.call_tool("search", {"query": "coffee", "collection": "notes", "augment": "sometimes"})
+        )
         filtered = _data(
             await client.call_tool(
                 "search",
