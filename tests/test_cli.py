@@ -138,3 +138,23 @@ def test_eval_json_report(hopscout, home: Path) -> None:
     assert report["results"]["hybrid"]["ndcg@10"] > 0.5  # the mini set is easy: near zero means broken search
     assert report["ingest"]["docs"] == 16 and report["ingest"]["ratio"] > 0
     assert (home / "eval").is_dir()
+
+
+def test_eval_augment_report(hopscout, home: Path) -> None:
+    run = hopscout("eval", str(FIXTURES / "scifact_mini"), "--augment", "auto", "--augmenter", "rocchio", "--json",
+                   "--home", str(home))
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    result = report["results"]["rocchio"]
+    rows, changed = result["rows"], result["changed"]
+    assert set(rows) == {"never", "always", "auto", "auto_default", "oracle"}
+    assert rows["never"]["augmented"] == 0.0 and rows["always"]["augmented"] == 1.0
+    assert rows["auto"]["augmented"] <= 0.3 + 1e-9
+    assert rows["oracle"]["ndcg@10"] >= max(rows["never"]["ndcg@10"], rows["always"]["ndcg@10"])
+    assert rows["never"]["ndcg@10"] == pytest.approx(report["baselines"]["hybrid"])  # never is plain hybrid
+    assert changed["gain"] + changed["loss"] + changed["same"] == report["queries"]
+    oracle_gain = rows["oracle"]["ndcg@10"] - rows["never"]["ndcg@10"]
+    assert (oracle_gain > 1e-9) == (changed["gain"] > 0)  # the oracle wins exactly on the queries that gain
+    assert set(result["signal_rho"]) >= {"dense_top", "agreement", "idf_mean"}
+    assert all(-1.0 <= rho <= 1.0 for rho in result["signal_rho"].values())
+    assert all(row["p50_ms"] > 0 for row in rows.values())

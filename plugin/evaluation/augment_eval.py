@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..augment.gate import DEFAULT_GATE, fit_gate
+from ..augment.gate import DEFAULT_GATE, SIGNALS, fit_gate
 from ..augment.search import first_retrieval, run_augmentation
 from ..calibration import fit_weight, gather_candidates
 from ..llm import LLM
@@ -35,6 +35,31 @@ Log = Callable[[str], None]
 def _ndcg(rankings: Sequence[Sequence[str]], qids: Sequence[str], qrels: Any) -> list[float]:
     scores = per_query(dict(zip(qids, rankings)), qrels)
     return [scores[q]["ndcg@10"] for q in qids]
+
+
+def _average_ranks(values: Sequence[float]) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    ranks = np.empty(len(v))
+    ranks[np.argsort(v, kind="stable")] = np.arange(len(v))
+    _, inverse = np.unique(v, return_inverse=True)
+    return (np.bincount(inverse, ranks) / np.bincount(inverse))[inverse]
+
+
+def signal_correlations(features: Sequence[Sequence[float]], gains: Sequence[float]) -> dict[str, float]:
+    """Spearman's rho of each gate signal with the gain, over the queries augmenting changed (0 when < 3).
+
+    Near zero everywhere means no gate on these signals can tell the queries that gain from those that lose."""
+    g = np.asarray(gains, dtype=np.float64)
+    moved = np.abs(g) > 1e-9
+    x = np.asarray(features, dtype=np.float64)[moved] if moved.any() else np.zeros((0, len(SIGNALS)))
+    out = {}
+    for j, name in enumerate(SIGNALS):
+        if len(x) < 3:
+            out[name] = 0.0
+            continue
+        a, b = _average_ranks(x[:, j]), _average_ranks(g[moved])
+        out[name] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+    return out
 
 
 def _p50(values: Sequence[float]) -> float:
@@ -132,6 +157,7 @@ def run_augment_eval(
             "changed": {"gain": sum(g > 1e-9 for g in gains), "loss": sum(g < -1e-9 for g in gains),
                         "same": sum(abs(g) <= 1e-9 for g in gains)},
             "gates_never": sum(gate.threshold > 1.0 for gate in gates),
+            "signal_rho": signal_correlations(features, gains),
         }
     return report
 
@@ -155,8 +181,11 @@ def format_augment_report(report: dict[str, Any]) -> str:
             lines.append(f"{name:<13}{policy:<14}{100 * row['ndcg@10']:>9.1f}{100 * row['augmented']:>10.0f}%"
                          f"{row['llm_calls']:>11}{row['p50_ms']:>9.1f}")
         c = result["changed"]
+        strongest = max(result["signal_rho"].items(), key=lambda item: abs(item[1]))
+        signal = (f"strongest signal {strongest[0]} (Spearman {strongest[1]:+.2f} with the gain over the queries "
+                  "that moved)" if c["gain"] + c["loss"] >= 3 else "too few queries moved to correlate signals")
         lines.append(f"  always vs never per query: {c['gain']} gain, {c['loss']} lose, {c['same']} same nDCG@10; "
-                     f"{result['gates_never']} of 2 fold gates never augment")
+                     f"{result['gates_never']} of 2 fold gates never augment; {signal}")
         if result["fallbacks"]:
             lines.append(f"  {result['fallbacks']} fallbacks: {'; '.join(result['notes'])}")
     lines.append(f"auto: {report['split']}; auto_default: uncalibrated gate; oracle: per query the better of never/always")
