@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 from hopscout import InvalidArgumentError, Scout, Settings
-from hopscout.augment import DEFAULT_GATE, calibrate_augment, load_gate
+from hopscout.augment import DEFAULT_GATE, PRF_UNCALIBRATED, calibrate_augment, load_gate
+from hopscout.augment.search import first_retrieval
 from hopscout.augment.gate import META_GATE, fit_gate
 from hopscout.evaluation.datasets import load_dataset
 
@@ -62,13 +63,17 @@ def test_never_is_the_plain_search(scout: Scout, data: Any) -> None:
     assert [[h.id for h in hits] for hits in plain] == [[h.id for h in hits] for hits in never]
 
 
-def test_auto_with_the_default_gate_augments_only_some(scout: Scout, data: Any) -> None:
+def test_auto_without_calibration(scout: Scout, data: Any) -> None:
+    # PRF waits for a calibrated gate (and says so); the other augmenters' default gate augments the least
+    # confident queries only.
     queries, _ = _labelled(data)
-    results = scout.search_batch(queries, 5, collection=COLLECTION, augment="auto")
-    flags = [hits[0].scores["augmented"] for hits in results]
-    assert set(flags) <= {0.0, 1.0}
-    assert sum(flags) <= 0.5 * len(flags)
-    assert load_gate({}, "rocchio", "hybrid") == DEFAULT_GATE
+    results = scout.search_batch(queries, 5, collection=COLLECTION, augment="auto", augmenter="rm3")  # never calibrated here
+    assert all(hits[0].scores["augmented"] == 0.0 for hits in results)
+    assert "calibrate" in (results[0][0].note or "")
+    assert load_gate({}, "rocchio", "hybrid") == PRF_UNCALIBRATED and load_gate({}, "hyde", "hybrid") == DEFAULT_GATE
+    chosen = DEFAULT_GATE.decide([first.features for first in first_retrieval(
+        scout, scout._index(COLLECTION), queries, "hybrid", 0.5, None)[0]])
+    assert 0 < sum(chosen) <= 0.5 * len(chosen)
 
 
 def test_setting_turns_augmentation_on(home: Path, embedder: Any, data: Any) -> None:
@@ -87,7 +92,7 @@ def test_calibrated_gate_is_stored_and_reloaded(home: Path, embedder: Any, data:
         meta = fresh._index(COLLECTION).metadata()
         assert META_GATE in meta
         assert load_gate(meta, "rocchio", "hybrid") == fit.gate
-        assert load_gate(meta, "rm3", "hybrid") == DEFAULT_GATE
+        assert load_gate(meta, "rm3", "hybrid") == PRF_UNCALIBRATED
         results = fresh.search_batch(queries, 5, collection=COLLECTION, augment="auto", augmenter="rocchio")
         decided = fit.gate.decide([[0.0] * len(fit.gate.coef)])  # the gate runs on any signal vector
         assert len(decided) == 1

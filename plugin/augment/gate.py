@@ -11,7 +11,8 @@ must raise the held-out queries' nDCG@10, else it never augments. A threshold pi
 scored on always looks like a gain; on held-out queries it often is not (per-query gains of pseudo-relevance
 feedback are mostly unpredictable from these signals), and this check is what keeps ``auto`` from falling
 below ``never``. The fit is stored as JSON in the collection's metadata. Without calibration
-:data:`DEFAULT_GATE` applies."""
+:func:`default_gate` applies: :data:`DEFAULT_GATE` for the LLM augmenters, and for pseudo-relevance feedback
+:data:`PRF_UNCALIBRATED`, which augments nothing (no uncalibrated rule we measured beat ``never`` for PRF)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from .augmenters import PRF_AUGMENTERS
 
 SIGNALS = ("dense_top", "dense_margin", "dense_gap", "dense_spread", "lexical_drop", "agreement", "top1_agree",
            "query_terms", "idf_mean", "idf_max")
@@ -93,8 +95,9 @@ class Gate:
         return gate
 
 
-# Uncalibrated default: augment the least confident queries — low dense/BM25 agreement, a flat dense top and a
-# low dense top score — about the bottom tenth of a typical collection. Hand-set from the signs a pooled fit gave.
+# Uncalibrated default for LLM augmenters: augment the least confident queries (low dense/BM25 agreement, a flat
+# dense top, a low dense top score), about the bottom tenth of a typical collection: escalating to an LLM on low
+# retrieval confidence is what the cascade studies found to pay. Hand-set from the signs a pooled fit gave.
 DEFAULT_GATE = Gate(
     mean=(0.5, 0.03, 0.12, 0.04, 0.5, 0.3, 0.4, 1.8, 5.0, 7.0),
     scale=(0.12, 0.03, 0.05, 0.02, 0.2, 0.2, 0.5, 0.5, 1.5, 1.5),
@@ -102,6 +105,15 @@ DEFAULT_GATE = Gate(
     bias=-2.5,
     threshold=0.5,
 )
+# Uncalibrated default for pseudo-relevance feedback: augment nothing. PRF helps when the first hits are right,
+# not when they look uncertain; the low-confidence rule above, and a gate fitted on our other sets, each fell
+# below ``never`` on some set (hopscout eval --augment), so PRF under ``auto`` waits for a calibrated gate.
+PRF_UNCALIBRATED = Gate(DEFAULT_GATE.mean, DEFAULT_GATE.scale, (0.0,) * len(SIGNALS), 0.0, 2.0, "uncalibrated")
+
+
+def default_gate(augmenter: str) -> Gate:
+    """The gate ``auto`` uses for ``augmenter`` on a collection without a calibrated one."""
+    return PRF_UNCALIBRATED if augmenter in PRF_AUGMENTERS else DEFAULT_GATE
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
@@ -187,9 +199,9 @@ def stored_gates(metadata: Mapping[str, object]) -> dict[str, str]:
 
 
 def load_gate(metadata: Mapping[str, object], augmenter: str, mode: str) -> Gate:
-    """The calibrated gate for this augmenter and mode, else :data:`DEFAULT_GATE`."""
+    """The calibrated gate for this augmenter and mode, else :func:`default_gate`."""
     text = stored_gates(metadata).get(gate_key(augmenter, mode))
-    return Gate.from_json(text) if text else DEFAULT_GATE
+    return Gate.from_json(text) if text else default_gate(augmenter)
 
 
 def gates_metadata(metadata: Mapping[str, object], augmenter: str, mode: str, gate: Gate) -> str:

@@ -215,6 +215,11 @@ def augmented_search(
         gate = gate or load_gate(index.metadata(), name, mode)
         decide = gate.decide([f.features for f in firsts])
     outcomes = run_augmentation(scout, index, firsts, decide, name, mode, weight, where, expansion=expansion)
+    if policy == "auto" and gate is not None and gate.source == "uncalibrated":
+        note = (f"augment='auto' with {name!r} augments nothing until a gate is calibrated for this collection "
+                f"(hopscout calibrate DIR --augment --augmenter {name})")
+        for outcome in outcomes:
+            outcome.note = outcome.note or note
     wanted = {i for o in outcomes for i, _ in o.ranking[:k]}
     missing = [i for i in wanted if i not in docs]
     docs.update({i: (t, m) for i, (t, m, _) in index.get(missing).items()})

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..augment.gate import DEFAULT_GATE, SIGNALS, fit_gate
+from ..augment.gate import SIGNALS, default_gate, fit_gate
 from ..augment.search import first_retrieval, run_augmentation
 from ..calibration import fit_weight, gather_candidates
 from ..llm import LLM
@@ -139,7 +139,7 @@ def run_augment_eval(
             gates.append(gate)
             for r, d in zip(apply_rows, gate.decide([features[r] for r in apply_rows])):
                 decide[r] = d
-        default = DEFAULT_GATE.decide(features)
+        default = default_gate(name).decide(features)
         rows: dict[str, dict[str, float]] = {}
         for policy, chosen in (("never", [False] * len(qids)), ("always", [True] * len(qids)), ("auto", decide),
                                ("auto_default", default), ("oracle", [g > 0 for g in gains])):
