@@ -12,6 +12,7 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hopscout.augment import EXPANSION_HELP
 from hopscout.errors import LLMUnavailableError
 from hopscout.scout import Scout
 from hopscout.types import Hit
@@ -108,8 +109,8 @@ class HopscoutRetriever(BaseRetriever):
 
 
 def _tool(fn: Any, name: str, description: str, schema: str, field: str, about: str, k: int,
-          k_about: str) -> StructuredTool:
-    """``fn(<field>, k) -> (content, artifact)`` as a sync + async ``content_and_artifact`` tool."""
+          k_about: str, **extra: Any) -> StructuredTool:
+    """``fn(<field>, k, **extra) -> (content, artifact)`` as a sync + async ``content_and_artifact`` tool."""
 
     async def afn(**kwargs: Any) -> Any:
         return await _in_executor(fn, **kwargs)
@@ -117,6 +118,7 @@ def _tool(fn: Any, name: str, description: str, schema: str, field: str, about: 
     args = create_model(schema, **{
         field: (str, Field(description=about)),
         "k": (int, Field(default=k, ge=1, le=50, description=k_about)),
+        **extra,
     })
     return StructuredTool.from_function(func=fn, coroutine=afn, name=name, description=description,
                                         args_schema=args, response_format="content_and_artifact")
@@ -128,12 +130,13 @@ def create_search_tool(
 ) -> StructuredTool:
     """A ``StructuredTool`` that searches a hopscout collection.
 
-    The model sees ``query`` and ``k``; ``collection`` and ``search_kwargs`` (``where``, ``mode``, ...) are
-    fixed here. Returns ``(text of the hits, list[Document])`` (``response_format="content_and_artifact"``)."""
+    The model sees ``query``, ``k`` and an optional ``expansion`` (its own expansion of the query, fused
+    without an LLM call); ``collection`` and ``search_kwargs`` (``where``, ``mode``, ...) are fixed here.
+    Returns ``(text of the hits, list[Document])`` (``response_format="content_and_artifact"``)."""
     fixed = check_options(scout, {**search_kwargs, "collection": collection})
 
-    def search(query: str, k: int = k) -> tuple[str, list[Document]]:
-        hits = scout.search(query, k, **fixed)
+    def search(query: str, k: int = k, expansion: str | None = None) -> tuple[str, list[Document]]:
+        hits = scout.search(query, k, **fixed, **({"expansion": expansion} if expansion else {}))
         return hits_text(hits), [_document(hit) for hit in hits]
 
     return _tool(
@@ -142,6 +145,7 @@ def create_search_tool(
             "passages with their sources. Use it to look up facts before answering."),
         "SearchInput", "query", "What to look for: a question or keywords, in natural language.",
         k, "How many passages to return.",
+        expansion=(str | None, Field(default=None, description=EXPANSION_HELP)),
     )
 
 

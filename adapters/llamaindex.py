@@ -118,23 +118,28 @@ class HopscoutToolSpec(BaseToolSpec):
         if catalog is None:
             self.spec_functions = [("search", "asearch")]
 
-    def search(self, query: str, k: int | None = None) -> str:
+    def search(self, query: str, k: int | None = None, expansion: str | None = None) -> str:
         """Search the indexed documents (hybrid semantic + keyword) for passages relevant to a query.
 
         Args:
             query: What to look for: a question or keywords, in natural language.
             k: How many passages to return (optional).
+            expansion: Optional: your own expansion of the query (related terms, the likely answer's wording or
+                a short hypothetical passage), searched too and fused with the query's results.
         """
-        return hits_text(self.scout.search(query, k or self.k, **self.search_options))
+        extra = {"expansion": expansion} if expansion else {}
+        return hits_text(self.scout.search(query, k or self.k, **self.search_options, **extra))
 
-    async def asearch(self, query: str, k: int | None = None) -> str:
+    async def asearch(self, query: str, k: int | None = None, expansion: str | None = None) -> str:
         """Search the indexed documents (hybrid semantic + keyword) for passages relevant to a query.
 
         Args:
             query: What to look for: a question or keywords, in natural language.
             k: How many passages to return (optional).
+            expansion: Optional: your own expansion of the query (related terms, the likely answer's wording or
+                a short hypothetical passage), searched too and fused with the query's results.
         """
-        return await _in_executor(self.search, query, k)
+        return await _in_executor(self.search, query, k, expansion)
 
     def find_tools(self, request: str, k: int | None = None) -> str:
         """Find the tools that can do a task; returns their names and descriptions, best first.

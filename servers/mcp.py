@@ -29,6 +29,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field, PydanticUserError, TypeAdapter, ValidationError
 
+from ..augment import EXPANSION_HELP
 from ..errors import HopscoutError
 from .settings import ServerSettings
 
@@ -165,9 +166,7 @@ _SEARCH_EXTRAS = {
     "1 = plain search; 2-3 follow what the first passages point to. Leave unset for single-fact questions.",
     "augment": "Query augmentation: 'never', 'always' or 'auto' (augment only when the first results look "
     "uncertain; uses hopscout's configured augmenter and LLM when there is one). Leave unset for precise queries.",
-    "expansion": "Your own expansion of the query, searched too and fused with the query's results (no LLM "
-    "call): related terms, the likely answer's wording or a short hypothetical passage. Use it when the query "
-    "is short or uses words the documents may not.",
+    "expansion": EXPANSION_HELP,
 }
 
 

@@ -209,12 +209,16 @@ async def test_async_matches_sync(scout: Scout) -> None:
 def test_search_tool_content_and_artifact(scout: Scout) -> None:
     search = create_search_tool(scout, k=2, where={"topic": "coffee"})
     assert isinstance(search, StructuredTool) and search.response_format == "content_and_artifact"
-    assert search.args["k"]["default"] == 2 and set(search.args) == {"query", "k"}
+    assert search.args["k"]["default"] == 2 and set(search.args) == {"query", "k", "expansion"}
     message = search.invoke({"name": "search", "args": {"query": "water temperature"}, "id": "1",
                              "type": "tool_call"})
     assert "94 degrees" in message.content.split("\n\n")[0]
     assert all(isinstance(d, Document) and d.metadata["topic"] == "coffee" for d in message.artifact)
     assert len(message.artifact) == 2
+    # the model's own expansion is searched too and fused with the query's results
+    tool = create_search_tool(scout, k=1)
+    assert "Jupiter" not in tool.invoke({"query": "tell me more"})
+    assert "Jupiter" in tool.invoke({"query": "tell me more", "expansion": "Jupiter Great Red Spot"})
 
 
 def test_find_tools_tool_names_the_tools(catalog: Any) -> None:

@@ -120,10 +120,13 @@ def test_tool_spec_search_tool(scout: Scout) -> None:
     tools = HopscoutToolSpec(scout, k=2, where={"topic": "coffee"}).to_tool_list()
     assert [t.metadata.name for t in tools] == ["search"]
     schema = tools[0].metadata.fn_schema.model_json_schema()
-    assert schema["required"] == ["query"] and set(schema["properties"]) == {"query", "k"}
+    assert schema["required"] == ["query"] and set(schema["properties"]) == {"query", "k", "expansion"}
     output = tools[0].call(query="water temperature")
     assert str(output).startswith("[1] (score") and "94 degrees" in str(output).split("\n\n")[0]
     assert "[3]" not in str(output) and "sour" in str(output)
+    tool = HopscoutToolSpec(scout, k=1).to_tool_list()[0]
+    assert "Jupiter" not in str(tool.call(query="tell me more"))
+    assert "Jupiter" in str(tool.call(query="tell me more", expansion="Jupiter Great Red Spot"))
 
 
 async def test_tool_spec_with_catalog(scout: Scout) -> None:

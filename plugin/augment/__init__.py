@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from ..scout import Scout
 
 
+# How an agent-facing search tool (MCP, LangChain, LlamaIndex) describes ``expansion=`` to the calling model.
+EXPANSION_HELP = ("Optional: your own expansion of the query, searched too and fused with the query's results (no "
+                  "LLM call): related terms, the likely answer's wording or a short hypothetical passage. Use it when "
+                  "the query is short or uses words the documents may not.")
+
+
 @dataclass(frozen=True)
 class GateFit:
     """A fitted gate and what it did on the labelled queries (nDCG@10 in 0–1)."""
@@ -75,6 +81,6 @@ def calibrate_augment(
 
 
 __all__ = [
-    "AUGMENTERS", "DEFAULT_GATE", "LLM_AUGMENTERS", "POLICIES", "PRF_UNCALIBRATED", "SIGNALS", "Augmentation", "Gate",
+    "AUGMENTERS", "DEFAULT_GATE", "EXPANSION_HELP", "LLM_AUGMENTERS", "POLICIES", "PRF_UNCALIBRATED", "SIGNALS", "Augmentation", "Gate",
     "GateFit", "augmented_search", "calibrate_augment", "default_gate", "fit_gate", "get_augmenter", "load_gate",
 ]
