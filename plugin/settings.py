@@ -80,8 +80,8 @@ class Settings(BaseSettings):
     # -- adaptive query augmentation -------------------------------------------------------------------
     augment: Literal["never", "always", "auto"] = Field(
         default="never",
-        description="Query augmentation: never, always, or auto (a per-collection gate augments only "
-        "low-confidence queries; `hopscout calibrate DIR --augment` fits it).",
+        description="Query augmentation: never, always, or auto (a per-collection gate decides per query; "
+        "`hopscout calibrate DIR --augment` fits it, and rocchio/rm3 augment nothing under auto until it has).",
     )
     augmenter: str = Field(
         default="rocchio",
