@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from hopscout import InvalidArgumentError, Scout, Settings
 from hopscout.augment import DEFAULT_GATE, PRF_UNCALIBRATED, calibrate_augment, load_gate
-from hopscout.augment.search import first_retrieval
 from hopscout.augment.gate import META_GATE, fit_gate
+from hopscout.augment.search import first_retrieval
 from hopscout.evaluation.datasets import load_dataset
 
 FIXTURES = Path(__file__).parent / "fixtures"

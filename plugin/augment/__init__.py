@@ -13,8 +13,17 @@ from typing import TYPE_CHECKING
 from ..errors import InvalidArgumentError
 from ..evaluation.metrics import per_query
 from .augmenters import AUGMENTERS, LLM_AUGMENTERS, Augmentation, get_augmenter
-from .gate import (DEFAULT_GATE, META_GATE, PRF_UNCALIBRATED, SIGNALS, Gate, default_gate, fit_gate, gates_metadata,
-                   load_gate)
+from .gate import (
+    DEFAULT_GATE,
+    META_GATE,
+    PRF_UNCALIBRATED,
+    SIGNALS,
+    Gate,
+    default_gate,
+    fit_gate,
+    gates_metadata,
+    load_gate,
+)
 from .search import POLICIES, augmented_search, first_retrieval, run_augmentation
 
 if TYPE_CHECKING:
@@ -81,6 +90,7 @@ def calibrate_augment(
 
 
 __all__ = [
-    "AUGMENTERS", "DEFAULT_GATE", "EXPANSION_HELP", "LLM_AUGMENTERS", "POLICIES", "PRF_UNCALIBRATED", "SIGNALS", "Augmentation", "Gate",
-    "GateFit", "augmented_search", "calibrate_augment", "default_gate", "fit_gate", "get_augmenter", "load_gate",
+    "AUGMENTERS", "DEFAULT_GATE", "EXPANSION_HELP", "LLM_AUGMENTERS", "POLICIES", "PRF_UNCALIBRATED", "SIGNALS",
+    "Augmentation", "Gate", "GateFit", "augmented_search", "calibrate_augment", "default_gate", "fit_gate",
+    "get_augmenter", "load_gate",
 ]

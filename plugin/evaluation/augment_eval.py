@@ -41,28 +41,19 @@ def _ndcg(rankings: Sequence[Sequence[str]], qids: Sequence[str], qrels: Any) ->
     return [scores[q]["ndcg@10"] for q in qids]
 
 
-def _average_ranks(values: Sequence[float]) -> np.ndarray:
-    v = np.asarray(values, dtype=np.float64)
-    ranks = np.empty(len(v))
-    ranks[np.argsort(v, kind="stable")] = np.arange(len(v))
-    _, inverse = np.unique(v, return_inverse=True)
-    return (np.bincount(inverse, ranks) / np.bincount(inverse))[inverse]
-
-
 def signal_correlations(features: Sequence[Sequence[float]], gains: Sequence[float]) -> dict[str, float]:
     """Spearman's rho of each gate signal with the gain, over the queries augmenting changed (0 when < 3).
 
     Near zero everywhere means no gate on these signals can tell the queries that gain from those that lose."""
+    from scipy.stats import spearmanr
+
     g = np.asarray(gains, dtype=np.float64)
     moved = np.abs(g) > 1e-9
-    x = np.asarray(features, dtype=np.float64)[moved] if moved.any() else np.zeros((0, len(SIGNALS)))
+    x = np.asarray(features, dtype=np.float64)[moved]
     out = {}
     for j, name in enumerate(SIGNALS):
-        if len(x) < 3:
-            out[name] = 0.0
-            continue
-        a, b = _average_ranks(x[:, j]), _average_ranks(g[moved])
-        out[name] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+        constant = len(x) < 3 or np.ptp(x[:, j]) == 0 or np.ptp(g[moved]) == 0
+        out[name] = 0.0 if constant else float(spearmanr(x[:, j], g[moved]).statistic)
     return out
 
 
