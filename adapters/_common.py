@@ -48,6 +48,14 @@ def check_options(scout: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     return dict(options)
 
 
+def with_expansion(options: Mapping[str, Any], expansion: str | None) -> dict[str, Any]:
+    """One tool call's search options: the model's own ``expansion`` text, when it sent some, is searched with
+    the ``expansion`` augmenter, whatever augmentation the tool was built with."""
+    if not expansion or not expansion.strip():
+        return dict(options)
+    return {**options, "augment": "always", "augmenter": "expansion", "expansion": expansion}
+
+
 def reserved_in(search_kwargs: Mapping[str, Any], fields: Iterable[str]) -> None:
     """Refuse ``search_kwargs`` that repeat an option the adapter has its own field for."""
     clash = sorted(set(search_kwargs) & set(fields))

@@ -27,6 +27,7 @@ from ._common import (
     reply_text,
     reserved_in,
     tool_results_text,
+    with_expansion,
 )
 
 try:
@@ -136,7 +137,7 @@ def create_search_tool(
     fixed = check_options(scout, {**search_kwargs, "collection": collection})
 
     def search(query: str, k: int = k, expansion: str | None = None) -> tuple[str, list[Document]]:
-        hits = scout.search(query, k, **fixed, **({"expansion": expansion} if expansion else {}))
+        hits = scout.search(query, k, **with_expansion(fixed, expansion))
         return hits_text(hits), [_document(hit) for hit in hits]
 
     return _tool(

@@ -24,6 +24,7 @@ from ._common import (
     reply_text,
     reserved_in,
     tool_results_text,
+    with_expansion,
 )
 
 try:
@@ -102,8 +103,8 @@ class HopscoutRetriever(BaseRetriever):
 class HopscoutToolSpec(BaseToolSpec):
     """``search`` (and ``find_tools`` when given a catalog) as LlamaIndex tools: ``spec.to_tool_list()``.
 
-    ``collection`` and ``search_kwargs`` (``where``, ``mode``, ...) are fixed here; the model sees the query
-    and how many results it wants."""
+    ``collection`` and ``search_kwargs`` (``where``, ``mode``, ...) are fixed here; the model sees the query,
+    how many results it wants, and an optional ``expansion`` of its own (searched too, fused, no LLM call)."""
 
     spec_functions: ClassVar[list[Any]] = [("search", "asearch"), ("find_tools", "afind_tools")]
 
@@ -127,8 +128,7 @@ class HopscoutToolSpec(BaseToolSpec):
             expansion: Optional: your own expansion of the query (related terms, the likely answer's wording or
                 a short hypothetical passage), searched too and fused with the query's results.
         """
-        extra = {"expansion": expansion} if expansion else {}
-        return hits_text(self.scout.search(query, k or self.k, **self.search_options, **extra))
+        return hits_text(self.scout.search(query, k or self.k, **with_expansion(self.search_options, expansion)))
 
     async def asearch(self, query: str, k: int | None = None, expansion: str | None = None) -> str:
         """Search the indexed documents (hybrid semantic + keyword) for passages relevant to a query.

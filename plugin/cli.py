@@ -168,7 +168,7 @@ def _gate_line(row: dict[str, Any]) -> str:
             f"gate {100 * ndcg['gate']:.1f} (on the fit set)")
     if held is not None:
         line += f"; held-out gain {100 * held:+.2f} per query"
-        if row["augmented"] == 0:
+        if row["never"]:
             line += " (not above zero: the gate never augments)"
     return line
 
@@ -199,7 +199,7 @@ def calibrate(
                                   augmenter=name, collection=collection)
                 for name in (augmenters or [scout.settings.augmenter])]
         rows = [{"augmenter": f.augmenter, "mode": f.mode, "queries": f.queries, "augmented": f.augmented,
-                 "held_out_gain": f.gate.held_out_gain,
+                 "held_out_gain": f.gate.held_out_gain, "never": f.gate.threshold > 1.0,
                  "ndcg@10": {"never": f.ndcg_never, "always": f.ndcg_always, "gate": f.ndcg_gate}} for f in fits]
         typer.echo(json.dumps({"collection": collection or scout.settings.collection, "gates": rows}, indent=2)
                    if as_json else "\n".join(_gate_line(r) for r in rows))

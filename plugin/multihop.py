@@ -64,7 +64,8 @@ def hop_search(
         later = _later_hops(index, query, q_vec, hits, k - fill, hops, beam, op, where, vectors)
         merged = merge(hits, later, k, fill, key=lambda h: h.id)
         results.append([
-            Hit(h.id, h.text, 1.0 - rank / k, h.metadata, {**h.scores, "hop_score": h.score}, h.hop, h.parent)
+            Hit(h.id, h.text, 1.0 - rank / k, h.metadata, {**h.scores, "hop_score": h.score}, h.hop, h.parent,
+                h.note)
             for rank, h in enumerate(merged)
         ])
     return results

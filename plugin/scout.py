@@ -276,7 +276,8 @@ class Scout:
 
         ``augment`` (``never`` / ``always`` / ``auto``; default HOPSCOUT_AUGMENT) adds query augmentation
         (:mod:`hopscout.augment`) with ``augmenter`` (default HOPSCOUT_AUGMENTER) or the caller's ``expansion``
-        text; ``auto`` augments only queries the collection's gate finds uncertain."""
+        text; ``auto`` augments only where the collection's calibrated gate expects a gain (rocchio and rm3
+        augment nothing under ``auto`` until ``hopscout calibrate DIR --augment`` has fitted one)."""
         queries = self._check_queries(queries)
         k = self._check_k(k)
         where = validate_where(where)

@@ -164,8 +164,9 @@ _SEARCH_EXTRAS = {
     "hops": "Retrieval hops for questions whose answer spans several documents (bridge entities, "
     "comparisons): "
     "1 = plain search; 2-3 follow what the first passages point to. Leave unset for single-fact questions.",
-    "augment": "Query augmentation: 'never', 'always' or 'auto' (augment only when the first results look "
-    "uncertain; uses hopscout's configured augmenter and LLM when there is one). Leave unset for precise queries.",
+    "augment": "Query augmentation with hopscout's configured augmenter (and LLM, when it has one): 'never', "
+    "'always', or 'auto' (only where the collection's calibrated gate expects a gain). Leave unset for precise "
+    "queries.",
     "expansion": EXPANSION_HELP,
 }
 
@@ -415,7 +416,7 @@ class HopscoutMCPServer(MCPServer):
             mode: str | None = None,
             **options: Any,
         ) -> SearchResult:
-            options = {name: value for name, value in options.items() if value is not None}
+            options = {name: value for name, value in options.items() if value not in (None, "")}
             scout = await _call(lambda: engine.scout)
             hits = await _call(
                 scout.search, query, k, where=where, mode=mode, collection=collection, **options

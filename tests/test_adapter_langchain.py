@@ -219,6 +219,8 @@ def test_search_tool_content_and_artifact(scout: Scout) -> None:
     tool = create_search_tool(scout, k=1)
     assert "Jupiter" not in tool.invoke({"query": "tell me more"})
     assert "Jupiter" in tool.invoke({"query": "tell me more", "expansion": "Jupiter Great Red Spot"})
+    built_with_prf = create_search_tool(scout, k=1, augment="auto", augmenter="rocchio")  # the model's text wins
+    assert "Jupiter" in built_with_prf.invoke({"query": "tell me more", "expansion": "Jupiter Great Red Spot"})
 
 
 def test_find_tools_tool_names_the_tools(catalog: Any) -> None:

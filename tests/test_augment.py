@@ -137,6 +137,8 @@ def test_hops_follow_the_calls_augmentation(scout: Scout, data: Any) -> None:
     assert first_hop and all(h.scores["augmented"] == 1.0 for h in first_hop)
     plain = scout.search(queries[0], 6, collection=COLLECTION, hops=2)
     assert all(h.scores.get("augmented", 0.0) == 0.0 for h in plain)
+    waiting = scout.search(queries[0], 6, collection=COLLECTION, hops=2, augment="auto", augmenter="rm3")
+    assert "calibrate" in (waiting[0].note or "")  # notes survive the multi-hop merge
 
 
 def test_caller_expansion_text(scout: Scout) -> None:
@@ -191,3 +193,19 @@ def test_llm_augmenters_on_a_real_server(llm_url: str, home: Path, embedder: Any
         again = scout.search(query, 10, collection=COLLECTION, augment="always", augmenter=augmenter)
         assert scout.__dict__["_augment_llm"].calls == calls  # the completion is cached
         assert [h.id for h in again] == [h.id for h in hits]
+
+
+def test_augment_eval_times_each_llm_augmenter_cold(llm_url: str, home: Path, embedder: Any) -> None:
+    # hyde and query2doc send the same prompt: each gets an empty cache, so both are timed at the LLM's speed,
+    # and the scout's own cache is left as it was.
+    from hopscout import LLMClient
+    from hopscout.evaluation.augment_eval import run_augment_eval
+
+    llm = LLMClient(llm_url, timeout=120, max_tokens=64)
+    with Scout(Settings(home=home), embedder=embedder) as scout:
+        report = run_augment_eval(FIXTURES / "scifact_mini", scout, augmenters=["hyde", "query2doc"], limit=4, llm=llm)
+        assert "_augment_cache" not in scout.__dict__
+    assert llm.calls == 8  # 4 queries x 2 augmenters: no completion served from the other's cache
+    for name in ("hyde", "query2doc"):
+        rows = report["results"][name]["rows"]
+        assert rows["always"]["llm_calls"] == 4 and rows["never"]["llm_calls"] == 0

@@ -149,7 +149,7 @@ def test_eval_augment_report(hopscout, home: Path) -> None:
     rows, changed = result["rows"], result["changed"]
     assert set(rows) == {"never", "always", "auto", "auto_default", "oracle"}
     assert rows["never"]["augmented"] == 0.0 and rows["always"]["augmented"] == 1.0
-    assert rows["auto"]["augmented"] <= 0.3 + 1e-9
+    assert rows["auto"]["augmented"] <= 0.5  # each fold gate augments <= 30% of the half it was fitted on
     assert rows["oracle"]["ndcg@10"] >= max(rows["never"]["ndcg@10"], rows["always"]["ndcg@10"])
     assert rows["never"]["ndcg@10"] == pytest.approx(report["baselines"]["hybrid"])  # never is plain hybrid
     assert changed["gain"] + changed["loss"] + changed["same"] == report["queries"]

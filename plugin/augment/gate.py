@@ -145,8 +145,10 @@ def fit_gate(features: Sequence[Sequence[float]], gains: Sequence[float], *, max
     if x.ndim != 2 or x.shape[1] != len(SIGNALS) or len(x) != len(g) or len(x) < 2:
         raise InvalidArgumentError(f"fit_gate needs at least 2 queries with {len(SIGNALS)} signals and a gain each")
     gate = _fit(x, g, max_fraction, l2, min_gain)
-    if check_folds < 2 or gate.threshold > 1.0 or len(x) < 2 * check_folds:
+    if check_folds < 2 or gate.threshold > 1.0:
         return gate
+    if len(x) < 2 * check_folds:  # too few queries to hold any out: nothing shows the gate generalises
+        return Gate(gate.mean, gate.scale, gate.coef, gate.bias, 2.0, "calibrated")
     fold = np.arange(len(x)) % check_folds
     held_out = 0.0
     for k in range(check_folds):

@@ -111,21 +111,30 @@ def run_augment_eval(
         "results": {},
     }
     features = [f.features for f in firsts]
-    saved_cache = scout.__dict__.get("_augment_cache")
-    with tempfile.TemporaryDirectory(prefix="hopscout-augment-eval-") as scratch:
-        try:
-            for name in augmenters:
-                if name in LLM_AUGMENTERS:  # a cold cache of its own: hyde and query2doc share prompts, and a
-                    # completion cached by one (or by an earlier run) would time the next at cache speed
-                    cold = scout.__dict__["_augment_cache"] = LLMCache(Path(scratch) / f"{name}.sqlite")
-                report["results"][name] = _evaluate_augmenter(
-                    scout, index, name, mode, llm, qids, dataset.qrels, firsts, features, never, folds, sample,
-                    first_ms, weights, log)
-                if name in LLM_AUGMENTERS:
-                    cold.close()
-        finally:
-            scout.__dict__["_augment_cache"] = saved_cache
+    for name in augmenters:
+        report["results"][name] = _with_cold_cache(scout, name, lambda name=name: _evaluate_augmenter(
+            scout, index, name, mode, llm, qids, dataset.qrels, firsts, features, never, folds, sample, first_ms,
+            weights, log))
     return report
+
+
+def _with_cold_cache(scout: Scout, name: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``run()`` with, for an LLM augmenter, an empty completion cache of its own (deleted afterwards): hyde and
+    query2doc share prompts, and a completion cached by one (or by an earlier run) would time the next at cache
+    speed. The scout's own cache is put back."""
+    if name not in LLM_AUGMENTERS:
+        return run()
+    had, saved = "_augment_cache" in scout.__dict__, scout.__dict__.get("_augment_cache")
+    with tempfile.TemporaryDirectory(prefix="hopscout-augment-eval-") as scratch:
+        cold = scout.__dict__["_augment_cache"] = LLMCache(Path(scratch) / f"{name}.sqlite")
+        try:
+            return run()
+        finally:
+            cold.close()
+            if had:
+                scout.__dict__["_augment_cache"] = saved
+            else:
+                del scout.__dict__["_augment_cache"]
 
 
 def _evaluate_augmenter(scout: Scout, index: Any, name: str, mode: str, llm: LLM | None, qids: list[str], qrels: Any,
