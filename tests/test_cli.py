@@ -155,6 +155,11 @@ def test_eval_augment_report(hopscout, home: Path) -> None:
     assert changed["gain"] + changed["loss"] + changed["same"] == report["queries"]
     oracle_gain = rows["oracle"]["ndcg@10"] - rows["never"]["ndcg@10"]
     assert (oracle_gain > 1e-9) == (changed["gain"] > 0)  # the oracle wins exactly on the queries that gain
+    if oracle_gain > 1e-9:  # the goal's measure: auto's gain over never as a share of the oracle's
+        auto_gain = rows["auto"]["ndcg@10"] - rows["never"]["ndcg@10"]
+        assert result["oracle_capture"] == pytest.approx(auto_gain / oracle_gain)
+    else:
+        assert result["oracle_capture"] is None
     assert set(result["signal_rho"]) >= {"dense_top", "agreement", "idf_mean"}
     assert all(-1.0 <= rho <= 1.0 for rho in result["signal_rho"].values())
     assert all(row["p50_ms"] > 0 for row in rows.values())

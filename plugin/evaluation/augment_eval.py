@@ -178,13 +178,22 @@ def _evaluate_augmenter(scout: Scout, index: Any, name: str, mode: str, llm: LLM
         }
     notes = sorted({o.note for o in outcomes if o.note})
     return {
-        "rows": rows, "fallbacks": sum(o.note is not None for o in outcomes), "notes": notes[:3],
+        "rows": rows, "oracle_capture": oracle_capture(rows),
+        "fallbacks": sum(o.note is not None for o in outcomes), "notes": notes[:3],
         # how many queries augmenting moves at all: the gate can only win on the gains and avoid the losses
         "changed": {"gain": sum(g > 1e-9 for g in gains), "loss": sum(g < -1e-9 for g in gains),
                     "same": sum(abs(g) <= 1e-9 for g in gains)},
         "gates_never": sum(gate.threshold > 1.0 for gate in gates),
         "signal_rho": signal_correlations(features, gains),
     }
+
+
+def oracle_capture(rows: dict[str, dict[str, float]]) -> float | None:
+    """The share of the oracle's nDCG@10 gain over ``never`` that ``auto`` wins (None when the oracle wins nothing).
+
+    1.0 is a perfect gate; 0 is a gate no better than never augmenting; below 0, ``auto`` loses to ``never``."""
+    headroom = rows["oracle"]["ndcg@10"] - rows["never"]["ndcg@10"]
+    return (rows["auto"]["ndcg@10"] - rows["never"]["ndcg@10"]) / headroom if headroom > 1e-9 else None
 
 
 def fusion_rank(first: Any, weight: float) -> list[tuple[str, float]]:
@@ -209,12 +218,15 @@ def format_augment_report(report: dict[str, Any]) -> str:
         strongest = max(result["signal_rho"].items(), key=lambda item: abs(item[1]))
         signal = (f"strongest signal {strongest[0]} (Spearman {strongest[1]:+.2f} with the gain over the queries "
                   "that moved)" if c["gain"] + c["loss"] >= 3 else "too few queries moved to correlate signals")
+        capture = result["oracle_capture"]
         lines.append(f"  always vs never per query: {c['gain']} gain, {c['loss']} lose, {c['same']} same nDCG@10; "
                      f"{result['gates_never']} of 2 fold gates never augment; {signal}")
+        lines.append("  auto captures " + (f"{100 * capture:.0f}% of the oracle's gain over never"
+                                           if capture is not None else "nothing: the oracle gains nothing over never"))
         if result["fallbacks"]:
             lines.append(f"  {result['fallbacks']} fallbacks: {'; '.join(result['notes'])}")
     lines.append(f"auto: {report['split']}; auto_default: uncalibrated gate; oracle: per query the better of never/always")
     return "\n".join(lines)
 
 
-__all__ = ["format_augment_report", "run_augment_eval"]
+__all__ = ["format_augment_report", "oracle_capture", "run_augment_eval"]
