@@ -140,6 +140,20 @@ def test_eval_json_report(hopscout, home: Path) -> None:
     assert (home / "eval").is_dir()
 
 
+def test_eval_tools_report(hopscout, home: Path) -> None:
+    from hopscout.calibration import WEIGHT_GRID
+
+    run = hopscout("eval", str(FIXTURES / "tools_mini"), "--tools", "--json", "--home", str(home))
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert report["queries"] == 30 and report["corpus"] == 200
+    results = report["results"]
+    assert set(results) >= {"dense", "bm25", "hybrid", "find_tools"}
+    assert all(0.0 <= row["ndcg@10"] <= 1.0 and row["queries"] == 30 for row in results.values())
+    assert results["find_tools"]["ndcg@10"] > 0.5 and results["find_tools"]["p50_ms"] > 0  # near zero: broken
+    assert all(w in WEIGHT_GRID for w in report["fusion"]["fold_weights"])  # one weight fitted per half
+
+
 def test_eval_augment_report(hopscout, home: Path) -> None:
     run = hopscout("eval", str(FIXTURES / "scifact_mini"), "--augment", "auto", "--augmenter", "rocchio", "--json",
                    "--home", str(home))

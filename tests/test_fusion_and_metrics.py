@@ -66,3 +66,15 @@ def test_calibrated_weight_is_stored_and_search_reproduces_offline_fusion(make_s
     assert reopened.fusion_weight(collection) == fit.weight
     with pytest.raises(InvalidArgumentError, match=r"\[0, 1\]"):
         scout.search("x", fusion_weight=1.5, collection=collection)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7])
+def test_cross_fit_never_scores_a_query_with_a_fit_that_saw_it(n: int) -> None:
+    from hopscout.evaluation.folds import cross_fit
+
+    fits, (for_even, for_odd) = cross_fit(n, frozenset)
+    assert len(fits) == n
+    for row, seen in enumerate(fits):
+        assert seen == (for_even if row % 2 == 0 else for_odd)
+        assert (row in seen) == (n == 1)  # only a lone query has no other half to be fitted on
+    assert set().union(*fits) == set(range(n))

@@ -2,7 +2,7 @@
 
 Every query's first retrieval is run once (timed per query); each augmenter then augments every query (timed
 per query), so "never" and "always" rankings come from the same pass. ``auto`` is scored honestly by 2-fold
-cross-fitting, as the hybrid weight is in :mod:`hopscout.evaluation.harness`: queries are split by position
+cross-fitting (:mod:`hopscout.evaluation.folds`, as for the hybrid weight): queries are split by position
 (even / odd), the gate is fitted on one half's signals and gains and decides on the other half. ``auto_default``
 uses the uncalibrated default gate. ``oracle`` takes, per query, the better of never and always (the bound a
 gate can reach). Latency (p50) per policy, on an evenly spaced sample of ``latency_sample`` queries, one query per
@@ -30,6 +30,7 @@ from ..llm import LLM
 from ..scout import Scout
 from ..tools.cache import LLMCache
 from .datasets import load_dataset
+from .folds import SPLIT, cross_fit, halves
 from .harness import index_dataset
 from .metrics import per_query
 
@@ -78,13 +79,12 @@ def run_augment_eval(
     qids, queries, relevant = dataset.judged(limit)
     index = scout._index(collection)
     index.sync()
-    even, odd = list(range(0, len(qids), 2)), list(range(1, len(qids), 2))
+    even, odd = halves(len(qids))
     log("fitting the hybrid weight (2-fold cross-fitting) ...")
     candidates = gather_candidates(scout, queries, collection)
-    w_even, w_odd = fit_weight(candidates, relevant, even).weight, fit_weight(candidates, relevant, odd or even).weight
-    weights = [w_odd if n % 2 == 0 else w_even for n in range(len(qids))]
+    weights, (w_for_even, w_for_odd) = cross_fit(len(qids), lambda rows: fit_weight(candidates, relevant, rows).weight)
     log(f"first retrieval of {len(qids)} queries ({mode}) ...")
-    folds = [(even, w_odd), (odd, w_even)]
+    folds = [(even, w_for_even), (odd, w_for_odd)]
     firsts: list[Any] = [None] * len(qids)
     for rows, weight in folds:
         if rows:
@@ -100,8 +100,8 @@ def run_augment_eval(
     never = _ndcg(top, qids, dataset.qrels)
     report: dict[str, Any] = {
         "dataset": dataset.name, "queries": len(qids), "corpus": len(dataset.corpus), "mode": mode,
-        "embedder": scout.embedder.id, "fold_weights": [w_odd, w_even],
-        "split": "2-fold by query position: the gate for even rows is fitted on odd rows and back",
+        "embedder": scout.embedder.id, "fold_weights": [w_for_even, w_for_odd],
+        "split": SPLIT,
         "baselines": {
             "dense": float(np.mean(_ndcg([sorted(f.dense, key=f.dense.get, reverse=True)[:10] for f in firsts], qids, dataset.qrels))),
             "lexical": float(np.mean(_ndcg([sorted(f.lexical, key=f.lexical.get, reverse=True)[:10] for f in firsts], qids, dataset.qrels))),
@@ -157,14 +157,8 @@ def _evaluate_augmenter(scout: Scout, index: Any, name: str, mode: str, llm: LLM
                 outcomes[r] = outcome
     always = _ndcg([[i for i, _ in o.ranking[:10]] for o in outcomes], qids, qrels)
     gains = [a - b for a, b in zip(always, never)]
-    decide = [False] * len(qids)
-    gates = []
-    even, odd = folds[0][0], folds[1][0]
-    for fit_rows, apply_rows in ((odd or even, even), (even, odd)):
-        gate = fit_gate([features[r] for r in fit_rows], [gains[r] for r in fit_rows])
-        gates.append(gate)
-        for r, d in zip(apply_rows, gate.decide([features[r] for r in apply_rows])):
-            decide[r] = d
+    fold_gates, gates = cross_fit(len(qids), lambda rows: fit_gate([features[r] for r in rows], [gains[r] for r in rows]))
+    decide = [gate.decide([f])[0] for gate, f in zip(fold_gates, features)]
     default = default_gate(name).decide(features)
     rows: dict[str, dict[str, float]] = {}
     for policy, chosen in (("never", [False] * len(qids)), ("always", [True] * len(qids)), ("auto", decide),

@@ -18,6 +18,7 @@ from .. import fusion
 from ..calibration import WEIGHT_GRID, fit_weight, fused_ids, gather_candidates
 from ..scout import Scout
 from .datasets import Dataset, load_dataset
+from .folds import SPLIT, cross_fit
 from .metrics import mean, per_query
 
 MODES = ("dense", "lexical", "hybrid")
@@ -102,14 +103,13 @@ def run_eval(
     if "hybrid" in modes:
         log("fitting the hybrid weight (2-fold cross-fitting) ...")
         candidates = gather_candidates(scout, queries, collection)
-        even, odd = list(range(0, len(qids), 2)), list(range(1, len(qids), 2))
-        fit_even, fit_odd = fit_weight(candidates, relevant, even), fit_weight(candidates, relevant, odd or even)
-        fold_weights = [fit_odd.weight if n % 2 == 0 else fit_even.weight for n in range(len(qids))]
+        fits, (for_even, for_odd) = cross_fit(len(qids), lambda rows: fit_weight(candidates, relevant, rows).weight)
+        fold_weights = fits
         full = fit_weight(candidates, relevant)
         report["fusion"] = {
             "method": "convex min-max, lexical weight fitted per collection",
-            "split": "2-fold by query position: even rows scored with the weight fitted on odd rows, and back",
-            "fold_weights": [fit_odd.weight, fit_even.weight],
+            "split": SPLIT,
+            "fold_weights": [for_even, for_odd],
             "weight_all_queries": full.weight,
             "ndcg@10_by_weight_all_queries": {str(w): round(v, 4) for w, v in full.ndcg_by_weight.items()},
         }

@@ -32,6 +32,7 @@ from ..scout import Scout
 from ..tools.catalog import VIEW_TOOL, ToolCatalog
 from ..tools.spec import ToolSpec, to_spec
 from .datasets import Dataset, load_dataset
+from .folds import SPLIT, cross_fit
 from .metrics import mean, per_query
 
 Log = Callable[[str], None]
@@ -174,10 +175,8 @@ def _run_find(catalog: ToolCatalog, qids: Sequence[str], dataset: Dataset, weigh
 def _fold_weights(scout: Scout, collection: str, dataset: Dataset, qids: Sequence[str]) -> tuple[dict[str, float], list[float]]:
     queries = [dataset.queries[q] for q in qids]
     relevant = [dataset.qrels[q] for q in qids]
-    even, odd = list(range(0, len(qids), 2)), list(range(1, len(qids), 2))
-    w_even = _fit(scout, collection, queries, relevant, even, {})
-    w_odd = _fit(scout, collection, queries, relevant, odd or even, {})
-    return {q: (w_odd if n % 2 == 0 else w_even) for n, q in enumerate(qids)}, [w_odd, w_even]
+    fits, (for_even, for_odd) = cross_fit(len(qids), lambda rows: _fit(scout, collection, queries, relevant, rows, {}))
+    return dict(zip(qids, fits)), [for_even, for_odd]
 
 
 def run_tool_eval(
@@ -211,7 +210,7 @@ def run_tool_eval(
         results[label]["mean_ms_batched"] = per_ms
     log("fitting the catalog's hybrid weight (2-fold cross-fitting) ...")
     weights, fold = _fold_weights(scout, collection, dataset, qids)
-    report["fusion"] = {"split": "2-fold by query position: even rows use the weight fitted on odd rows, and back",
+    report["fusion"] = {"split": SPLIT,
                         "fold_weights": fold}
     log("hybrid (raw request only) ...")
     runs, times, _ = _run_find(catalog, qids, dataset, weights, k, queries=lambda _: [])
