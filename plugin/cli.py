@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -24,7 +24,7 @@ def _err(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
 
 
-def _scout(home: Optional[Path] = None, **settings: Any) -> Any:
+def _scout(home: Path | None = None, **settings: Any) -> Any:
     from .scout import Scout
     from .settings import Settings
 
@@ -37,8 +37,8 @@ def _scout(home: Optional[Path] = None, **settings: Any) -> Any:
 @app.command()
 def ingest(
     path: Path = typer.Argument(..., help="File or folder to index."),
-    collection: Optional[str] = CollectionOpt,
-    home: Optional[Path] = HomeOpt,
+    collection: str | None = CollectionOpt,
+    home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Index a file or folder (text, Markdown, HTML, PDF, code). Re-runs skip unchanged files."""
@@ -65,12 +65,12 @@ def ingest(
 def search(
     query: str = typer.Argument(..., help="What to look for."),
     k: int = typer.Option(5, "--k", "-k", help="How many results."),
-    mode: Optional[str] = typer.Option(None, "--mode", help="dense, lexical or hybrid (default hybrid)."),
-    where: Optional[str] = typer.Option(None, "--where", help='Metadata filter as JSON, e.g. \'{"lang": "en"}\'.'),
+    mode: str | None = typer.Option(None, "--mode", help="dense, lexical or hybrid (default hybrid)."),
+    where: str | None = typer.Option(None, "--where", help='Metadata filter as JSON, e.g. \'{"lang": "en"}\'.'),
     hops: int = typer.Option(1, "--hops", help="Multi-hop retrieval: 2 or more hops (no LLM call)."),
-    operator: Optional[str] = typer.Option(None, "--operator", help="Hop operator (default HOPSCOUT_HOP_OPERATOR)."),
-    collection: Optional[str] = CollectionOpt,
-    home: Optional[Path] = HomeOpt,
+    operator: str | None = typer.Option(None, "--operator", help="Hop operator (default HOPSCOUT_HOP_OPERATOR)."),
+    collection: str | None = CollectionOpt,
+    home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Search a collection."""
@@ -98,7 +98,7 @@ def search(
 def eval_(
     folder: Path = typer.Argument(..., help="BEIR-like folder: corpus.jsonl, queries.jsonl, qrels.tsv."),
     modes: str = typer.Option("dense,lexical,hybrid", "--modes", help="Comma-separated search modes."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N judged queries."),
+    limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N judged queries."),
     ingest_sample: int = typer.Option(256, "--ingest-sample", help="Docs timed for ingest throughput (0: skip)."),
     tools: bool = typer.Option(False, "--tools", help="Tool retrieval: find_tools beside dense and BM25 baselines."),
     llm: bool = typer.Option(False, "--llm", help="With --tools: add LLM-generated queries (HOPSCOUT_LLM_BASE_URL)."),
@@ -107,16 +107,16 @@ def eval_(
     hops: int = typer.Option(1, "--hops", help="Multi-hop mode: every hop operator with this many hops beside "
                              "single-shot modes, at K=10 and K=5."),
     hop_oracle: bool = typer.Option(False, "--hop-oracle", help="Multi-hop: the operator diagnostic (MRR, hit@10)."),
-    operators: Optional[str] = typer.Option(None, "--operators", help="Multi-hop: comma-separated operators."),
+    operators: str | None = typer.Option(None, "--operators", help="Multi-hop: comma-separated operators."),
     fills: str = typer.Option("0.3", "--fills", help="Multi-hop: comma-separated shares of slots later hops fill."),
-    caller_queries: Optional[Path] = typer.Option(
+    caller_queries: Path | None = typer.Option(
         None, "--caller-queries", help='With --tools: JSONL of {"_id": qid, "queries": [...]} searched per query.'),
-    augment: Optional[str] = typer.Option(
+    augment: str | None = typer.Option(
         None, "--augment", help="Query augmentation: never|always|auto (all three, plus the oracle, are measured)."),
-    augmenters: Optional[list[str]] = typer.Option(
+    augmenters: list[str] | None = typer.Option(
         None, "--augmenter", help="With --augment: augmenter(s) to measure (default rocchio and rm3)."),
     augment_mode: str = typer.Option("hybrid", "--augment-mode", help="With --augment: dense, lexical or hybrid."),
-    home: Optional[Path] = HomeOpt,
+    home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Quality (nDCG@10, recall, all@10, MRR) and latency of each mode, with baselines, in one run."""
@@ -177,10 +177,10 @@ def _gate_line(row: dict[str, Any]) -> str:
 def calibrate(
     folder: Path = typer.Argument(..., help="Labelled dev set (BEIR-like) whose corpus is in the collection."),
     augment: bool = typer.Option(False, "--augment", help="Also fit the query-augmentation gate (stored likewise)."),
-    augmenters: Optional[list[str]] = typer.Option(
+    augmenters: list[str] | None = typer.Option(
         None, "--augmenter", help="With --augment: augmenter(s) to fit a gate for (default HOPSCOUT_AUGMENTER)."),
-    collection: Optional[str] = CollectionOpt,
-    home: Optional[Path] = HomeOpt,
+    collection: str | None = CollectionOpt,
+    home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Fit the hybrid fusion weight (and with --augment the augmentation gate) on labelled queries; store them."""
@@ -217,12 +217,13 @@ def train_hop(
     folders: list[Path] = typer.Argument(..., help="Folders with chains.jsonl + corpus.jsonl (multihop train sets)."),
     arch: str = typer.Option("learned", "--arch", help="learned (residual MLP) or treehop (TreeHop's gate)."),
     epochs: int = typer.Option(8, "--epochs", help="Passes over the chains."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Weights file (default: under HOPSCOUT_HOME/hop_weights)."),
-    home: Optional[Path] = HomeOpt,
+    out: Path | None = typer.Option(None, "--out", help="Weights file (default: under HOPSCOUT_HOME/hop_weights)."),
+    home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Train a hop operator for the configured embedder on question chains (CPU, minutes)."""
-    from .hop_models import train_hop as run_training, trained_weights_path
+    from .hop_models import train_hop as run_training
+    from .hop_models import trained_weights_path
 
     scout = _scout(home)
     target = out or trained_weights_path(arch, scout.embedder.id, scout.settings.home)
@@ -234,7 +235,7 @@ def train_hop(
 
 
 @app.command()
-def collections(home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt) -> None:
+def collections(home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:
     """List collections with their size and embedder."""
     infos = _scout(home).collections()
     if as_json:
@@ -247,10 +248,10 @@ def collections(home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt) -> None
 @app.command()
 def delete(
     ids: list[str] = typer.Argument(None, help="Document ids to delete."),
-    where: Optional[str] = typer.Option(None, "--where", help="Delete documents matching this JSON filter."),
+    where: str | None = typer.Option(None, "--where", help="Delete documents matching this JSON filter."),
     drop: bool = typer.Option(False, "--drop", help="Delete the whole collection."),
-    collection: Optional[str] = CollectionOpt,
-    home: Optional[Path] = HomeOpt,
+    collection: str | None = CollectionOpt,
+    home: Path | None = HomeOpt,
 ) -> None:
     """Delete documents (by id or filter) or a whole collection."""
     scout = _scout(home)
@@ -263,7 +264,7 @@ def delete(
 
 
 @app.command()
-def demo(home: Optional[Path] = HomeOpt) -> None:
+def demo(home: Path | None = HomeOpt) -> None:
     """Index the bundled sample corpus into an embedded store and run a few searches."""
     from .demo import run_demo
 
@@ -275,7 +276,7 @@ def bench(
     sizes: str = typer.Option("10000,100000", "--sizes", help="Comma-separated collection sizes (chunks)."),
     queries: int = typer.Option(200, "--queries", help="Timed queries per size."),
     data: Path = typer.Option(Path("../shared/data"), "--data", help="Folder of evaluation sets to draw texts from."),
-    home: Optional[Path] = HomeOpt,
+    home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Search latency at each size and ingest throughput, as ratios to the raw encoder measured in the same run."""

@@ -15,7 +15,6 @@ import numpy as np
 from .errors import EmbedderUnavailableError
 from .settings import DEFAULT_EMBEDDER, Settings
 
-
 _SMALL_BATCH = 4
 _ONE_THREAD = threading.Lock()
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from hopscout import EmbedderMismatchError, InvalidArgumentError, Scout
 from hopscout.hop_models import HopModel, train_hop
 from hopscout.hops import bridge_entities

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..hop_models import ARCHITECTURES, weights_path
-from ..hops import HopInput, OPERATORS
+from ..hops import OPERATORS, HopInput
 from ..multihop import operator_for
 from ..scout import Scout
 from .datasets import Dataset, load_dataset
