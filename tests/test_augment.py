@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +180,52 @@ def test_dead_llm_falls_back_with_a_note(home: Path, embedder: Any, data: Any) -
         assert hits and hits[0].scores["augmented"] == 0.0
         assert "fell back" in (hits[0].note or "") and "unreachable" in hits[0].note  # type: ignore[operator]
         assert "note" in hits[0].to_dict()
+
+
+def test_augmenter_that_changes_nothing_says_so(scout: Scout, data: Any) -> None:
+    # rm3 adds BM25 terms: in dense mode there is nothing for it to add, and the hits say so instead of
+    # passing the plain ranking off as augmented.
+    query = _labelled(data)[0][0]
+    hits = scout.search(query, 5, collection=COLLECTION, mode="dense", augment="always", augmenter="rm3")
+    assert hits[0].scores["augmented"] == 0.0
+    assert "changed nothing" in (hits[0].note or "") and "dense mode" in hits[0].note  # type: ignore[operator]
+    assert [h.id for h in hits] == [h.id for h in scout.search(query, 5, collection=COLLECTION, mode="dense")]
+
+
+@pytest.fixture(scope="module")
+def empty_llm() -> Iterator[str]:
+    """A real OpenAI-compatible endpoint whose completions are empty, as a misbehaving model's can be."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"choices": [{"message": {"role": "assistant", "content": ""}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("augmenter", ["hyde", "multi_query"])
+def test_empty_llm_reply_keeps_the_original_with_a_note(empty_llm: str, home: Path, embedder: Any, data: Any,
+                                                         augmenter: str) -> None:
+    query = _labelled(data)[0][0]
+    settings = Settings(home=home, llm_base_url=empty_llm, llm_max_retries=0)
+    with Scout(settings, embedder=embedder) as scout:
+        hits = scout.search(query, 5, collection=COLLECTION, augment="always", augmenter=augmenter)
+        assert scout.__dict__["_augment_llm"].calls == 1
+        assert hits[0].scores["augmented"] == 0.0
+        assert "no usable text" in (hits[0].note or "")
+        assert [h.id for h in hits] == [h.id for h in scout.search(query, 5, collection=COLLECTION)]
 
 
 @pytest.mark.parametrize("augmenter", ["hyde", "query2doc", "multi_query"])

@@ -242,6 +242,19 @@ def augmented_search(
     return results
 
 
+def _nothing_to_search(name: str, mode: str, aug: Augmentation) -> str:
+    """Why an augmenter that ran left the query's ranking as it was (said on the hits, never silent)."""
+    if aug.texts and not aug.vectors and mode == "dense":
+        why = "it adds BM25 query terms, which dense mode does not search"
+    elif aug.vectors and not aug.texts and mode == "lexical":
+        why = "it adds query vectors, which lexical mode does not search"
+    elif name in LLM_AUGMENTERS:
+        why = "the LLM's reply held no usable text"
+    else:
+        why = "the first retrieval gave it nothing to feed back"
+    return f"augmenter {name!r} changed nothing ({why}): original retrieval kept"
+
+
 def run_augmentation(scout: Scout, index: CollectionIndex, firsts: Sequence[First], decide: Sequence[bool], name: str,
                      mode: str, weight: float, where: Where | None, *, expansion: str | None = None,
                      llm: LLM | None = None) -> list[Outcome]:
@@ -266,6 +279,7 @@ def run_augmentation(scout: Scout, index: CollectionIndex, firsts: Sequence[Firs
     outcomes = []
     for first, aug, aug_map, note, ms in zip(firsts, augs, aug_maps, notes, times):
         if aug_map is None:
+            note = note or (_nothing_to_search(name, mode, aug) if aug is not None else None)
             outcomes.append(Outcome(first.base, False, {}, aug.llm_calls if aug else 0, note, ms))
         else:
             outcomes.append(Outcome(fuse_with_original(first.base, aug_map), True, aug_map, aug.llm_calls, note,  # type: ignore[union-attr]
