@@ -1,14 +1,13 @@
-"""Framework-free helpers the adapters share: search options checked against ``Scout.search``, hit text."""
+"""Framework-free helpers the adapters share: search options checked against :class:`hopscout.SearchOptions`,
+hits as text and as metadata."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hopscout.errors import InvalidArgumentError, LLMUnavailableError
-from hopscout.types import Hit
+from hopscout import Hit, InvalidArgumentError, LLMUnavailableError, SearchOptions, ToolCatalog
 
 JSON_INSTRUCTION = "Reply with one JSON value and nothing else: no prose, no code fences."
 
@@ -31,15 +30,10 @@ def reply_text(text: Any, model: str) -> str:
     return text
 
 
-def search_options(scout: Any) -> frozenset[str]:
-    """Keyword options ``scout.search`` accepts now (read from its signature, so new ones pass through)."""
-    params = inspect.signature(scout.search).parameters.values()
-    return frozenset(p.name for p in params if p.name != "query" and p.kind is not p.VAR_KEYWORD)
-
-
-def check_options(scout: Any, options: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` unchanged, or :class:`InvalidArgumentError` naming the unknown ones and the valid ones."""
-    known = search_options(scout)
+def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` unchanged, or :class:`InvalidArgumentError` naming the unknown ones and the valid ones
+    (:class:`hopscout.SearchOptions`' fields, so new options pass through)."""
+    known = SearchOptions.names()
     unknown = sorted(set(options) - known)
     if unknown:
         raise InvalidArgumentError(
@@ -97,8 +91,6 @@ class ToolPicker:
             raise InvalidArgumentError("pass scout= (a Scout) or catalog= (a ToolCatalog), exactly one")
         if catalog is not None and (collection is not None or llm is not None):
             raise InvalidArgumentError("collection= and llm= configure a new catalog: set them on your ToolCatalog")
-        from hopscout.tools import ToolCatalog
-
         self.catalog = catalog if catalog is not None else ToolCatalog(scout, collection=collection, llm=llm)
         self.tools = list(tools)
         self.namespace = namespace

@@ -12,10 +12,7 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hopscout.augment import EXPANSION_HELP
-from hopscout.errors import LLMUnavailableError
-from hopscout.scout import Scout
-from hopscout.types import Hit
+from hopscout import Hit, LLMUnavailableError, Scout, SearchOptions
 
 from ._common import (
     JSON_INSTRUCTION,
@@ -42,7 +39,7 @@ except ImportError as exc:  # pragma: no cover - exercised by blanking the modul
     raise missing_framework(__name__, "langchain-core", "langchain") from exc
 
 if TYPE_CHECKING:
-    from hopscout.tools import ToolCatalog, ToolResults
+    from hopscout import ToolCatalog, ToolResults
 
 __all__ = [
     "HopscoutRetriever",
@@ -56,10 +53,13 @@ _FIELDS = ("k", "where", "collection", "mode")
 
 
 def _document(hit: Hit) -> Document:
-    return Document(
-        page_content=hit.text, id=hit.id,
-        metadata={**hit.metadata, "score": hit.score, "scores": dict(hit.scores)},
-    )
+    """The hit's text as page content; its metadata plus hopscout's fields (:meth:`hopscout.Hit.to_metadata`)."""
+    return Document(page_content=hit.text, id=hit.id, metadata=hit.to_metadata())
+
+
+def _agent_help(option: str) -> str:
+    """How agent-facing tools describe a search option (one text for every face)."""
+    return next(f.metadata["agent"] for f in SearchOptions.agent_options() if f.name == option)
 
 
 async def _in_executor(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -69,7 +69,8 @@ async def _in_executor(fn: Any, *args: Any, **kwargs: Any) -> Any:
 class HopscoutRetriever(BaseRetriever):
     """A LangChain retriever over a :class:`hopscout.Scout` collection.
 
-    Documents carry the hit's id, its metadata, and ``score`` / ``scores`` (fused, dense, lexical) in metadata.
+    Documents carry the hit's id and, in metadata, the document's own metadata plus hopscout's fields
+    (:data:`hopscout.HIT_FIELDS`: ``score``, ``scores``, ``source``, ``hop``, ``parent``, ``note``).
     Every option can also be given per call: ``retriever.invoke(query, k=2, filter={...}, mode="lexical")``.
     ``search_kwargs`` passes any other :meth:`Scout.search` option through (checked against its signature,
     e.g. ``fusion_weight``, and ``hops`` / ``augment`` where the core has them)."""
@@ -86,7 +87,7 @@ class HopscoutRetriever(BaseRetriever):
     @model_validator(mode="after")
     def _check(self) -> HopscoutRetriever:
         reserved_in(self.search_kwargs, _FIELDS)
-        check_options(self.scout, self.search_kwargs)
+        check_options(self.search_kwargs)
         return self
 
     def _options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +96,7 @@ class HopscoutRetriever(BaseRetriever):
                 raise ValueError("pass where= or filter= (the same thing), not both")
             kwargs["where"] = kwargs.pop("filter")
         fields = {"k": self.k, "where": self.where, "collection": self.collection, "mode": self.mode}
-        return check_options(self.scout, {**self.search_kwargs, **fields, **kwargs})
+        return check_options({**self.search_kwargs, **fields, **kwargs})
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
@@ -134,7 +135,7 @@ def create_search_tool(
     The model sees ``query``, ``k`` and an optional ``expansion`` (its own expansion of the query, fused
     without an LLM call); ``collection`` and ``search_kwargs`` (``where``, ``mode``, ...) are fixed here.
     Returns ``(text of the hits, list[Document])`` (``response_format="content_and_artifact"``)."""
-    fixed = check_options(scout, {**search_kwargs, "collection": collection})
+    fixed = check_options({**search_kwargs, "collection": collection})
 
     def search(query: str, k: int = k, expansion: str | None = None) -> tuple[str, list[Document]]:
         hits = scout.search(query, k, **with_expansion(fixed, expansion))
@@ -146,7 +147,7 @@ def create_search_tool(
             "passages with their sources. Use it to look up facts before answering."),
         "SearchInput", "query", "What to look for: a question or keywords, in natural language.",
         k, "How many passages to return.",
-        expansion=(str | None, Field(default=None, description=EXPANSION_HELP)),
+        expansion=(str | None, Field(default=None, description=_agent_help("expansion"))),
     )
 
 

@@ -10,9 +10,7 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
-from hopscout.errors import LLMUnavailableError
-from hopscout.scout import Scout
-from hopscout.types import Hit
+from hopscout import HIT_FIELDS, Hit, LLMUnavailableError, Scout
 
 from ._common import (
     JSON_INSTRUCTION,
@@ -40,17 +38,20 @@ except ImportError as exc:  # pragma: no cover - exercised by blanking the modul
     raise missing_framework(__name__, "llama-index-core", "llamaindex") from exc
 
 if TYPE_CHECKING:
-    from hopscout.tools import ToolCatalog
+    from hopscout import ToolCatalog
 
 __all__ = ["HopscoutRetriever", "HopscoutToolRetriever", "HopscoutToolSpec", "LlamaIndexLLM"]
 
 
-# ingest bookkeeping: kept in node.metadata, left out of what the LLM and embedders are shown
-_BOOKKEEPING = ("ingest_root", "file_sha", "n_chunks", "chunk", "start", "end", "kind")
+# ingest bookkeeping and hopscout's retrieval fields: kept in node.metadata, left out of what the LLM and
+# embedders are shown (the source file stays visible)
+_BOOKKEEPING = ("ingest_root", "file_sha", "n_chunks", "chunk", "start", "end", "kind",
+                *(name for name in HIT_FIELDS if name != "source"))
 
 
 def _node(hit: Hit) -> NodeWithScore:
-    meta = dict(hit.metadata)
+    """The hit as a scored ``TextNode``: its metadata plus hopscout's fields (:meth:`hopscout.Hit.to_metadata`)."""
+    meta = hit.to_metadata()
     hidden = [key for key in _BOOKKEEPING if key in meta]
     node = TextNode(
         id_=hit.id, text=hit.text, metadata=meta, start_char_idx=meta.get("start"), end_char_idx=meta.get("end"),
@@ -88,7 +89,7 @@ class HopscoutRetriever(BaseRetriever):
         self.scout = scout
         self.similarity_top_k = similarity_top_k
         self.search_options = check_options(
-            scout, {**search_kwargs, "where": where, "collection": collection, "mode": mode}
+            {**search_kwargs, "where": where, "collection": collection, "mode": mode}
         )
         super().__init__(callback_manager=callback_manager, verbose=verbose)
 
@@ -115,7 +116,7 @@ class HopscoutToolSpec(BaseToolSpec):
         self.scout = scout
         self.catalog = catalog
         self.k = k
-        self.search_options = check_options(scout, {**search_kwargs, "collection": collection})
+        self.search_options = check_options({**search_kwargs, "collection": collection})
         if catalog is None:
             self.spec_functions = [("search", "asearch")]
 

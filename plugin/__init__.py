@@ -1,6 +1,8 @@
 """hopscout: the retrieval layer for LLM agents.
 
-One entry point, :class:`Scout`: hybrid (dense + BM25) search over Chroma, offline by default."""
+One entry point, :class:`Scout`: hybrid (dense + BM25) search over Chroma, offline by default, with multi-hop
+retrieval and adaptive query augmentation; :class:`ToolCatalog` finds the few tools a request needs. Faces
+(``hopscout.adapters``, ``hopscout.servers``) use only the names exported here."""
 
 from .embedders import Embedder, OpenAIEmbedder, SentenceTransformerEmbedder
 from .errors import (
@@ -17,14 +19,17 @@ from .errors import (
     UnsupportedFileError,
 )
 from .llm import LLM, LLMClient
-from .scout import CollectionInfo, Scout
+from .retrieval import SearchOptions
+from .scout import Scout
 from .settings import Settings
+from .store import VectorStore
 from .tools import RegisterReport, ToolCatalog, ToolHit, ToolResults, ToolSpec
-from .types import Document, Hit, IngestReport
+from .types import HIT_FIELDS, CollectionInfo, Document, Hit, IngestReport
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "HIT_FIELDS",
     "LLM",
     "CollectionInfo",
     "CollectionNotFoundError",
@@ -42,6 +47,7 @@ __all__ = [
     "OpenAIEmbedder",
     "RegisterReport",
     "Scout",
+    "SearchOptions",
     "SentenceTransformerEmbedder",
     "Settings",
     "StoreUnavailableError",
@@ -52,4 +58,5 @@ __all__ = [
     "ToolSpec",
     "UnreadableFileError",
     "UnsupportedFileError",
+    "VectorStore",
 ]

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import Stemmer  # PyStemmer: the Snowball stemmers, C speed
 
-_WORD = re.compile(r"[^\W_]+")
+WORD = re.compile(r"[^\W_]+")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_a-zA-Z]+")
 
 # Lucene/Elasticsearch's English stopwords plus the common function words of NLTK's list.
@@ -44,6 +44,6 @@ def _word_terms(word: str) -> tuple[str, ...]:
 def analyze(text: str) -> list[str]:
     """BM25 terms of ``text`` in order (repeats kept: they are term frequencies)."""
     terms: list[str] = []
-    for word in _WORD.findall(text):
+    for word in WORD.findall(text):
         terms.extend(_word_terms(word))
     return terms

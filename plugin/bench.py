@@ -59,7 +59,7 @@ def _fill(scout: Scout, name: str, size: int, texts: list[str], vectors: np.ndar
         return
     if name in existing:
         scout.drop_collection(name)
-    index = scout._index(name, create=True)
+    index = scout.engine.index(name, create=True)
     rng = np.random.default_rng(size)
     step = 5000
     log(f"building {name}: {size} chunks ...")
@@ -107,7 +107,7 @@ def run_bench(scout: Scout, data: Path, sizes: Sequence[int], n_queries: int = 2
         log(f"timing {len(queries)} queries at {size} chunks ...")
         for q in queries[:5]:
             scout.search(q, 10, collection=name)
-        scout._index(name).lexical.accelerator.wait()  # steady state: the in-memory BM25 snapshot is built
+        scout.engine.index(name).lexical.accelerator.wait()  # steady state: the in-memory BM25 snapshot is built
         timings: dict[str, list[float]] = {"encode": [], "dense": [], "lexical": [], "hybrid": []}
         for q in queries:  # interleaved, so load on the machine hits every measurement alike
             t = time.perf_counter()

@@ -135,7 +135,7 @@ def eval_(
         typer.echo(json.dumps(hop_report, indent=2) if as_json else format_multihop(hop_report))
         return
     if augment is not None:
-        from .augment.search import check_policy
+        from .augment import check_policy
         from .evaluation.augment_eval import format_augment_report, run_augment_eval
         from .llm import LLMClient
 
@@ -191,7 +191,7 @@ def calibrate(
     scout = _scout(home)
     qids = dataset.judged_queries
     if augment:
-        from .augment import calibrate_augment
+        from .calibration import calibrate_augment
 
         calibrate_fusion(scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids],
                          collection=collection)
@@ -222,8 +222,8 @@ def train_hop(
     as_json: bool = JsonOpt,
 ) -> None:
     """Train a hop operator for the configured embedder on question chains (CPU, minutes)."""
-    from .hop_models import train_hop as run_training
-    from .hop_models import trained_weights_path
+    from .hop import train_hop as run_training
+    from .hop import trained_weights_path
 
     scout = _scout(home)
     target = out or trained_weights_path(arch, scout.embedder.id, scout.settings.home)
@@ -239,7 +239,7 @@ def collections(home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:
     """List collections with their size and embedder."""
     infos = _scout(home).collections()
     if as_json:
-        typer.echo(json.dumps([info.__dict__ for info in infos], indent=2))
+        typer.echo(json.dumps([info.to_dict() for info in infos], indent=2))
         return
     for info in infos:
         typer.echo(f"{info.name}\t{info.count} docs\t{info.embedder}")
@@ -289,12 +289,29 @@ def bench(
     typer.echo(json.dumps(report, indent=2) if as_json else format_bench(report))
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
-def serve(ctx: typer.Context) -> None:
-    """Run the MCP server (stdio; --transport http; --upstream servers.json). `hopscout serve --help`: flags."""
-    from .servers.mcp import main as serve_main  # lazily: the core never imports mcp
+COMMANDS_GROUP = "hopscout.commands"  # entry points of installed faces: a name → a main(argv, prog=...)
 
-    serve_main(ctx.args, prog="hopscout serve")
+
+def _register_face_commands() -> None:
+    """Add the commands installed faces declare (``serve``: the MCP server) without importing them: the core
+    never imports a face, and a face's dependencies load only when its command runs."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=COMMANDS_GROUP):
+        app.command(
+            entry.name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+            add_help_option=False, help=f"Run {entry.value} (`hopscout {entry.name} --help`: its flags).",
+        )(_face_command(entry))
+
+
+def _face_command(entry: Any) -> Any:
+    def run(ctx: typer.Context) -> None:
+        entry.load()(ctx.args, prog=f"hopscout {entry.name}")
+
+    return run
+
+
+_register_face_commands()
 
 
 def main() -> None:

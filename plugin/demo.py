@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .scout import Scout
+from .resources import package_path
+from .scout import Scout
 
-SAMPLE_DIR = Path(__file__).parent / "sample"
+SAMPLE_DIR = package_path("sample")  # the bundled sample corpus (CC0), shipped inside the package
 DEMO_COLLECTION = "hopscout-demo"
 DEMO_QUERIES = (
     "why does my coffee taste sour",

@@ -14,16 +14,10 @@ import numpy as np
 
 from .errors import EmbedderUnavailableError
 from .settings import DEFAULT_EMBEDDER, Settings
+from .vectors import unit_rows
 
 _SMALL_BATCH = 4
 _ONE_THREAD = threading.Lock()
-
-
-def _normalise(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return vectors / norms
 
 
 class Embedder(ABC):
@@ -61,7 +55,7 @@ class Embedder(ABC):
     def _encode_all(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(self._encode(texts))
+        return unit_rows(self._encode(texts))
 
 
 def bundled_model_path() -> Path:

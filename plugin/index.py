@@ -1,10 +1,10 @@
-"""One collection = a Chroma collection (vectors, texts, metadata: the source of truth) plus a local BM25
-index kept in step with it.
+"""One collection = a store collection (vectors, texts, metadata: the source of truth) plus a local BM25 index
+kept in step with it.
 
-Consistency: every write first stamps a fresh random version into the Chroma collection's metadata, then
-writes Chroma, then the lexical index together with that version. A reader whose lexical index holds another
-version than Chroma (another process wrote, or a crash cut a write short) diffs ids and content hashes with
-Chroma and catches up. A document count that differs from Chroma's forces the same catch-up."""
+Consistency: every write first stamps a fresh random version into the store collection's metadata, then
+writes the store, then the lexical index together with that version. A reader whose lexical index holds another
+version than the store (another process wrote, or a crash cut a write short) diffs ids and content hashes with
+the store and catches up. A document count that differs from the store's forces the same catch-up."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CollectionNotFoundError, EmbedderMismatchError, StoreUnavailableError
+from .errors import CollectionNotFoundError, EmbedderMismatchError
 from .filters import Where
 from .lexical import LexicalIndex
+from .store import StoreCollection, VectorStore
+from .store.base import Match
 
 META_EMBEDDER = "hopscout:embedder"
 META_DIM = "hopscout:dim"
@@ -42,17 +44,11 @@ def public_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (metadata or {}).items() if not k.startswith("hs_")}
 
 
-def _not_found(exc: Exception) -> bool:
-    return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
-
-
 class CollectionIndex:
-    """Dense (Chroma) and lexical (FTS5) access to one collection, kept consistent."""
+    """Dense (the store) and lexical (FTS5) access to one collection, kept consistent."""
 
-    def __init__(
-        self, client: Any, collection: Any, lexical: LexicalIndex, sync_interval: float = 0.0, dim: int | None = None
-    ) -> None:
-        self._client = client
+    def __init__(self, collection: StoreCollection, lexical: LexicalIndex, sync_interval: float = 0.0,
+                 dim: int | None = None) -> None:
         self.dim = dim
         self.collection = collection
         self.name: str = collection.name
@@ -66,7 +62,7 @@ class CollectionIndex:
     @classmethod
     def open(
         cls,
-        client: Any,
+        store: VectorStore,
         name: str,
         *,
         embedder_id: str,
@@ -77,22 +73,14 @@ class CollectionIndex:
     ) -> CollectionIndex:
         """Open ``name``, creating it if ``create``; refuse one built with another embedder."""
         try:
-            collection = client.get_collection(name=name, embedding_function=None)
-        except Exception as exc:
-            if not _not_found(exc):
-                raise StoreUnavailableError(f"Chroma failed opening collection {name!r}: {exc}") from exc
+            collection = store.collection(name)
+        except CollectionNotFoundError:
             if not create:
-                names = sorted(c.name for c in client.list_collections())
-                raise CollectionNotFoundError(
-                    f"No collection {name!r}. Existing: {names or 'none'}. Add documents or ingest files to create it."
-                ) from None
-            collection = client.get_or_create_collection(
-                name=name,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={META_EMBEDDER: embedder_id, META_DIM: int(dim()), META_VERSION: uuid.uuid4().hex},
+                raise
+            collection = store.create_collection(
+                name, {META_EMBEDDER: embedder_id, META_DIM: int(dim()), META_VERSION: uuid.uuid4().hex}
             )
-        meta = collection.metadata or {}
+        meta = collection.metadata()
         stored_id, stored_dim = meta.get(META_EMBEDDER), meta.get(META_DIM)
         if stored_id is None:
             raise EmbedderMismatchError(
@@ -104,23 +92,18 @@ class CollectionIndex:
                 f"{embedder_id!r}. Set HOPSCOUT_EMBEDDER={stored_id!r} to read it, or use another collection."
             )
         lexical = LexicalIndex(Path(lexical_root) / f"{collection.id}.sqlite")
-        return cls(client, collection, lexical, sync_interval, int(stored_dim) if stored_dim is not None else None)
+        return cls(collection, lexical, sync_interval, int(stored_dim) if stored_dim is not None else None)
 
     # -- metadata and versions ----------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:
-        """The collection's metadata, read fresh from Chroma."""
-        try:
-            return dict(self._client.get_collection(name=self.name, embedding_function=None).metadata or {})
-        except Exception as exc:
-            if _not_found(exc):
-                raise CollectionNotFoundError(f"Collection {self.name!r} was deleted.") from None
-            raise StoreUnavailableError(f"Chroma failed reading collection {self.name!r}: {exc}") from exc
+        """The collection's metadata, read fresh from the store."""
+        return self.collection.metadata()
 
     def update_metadata(self, **updates: Any) -> None:
-        """Merge ``updates`` into the collection's metadata (Chroma replaces it whole)."""
+        """Merge ``updates`` into the collection's metadata (stores replace it whole)."""
         meta = self.metadata()
         meta.update(updates)
-        self.collection.modify(metadata=meta)
+        self.collection.replace_metadata(meta)
         self.last_metadata = meta
 
     def _stamp(self) -> str:
@@ -129,7 +112,7 @@ class CollectionIndex:
         return version
 
     def sync(self, force: bool = False) -> None:
-        """Bring the lexical index up to date with Chroma if another writer (or a crash) left it behind."""
+        """Bring the lexical index up to date with the store if another writer (or a crash) left it behind."""
         now = time.monotonic()
         if not force and self.sync_interval and now - self._last_sync < self.sync_interval:
             return
@@ -144,27 +127,27 @@ class CollectionIndex:
                 if fresh or self.collection.count() == self.lexical.count():
                     self._last_sync = now
                     return
-            remote_hashes = self._remote_hashes()
+            remote_hashes = {i: str(m.get(HASH_KEY, "")) for i, m in self._pages(None, metadatas=True)}
             local_hashes = self.lexical.hashes()
             deletes = [i for i in local_hashes if i not in remote_hashes]
             stale = [i for i, h in remote_hashes.items() if local_hashes.get(i) != h]
             upserts = []
             for start in range(0, len(stale), _PAGE):
-                got = self.collection.get(ids=stale[start : start + _PAGE], include=["documents", "metadatas"])
-                for doc_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                    upserts.append((doc_id, remote_hashes[doc_id], text or "", public_metadata(meta)))
+                got = self.collection.get(stale[start : start + _PAGE], texts=True, metadatas=True)
+                for doc_id, text, meta in zip(got.ids, got.texts, got.metadatas):
+                    upserts.append((doc_id, remote_hashes[doc_id], text, public_metadata(meta)))
             self.lexical.apply(upserts, deletes, version=remote)
             self._last_sync = now
 
-    def _remote_hashes(self) -> dict[str, str]:
-        hashes: dict[str, str] = {}
+    def _pages(self, where: Where | None, *, metadatas: bool) -> list[tuple[str, dict[str, Any]]]:
+        """``(id, metadata)`` of every document matching ``where`` (metadata {} unless asked), page by page."""
+        rows: list[tuple[str, dict[str, Any]]] = []
         offset = 0
         while True:
-            got = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            for doc_id, meta in zip(got["ids"], got["metadatas"]):
-                hashes[doc_id] = str((meta or {}).get(HASH_KEY, ""))
-            if len(got["ids"]) < _PAGE:
-                return hashes
+            got = self.collection.get(where=where, metadatas=metadatas, limit=_PAGE, offset=offset)
+            rows.extend(zip(got.ids, got.metadatas))
+            if len(got.ids) < _PAGE:
+                return rows
             offset += _PAGE
 
     def _check_dim(self, vectors: np.ndarray) -> None:
@@ -179,7 +162,7 @@ class CollectionIndex:
     def upsert(
         self, ids: Sequence[str], texts: Sequence[str], vectors: np.ndarray, metadatas: Sequence[Mapping[str, Any]]
     ) -> None:
-        """Write documents to Chroma and the lexical index (same ids replace)."""
+        """Write documents to the store and the lexical index (same ids replace)."""
         if not ids:
             return
         self._check_dim(vectors)
@@ -187,11 +170,7 @@ class CollectionIndex:
             self.sync()
             version = self._stamp()
             hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
-            chroma_metas = [{**m, HASH_KEY: h} for m, h in zip(metadatas, hashes)]
-            self.collection.upsert(
-                ids=list(ids), embeddings=np.asarray(vectors, dtype=np.float32), documents=list(texts),
-                metadatas=chroma_metas,
-            )
+            self.collection.upsert(ids, vectors, texts, [{**m, HASH_KEY: h} for m, h in zip(metadatas, hashes)])
             self.lexical.apply(zip(ids, hashes, texts, metadatas), version=version)
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -202,68 +181,37 @@ class CollectionIndex:
             self.sync()
             version = self._stamp()
             for start in range(0, len(ids), _PAGE):
-                self.collection.delete(ids=list(ids[start : start + _PAGE]))
+                self.collection.delete(list(ids[start : start + _PAGE]))
             self.lexical.apply(deletes=ids, version=version)
 
     # -- reads ------------------------------------------------------------------------------------
     def ids(self, where: Where | None = None) -> list[str]:
         """Ids of every document (matching ``where``)."""
-        ids: list[str] = []
-        offset = 0
-        while True:
-            got = self.collection.get(where=where, include=[], limit=_PAGE, offset=offset)
-            ids.extend(got["ids"])
-            if len(got["ids"]) < _PAGE:
-                return ids
-            offset += _PAGE
+        return [doc_id for doc_id, _ in self._pages(where, metadatas=False)]
 
     def metadatas(self, where: Where) -> list[tuple[str, dict[str, Any]]]:
         """``(id, metadata)`` of every document matching ``where``."""
-        rows: list[tuple[str, dict[str, Any]]] = []
-        offset = 0
-        while True:
-            got = self.collection.get(where=where, include=["metadatas"], limit=_PAGE, offset=offset)
-            rows.extend((i, dict(m or {})) for i, m in zip(got["ids"], got["metadatas"]))
-            if len(got["ids"]) < _PAGE:
-                return rows
-            offset += _PAGE
+        return self._pages(where, metadatas=True)
 
     def get(self, ids: Sequence[str], *, embeddings: bool = False) -> dict[str, tuple[str, dict[str, Any], Any]]:
         """``id → (text, metadata, embedding or None)`` for the ids that exist."""
-        include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
         out: dict[str, tuple[str, dict[str, Any], Any]] = {}
         for start in range(0, len(ids), _PAGE):
-            got = self.collection.get(ids=list(ids[start : start + _PAGE]), include=include)
-            vectors = got.get("embeddings") if embeddings else None
-            for i, doc_id in enumerate(got["ids"]):
-                vec = vectors[i] if vectors is not None else None
-                out[doc_id] = (got["documents"][i] or "", dict(got["metadatas"][i] or {}), vec)
+            got = self.collection.get(list(ids[start : start + _PAGE]), texts=True, metadatas=True,
+                                      embeddings=embeddings)
+            for doc_id, text, meta, vec in zip(got.ids, got.texts, got.metadatas, got.embeddings):
+                out[doc_id] = (text, meta, vec)
         return out
 
-    def dense(
-        self, vectors: np.ndarray, n: int, where: Where | None = None, *, documents: bool = True
-    ) -> list[list[tuple[str, float, str, dict]]]:
+    def dense(self, vectors: np.ndarray, n: int, where: Where | None = None, *,
+              documents: bool = True) -> list[list[Match]]:
         """Nearest ``n`` per query vector: ``(id, cosine, text, metadata)``, best first (text "" and metadata {}
         when ``documents`` is False: cheaper when only the scores are needed)."""
         self._check_dim(vectors)
-        total = self.lexical.count()  # in step with Chroma after sync(), and far cheaper to ask
+        total = self.lexical.count()  # in step with the store after sync(), and far cheaper to ask
         if total == 0 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
-        out: list[list[tuple[str, float, str, dict]]] = []
-        step = max(1, 20_000 // max(1, n))  # Chroma fetches all hits in one SQL statement: bound its size
-        for start in range(0, len(vectors), step):
-            got = self.collection.query(
-                query_embeddings=np.asarray(vectors[start : start + step], dtype=np.float32),
-                n_results=min(n, total), where=where,
-                include=["documents", "metadatas", "distances"] if documents else ["distances"],
-            )
-            texts = got["documents"] if documents else [[""] * len(ids) for ids in got["ids"]]
-            metas = got["metadatas"] if documents else [[{}] * len(ids) for ids in got["ids"]]
-            out.extend(
-                [(i, 1.0 - float(dist), doc or "", dict(meta or {})) for i, dist, doc, meta in zip(ids, dists, docs, ms)]
-                for ids, dists, docs, ms in zip(got["ids"], got["distances"], texts, metas)
-            )
-        return out
+        return self.collection.query(vectors, min(n, total), where=where, documents=documents)
 
     def count(self) -> int:
-        return int(self.collection.count())
+        return self.collection.count()

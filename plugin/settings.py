@@ -21,6 +21,10 @@ class Settings(BaseSettings):
         default=Path("~/.hopscout"),
         description="Where the embedded Chroma store, the lexical indexes and caches live.",
     )
+    store: str = Field(
+        default="chroma",
+        description="Vector store backend (hopscout.store.BACKENDS): chroma, embedded or a `chroma run` server.",
+    )
     chroma_url: str | None = Field(
         default=None,
         description="URL of a Chroma server started with `chroma run` (e.g. http://127.0.0.1:8000). "

@@ -22,7 +22,10 @@ class Hit:
 
     ``scores`` holds the parts it came from (``dense`` cosine, ``lexical`` BM25, ``fused``). Multi-hop results
     say which ``hop`` found them and from which ``parent`` passage (None on the first hop). Searches with
-    ``augment=`` add ``scores["augmented"]`` (1.0 or 0.0) and a ``note`` when an augmenter fell back."""
+    ``augment=`` add ``scores["augmented"]`` (1.0 or 0.0) and a ``note`` when an augmenter fell back.
+
+    Every face shows a hit the same way: :meth:`to_dict` (MCP, CLI ``--json``) and :meth:`to_metadata`
+    (LangChain documents, LlamaIndex nodes) carry the same fields."""
 
     id: str
     text: str
@@ -40,7 +43,7 @@ class Hit:
         return str(value) if value is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form: ``id, text, score, source, metadata, scores, hop, parent`` and ``note`` when set."""
         return {
             "id": self.id,
             "text": self.text,
@@ -52,6 +55,33 @@ class Hit:
             "parent": self.parent,
             **({"note": self.note} if self.note else {}),
         }
+
+    def to_metadata(self) -> dict[str, Any]:
+        """The hit as one flat metadata mapping for a framework's document or node: the document's own
+        metadata, then hopscout's fields (:data:`HIT_FIELDS`; ``note`` only when set) over it."""
+        record = self.to_dict()
+        own = record.pop("metadata")
+        record.pop("text")
+        return {**own, **record}
+
+
+# The fields hopscout adds to a document's own metadata in :meth:`Hit.to_metadata`.
+HIT_FIELDS = ("id", "score", "source", "scores", "hop", "parent", "note")
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """A collection in the store: its name, document count and the embedder that built it."""
+
+    name: str
+    count: int
+    embedder: str | None
+    dim: int | None
+    fusion_weight: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "count": self.count, "embedder": self.embedder, "dim": self.dim,
+                "fusion_weight": self.fusion_weight}
 
 
 @dataclass(frozen=True)

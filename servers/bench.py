@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
-SAMPLE = Path(__file__).resolve().parent.parent / "plugin" / "sample"
+from hopscout.demo import SAMPLE_DIR as SAMPLE
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,

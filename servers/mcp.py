@@ -29,8 +29,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field, PydanticUserError, TypeAdapter, ValidationError
 
-from ..augment import EXPANSION_HELP
-from ..errors import HopscoutError
+from hopscout import HopscoutError, Scout, SearchOptions, ToolCatalog, __version__
+
 from .settings import ServerSettings
 
 logger = logging.getLogger("hopscout.servers.mcp")
@@ -40,6 +40,8 @@ T = TypeVar("T")
 
 
 class SearchHit(BaseModel):
+    """One passage, as :meth:`hopscout.Hit.to_dict` gives it (the same fields every face carries)."""
+
     id: str
     text: str
     score: float = Field(description="Higher is better; comparable within one result list.")
@@ -48,7 +50,17 @@ class SearchHit(BaseModel):
     )
     metadata: dict[str, Any] = Field(default_factory=dict)
     scores: dict[str, float] = Field(
-        default_factory=dict, description="Parts of the score: dense, lexical, fused."
+        default_factory=dict,
+        description="Parts of the score: dense, lexical, fused; augmented / augmentation when the query was "
+        "augmented; hop_score after multi-hop.",
+    )
+    hop: int = Field(default=1, description="Which retrieval hop found it (1 = the query itself).")
+    parent: str | None = Field(
+        default=None, description="Multi-hop: the id of the passage whose hop found this one."
+    )
+    note: str | None = Field(
+        default=None,
+        description="What hopscout wants you to know about this search (e.g. an augmentation that fell back).",
     )
 
 
@@ -159,18 +171,6 @@ LIST_DESCRIPTION = (
     "List the collections in the store with their document count and the embedder that built them."
 )
 
-# Options of Scout.search the tool may expose when the core accepts them (described for the agent here).
-_SEARCH_EXTRAS = {
-    "hops": "Retrieval hops for questions whose answer spans several documents (bridge entities, "
-    "comparisons): "
-    "1 = plain search; 2-3 follow what the first passages point to. Leave unset for single-fact questions.",
-    "augment": "Query augmentation with hopscout's configured augmenter (and LLM, when it has one): 'never', "
-    "'always', or 'auto' (only where the collection's calibrated gate expects a gain). Leave unset for precise "
-    "queries.",
-    "expansion": EXPANSION_HELP,
-}
-
-
 def _writes(*, destructive: bool, idempotent: bool, open_world: bool = False) -> ToolAnnotations:
     return ToolAnnotations(
         read_only_hint=False,
@@ -185,41 +185,25 @@ READ_ONLY = ToolAnnotations(
 )
 
 
-def search_extras(search: Callable[..., Any] | None = None) -> list[inspect.Parameter]:
-    """The keyword options of ``Scout.search`` beyond the basic ones, typed for the tool schema.
-
-    Read at startup, so the ``search`` tool gains ``hops`` / ``augment`` as soon as the core accepts them. Only
-    options an agent should choose per query are exposed (``_SEARCH_EXTRAS``), and only with a JSON schema."""
-    if search is None:
-        from ..scout import Scout
-
-        search = Scout.search
-    try:
-        hints = typing.get_type_hints(search)
-    except (NameError, TypeError, AttributeError):  # an annotation that does not resolve: expose nothing
-        logger.warning(
-            "cannot read Scout.search's annotations; the search tool exposes only the basic options"
-        )
-        return []
+def search_extras() -> list[inspect.Parameter]:
+    """The search options an agent chooses per query (:meth:`hopscout.SearchOptions.agent_options`: ``hops``,
+    ``augment``, ``expansion``), typed and described for the tool schema. Tuning knobs (fusion_weight, beam,
+    ...) stay settings, not the agent's choice."""
+    hints = typing.get_type_hints(SearchOptions)
     extras = []
-    for param in inspect.signature(search).parameters.values():
-        if param.name not in _SEARCH_EXTRAS or param.default is inspect.Parameter.empty:
-            continue  # tuning knobs (fusion_weight, beam, ...) stay settings, not the agent's choice
-        if param.kind not in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
-            continue
-        annotation = hints.get(param.name, Any)
+    for option in SearchOptions.agent_options():
+        annotation = hints[option.name]
         try:
             TypeAdapter(annotation).json_schema()
         except PydanticUserError:
-            logger.info("search option %r has no JSON schema; not exposed to MCP clients", param.name)
+            logger.info("search option %r has no JSON schema; not exposed to MCP clients", option.name)
             continue
-        description = _SEARCH_EXTRAS[param.name]
         extras.append(
             inspect.Parameter(
-                param.name,
+                option.name,
                 inspect.Parameter.KEYWORD_ONLY,
-                default=param.default,
-                annotation=Annotated[annotation, Field(description=description)],
+                default=option.default,
+                annotation=Annotated[annotation, Field(description=option.metadata["agent"])],
             )
         )
     return extras
@@ -228,7 +212,7 @@ def search_extras(search: Callable[..., Any] | None = None) -> list[inspect.Para
 # -- the engine, built on first use ----------------------------------------------------------------------
 
 
-class _Engine:
+class _LazyScout:
     """The Scout (and tool catalog), built on the first call: ``initialize`` never waits for a model."""
 
     def __init__(self, scout: Any = None) -> None:
@@ -241,8 +225,6 @@ class _Engine:
         if self._scout is None:
             with self._lock:
                 if self._scout is None:
-                    from ..scout import Scout
-
                     self._scout = Scout()
         return self._scout
 
@@ -252,8 +234,6 @@ class _Engine:
             scout = self.scout
             with self._lock:
                 if self._catalog is None:
-                    from ..tools import ToolCatalog
-
                     self._catalog = ToolCatalog(scout)
         return self._catalog
 
@@ -268,14 +248,6 @@ async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
     except HopscoutError as exc:
         raise ToolError(str(exc)) from exc
-
-
-def _tools_available() -> bool:
-    try:
-        from ..tools import ToolCatalog  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def explain(error: ValidationError) -> str:
@@ -301,7 +273,7 @@ class HopscoutMCPServer(MCPServer):
         self, settings: ServerSettings | None = None, *, scout: Any = None, name: str = "hopscout"
     ) -> None:
         self.server_settings = settings or ServerSettings()
-        self.engine = _Engine(scout)
+        self.engine = _LazyScout(scout)
         self.router: Any = None
         if self.server_settings.upstream is not None:
             from .router import Router
@@ -311,8 +283,6 @@ class HopscoutMCPServer(MCPServer):
                 lambda: self.engine.catalog,
                 read_only=self.server_settings.read_only,
             )
-        from .. import __version__
-
         super().__init__(
             name=name,
             version=__version__,
@@ -342,17 +312,14 @@ class HopscoutMCPServer(MCPServer):
             description=LIST_DESCRIPTION,
             annotations=READ_ONLY,
         )
-        if self.router is not None or _tools_available():
-            hint = "; run one with call_tool" if self.router else ""
-            self.add_tool(
-                self.find_tools,
-                name="find_tools",
-                title="Find tools",
-                description=FIND_TOOLS_DESCRIPTION.format(call_hint=hint),
-                annotations=READ_ONLY,
-            )
-        else:
-            logger.warning("find_tools is off: hopscout.tools (the tool catalog) is not importable")
+        hint = "; run one with call_tool" if self.router else ""
+        self.add_tool(
+            self.find_tools,
+            name="find_tools",
+            title="Find tools",
+            description=FIND_TOOLS_DESCRIPTION.format(call_hint=hint),
+            annotations=READ_ONLY,
+        )
         if self.router is not None:
             self.add_tool(
                 self.call_tool_upstream,
@@ -491,7 +458,7 @@ class HopscoutMCPServer(MCPServer):
     async def list_collections(self) -> CollectionsResult:
         scout = await _call(lambda: self.engine.scout)
         infos = await _call(scout.collections)
-        return CollectionsResult(collections=[CollectionOut(**info.__dict__) for info in infos])
+        return CollectionsResult(collections=[CollectionOut(**info.to_dict()) for info in infos])
 
     async def find_tools(
         self,

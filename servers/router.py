@@ -27,7 +27,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, Tool, ToolListChangedNotification
 from typing_extensions import Self
 
-from ..errors import InvalidArgumentError
+from hopscout import InvalidArgumentError
 
 logger = logging.getLogger("hopscout.servers.router")
 

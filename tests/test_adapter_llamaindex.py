@@ -75,7 +75,8 @@ def test_retriever_is_a_llamaindex_retriever_returning_text_nodes(scout: Scout) 
     hits = scout.search("why is my espresso sour?", 3)
     assert all(isinstance(n, NodeWithScore) and isinstance(n.node, TextNode) for n in nodes)
     assert [n.node.node_id for n in nodes] == [h.id for h in hits]
-    assert nodes[0].node.get_content() == hits[0].text and nodes[0].node.metadata == {"topic": "coffee"}
+    assert nodes[0].node.get_content() == hits[0].text and nodes[0].node.metadata == hits[0].to_metadata()
+    assert nodes[0].node.metadata["topic"] == "coffee"
     assert nodes[0].score == pytest.approx(hits[0].score)
 
 

@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 from hopscout import InvalidArgumentError, Scout, Settings
-from hopscout.augment import DEFAULT_GATE, PRF_UNCALIBRATED, calibrate_augment, load_gate
-from hopscout.augment.gate import META_GATE, fit_gate
-from hopscout.augment.search import first_retrieval
+from hopscout.augment import DEFAULT_GATE, META_GATE, PRF_UNCALIBRATED, fit_gate, load_gate
+from hopscout.calibration import calibrate_augment
 from hopscout.evaluation.datasets import load_dataset
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -74,8 +73,9 @@ def test_auto_without_calibration(scout: Scout, data: Any) -> None:
     assert all(hits[0].scores["augmented"] == 0.0 for hits in results)
     assert "calibrate" in (results[0][0].note or "")
     assert load_gate({}, "rocchio", "hybrid") == PRF_UNCALIBRATED and load_gate({}, "hyde", "hybrid") == DEFAULT_GATE
-    chosen = DEFAULT_GATE.decide([first.features for first in first_retrieval(
-        scout, scout._index(COLLECTION), queries, "hybrid", 0.5, None)[0]])
+    first = scout.engine.first_retrieval(scout.engine.index(COLLECTION))
+    candidates = first.run(queries, mode="hybrid", depth=50, both=True, with_signals=True)
+    chosen = DEFAULT_GATE.decide([c.features for c in candidates])
     assert 0 < sum(chosen) <= 0.5 * len(chosen)
 
 
@@ -92,7 +92,7 @@ def test_calibrated_gate_is_stored_and_reloaded(home: Path, embedder: Any, data:
         assert fit.gate.source == "calibrated" and fit.augmented <= 0.3
         assert fit.ndcg_gate >= fit.ndcg_never - 1e-9  # on the fit set the gate never loses
     with Scout(Settings(home=home), embedder=embedder) as fresh:  # a new process reads it from the collection
-        meta = fresh._index(COLLECTION).metadata()
+        meta = fresh.engine.index(COLLECTION).metadata()
         assert META_GATE in meta
         assert load_gate(meta, "rocchio", "hybrid") == fit.gate
         assert load_gate(meta, "rm3", "hybrid") == PRF_UNCALIBRATED
@@ -222,7 +222,7 @@ def test_empty_llm_reply_keeps_the_original_with_a_note(empty_llm: str, home: Pa
     settings = Settings(home=home, llm_base_url=empty_llm, llm_max_retries=0)
     with Scout(settings, embedder=embedder) as scout:
         hits = scout.search(query, 5, collection=COLLECTION, augment="always", augmenter=augmenter)
-        assert scout.__dict__["_augment_llm"].calls == 1
+        assert scout.engine.llm.calls == 1
         assert hits[0].scores["augmented"] == 0.0
         assert "no usable text" in (hits[0].note or "")
         assert [h.id for h in hits] == [h.id for h in scout.search(query, 5, collection=COLLECTION)]
@@ -238,9 +238,9 @@ def test_llm_augmenters_on_a_real_server(llm_url: str, home: Path, embedder: Any
         assert hits[0].note is None, hits[0].note
         assert all(h.scores["augmented"] == 1.0 for h in hits)
         assert plain[0].id in {h.id for h in hits}
-        calls = scout.__dict__["_augment_llm"].calls
+        calls = scout.engine.llm.calls
         again = scout.search(query, 10, collection=COLLECTION, augment="always", augmenter=augmenter)
-        assert scout.__dict__["_augment_llm"].calls == calls  # the completion is cached
+        assert scout.engine.llm.calls == calls  # the completion is cached
         assert [h.id for h in again] == [h.id for h in hits]
 
 
@@ -250,11 +250,13 @@ def test_augment_eval_times_each_llm_augmenter_cold(llm_url: str, home: Path, em
     from hopscout import LLMClient
     from hopscout.evaluation.augment_eval import run_augment_eval
 
-    llm = LLMClient(llm_url, timeout=120, max_tokens=64)
-    with Scout(Settings(home=home), embedder=embedder) as scout:
+    llm = LLMClient(llm_url, "cold-cache-test", timeout=120, max_tokens=64)  # a model name no other test caches
+    with Scout(Settings(home=home), embedder=embedder, llm=llm) as scout:
         report = run_augment_eval(FIXTURES / "scifact_mini", scout, augmenters=["hyde", "query2doc"], limit=4, llm=llm)
-        assert "_augment_cache" not in scout.__dict__
-    assert llm.calls == 8  # 4 queries x 2 augmenters: no completion served from the other's cache
+        assert llm.calls == 8  # 4 queries x 2 augmenters: no completion served from the other's cache
+        query = load_dataset(FIXTURES / "scifact_mini").judged(1)[1][0]
+        scout.search(query, 5, collection=COLLECTION, augment="always", augmenter="hyde")
+        assert llm.calls == 9  # the eval's completions went to caches of its own, not the scout's
     for name in ("hyde", "query2doc"):
         rows = report["results"][name]["rows"]
         assert rows["always"]["llm_calls"] == 4 and rows["never"]["llm_calls"] == 0

@@ -64,7 +64,7 @@ def test_filters_apply_to_every_retriever(filled: Scout, collection: str, mode: 
 
 
 def test_lexical_filters_select_what_chroma_selects(filled: Scout, collection: str) -> None:
-    index = filled._index(collection)
+    index = filled.engine.index(collection)
     clauses = [
         {"lang": "en"}, {"lang": {"$ne": "en"}}, {"year": {"$gt": 2001}}, {"year": {"$lte": 2001}},
         {"topic": {"$in": ["code", "x"]}}, {"topic": {"$nin": ["code"]}}, {"stable": True},
@@ -169,7 +169,7 @@ def test_bad_documents_are_refused_before_writing(make_scout, collection: str, d
     scout = make_scout()
     with pytest.raises(InvalidArgumentError, match=match):
         scout.add(docs, collection=collection, **kwargs)
-    assert collection not in {c.name for c in scout.collections()} or scout._index(collection).count() == 0
+    assert collection not in {c.name for c in scout.collections()} or scout.engine.index(collection).count() == 0
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path, embedder) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hopscout import InvalidArgumentError, Scout
 from hopscout.calibration import calibrate_fusion, fused_ids, gather_candidates
 from hopscout.evaluation.datasets import load_dataset
-from hopscout.evaluation.metrics import mean, per_query
+from hopscout.metrics import mean, per_query
 from hopscout.fusion import convex, get_fusion, rrf
 
 FIXTURES = Path(__file__).parent / "fixtures"

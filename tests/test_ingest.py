@@ -237,7 +237,7 @@ CRASH_SCRIPT = textwrap.dedent(
     def progress(done, total):
         global calls, lock
         calls += 1
-        index = scout._index(name)
+        index = scout.engine.index(name)
         if calls == 2:
             # Hold the lexical index's write lock, as another process might: the writer thread stores its
             # next batch in Chroma, then waits for this lock before updating the lexical index.
@@ -308,7 +308,7 @@ def test_ingest_killed_mid_write_resumes_without_duplicates(
     clean = scout.ingest(folder, collection=f"{collection}-clean")
     assert len(clean.added) == len(words) and clean.chunks > 3 * 8  # more than the 3 batches the crash allows
     in_chroma = count_of(scout, collection)
-    in_lexical = scout._index(collection).lexical.count()  # opening does not catch up; searching would
+    in_lexical = scout.engine.index(collection).lexical.count()  # opening does not catch up; searching would
     assert 0 < in_chroma < clean.chunks, f"crash left {in_chroma} of {clean.chunks} chunks"
     assert in_lexical < in_chroma, "the crash should have cut a write between Chroma and the lexical index"
 
@@ -319,11 +319,11 @@ def test_ingest_killed_mid_write_resumes_without_duplicates(
     assert resumed.unchanged, "files fully written before the crash are skipped"
     assert resumed.replaced, "a file whose chunks were cut by the crash is written again"
 
-    index = scout._index(collection)
+    index = scout.engine.index(collection)
     chroma_ids = index.ids()
     assert len(chroma_ids) == len(set(chroma_ids)) == clean.chunks == count_of(scout, collection)
     assert set(chroma_ids) == set(index.lexical.hashes().keys())
-    assert set(chroma_ids) == set(scout._index(f"{collection}-clean").ids())  # ids are deterministic
+    assert set(chroma_ids) == set(scout.engine.index(f"{collection}-clean").ids())  # ids are deterministic
 
     for source, word in words.items():
         hits = scout.search(word, k=5, mode="lexical", collection=collection)

@@ -14,7 +14,7 @@ def test_snapshot_matches_fts5_and_tracks_writes(make_scout, collection: str) ->
     data = load_dataset(FIXTURES / "scifact_mini")
     ids = list(data.corpus)
     scout.add([data.doc_text(i) for i in ids], ids=ids, collection=collection)
-    lexical = scout._index(collection).lexical
+    lexical = scout.engine.index(collection).lexical
     queries = list(data.queries.values())
     reference = [[d for d, _ in lexical.search(q, 10)] for q in queries]  # 200 docs: below the size that uses it
     assert lexical.accelerator.current((-1, -1), lexical.count(), list) is None

@@ -142,7 +142,7 @@ async def test_stdio_sdk_every_tool_and_bad_input(tmp_path: Path, roots: Path) -
             )
         )
         assert expanded["hits"][0]["id"] == "coffee-1" and expanded["hits"][0]["scores"]["augmented"] == 1.0
-        assert "augment must be one of" in _error(
+        assert "augment: Input should be 'never', 'always' or 'auto'" in _error(  # the schema names the values
             await client.call_tool("search", {"query": "coffee", "collection": "notes", "augment": "sometimes"})
         )
         filtered = _data(
@@ -459,24 +459,14 @@ def test_every_server_setting_is_in_the_readme() -> None:
         assert f"`HOPSCOUT_{name.upper()}`" in readme, name
 
 
-def test_search_tool_grows_with_the_core() -> None:
-    """Agent-facing options the core's search accepts (hops, augment) join the tool schema; knobs do not."""
+def test_search_tool_takes_the_agent_options_of_the_core() -> None:
+    """The search options the core marks for agents (hops, augment, expansion) join the tool schema with the
+    core's own description; tuning knobs (beam, fusion_weight, ...) do not."""
+    from hopscout import SearchOptions
     from hopscout.servers.mcp import search_extras
 
-    def core_search(
-        query: str,
-        k: int = 10,
-        *,
-        hops: int = 1,
-        augment: bool = False,
-        beam: int | None = None,
-        progress: object = None,
-    ) -> list[object]:
-        return []
-
-    assert [(p.name, p.default) for p in search_extras(core_search)] == [("hops", 1), ("augment", False)]
-
-    def older_search(query: str, k: int = 10, *, where: dict | None = None) -> list[object]:
-        return []
-
-    assert search_extras(older_search) == []
+    extras = search_extras()
+    assert [(p.name, p.default) for p in extras] == [("hops", 1), ("augment", None), ("expansion", None)]
+    described = {p.name: p.annotation.__metadata__[0].description for p in extras}
+    assert described == {f.name: f.metadata["agent"] for f in SearchOptions.agent_options()}
+    assert not {"beam", "fusion_weight", "hop_fill", "where"} & set(described)

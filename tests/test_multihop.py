@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hopscout import EmbedderMismatchError, InvalidArgumentError, Scout
-from hopscout.hop_models import HopModel, train_hop
-from hopscout.hops import bridge_entities
+from hopscout.hop import HopModel, bridge_entities, train_hop
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -18,9 +18,10 @@ from hopscout import (
     ToolSpec,
 )
 from hopscout.evaluation.datasets import load_dataset
-from hopscout.evaluation.metrics import mean, per_query
+from hopscout.metrics import mean, per_query
 from hopscout.evaluation.tools import dataset_specs
-from hopscout.tools.queries import decompose, parse_list
+from hopscout.llm.replies import parse_list
+from hopscout.tools.queries import decompose
 from hopscout.tools.spec import tool_document
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,32 +1,34 @@
-"""Query augmenters: each a small named function from the first retrieval to extra query vectors and texts.
+"""Query augmenters: each a small named function from the first retrieval to extra query vectors and texts,
+declared once in :data:`AUGMENTERS` with what it needs.
 
 An augmenter returns an :class:`Augmentation`: ``vectors`` searched densely and ``texts`` searched with BM25
-(an empty side means "the original query's retrieval"). :mod:`hopscout.augment.search` runs them and always
+(an empty side means "the original query's retrieval"). :mod:`hopscout.augment.stage` runs them and always
 fuses the result with the original retrieval; augmenters never replace the query.
 
 LLM-free: ``rocchio`` (vector pseudo-relevance feedback over the first retrieval's top-3 stored embeddings,
 β 0.5) and ``rm3`` (the top passages' most weighted terms added to the query). Caller-supplied: ``expansion``
 (text an agent or MCP client passes). LLM: ``hyde`` (a hypothetical passage, its embedding averaged with the
 query's as in Gao et al. 2022), ``query2doc`` (query + generated passage for both retrievers, the query
-repeated for BM25 as in Wang et al. 2023), ``multi_query`` (2–3 LLM rephrasings, each retrieved and fused)."""
+repeated for BM25 as in Wang et al. 2023), ``multi_query`` (2–3 LLM rephrasings, each retrieved and fused).
+
+Adding one: a function ``(AugmentInput) -> Augmentation`` and an :class:`AugmenterSpec` line below."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 import numpy as np
 
-from ..analysis import _WORD, analyze
+from ..analysis import WORD, analyze
+from ..embedders import Embedder
 from ..errors import InvalidArgumentError
-
-if TYPE_CHECKING:
-    from ..embedders import Embedder
-    from ..index import CollectionIndex
-    from ..llm import LLM
+from ..index import CollectionIndex
+from ..llm import CachedLLM
+from ..llm.replies import clean_passage, parse_list
+from ..vectors import unit
 
 PROMPT_VERSION = "v1"
 PRF_DOCS = 3
@@ -39,16 +41,24 @@ REPHRASE_TOKENS = 96
 
 @dataclass
 class AugmentInput:
-    """What an augmenter may use: the query, its vector, the first retrieval's ranked ids and the collection."""
+    """What an augmenter may use: the query, its vector, the first retrieval's ranked ids, the collection,
+    the stored top passages its spec asked for (``feedback``), the LLM and the caller's expansion text."""
 
     query: str
     vector: np.ndarray
     top_ids: Sequence[str]
     index: CollectionIndex
     embedder: Embedder
-    llm: LLM | None = None
+    feedback: dict[str, tuple[str, dict[str, Any], Any]] = field(default_factory=dict)
+    llm: CachedLLM | None = None
     expansion: str | None = None
-    generate: Callable[[str, str, int, bool], str] | None = None  # (kind, prompt, max_tokens, json) → text
+
+    def complete(self, kind: str, prompt: str, max_tokens: int, json_mode: bool = False) -> str:
+        """The LLM's (cached) reply; only called by augmenters whose spec says ``needs_llm``."""
+        if self.llm is None:
+            raise InvalidArgumentError("this augmenter needs an LLM (set HOPSCOUT_LLM_BASE_URL)")
+        return self.llm.complete(f"augment/{kind}", PROMPT_VERSION, prompt, max_tokens=max_tokens,
+                                 json_mode=json_mode)
 
 
 @dataclass
@@ -60,32 +70,23 @@ class Augmentation:
     llm_calls: int = 0
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
-    vector = np.asarray(vector, dtype=np.float32)
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
-
-
 # -- LLM-free ------------------------------------------------------------------------------------------
-def rocchio(inp: AugmentInput, stored: dict[str, Any] | None = None) -> Augmentation:
+def rocchio(inp: AugmentInput) -> Augmentation:
     """``q + β·mean(top-3 passage vectors)``, from the collection's stored embeddings (no re-encoding)."""
-    ids = list(inp.top_ids[:PRF_DOCS])
-    stored = stored if stored is not None else inp.index.get(ids, embeddings=True)
-    vectors = [np.asarray(stored[i][2], dtype=np.float32) for i in ids if i in stored and stored[i][2] is not None]
+    ids = [i for i in inp.top_ids[:PRF_DOCS] if i in inp.feedback and inp.feedback[i][2] is not None]
+    vectors = [np.asarray(inp.feedback[i][2], dtype=np.float32) for i in ids]
     if not vectors:
         return Augmentation()
-    return Augmentation(vectors=[_unit(inp.vector + ROCCHIO_BETA * np.mean(vectors, axis=0))])
+    return Augmentation(vectors=[unit(inp.vector + ROCCHIO_BETA * np.mean(vectors, axis=0))])
 
 
-def rm3(inp: AugmentInput, stored: dict[str, Any] | None = None) -> Augmentation:
+def rm3(inp: AugmentInput) -> Augmentation:
     """The query plus the top passages' ``RM3_TERMS`` heaviest new terms (tf/len · rank weight · idf)."""
-    ids = list(inp.top_ids[:PRF_DOCS])
-    stored = stored if stored is not None else inp.index.get(ids)
     query_terms = set(analyze(inp.query))
     weights: dict[str, float] = {}
     surface: dict[str, str] = {}
-    for rank, doc_id in enumerate(i for i in ids if i in stored):
-        words = _WORD.findall(stored[doc_id][0])
+    for rank, doc_id in enumerate(i for i in inp.top_ids[:PRF_DOCS] if i in inp.feedback):
+        words = WORD.findall(inp.feedback[doc_id][0])
         terms = [(t, w) for w in words for t in analyze(w)]
         if not terms:
             continue
@@ -109,7 +110,7 @@ def expansion(inp: AugmentInput) -> Augmentation:
     if not inp.expansion or not inp.expansion.strip():
         raise InvalidArgumentError("augmenter 'expansion' needs expansion='...' text (the caller's own expansion)")
     text = f"{inp.query} {' '.join(inp.expansion.split())}"
-    return Augmentation(vectors=[_unit(inp.embedder.embed_queries([text])[0])], texts=[text])
+    return Augmentation(vectors=[unit(inp.embedder.embed_queries([text])[0])], texts=[text])
 
 
 # -- LLM ---------------------------------------------------------------------------------------------------
@@ -120,21 +121,22 @@ def _passage_prompt(query: str) -> str:
 
 def hyde(inp: AugmentInput) -> Augmentation:
     """A hypothetical answer passage; its document embedding averaged with the query's (HyDE)."""
-    passage = _clean(inp.generate("passage", _passage_prompt(inp.query), PASSAGE_TOKENS, False))  # type: ignore[misc]
+    passage = clean_passage(inp.complete("passage", _passage_prompt(inp.query), PASSAGE_TOKENS))
     if not passage:
         return Augmentation(llm_calls=1)
     doc_vec = inp.embedder.embed_documents([passage])[0]
-    return Augmentation(vectors=[_unit((np.asarray(doc_vec) + inp.vector) / 2.0)], llm_calls=1)
+    return Augmentation(vectors=[unit((np.asarray(doc_vec) + inp.vector) / 2.0)], llm_calls=1)
 
 
 def query2doc(inp: AugmentInput) -> Augmentation:
     """Query + generated passage: one dense query, and for BM25 the query repeated so it keeps its weight."""
-    passage = _clean(inp.generate("passage", _passage_prompt(inp.query), PASSAGE_TOKENS, False))  # type: ignore[misc]
+    passage = clean_passage(inp.complete("passage", _passage_prompt(inp.query), PASSAGE_TOKENS))
     if not passage:
         return Augmentation(llm_calls=1)
     dense_text = f"{inp.query} {passage}"
     lexical_text = " ".join([inp.query] * QUERY2DOC_REPEAT + [passage])
-    return Augmentation(vectors=[_unit(inp.embedder.embed_queries([dense_text])[0])], texts=[lexical_text], llm_calls=1)
+    return Augmentation(vectors=[unit(inp.embedder.embed_queries([dense_text])[0])], texts=[lexical_text],
+                        llm_calls=1)
 
 
 def _rephrase_prompt(query: str) -> str:
@@ -145,32 +147,45 @@ def _rephrase_prompt(query: str) -> str:
 
 def multi_query(inp: AugmentInput) -> Augmentation:
     """2–3 LLM rephrasings of the query, each searched by both retrievers (fused afterwards)."""
-    from ..tools.queries import parse_list
-
-    reply = inp.generate("rephrase", _rephrase_prompt(inp.query), REPHRASE_TOKENS, True)  # type: ignore[misc]
+    reply = inp.complete("rephrase", _rephrase_prompt(inp.query), REPHRASE_TOKENS, json_mode=True)
     rephrased = parse_list(reply, limit=3, exclude=inp.query)
     if not rephrased:
         return Augmentation(llm_calls=1)
-    vectors = [_unit(v) for v in inp.embedder.embed_queries(rephrased)]
+    vectors = [unit(v) for v in inp.embedder.embed_queries(rephrased)]
     return Augmentation(vectors=vectors, texts=list(rephrased), llm_calls=1)
 
 
-_PREAMBLE = re.compile(r"^\s*(?:sure[,!.]?|here(?:'s| is)[^:\n]*:|passage:|answer:)\s*", re.IGNORECASE)
+# -- the registry ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AugmenterSpec:
+    """An augmenter and what it needs: an LLM, the caller's ``expansion=`` text, or the first retrieval's top
+    passages (``feedback``: their stored ``embeddings`` or ``texts``; pseudo-relevance feedback)."""
+
+    name: str
+    run: Callable[[AugmentInput], Augmentation]
+    needs_llm: bool = False
+    caller_text: bool = False
+    feedback: Literal["embeddings", "texts"] | None = None
+
+    @property
+    def prf(self) -> bool:
+        """Pseudo-relevance feedback: it reads the first retrieval's top passages."""
+        return self.feedback is not None
 
 
-def _clean(text: str) -> str:
-    return " ".join(_PREAMBLE.sub("", text or "").split())[:2000]
+AUGMENTERS: dict[str, AugmenterSpec] = {spec.name: spec for spec in (
+    AugmenterSpec("rocchio", rocchio, feedback="embeddings"),
+    AugmenterSpec("rm3", rm3, feedback="texts"),
+    AugmenterSpec("expansion", expansion, caller_text=True),
+    AugmenterSpec("hyde", hyde, needs_llm=True),
+    AugmenterSpec("query2doc", query2doc, needs_llm=True),
+    AugmenterSpec("multi_query", multi_query, needs_llm=True),
+)}
+LLM_AUGMENTERS = frozenset(name for name, spec in AUGMENTERS.items() if spec.needs_llm)
+PRF_AUGMENTERS = frozenset(name for name, spec in AUGMENTERS.items() if spec.prf)
 
 
-AUGMENTERS: dict[str, Callable[..., Augmentation]] = {
-    "rocchio": rocchio, "rm3": rm3, "expansion": expansion, "hyde": hyde, "query2doc": query2doc,
-    "multi_query": multi_query,
-}
-LLM_AUGMENTERS = frozenset({"hyde", "query2doc", "multi_query"})
-PRF_AUGMENTERS = frozenset({"rocchio", "rm3"})
-
-
-def get_augmenter(name: str) -> Callable[..., Augmentation]:
+def get_augmenter(name: Any) -> AugmenterSpec:
     """The augmenter called ``name``; raises InvalidArgumentError listing the valid names."""
     try:
         return AUGMENTERS[name]

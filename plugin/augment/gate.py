@@ -1,8 +1,6 @@
 """The gate: after the first retrieval, decide per query whether augmenting is worth it.
 
-Confidence signals come from what the first retrieval already holds: the dense top score, its gap to the 2nd
-and 10th hit and the spread of the top 10, how far BM25's top falls by the 10th, whether dense and BM25 agree
-(top-10 overlap, same top-1), and the query's length and IDF (document frequencies from FTS5). A tiny
+It reads the first retrieval's confidence signals (:mod:`hopscout.retrieval.signals`). A tiny
 logistic model over the standardised signals gives the probability that augmenting helps; the query is
 augmented when it reaches the threshold. ``fit_gate`` learns both on labelled queries (the threshold maximises
 nDCG@10 with at most ``max_fraction`` of queries augmented, and may be "never"), then checks the fit out of
@@ -24,38 +22,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from .augmenters import PRF_AUGMENTERS
+from ..retrieval.signals import SIGNALS
+from .augmenters import get_augmenter
 
-SIGNALS = ("dense_top", "dense_margin", "dense_gap", "dense_spread", "lexical_drop", "agreement", "top1_agree",
-           "query_terms", "idf_mean", "idf_max")
 META_GATE = "hopscout:augment_gate"
 MAX_FRACTION = 0.3
 L2 = 1.0
 MIN_GAIN = 0.0
 CHECK_FOLDS = 3
-_DEPTH = 10
-
-
-def signals(dense: Sequence[float], lexical: Sequence[float], dense_ids: Sequence[str], lexical_ids: Sequence[str],
-            doc_freqs: Sequence[int], total_docs: int) -> list[float]:
-    """The gate's features for one query from its ranked dense/BM25 scores and ids and its terms' doc counts."""
-    d = list(dense[:_DEPTH]) or [0.0]
-    lx = list(lexical[:_DEPTH])
-    top_d, top_l = set(dense_ids[:_DEPTH]), set(lexical_ids[:_DEPTH])
-    n = max(total_docs, 1)
-    idf = [math.log(1 + n / (1 + f)) for f in doc_freqs] or [0.0]
-    return [
-        d[0],
-        d[0] - d[1] if len(d) > 1 else 0.0,
-        d[0] - d[-1],
-        float(np.std(d)),
-        (lx[0] - lx[-1]) / lx[0] if lx and lx[0] > 0 else 0.0,
-        len(top_d & top_l) / _DEPTH,
-        float(bool(dense_ids) and bool(lexical_ids) and dense_ids[0] == lexical_ids[0]),
-        math.log1p(len(doc_freqs)),
-        float(np.mean(idf)),
-        float(np.max(idf)),
-    ]
 
 
 @dataclass(frozen=True)
@@ -113,7 +87,7 @@ PRF_UNCALIBRATED = Gate(DEFAULT_GATE.mean, DEFAULT_GATE.scale, (0.0,) * len(SIGN
 
 def default_gate(augmenter: str) -> Gate:
     """The gate ``auto`` uses for ``augmenter`` on a collection without a calibrated one."""
-    return PRF_UNCALIBRATED if augmenter in PRF_AUGMENTERS else DEFAULT_GATE
+    return PRF_UNCALIBRATED if get_augmenter(augmenter).prf else DEFAULT_GATE
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:

@@ -22,17 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from ..augment.augmenters import LLM_AUGMENTERS
-from ..augment.gate import SIGNALS, default_gate, fit_gate
-from ..augment.search import first_retrieval, run_augmentation
+from ..augment import AugmenterSpec, augment_batch, default_gate, fit_gate, get_augmenter
 from ..calibration import fit_weight, gather_candidates
-from ..llm import LLM
+from ..llm import LLM, CachedLLM, LLMCache
+from ..metrics import per_query
+from ..retrieval import SIGNALS, Candidates, FirstRetrieval
 from ..scout import Scout
-from ..tools.cache import LLMCache
 from .datasets import load_dataset
 from .folds import SPLIT, cross_fit, halves
 from .harness import index_dataset
-from .metrics import per_query
 
 Log = Callable[[str], None]
 
@@ -77,89 +75,83 @@ def run_augment_eval(
     dataset = load_dataset(folder)
     collection = index_dataset(scout, dataset, log)
     qids, queries, relevant = dataset.judged(limit)
-    index = scout._index(collection)
+    specs = [get_augmenter(name) for name in augmenters]
+    index = scout.engine.index(collection)
     index.sync()
+    first = scout.engine.first_retrieval(index)
+    depth = scout.settings.candidates
     even, odd = halves(len(qids))
     log("fitting the hybrid weight (2-fold cross-fitting) ...")
     candidates = gather_candidates(scout, queries, collection)
     weights, (w_for_even, w_for_odd) = cross_fit(len(qids), lambda rows: fit_weight(candidates, relevant, rows).weight)
     log(f"first retrieval of {len(qids)} queries ({mode}) ...")
     folds = [(even, w_for_even), (odd, w_for_odd)]
-    firsts: list[Any] = [None] * len(qids)
-    for rows, weight in folds:
-        if rows:
-            for r, found in zip(rows, first_retrieval(scout, index, [queries[r] for r in rows], mode, weight, None)[0]):
-                firsts[r] = found
+    found: list[Any] = [None] * len(qids)
+    for rows, _ in folds:  # one batch per fold, as the folds are searched
+        for r, cands in zip(rows, first.run([queries[r] for r in rows], mode=mode, depth=depth, both=True,
+                                            with_signals=True) if rows else []):
+            found[r] = cands
     sample = list(range(0, len(qids), max(1, len(qids) // latency_sample)))[:latency_sample]
     first_ms = []
     for r in sample:  # one query per call, as an agent searches
         start = time.perf_counter()
-        first_retrieval(scout, index, [queries[r]], mode, weights[r], None)
+        first.run([queries[r]], mode=mode, depth=depth, both=True, with_signals=True)
         first_ms.append((time.perf_counter() - start) * 1000)
-    top = [[i for i, _ in f.base[:10]] for f in firsts]
+    top = [[i for i, _ in c.ranking(mode, w)[:10]] for c, w in zip(found, weights)]
     never = _ndcg(top, qids, dataset.qrels)
     report: dict[str, Any] = {
         "dataset": dataset.name, "queries": len(qids), "corpus": len(dataset.corpus), "mode": mode,
         "embedder": scout.embedder.id, "fold_weights": [w_for_even, w_for_odd],
         "split": SPLIT,
-        "baselines": {
-            "dense": float(np.mean(_ndcg([sorted(f.dense, key=f.dense.get, reverse=True)[:10] for f in firsts], qids, dataset.qrels))),
-            "lexical": float(np.mean(_ndcg([sorted(f.lexical, key=f.lexical.get, reverse=True)[:10] for f in firsts], qids, dataset.qrels))),
-            "hybrid": float(np.mean(_ndcg(
-                [[i for i, _ in fusion_rank(f, w)[:10]] for f, w in zip(firsts, weights)], qids, dataset.qrels))),
-        },
+        "baselines": {name: float(np.mean(_ndcg([[i for i, _ in c.ranking(name, w)[:10]] for c, w in zip(found, weights)],
+                                                qids, dataset.qrels)))
+                      for name in ("dense", "lexical", "hybrid")},
         "results": {},
     }
-    features = [f.features for f in firsts]
-    for name in augmenters:
-        report["results"][name] = _with_cold_cache(scout, name, lambda name=name: _evaluate_augmenter(
-            scout, index, name, mode, llm, qids, dataset.qrels, firsts, features, never, folds, sample, first_ms,
-            weights, log))
+    features = [c.features or [] for c in found]
+    for spec in specs:
+        with tempfile.TemporaryDirectory(prefix="hopscout-augment-eval-") as scratch:
+            # an LLM augmenter starts from an empty completion cache of its own (deleted afterwards): hyde and
+            # query2doc share prompts, and a completion cached by one (or by an earlier run) would time the next
+            # at cache speed
+            cold = LLMCache(Path(scratch) / f"{spec.name}.sqlite") if spec.needs_llm else None
+            try:
+                completions = scout.engine.completions(llm, cold)
+                report["results"][spec.name] = _evaluate_augmenter(
+                    first, spec, mode, depth, lambda c=completions: c, qids, dataset.qrels, found, features, never,
+                    folds, sample, first_ms, weights, log)
+            finally:
+                if cold is not None:
+                    cold.close()
     return report
 
 
-def _with_cold_cache(scout: Scout, name: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """``run()`` with, for an LLM augmenter, an empty completion cache of its own (deleted afterwards): hyde and
-    query2doc share prompts, and a completion cached by one (or by an earlier run) would time the next at cache
-    speed. The scout's own cache is put back."""
-    if name not in LLM_AUGMENTERS:
-        return run()
-    had, saved = "_augment_cache" in scout.__dict__, scout.__dict__.get("_augment_cache")
-    with tempfile.TemporaryDirectory(prefix="hopscout-augment-eval-") as scratch:
-        cold = scout.__dict__["_augment_cache"] = LLMCache(Path(scratch) / f"{name}.sqlite")
-        try:
-            return run()
-        finally:
-            cold.close()
-            if had:
-                scout.__dict__["_augment_cache"] = saved
-            else:
-                del scout.__dict__["_augment_cache"]
-
-
-def _evaluate_augmenter(scout: Scout, index: Any, name: str, mode: str, llm: LLM | None, qids: list[str], qrels: Any,
-                        firsts: list[Any], features: list[list[float]], never: list[float],
-                        folds: list[tuple[list[int], float]], sample: list[int], first_ms: list[float],
-                        weights: list[float], log: Log) -> dict[str, Any]:
+def _evaluate_augmenter(first: FirstRetrieval, spec: AugmenterSpec, mode: str, depth: int,
+                        llm: Callable[[], CachedLLM | None], qids: list[str], qrels: Any, found: list[Candidates],
+                        features: list[list[float]], never: list[float], folds: list[tuple[list[int], float]],
+                        sample: list[int], first_ms: list[float], weights: list[float], log: Log) -> dict[str, Any]:
     """never / always / auto / auto_default / oracle for one augmenter (see the module docstring)."""
-    log(f"augmenter {name}: augmenting all {len(qids)} queries ...")
+    log(f"augmenter {spec.name}: augmenting all {len(qids)} queries ...")
+
+    def run(rows: list[int], weight: float) -> list[Any]:
+        return augment_batch(first, [found[r] for r in rows], [True] * len(rows), spec, mode=mode, weight=weight,
+                             depth=depth, where=None, llm=llm)
+
     aug_ms = []
     for r in sample:  # timed one query per call first (for LLM augmenters this fills the cache the batch reads)
         start = time.perf_counter()
-        run_augmentation(scout, index, [firsts[r]], [True], name, mode, weights[r], None, llm=llm)
+        run([r], weights[r])
         aug_ms.append((time.perf_counter() - start) * 1000)
     outcomes: list[Any] = [None] * len(qids)
     for rows, weight in folds:
         if rows:
-            done = run_augmentation(scout, index, [firsts[r] for r in rows], [True] * len(rows), name, mode,
-                                    weight, None, llm=llm)
-            for r, outcome in zip(rows, done):
+            for r, outcome in zip(rows, run(rows, weight)):
                 outcomes[r] = outcome
     always = _ndcg([[i for i, _ in o.ranking[:10]] for o in outcomes], qids, qrels)
     gains = [a - b for a, b in zip(always, never)]
     fold_gates, gates = cross_fit(len(qids), lambda rows: fit_gate([features[r] for r in rows], [gains[r] for r in rows]))
     decide = [gate.decide([f])[0] for gate, f in zip(fold_gates, features)]
-    default = default_gate(name).decide(features)
+    default = default_gate(spec.name).decide(features)
     rows: dict[str, dict[str, float]] = {}
     for policy, chosen in (("never", [False] * len(qids)), ("always", [True] * len(qids)), ("auto", decide),
                            ("auto_default", default), ("oracle", [g > 0 for g in gains])):
@@ -188,12 +180,6 @@ def oracle_capture(rows: dict[str, dict[str, float]]) -> float | None:
     1.0 is a perfect gate; 0 is a gate no better than never augmenting; below 0, ``auto`` loses to ``never``."""
     headroom = rows["oracle"]["ndcg@10"] - rows["never"]["ndcg@10"]
     return (rows["auto"]["ndcg@10"] - rows["never"]["ndcg@10"]) / headroom if headroom > 1e-9 else None
-
-
-def fusion_rank(first: Any, weight: float) -> list[tuple[str, float]]:
-    from .. import fusion
-
-    return fusion.convex(first.dense, first.lexical, weight)
 
 
 def format_augment_report(report: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from ..calibration import WEIGHT_GRID, fit_weight, fused_ids, gather_candidates
 from ..scout import Scout
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
-from .metrics import mean, per_query
+from ..metrics import mean, per_query
 
 MODES = ("dense", "lexical", "hybrid")
 Log = Callable[[str], None]

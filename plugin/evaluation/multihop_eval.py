@@ -12,9 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..hop_models import ARCHITECTURES, weights_path
-from ..hops import OPERATORS, HopInput
-from ..multihop import operator_for
+from ..hop import OPERATORS, HopInput
 from ..scout import Scout
 from .datasets import Dataset, load_dataset
 from .harness import index_dataset
@@ -23,9 +21,8 @@ Log = Callable[[str], None]
 
 
 def available_operators(scout: Scout) -> list[str]:
-    """Weight-free operators plus the learned ones that have weights for this embedder."""
-    learned = [a for a in ARCHITECTURES if weights_path(a, scout.embedder.id, scout.settings.home).exists()]
-    return [*OPERATORS, *learned]
+    """Every operator that can run with this embedder (trained ones need weights for it)."""
+    return [name for name, spec in OPERATORS.items() if spec.available(scout.embedder.id, scout.settings.home)]
 
 
 def _recall(run: Sequence[str], gold: set[str], k: int) -> tuple[float, float]:
@@ -80,7 +77,6 @@ def run_multihop_eval(
     report["best_single_shot"] = best_mode
     for name in operators or available_operators(scout):
         for fill in fills:
-            scout.settings.hop_fill = fill
             label = f"hop:{name}:fill{fill}"
             log(f"{label} ...")
             rows: dict[int, list[list[str]]] = {}
@@ -89,7 +85,7 @@ def run_multihop_eval(
                 runs = []
                 for q in questions:
                     start = time.perf_counter()
-                    hits = scout.search(q, k, collection=collection, hops=hops, hop_operator=name)
+                    hits = scout.search(q, k, collection=collection, hops=hops, hop_operator=name, hop_fill=fill)
                     if k == 10:
                         times.append((time.perf_counter() - start) * 1000)
                     runs.append([h.id for h in hits])
@@ -99,7 +95,6 @@ def run_multihop_eval(
             summary.update({"all@5": small["all@5"], "recall@5": small["recall@5"]})
             summary["vs_best_single_shot"] = _paired(rows[10], single[best_mode], golds)
             report["results"][label] = summary
-    scout.settings.hop_fill = type(scout.settings).model_fields["hop_fill"].default
     if oracle:
         report["oracle"] = hop_oracle(scout, dataset, collection, operators or available_operators(scout), log)
     return report
@@ -111,17 +106,18 @@ def hop_oracle(scout: Scout, dataset: Dataset, collection: str, operators: Seque
 
     The given passage is excluded from the ranking. ``query_alone`` searches with the question only."""
     chains_file = Path(dataset.folder) / "chains.jsonl"
-    index = scout._index(collection)
+    index = scout.engine.index(collection)
     log("oracle: loading corpus vectors ...")
     ids = index.ids()
     stored = index.get(ids, embeddings=True)
     matrix = np.stack([np.asarray(stored[i][2], dtype=np.float32) for i in ids])
     position = {doc_id: n for n, doc_id in enumerate(ids)}
-    chains = [json.loads(line) for line in open(chains_file, encoding="utf-8")]
+    with open(chains_file, encoding="utf-8") as fh:
+        chains = [json.loads(line) for line in fh]
     q_vecs = scout.embedder.embed_queries([c["question"] for c in chains])
     out: dict[str, dict[str, float]] = {}
     for name in ["query_alone", *operators]:
-        op = None if name == "query_alone" else operator_for(scout, name)
+        op = None if name == "query_alone" else scout.engine.hop_operator(name)
         reciprocal, hits = [], []
         for chain, q_vec in zip(chains, q_vecs):
             gold = [s["corpus_id"] for s in chain["steps"] if s["corpus_id"] in position]

@@ -33,7 +33,7 @@ from ..tools.catalog import VIEW_TOOL, ToolCatalog
 from ..tools.spec import ToolSpec, to_spec
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
-from .metrics import mean, per_query
+from ..metrics import mean, per_query
 
 Log = Callable[[str], None]
 COLUMNS = ("ndcg@10", "recall@5", "all@5", "all@10", "multi_all@10", "llm_calls", "p50_ms")

@@ -11,17 +11,15 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..embedders import bundled_model_path
+from ..engine import Engine
 from ..errors import UnreadableFileError
 from ..index import CollectionIndex
 from ..types import IngestReport
 from .chunking import Chunker
 from .loaders import file_kind, load_file
-
-if TYPE_CHECKING:
-    from ..scout import Scout
 
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"}
 
@@ -37,11 +35,11 @@ def _files_under(root: Path) -> list[Path]:
     return found
 
 
-def _chunker(scout: Scout) -> Chunker:
-    tokenizer = scout.embedder.tokenizer_path or bundled_model_path() / "tokenizer.json"
-    limit = getattr(scout.embedder, "max_tokens", None)
-    size = scout.settings.chunk_tokens if not limit else min(scout.settings.chunk_tokens, int(limit) - 2)
-    return Chunker(tokenizer, max_tokens=size, overlap=min(scout.settings.chunk_overlap, size // 2))
+def _chunker(engine: Engine) -> Chunker:
+    tokenizer = engine.embedder.tokenizer_path or bundled_model_path() / "tokenizer.json"
+    limit = getattr(engine.embedder, "max_tokens", None)
+    size = engine.settings.chunk_tokens if not limit else min(engine.settings.chunk_tokens, int(limit) - 2)
+    return Chunker(tokenizer, max_tokens=size, overlap=min(engine.settings.chunk_overlap, size // 2))
 
 
 def _known_files(index: CollectionIndex, root: str) -> dict[str, dict[str, Any]]:
@@ -54,7 +52,7 @@ def _known_files(index: CollectionIndex, root: str) -> dict[str, dict[str, Any]]
 
 
 def ingest_path(
-    scout: Scout, index: CollectionIndex, path: Path, progress: Callable[[int, int], None] | None = None
+    engine: Engine, index: CollectionIndex, path: Path, progress: Callable[[int, int], None] | None = None
 ) -> IngestReport:
     """Ingest one file or a folder tree into ``index``; see the module docstring for the re-run rules."""
     try:
@@ -66,7 +64,7 @@ def ingest_path(
         load_file(root)  # raises UnsupportedFileError naming the supported types
     files = [root] if single else _files_under(root)
     known = _known_files(index, str(root))
-    chunker = _chunker(scout)
+    chunker = _chunker(engine)
     added, replaced, unchanged, failed = [], [], [], {}
     ids: list[str] = []
     texts: list[str] = []
@@ -116,6 +114,6 @@ def ingest_path(
     removed = [source for source in known if source not in present]
     stale.extend(i for source in removed for i in known[source]["ids"])
     if ids:
-        scout._write(index, ids, texts, metas, progress)
+        engine.write(index, ids, texts, metas, progress)
     index.delete(stale)
     return IngestReport(tuple(added), tuple(replaced), tuple(unchanged), tuple(removed), failed, len(ids))

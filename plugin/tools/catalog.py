@@ -15,8 +15,9 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .. import fusion
 from ..errors import (
     CollectionNotFoundError,
     InvalidArgumentError,
@@ -25,13 +26,14 @@ from ..errors import (
     ToolNotFoundError,
     UnreadableFileError,
 )
-from ..llm import LLM, LLMClient
-from .cache import LLMCache
-from .queries import PROMPT_VERSION, decompose, expansion_prompt, generation_prompt, parse_list
+from ..index import CollectionIndex
+from ..llm import LLM, CachedLLM
+from ..llm.replies import parse_list
+from ..retrieval import check_k
+from ..scout import Scout
+from ..store import check_collection_name
+from .queries import PROMPT_VERSION, decompose, expansion_prompt, generation_prompt
 from .spec import ToolSpec, split_name, to_spec, tool_document
-
-if TYPE_CHECKING:
-    from ..scout import Scout
 
 VIEW_TOOL, VIEW_REQUEST = "tool", "request"
 MAX_QUERIES = 8          # raw request + at most 7 more per call
@@ -126,25 +128,28 @@ class ToolCatalog:
     >>> for hit in catalog.find_tools("open a pull request and ask for review", k=5):
     ...     print(hit.key, hit.score)
 
-    ``llm`` (anything with ``complete``) defaults to :meth:`LLMClient.from_settings`; without one, query
-    generation and expansion are skipped and the LLM-free path is used."""
+    ``llm`` (anything with ``complete``) defaults to the scout's LLM (``Scout(llm=...)`` or HOPSCOUT_LLM_*);
+    without one, query generation and expansion are skipped and the LLM-free path is used. Replies are cached
+    in the scout's LLM cache."""
 
     def __init__(self, scout: Scout, *, collection: str | None = None, llm: LLM | None = None) -> None:
-        from ..store import check_collection_name
-
         self.scout = scout
         self.collection = check_collection_name(collection or scout.settings.tools_collection)
         if llm is not None and not callable(getattr(llm, "complete", None)):
             raise InvalidArgumentError(f"llm must have a complete(prompt) method, got {type(llm).__name__}")
-        self.llm: LLM | None = llm if llm is not None else LLMClient.from_settings(scout.settings)
+        self.completions: CachedLLM | None = scout.engine.completions(llm)
         self.fusion = "max"
         self._snapshot: _Snapshot | None = None
-        self._cache: LLMCache | None = None
         self._lock = threading.RLock()
 
+    @property
+    def llm(self) -> LLM | None:
+        """The LLM that writes queries and expansion views (None: the LLM-free paths)."""
+        return self.completions.llm if self.completions is not None else None
+
     # -- reading the catalog ----------------------------------------------------------------------
-    def _index(self, create: bool = False) -> Any:
-        return self.scout._index(self.collection, create=create)
+    def _index(self, create: bool = False) -> CollectionIndex:
+        return self.scout.engine.index(self.collection, create=create)
 
     def _load(self, force: bool = False) -> _Snapshot:
         with self._lock:
@@ -191,8 +196,8 @@ class ToolCatalog:
     def register(self, tools: Iterable[Any], namespace: str | None = None, *, expand: bool = False) -> RegisterReport:
         """Add or update tools. Unchanged tools (same content hash) are left alone; changed ones are replaced.
 
-        ``expand=True`` asks the LLM for a few user requests per tool, stored as extra views (cached by the
-        tool's content hash, so an unchanged tool never costs a second call)."""
+        ``expand=True`` asks the LLM for a few user requests per tool, stored as extra views (replies are
+        cached, so an unchanged tool never costs a second call)."""
         if isinstance(getattr(tools, "tools", None), list):  # an MCP ListToolsResult
             tools = tools.tools  # type: ignore[attr-defined]
         if isinstance(tools, (str, bytes, dict)) or not isinstance(tools, Iterable):
@@ -266,52 +271,36 @@ class ToolCatalog:
         return len(present)
 
     # -- LLM --------------------------------------------------------------------------------------
-    @property
-    def cache(self) -> LLMCache:
-        if self._cache is None:
-            self._cache = LLMCache(self.scout.settings.home / "cache" / "tools-llm.sqlite")
-        return self._cache
-
-    def _llm_id(self) -> str:
-        llm = self.llm
-        return f"{type(llm).__name__}:{getattr(llm, 'base_url', '')}:{getattr(llm, 'model', '')}"
-
     def _expand(self, specs: Sequence[ToolSpec]) -> tuple[dict[str, list[str]], str | None]:
         if not specs:
             return {}, None
-        if self.llm is None:
+        if self.completions is None:
             return {}, "expand=True but no LLM is configured (HOPSCOUT_LLM_BASE_URL); tools indexed without expansion"
         views: dict[str, list[str]] = {}
         failed: list[str] = []
         error: Exception | None = None
         for spec in specs:
-            key = self.cache.key("expand", PROMPT_VERSION, self._llm_id(), spec.content_hash)
-            requests = self.cache.get(key)
-            if requests is None:
-                if error is not None:
+            prompt = expansion_prompt(spec)
+            reply = self.completions.cached("tools/expand", PROMPT_VERSION, prompt)
+            if reply is None:
+                if error is not None:  # the LLM failed once: serve what is cached, call no more
                     failed.append(spec.key)
                     continue
                 try:
-                    reply = self.llm.complete(expansion_prompt(spec), json_mode=True)
+                    reply = self.completions.complete("tools/expand", PROMPT_VERSION, prompt, json_mode=True)
                 except LLMUnavailableError as exc:
                     error = exc
                     failed.append(spec.key)
                     continue
-                requests = parse_list(reply, limit=EXPANSION_VIEWS, exclude=spec.name)
-                self.cache.put(key, requests)
-            views[spec.key] = requests
+            views[spec.key] = parse_list(reply, limit=EXPANSION_VIEWS, exclude=spec.name)
         note = f"{error}; {len(failed)} tools indexed without expansion" if error else None
         return views, note
 
     def _generate(self, request: str) -> list[str]:
-        key = self.cache.key("queries", PROMPT_VERSION, self._llm_id(), request)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        reply = self.llm.complete(generation_prompt(request), json_mode=True)  # type: ignore[union-attr]
-        queries = parse_list(reply, limit=MAX_QUERIES - 1, exclude=request)
-        self.cache.put(key, queries)
-        return queries
+        if self.completions is None:
+            return []
+        reply = self.completions.complete("tools/queries", PROMPT_VERSION, generation_prompt(request), json_mode=True)
+        return parse_list(reply, limit=MAX_QUERIES - 1, exclude=request)
 
     # -- searching --------------------------------------------------------------------------------
     def find_tools(
@@ -345,7 +334,7 @@ class ToolCatalog:
         if isinstance(requests, str) or not isinstance(requests, Sequence) or not requests:
             raise InvalidQueryError("requests must be a non-empty list of strings")
         requests = [self._check_text(r, "request") for r in requests]
-        k = self.scout._check_k(k)
+        k = check_k(k, self.scout.settings)
         where = self._namespace_filter(namespaces)
         if generate is not None and not isinstance(generate, bool):
             raise InvalidArgumentError(f"generate must be True, False or None, got {generate!r}")
@@ -372,9 +361,9 @@ class ToolCatalog:
             if len(extra) > MAX_QUERIES - 1:
                 raise InvalidArgumentError(f"at most {MAX_QUERIES - 1} queries per request, got {len(extra)}")
         else:
-            use_llm = generate if generate is not None else self.llm is not None
+            use_llm = generate if generate is not None else self.completions is not None
             extra = []
-            if use_llm and self.llm is None:
+            if use_llm and self.completions is None:
                 note = "generate=True but no LLM is configured (HOPSCOUT_LLM_BASE_URL)"
             elif use_llm:
                 try:
@@ -461,9 +450,7 @@ class ToolCatalog:
         return {"tool_namespace": {"$in": list(namespaces)}}
 
     def close(self) -> None:
-        if self._cache is not None:
-            self._cache.close()
-            self._cache = None
+        """Nothing to release: the catalog's caches belong to its scout."""
 
 
 def _main_meta(spec: ToolSpec) -> dict[str, Any]:
@@ -478,31 +465,13 @@ def _norm(text: str) -> str:
     return _NORM.sub("", text.lower())
 
 
-# -- fusing the per-query tool lists: each a tiny function over [{tool: score}] → {tool: (score, list index)} --
-def _fuse_max(lists: list[dict[str, float]]) -> dict[str, tuple[float, int]]:
-    """A tool's best score over the queries (each query's scores are min-max fused, so in [0, 1])."""
-    out: dict[str, tuple[float, int]] = {}
-    for n, scores in enumerate(lists):
-        for key, score in scores.items():
-            if key not in out or score > out[key][0]:
-                out[key] = (score, n)
-    return out
-
-
-def _fuse_rrf(lists: list[dict[str, float]], c: int = 60) -> dict[str, tuple[float, int]]:
-    out: dict[str, tuple[float, int]] = {}
-    for n, scores in enumerate(lists):
-        for rank, key in enumerate(sorted(scores, key=lambda x: -scores[x])):
-            prev = out.get(key, (0.0, n))
-            out[key] = (prev[0] + 1.0 / (c + rank + 1), prev[1] if key in out else n)
-    return out
-
-
-def _fuse_raw_max(lists: list[dict[str, float]]) -> dict[str, tuple[float, int]]:
+# -- fusing the per-query tool lists: {tool: score} per query → {tool: (score, index of the query it came from)} --
+def _fuse_raw_max(lists: list[dict[str, float]]) -> fusion.Sourced:
     """Best score, with the raw request's score added at half weight (breaks ties towards the whole request)."""
-    best = _fuse_max(lists)
+    best = fusion.max_lists(lists)
     raw = lists[0] if lists else {}
     return {key: (score + 0.5 * raw.get(key, 0.0), src) for key, (score, src) in best.items()}
 
 
-_FUSIONS = {"max": _fuse_max, "rrf": _fuse_rrf, "raw_max": _fuse_raw_max}
+# "max": a tool's best score over the queries (each query's scores are min-max fused, so in [0, 1]).
+_FUSIONS = {"max": fusion.max_lists, "rrf": fusion.rrf_lists, "raw_max": _fuse_raw_max}

@@ -1,6 +1,7 @@
 """Tool descriptions from every common shape, turned into one :class:`ToolSpec` and one searchable document.
 
-Accepted without importing any framework: MCP tools (objects or dicts with ``name``, ``description``,
+Accepted without importing any framework (each shape a :class:`ToolSource` in :data:`SOURCES`; adding one is a
+reader function and one line there): MCP tools (objects or dicts with ``name``, ``description``,
 ``inputSchema``), OpenAI function/tool JSON (``{"type": "function", "function": {...}}`` or a bare
 ``{"name", "description", "parameters"}``), LangChain tools (``.name``, ``.description``, ``.args`` or
 ``.tool_call_schema``), LlamaIndex tools (``.metadata.name``, ``.metadata.description``,
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,14 +81,14 @@ def _parameters(schema: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def to_spec(tool: Any, namespace: str | None = None, *, position: int | None = None) -> ToolSpec:
-    """Any accepted tool shape → :class:`ToolSpec`; raises InvalidArgumentError naming the tool and the field."""
+    """Any accepted tool shape (:data:`SOURCES`) → :class:`ToolSpec`; raises InvalidArgumentError naming the tool
+    and the field."""
     where = f"tool #{position}" if position is not None else "tool"
-    if isinstance(tool, ToolSpec):
-        name, description, schema, ns = tool.name, tool.description, tool.input_schema, tool.namespace
-    elif isinstance(tool, Mapping):
-        name, description, schema, ns = _from_mapping(tool, where)
-    else:
-        name, description, schema, ns = _from_object(tool, where)
+    source = next((s for s in SOURCES if s.matches(tool)), None)
+    if source is None:
+        raise InvalidArgumentError(f"{where}: a {type(tool).__name__} is not a tool (no 'name'); pass MCP, OpenAI, "
+                                   "LangChain or LlamaIndex tools, ToolSpec or dicts")
+    name, description, schema, ns = source.read(tool, where)
     ns = namespace if namespace is not None else ns
     label = f"{where} {name!r}" if isinstance(name, str) else where
     if not isinstance(name, str) or not _NAME.match(name):
@@ -117,28 +118,61 @@ def to_spec(tool: Any, namespace: str | None = None, *, position: int | None = N
     return ToolSpec(name, description, schema, ns)
 
 
-def _from_mapping(tool: Mapping[str, Any], where: str) -> tuple[Any, Any, Any, Any]:
-    if tool.get("type") == "function" and isinstance(tool.get("function"), Mapping):  # OpenAI tool
-        tool = tool["function"]
+# -- the shapes tools come in: each recognised by ``matches`` and read into (name, description, schema, namespace) --
+Fields = tuple[Any, Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class ToolSource:
+    """One shape of tool description: how to recognise it and read its fields (checked by :func:`to_spec`)."""
+
+    name: str
+    matches: Callable[[Any], bool]
+    read: Callable[[Any, str], Fields]
+
+
+def _read_spec(tool: ToolSpec, where: str) -> Fields:
+    return tool.name, tool.description, tool.input_schema, tool.namespace
+
+
+def _read_openai(tool: Mapping[str, Any], where: str) -> Fields:
+    return _read_mapping(tool["function"], where)
+
+
+def _read_mapping(tool: Mapping[str, Any], where: str) -> Fields:
     if "name" not in tool:
         raise InvalidArgumentError(f"{where}: field 'name' is missing (keys: {sorted(map(str, tool))[:8]})")
     schema = next((tool[k] for k in ("inputSchema", "input_schema", "parameters") if k in tool), None)
     return tool["name"], tool.get("description"), schema, tool.get("namespace")
 
 
-def _from_object(tool: Any, where: str) -> tuple[Any, Any, Any, Any]:
-    meta = getattr(tool, "metadata", None)
-    if meta is not None and hasattr(meta, "name") and hasattr(meta, "description"):  # LlamaIndex ToolMetadata
-        return meta.name, meta.description, _model_schema(getattr(meta, "fn_schema", None)), None
-    if not hasattr(tool, "name"):
-        raise InvalidArgumentError(f"{where}: a {type(tool).__name__} is not a tool (no 'name'); pass MCP, OpenAI, "
-                                   "LangChain or LlamaIndex tools, ToolSpec or dicts")
+def _read_llamaindex(tool: Any, where: str) -> Fields:
+    meta = tool.metadata
+    return meta.name, meta.description, _model_schema(getattr(meta, "fn_schema", None)), None
+
+
+def _read_object(tool: Any, where: str) -> Fields:
     schema = getattr(tool, "inputSchema", None) or getattr(tool, "input_schema", None)  # MCP Tool objects
     if schema is None and hasattr(tool, "tool_call_schema"):  # LangChain: args without injected ones
         schema = _model_schema(tool.tool_call_schema)
-    if schema is None and isinstance(getattr(tool, "args", None), Mapping):
+    if schema is None and isinstance(getattr(tool, "args", None), Mapping):  # LangChain tools without a schema
         schema = {"type": "object", "properties": dict(tool.args)}
     return tool.name, getattr(tool, "description", None), _model_schema(schema), None
+
+
+def _is_llamaindex(tool: Any) -> bool:
+    meta = getattr(tool, "metadata", None)
+    return meta is not None and hasattr(meta, "name") and hasattr(meta, "description")
+
+
+SOURCES: tuple[ToolSource, ...] = (
+    ToolSource("hopscout", lambda t: isinstance(t, ToolSpec), _read_spec),
+    ToolSource("openai", lambda t: isinstance(t, Mapping) and t.get("type") == "function"
+               and isinstance(t.get("function"), Mapping), _read_openai),
+    ToolSource("json", lambda t: isinstance(t, Mapping), _read_mapping),  # MCP tools/list JSON, bare functions
+    ToolSource("llamaindex", _is_llamaindex, _read_llamaindex),
+    ToolSource("object", lambda t: hasattr(t, "name"), _read_object),  # MCP Tool objects, LangChain tools
+)
 
 
 def _model_schema(schema: Any) -> Any:
@@ -155,4 +189,4 @@ def _model_schema(schema: Any) -> Any:
     return schema
 
 
-__all__ = ["ToolSpec", "split_name", "to_spec", "tool_document"]
+__all__ = ["SOURCES", "ToolSource", "ToolSpec", "split_name", "to_spec", "tool_document"]

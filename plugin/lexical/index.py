@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .analysis import analyze
-from .bm25_accel import Accelerator, Snapshot
-from .filters import Where, where_to_sql
+from ..analysis import analyze
+from ..filters import Where, where_to_sql
+from .snapshot import Accelerator, Snapshot
 
 _SCHEMA = """
 PRAGMA journal_mode=WAL;
@@ -33,6 +33,8 @@ class LexicalIndex:
         self.path = Path(path)
         self.accelerator = Accelerator(accel_min_docs)
         self._generation = 0
+        self._count_key: Any = None
+        self._count_value = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.executescript(_SCHEMA)
@@ -130,7 +132,7 @@ class LexicalIndex:
         return self.accelerator.current(key, count, self._bodies)
 
     def _count_cached(self, key: Any) -> int:
-        if getattr(self, "_count_key", None) != key:
+        if self._count_key != key:
             self._count_key, self._count_value = key, int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0])
         return self._count_value
 

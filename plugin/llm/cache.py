@@ -1,5 +1,5 @@
-"""A persisted cache of LLM outputs (generated queries, synthetic tool requests): one SQLite file under
-``settings.home``, keyed by what the output depends on (kind, model, prompt version, input hash).
+"""A persisted cache of LLM outputs (generated queries, synthetic tool requests, augmentations): one SQLite
+file under ``settings.home``, keyed by what the output depends on (kind, model, prompt version, input).
 
 SQLite ships with Python, is safe across threads and processes, and survives crashes without a torn file."""
 

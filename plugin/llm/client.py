@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 
-from .errors import InvalidArgumentError, LLMUnavailableError
+from ..errors import InvalidArgumentError, LLMUnavailableError
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..settings import Settings
 
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -157,5 +157,3 @@ def _content(response: httpx.Response, base_url: str) -> str:
         raise LLMUnavailableError(f"LLM endpoint {base_url} sent no text content")
     return content
 
-
-__all__ = ["LLM", "LLMClient"]

@@ -18,19 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EmbedderMismatchError, InvalidArgumentError
-from .hops import HopInput, HopQuery
+from ..errors import EmbedderMismatchError, InvalidArgumentError
+from ..resources import package_path
+from ..vectors import unit
+from .types import HopInput, HopQuery
 
 ARCHITECTURES = ("learned", "treehop")
-WEIGHTS_DIR = Path(__file__).parent / "hop_weights"
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 @dataclass
@@ -46,13 +43,13 @@ class HopModel:
         w = self.weights
         if self.arch == "learned":
             x = np.concatenate([q, c, q * c, q - c])
-            return _unit(q + _gelu(x @ w["w1"] + w["b1"]) @ w["w2"] + w["b2"])
+            return unit(q + _gelu(x @ w["w1"] + w["b1"]) @ w["w2"] + w["b2"])
         d = q.shape[0]
         logits = (q @ w["wq"]) * (c @ w["wk"]) / math.sqrt(d)
         gate = np.exp(logits - logits.max())
         gate /= gate.sum()
         inner = _gelu((gate * (c @ w["wv"])) @ w["m1"] + w["mb1"]) @ w["m2"] + w["mb2"]
-        return _unit(q - c + inner @ w["wo"])
+        return unit(q - c + inner @ w["wo"])
 
     def __call__(self, inp: HopInput) -> HopQuery:
         return HopQuery(vector=self.vector(inp.q.astype(np.float32), inp.c.astype(np.float32)))
@@ -87,7 +84,7 @@ def trained_weights_path(arch: str, embedder_id: str, home: Path) -> Path:
 def weights_path(arch: str, embedder_id: str, home: Path) -> Path:
     """Weights for ``arch`` and ``embedder_id``: trained ones under home win over those shipped in the package."""
     trained = trained_weights_path(arch, embedder_id, home)
-    shipped = WEIGHTS_DIR / trained.name
+    shipped = package_path("hop_weights", trained.name)
     return trained if trained.exists() or not shipped.exists() else shipped
 
 

@@ -1,0 +1,217 @@
+"""The engine under :class:`~hopscout.Scout`: it owns the store, the per-collection indexes, fusion weights,
+writes, the LLM and its cache, and the hop operators, and runs every search as a pipeline of stages:
+
+    validate → first retrieval → [augment] → [hop] → hits
+
+(:mod:`hopscout.retrieval`, :mod:`hopscout.augment`, :mod:`hopscout.hop`). Features built on the core (tool
+retrieval, ingestion, calibration, evaluation) use the engine's public methods, never its private state."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
+
+from . import augment
+from .embedders import Embedder
+from .errors import InvalidArgumentError
+from .hop import HopOperator, HopStage, get_operator
+from .index import META_DIM, META_EMBEDDER, CollectionIndex
+from .llm import LLM, CachedLLM, LLMCache, LLMClient
+from .retrieval import FirstRetrieval, FirstStage, SearchOptions, Stage, check_queries, to_hits
+from .retrieval.options import check_fusion_weight
+from .settings import Settings
+from .store import VectorStore, check_collection_name
+from .types import CollectionInfo, Hit
+
+META_FUSION_WEIGHT = "hopscout:fusion_weight"
+DEFAULT_FUSION_WEIGHT = 0.5
+Progress = Callable[[int, int], None]
+
+
+class Engine:
+    """What a :class:`~hopscout.Scout` runs on. Thread-safe; one per store."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: VectorStore, llm: LLM | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hopscout")
+        self._llm = llm
+        self._llm_made = llm is not None
+        self._llm_cache: LLMCache | None = None
+        self._indexes: dict[str, CollectionIndex] = {}
+        self._hop_operators: dict[str, HopOperator] = {}
+        self._lock = threading.RLock()
+
+    # -- collections ------------------------------------------------------------------------------
+    def index(self, collection: str | None = None, *, create: bool = False) -> CollectionIndex:
+        """The collection's index (opened once; created when ``create``); CollectionNotFoundError otherwise."""
+        name = check_collection_name(collection or self.settings.collection)
+        with self._lock:
+            index = self._indexes.get(name)
+            if index is None:
+                index = CollectionIndex.open(
+                    self.store, name, embedder_id=self.embedder.id, dim=lambda: self.embedder.dim,
+                    lexical_root=self.settings.home / "lexical" / self.store.location, create=create,
+                    sync_interval=self.settings.sync_interval,
+                )
+                self._indexes[name] = index
+            return index
+
+    def exists(self, name: str) -> bool:
+        """Whether the store has a collection called ``name`` (opened here or not)."""
+        return name in self._indexes or name in {c.name for c in self.store.list_collections()}
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every hopscout collection in the store (those with an embedder recorded), by name."""
+        infos = [
+            CollectionInfo(c.name, c.count, c.metadata.get(META_EMBEDDER), c.metadata.get(META_DIM),
+                           c.metadata.get(META_FUSION_WEIGHT))
+            for c in self.store.list_collections() if META_EMBEDDER in c.metadata
+        ]
+        return sorted(infos, key=lambda info: info.name)
+
+    def drop(self, collection: str) -> None:
+        """Delete a whole collection, vectors and lexical index."""
+        index = self.index(collection)
+        with self._lock:
+            self._indexes.pop(index.name, None)
+        index.lexical.close()
+        self.store.delete_collection(index.name)
+        index.lexical.path.unlink(missing_ok=True)
+
+    # -- fusion weight ----------------------------------------------------------------------------
+    def fusion_weight(self, index: CollectionIndex, override: float | None = None) -> float:
+        """The lexical weight hybrid search uses: the call's, else HOPSCOUT_FUSION_WEIGHT, else the collection's
+        calibrated one (as its latest sync read it), else 0.5."""
+        for value in (override, self.settings.fusion_weight):
+            if value is not None:
+                return check_fusion_weight(value)
+        stored = (index.last_metadata or index.metadata()).get(META_FUSION_WEIGHT)
+        return float(stored) if stored is not None else DEFAULT_FUSION_WEIGHT
+
+    def set_fusion_weight(self, index: CollectionIndex, weight: float) -> None:
+        """Store the lexical weight hybrid search uses on this collection."""
+        if not 0.0 <= float(weight) <= 1.0:
+            raise InvalidArgumentError(f"fusion weight must be in [0, 1], got {weight}")
+        index.update_metadata(**{META_FUSION_WEIGHT: float(weight)})
+
+    # -- writing ----------------------------------------------------------------------------------
+    def write(self, index: CollectionIndex, ids: Sequence[str], texts: Sequence[str],
+              metadatas: Sequence[Mapping[str, Any]], progress: Progress | None = None) -> None:
+        """Embed and store documents; a writer thread stores each batch while the next is embedded."""
+        size = self.settings.batch_size * 4
+        pending: queue.Queue[Any] = queue.Queue(maxsize=2)
+        failure: list[BaseException] = []
+
+        def writer() -> None:
+            while (item := pending.get()) is not None:
+                if failure:
+                    continue
+                try:
+                    index.upsert(*item)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread below
+                    failure.append(exc)
+
+        thread = threading.Thread(target=writer, name="hopscout-writer", daemon=True)
+        thread.start()
+        done = 0
+        try:
+            for start in range(0, len(ids), size):
+                if failure:
+                    break
+                batch = slice(start, start + size)
+                vectors = self.embedder.embed_documents(texts[batch])
+                pending.put((ids[batch], texts[batch], vectors, metadatas[batch]))
+                done += len(texts[batch])
+                if progress:
+                    progress(done, len(ids))
+        finally:
+            pending.put(None)
+            thread.join()
+        if failure:
+            raise failure[0]
+
+    # -- the LLM and the hop operators ----------------------------------------------------------------
+    @property
+    def llm(self) -> LLM | None:
+        """The LLM given to the Scout, else one for HOPSCOUT_LLM_* (made on first use), else None."""
+        if not self._llm_made:
+            with self._lock:
+                if not self._llm_made:
+                    self._llm = LLMClient.from_settings(self.settings)
+                    self._llm_made = True
+        return self._llm
+
+    @property
+    def llm_cache(self) -> LLMCache:
+        """The disk cache of LLM replies under ``HOME/cache`` (opened on first use)."""
+        if self._llm_cache is None:
+            with self._lock:
+                if self._llm_cache is None:
+                    self._llm_cache = LLMCache(self.settings.home / "cache" / "llm.sqlite")
+        return self._llm_cache
+
+    def completions(self, llm: LLM | None = None, cache: LLMCache | None = None) -> CachedLLM | None:
+        """``llm`` (default: :attr:`llm`) with replies cached (default: :attr:`llm_cache`); None without an LLM."""
+        model = llm if llm is not None else self.llm
+        if model is None:
+            return None
+        return CachedLLM(model, cache if cache is not None else self.llm_cache,
+                         max_tokens=self.settings.llm_max_tokens)
+
+    def hop_operator(self, name: str) -> HopOperator:
+        """The hop operator called ``name``; trained ones load their weights for this embedder once."""
+        spec = get_operator(name)
+        with self._lock:
+            if name not in self._hop_operators:
+                self._hop_operators[name] = spec.load(self.embedder.id, self.embedder.dim, self.settings.home)
+            return self._hop_operators[name]
+
+    # -- searching --------------------------------------------------------------------------------
+    def first_retrieval(self, index: CollectionIndex) -> FirstRetrieval:
+        """The first retrieval over ``index`` (what every search pipeline starts from)."""
+        return FirstRetrieval(index, self.embedder, self.pool)
+
+    def search(self, queries: Sequence[str], options: SearchOptions) -> list[list[Hit]]:
+        """The search pipeline, one hit list per query. Everything is checked before the store is touched."""
+        queries = check_queries(queries, self.settings)
+        opts = options.resolve(self.settings)
+        augmenting = augment.resolve(self.settings, opts.augment, opts.augmenter, opts.expansion) \
+            if augment.wanted(opts, self.settings) else None
+        hop = get_operator(opts.hop_operator) if opts.hops > 1 else None
+        operator = self.hop_operator(hop.name) if hop is not None else None
+        index = self.index(opts.collection)
+        index.sync()
+        weight = self.fusion_weight(index, opts.fusion_weight)
+        first = self.first_retrieval(index)
+        mode = cast(str, opts.mode)
+        stage: Stage
+        if augmenting is None:  # first retrieval → hits
+            stage = FirstStage(first, mode=mode, k=opts.k, weight=weight, candidates=self.settings.candidates,
+                               where=opts.where)
+        else:  # first retrieval → gate → augmenter → fusion with the original
+            policy, spec = augmenting
+            stage = augment.AugmentStage(first, policy=policy, spec=spec, mode=mode, k=opts.k, weight=weight,
+                                         depth=self.settings.candidates, where=opts.where,
+                                         expansion=opts.expansion, llm=self.completions)
+        if hop is not None and operator is not None:  # the stage above is the first hop
+            stage = HopStage(stage, index=index, embedder=self.embedder, operator=operator,
+                             text_level=hop.text_level, hops=opts.hops, beam=cast(int, opts.beam),
+                             fill=cast(float, opts.hop_fill), k=opts.k, where=opts.where)
+        return to_hits(index, stage.retrieve(queries), opts.k)
+
+    def close(self) -> None:
+        """Release the lexical index files, the LLM cache and worker threads."""
+        with self._lock:
+            for index in self._indexes.values():
+                index.lexical.close()
+            self._indexes.clear()
+            if self._llm_cache is not None:
+                self._llm_cache.close()
+                self._llm_cache = None
+        self.store.close()
+        self.pool.shutdown(wait=False)

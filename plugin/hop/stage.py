@@ -1,0 +1,121 @@
+"""The hop stage of a search (``hops > 1``): the hop loop, pruning, stop rule and merge.
+
+The stage before it (plain or augmented) is the first hop. Each of its top ``beam`` passages spawns a next query
+through a hop operator (:mod:`hopscout.hop.registry`); each layer keeps its best unseen candidates by score and
+stops when it brings nothing new; what later hops find fills the last ``fill`` slots of one merged list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..embedders import Embedder
+from ..filters import Where
+from ..index import CollectionIndex
+from ..retrieval import Ranked, Row, Stage
+from .types import HopInput, HopOperator
+
+CANDIDATES = 20  # per spawned query
+
+
+def fill_slots(k: int, fill_ratio: float) -> int:
+    """How many of the ``k`` result slots later hops may take (the rest keep the first hop's order)."""
+    return max(1, min(k - 1, int(round(k * fill_ratio)))) if k > 1 else 0
+
+
+def merge(first: list[Any], later: list[Any], k: int, fill: int, key: Callable[[Any], str]) -> list[Any]:
+    """Keep the first hop's top ``k - fill``, then the best unseen later-hop results, then the first hop's rest."""
+    kept = first[: k - fill]
+    seen = {key(h) for h in kept}
+    out = list(kept)
+    for hit in later + first[k - fill :]:
+        if len(out) >= k:
+            break
+        if key(hit) not in seen:
+            out.append(hit)
+            seen.add(key(hit))
+    return out
+
+
+class HopStage:
+    """Multi-hop search over ``inner`` (the first hop). Rows are rescored by merged rank (``1 - rank / k``) and
+    keep their own score as ``hop_score``; later-hop rows say their ``hop`` and ``parent`` passage."""
+
+    def __init__(self, inner: Stage, *, index: CollectionIndex, embedder: Embedder, operator: HopOperator,
+                 text_level: bool, hops: int, beam: int, fill: float, k: int, where: Where | None) -> None:
+        self.inner = inner
+        self.index = index
+        self.embedder = embedder
+        self.operator = operator
+        self.text_level = text_level
+        self.hops = hops
+        self.beam = beam
+        self.k = k
+        self.fill = fill_slots(k, fill)
+        self.where = where
+
+    def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
+        firsts = self.inner.retrieve(queries)
+        q_vecs = self._query_vectors(queries, firsts)
+        out = []
+        for query, q_vec, ranked in zip(queries, q_vecs, firsts):
+            later = self._later_hops(query, q_vec, ranked)
+            merged = merge(ranked.rows[: self.k], later, self.k, self.fill, key=lambda row: row.id)
+            rows = [Row(r.id, 1.0 - rank / self.k, {**r.scores, "hop_score": r.score}, r.hop, r.parent)
+                    for rank, r in enumerate(merged)]
+            out.append(Ranked(ranked.candidates, rows, ranked.note))
+        return out
+
+    def _query_vectors(self, queries: Sequence[str], firsts: Sequence[Ranked]) -> Sequence[np.ndarray]:
+        if self.text_level:  # text operators read passages only: no encode, no vector fetch
+            return [np.zeros(0, dtype=np.float32)] * len(queries)
+        known = [r.candidates.vector for r in firsts]
+        if all(v is not None for v in known):
+            return known  # type: ignore[return-value]
+        return list(self.embedder.embed_queries(list(queries)))
+
+    def _later_hops(self, query: str, q_vec: np.ndarray, first: Ranked) -> list[Row]:
+        keep = self.k - self.fill
+        seen = {row.id for row in first.rows[:keep]}
+        frontier = first.rows[: self.beam]
+        found: list[Row] = []
+        for layer in range(2, self.hops + 1):
+            stored = self.index.get([row.id for row in frontier], embeddings=not self.text_level)
+            best: dict[str, tuple[float, str]] = {}
+            vectors, parents = [], []
+            for parent in frontier:
+                if parent.id not in stored:
+                    continue
+                text, _, vec = stored[parent.id]
+                c = np.asarray(vec, dtype=np.float32) if vec is not None else np.zeros(0, dtype=np.float32)
+                spec = self.operator(HopInput(query, q_vec, text, c))
+                if spec.vector is not None:
+                    vectors.append(spec.vector)
+                    parents.append(parent.id)
+                if spec.text:
+                    rows = self.index.lexical.search(spec.text, CANDIDATES, self.where)
+                    top = rows[0][1] if rows else 1.0
+                    for doc_id, score in rows:
+                        _keep_best(best, doc_id, score / top, parent.id, seen)
+            if vectors:
+                for parent_id, matches in zip(parents, self.index.dense(np.stack(vectors), CANDIDATES, self.where)):
+                    for doc_id, score, _, _ in matches:
+                        _keep_best(best, doc_id, score, parent_id, seen)
+            if not best:
+                break  # stop rule: this layer brought nothing new
+            ranked = sorted(best.items(), key=lambda item: -item[1][0])
+            docs = self.index.get([doc_id for doc_id, _ in ranked[: max(self.beam, keep)]])
+            first.candidates.docs.update({i: (t, m) for i, (t, m, _) in docs.items()})
+            layer_rows = [Row(doc_id, score, {"hop": score}, layer, parent)
+                          for doc_id, (score, parent) in ranked if doc_id in docs]
+            found.extend(layer_rows)
+            seen.update(row.id for row in layer_rows)
+            frontier = layer_rows[: self.beam]
+        return found
+
+
+def _keep_best(best: dict[str, tuple[float, str]], doc_id: str, score: float, parent: str, seen: set[str]) -> None:
+    if doc_id not in seen and (doc_id not in best or score > best[doc_id][0]):
+        best[doc_id] = (score, parent)

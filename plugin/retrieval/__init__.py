@@ -1,0 +1,11 @@
+"""The search pipeline's common ground: the options of a search, the one first retrieval every search starts
+from, the values that flow between stages, confidence signals, and hits at the end."""
+
+from .candidates import Candidates, Ranked, Row, Stage
+from .first import FirstRetrieval, FirstStage
+from .options import EXPANSION_HELP, SearchKwargs, SearchOptions, check_k, check_queries
+from .results import to_hits
+from .signals import SIGNALS, signals
+
+__all__ = ["EXPANSION_HELP", "SIGNALS", "Candidates", "FirstRetrieval", "FirstStage", "Ranked", "Row",
+           "SearchKwargs", "SearchOptions", "Stage", "check_k", "check_queries", "signals", "to_hits"]

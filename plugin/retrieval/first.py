@@ -1,0 +1,93 @@
+"""The first retrieval, written once: dense and BM25 candidates for a batch of queries, and the stage that
+ranks them as the search mode says (the whole search when nothing else is asked for)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+import numpy as np
+
+from .. import fusion
+from ..analysis import analyze
+from ..embedders import Embedder
+from ..filters import Where
+from ..index import CollectionIndex
+from .candidates import Candidates, Ranked, Row
+from .signals import signals
+
+
+class FirstRetrieval:
+    """Dense and BM25 candidates from one collection. BM25 runs on ``pool`` while the query is encoded."""
+
+    def __init__(self, index: CollectionIndex, embedder: Embedder, pool: Executor | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.pool = pool
+
+    def run(self, queries: Sequence[str], *, mode: str, depth: int, where: Where | None = None, both: bool = False,
+            documents: bool = False, with_signals: bool = False) -> list[Candidates]:
+        """The top ``depth`` of the retrievers ``mode`` uses (of both with ``both``). ``documents`` brings the
+        dense hits' texts along (worth it when they are the results); ``with_signals`` computes the
+        confidence signals (they need both retrievers)."""
+        use_dense = both or mode != "lexical"
+        use_lexical = both or mode != "dense"
+        lexical_job: Any = None
+        if use_lexical and use_dense and self.pool is not None:
+            lexical_job = self.pool.submit(self.index.lexical.search_many, list(queries), depth, where)
+        vectors = self.embedder.embed_queries(list(queries)) if use_dense else None
+        dense_rows = self.index.dense(vectors, depth, where, documents=documents) if vectors is not None else None
+        if lexical_job is not None:
+            lexical_rows = lexical_job.result()
+        else:
+            lexical_rows = self.index.lexical.search_many(list(queries), depth, where) if use_lexical else None
+        out = []
+        for n, query in enumerate(queries):
+            drows = dense_rows[n] if dense_rows is not None else []
+            lrows = lexical_rows[n] if lexical_rows is not None else []
+            out.append(Candidates(
+                query, np.asarray(vectors[n], dtype=np.float32) if vectors is not None else None,
+                {i: s for i, s, _, _ in drows}, dict(lrows),
+                {i: (t, m) for i, _, t, m in drows} if documents else {},
+            ))
+        if with_signals:
+            self._add_signals(out)
+        return out
+
+    def _add_signals(self, batch: list[Candidates]) -> None:
+        total = self.index.lexical.count()
+        terms = [sorted(set(analyze(c.query))) for c in batch]
+        freqs = self.index.lexical.doc_freqs([t for ts in terms for t in ts])
+        for c, ts in zip(batch, terms):
+            c.features = signals(list(c.dense.values()), list(c.lexical.values()), list(c.dense), list(c.lexical),
+                                 [freqs.get(t, 0) for t in ts], total)
+
+
+class FirstStage:
+    """The plain search: the first retrieval ranked by the mode. Single retrievers keep their own order; hybrid
+    fuses each retriever's top ``candidates`` (convex, lexical ``weight``). Scores: ``dense`` / ``lexical``, and
+    for hybrid ``fused`` beside the parts."""
+
+    def __init__(self, first: FirstRetrieval, *, mode: str, k: int, weight: float, candidates: int,
+                 where: Where | None) -> None:
+        self.first = first
+        self.mode = mode
+        self.k = k
+        self.weight = weight
+        self.depth = k if mode != "hybrid" else max(k, candidates)
+        self.where = where
+
+    def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
+        batch = self.first.run(queries, mode=self.mode, depth=self.depth, where=self.where,
+                               documents=self.mode == "dense")
+        return [Ranked(c, self.rows(c)) for c in batch]
+
+    def rows(self, c: Candidates) -> list[Row]:
+        if self.mode == "dense":
+            return [Row(i, s, {"dense": s}) for i, s in c.dense.items()]
+        if self.mode == "lexical":
+            return [Row(i, s, {"lexical": s}) for i, s in c.lexical.items()]
+        return [Row(i, s, {"fused": s, **({"dense": c.dense[i]} if i in c.dense else {}),
+                           **({"lexical": c.lexical[i]} if i in c.lexical else {})})
+                for i, s in fusion.convex(c.dense, c.lexical, self.weight)[: self.k]]

@@ -1,0 +1,147 @@
+"""Everything one search call may set, in one frozen value object: :class:`SearchOptions`.
+
+``Scout.search(query, k, **options)`` builds it; each stage of the search pipeline reads the fields it needs.
+:meth:`SearchOptions.resolve` fills the unset ones from :class:`~hopscout.settings.Settings` and checks the
+generic ones (k, filter, mode, weight, hops, beam, fill); a stage checks its own names (hop operator,
+augmenter). The ``agent`` text in a field's metadata is how every agent-facing search tool (MCP, LangChain,
+LlamaIndex) describes that option to the calling model: one description for all of them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+import numpy as np
+
+from ..errors import InvalidArgumentError, InvalidQueryError
+from ..filters import Where, validate_where
+from ..settings import SearchMode, Settings
+
+AugmentPolicy = Literal["never", "always", "auto"]
+MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
+POLICIES: tuple[str, ...] = ("never", "always", "auto")
+MAX_HOPS = 4
+MAX_BEAM = 50
+
+EXPANSION_HELP = ("Optional: your own expansion of the query, searched too and fused with the query's results (no "
+                  "LLM call): related terms, the likely answer's wording or a short hypothetical passage. Use it when "
+                  "the query is short or uses words the documents may not.")
+HOPS_HELP = ("Retrieval hops for questions whose answer spans several documents (bridge entities, comparisons): "
+             "1 = plain search; 2-3 follow what the first passages point to. Leave unset for single-fact questions.")
+AUGMENT_HELP = ("Query augmentation with hopscout's configured augmenter (and LLM, when it has one): 'never', "
+                "'always', or 'auto' (only where the collection's calibrated gate expects a gain). Leave unset for "
+                "precise queries.")
+
+
+def _agent(text: str) -> dict[str, str]:
+    return {"agent": text}
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """One search's options; ``None`` means "the setting" (``HOPSCOUT_*``, see :class:`Settings`)."""
+
+    k: int = 10
+    where: Where | None = None
+    mode: SearchMode | None = None
+    fusion_weight: float | None = None
+    collection: str | None = None
+    hops: int = field(default=1, metadata=_agent(HOPS_HELP))
+    beam: int | None = None
+    hop_operator: str | None = None
+    hop_fill: float | None = None
+    augment: AugmentPolicy | None = field(default=None, metadata=_agent(AUGMENT_HELP))
+    augmenter: str | None = None
+    expansion: str | None = field(default=None, metadata=_agent(EXPANSION_HELP))
+
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        """The option names ``Scout.search`` accepts besides the query."""
+        return frozenset(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def build(cls, k: Any, options: dict[str, Any]) -> SearchOptions:
+        """From ``search(query, k, **options)``; an unknown option is an InvalidArgumentError naming the valid ones."""
+        unknown = sorted(set(options) - cls.names())
+        if unknown:
+            raise InvalidArgumentError(f"search has no option {', '.join(map(repr, unknown))}; it accepts: "
+                                       f"{', '.join(sorted(cls.names()))}")
+        return cls(k=k, **options)
+
+    @classmethod
+    def agent_options(cls) -> list[dataclasses.Field[Any]]:
+        """The options an agent chooses per query (they carry an ``agent`` description)."""
+        return [f for f in dataclasses.fields(cls) if "agent" in f.metadata]
+
+    def resolve(self, settings: Settings) -> SearchOptions:
+        """These options with settings filled in and the generic ones checked (InvalidArgumentError says which)."""
+        mode = self.mode or settings.search_mode
+        if mode not in MODES:
+            raise InvalidArgumentError(f"mode must be dense, lexical or hybrid, got {mode!r}")
+        hops, beam = self.hops, settings.hop_beam if self.beam is None else self.beam
+        if isinstance(hops, bool) or not isinstance(hops, int) or not 1 <= hops <= MAX_HOPS:
+            raise InvalidArgumentError(f"hops must be an integer from 1 to {MAX_HOPS}, got {hops!r}")
+        if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
+            raise InvalidArgumentError(f"beam must be an integer from 1 to {MAX_BEAM}, got {beam!r}")
+        fill = settings.hop_fill if self.hop_fill is None else self.hop_fill
+        if isinstance(fill, bool) or not isinstance(fill, (int, float)) or not 0.0 <= fill <= 0.9:
+            raise InvalidArgumentError(f"hop_fill must be a number from 0 to 0.9, got {fill!r}")
+        return dataclasses.replace(
+            self, k=check_k(self.k, settings), where=validate_where(self.where), mode=mode,  # type: ignore[arg-type]
+            collection=self.collection or settings.collection, beam=beam, hop_fill=float(fill),
+            hop_operator=self.hop_operator or settings.hop_operator,
+        )
+
+
+class SearchKwargs(TypedDict, total=False):
+    """``**options`` of ``Scout.search`` for type checkers: the fields of :class:`SearchOptions` but ``k``."""
+
+    where: Where | None
+    mode: SearchMode | None
+    fusion_weight: float | None
+    collection: str | None
+    hops: int
+    beam: int | None
+    hop_operator: str | None
+    hop_fill: float | None
+    augment: AugmentPolicy | None
+    augmenter: str | None
+    expansion: str | None
+
+
+def check_k(k: Any, settings: Settings) -> int:
+    """``k`` as an int if it is one in 1..HOPSCOUT_MAX_K, else InvalidArgumentError."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise InvalidArgumentError(f"k must be an integer, got {type(k).__name__}")
+    if not 1 <= int(k) <= settings.max_k:
+        raise InvalidArgumentError(f"k must be between 1 and {settings.max_k} (HOPSCOUT_MAX_K), got {k}")
+    return int(k)
+
+
+def check_fusion_weight(value: Any) -> float:
+    """A lexical fusion weight in [0, 1], else InvalidArgumentError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise InvalidArgumentError(f"fusion_weight must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_queries(queries: Any, settings: Settings) -> list[str]:
+    """A non-empty list of non-empty strings no longer than HOPSCOUT_MAX_QUERY_CHARS, else InvalidQueryError."""
+    if isinstance(queries, str) or not isinstance(queries, Sequence):
+        raise InvalidQueryError(f"queries must be a list of strings, got {type(queries).__name__}")
+    if not queries:
+        raise InvalidQueryError("queries is empty: pass at least one query")
+    limit = settings.max_query_chars
+    for q in queries:
+        if not isinstance(q, str):
+            raise InvalidQueryError(f"a query must be a string, got {type(q).__name__}: {q!r:.80}")
+        if not q.strip():
+            raise InvalidQueryError("a query is empty or whitespace: say what to look for")
+        if len(q) > limit:
+            raise InvalidQueryError(
+                f"a query has {len(q)} characters, over the limit of {limit} (HOPSCOUT_MAX_QUERY_CHARS); "
+                "shorten it to the question itself"
+            )
+    return list(queries)
