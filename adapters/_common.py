@@ -54,15 +54,20 @@ def reserved_in(search_kwargs: Mapping[str, Any], fields: Iterable[str]) -> None
     """Refuse ``search_kwargs`` that repeat an option the adapter has its own field for."""
     clash = sorted(set(search_kwargs) & set(fields))
     if clash:
-        raise InvalidArgumentError(f"pass {', '.join(clash)} as the adapter's own argument, not in search_kwargs")
+        raise InvalidArgumentError(
+            f"pass {', '.join(clash)} as the adapter's own argument, not in search_kwargs"
+        )
 
 
 def hits_text(hits: Iterable[Hit], width: int = 1200) -> str:
     """Hits as numbered plain text for a model to read: score, source › heading, then the passage."""
     blocks = []
     for n, hit in enumerate(hits, 1):
-        origin = " › ".join(str(part) for part in (
-            Path(hit.source).name if hit.source else None, hit.metadata.get("heading")) if part)
+        origin = " › ".join(
+            str(part)
+            for part in (Path(hit.source).name if hit.source else None, hit.metadata.get("heading"))
+            if part
+        )
         text = " ".join(hit.text.split())
         if len(text) > width:
             text = text[:width] + "…"
@@ -85,12 +90,23 @@ class ToolPicker:
 
     Only the tools given here are ever returned, even when the catalog's collection holds others."""
 
-    def __init__(self, tools: Iterable[Any], name_of: Any, *, scout: Any = None, catalog: Any = None,
-                 namespace: str | None = None, collection: str | None = None, llm: Any = None) -> None:
+    def __init__(
+        self,
+        tools: Iterable[Any],
+        name_of: Any,
+        *,
+        scout: Any = None,
+        catalog: Any = None,
+        namespace: str | None = None,
+        collection: str | None = None,
+        llm: Any = None,
+    ) -> None:
         if (scout is None) == (catalog is None):
             raise InvalidArgumentError("pass scout= (a Scout) or catalog= (a ToolCatalog), exactly one")
         if catalog is not None and (collection is not None or llm is not None):
-            raise InvalidArgumentError("collection= and llm= configure a new catalog: set them on your ToolCatalog")
+            raise InvalidArgumentError(
+                "collection= and llm= configure a new catalog: set them on your ToolCatalog"
+            )
         self.catalog = catalog if catalog is not None else ToolCatalog(scout, collection=collection, llm=llm)
         self.tools = list(tools)
         self.namespace = namespace
@@ -103,7 +119,8 @@ class ToolPicker:
         self.report = self.catalog.register(self.tools, namespace)
         # hits that are not ours (other namespaces, tools from earlier runs) are skipped: fetch that many more
         self._others = sum(
-            1 for spec in self.catalog.tools()
+            1
+            for spec in self.catalog.tools()
             if spec.name not in self._by_name or (spec.namespace or None) != (namespace or None)
             if namespace is None or spec.namespace == namespace
         )
@@ -115,7 +132,8 @@ class ToolPicker:
         fetch = min(k + self._others, self.catalog.scout.settings.max_k)
         results = self.catalog.find_tools(request, k=fetch, **options)
         picked = [
-            (hit, self._by_name[hit.spec.name]) for hit in results.hits
+            (hit, self._by_name[hit.spec.name])
+            for hit in results.hits
             if (hit.spec.namespace or None) == (self.namespace or None) and hit.spec.name in self._by_name
         ]
         return picked[:k], results

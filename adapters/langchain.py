@@ -110,25 +110,48 @@ class HopscoutRetriever(BaseRetriever):
         return [_document(hit) for hit in hits]
 
 
-def _tool(fn: Any, name: str, description: str, schema: str, field: str, about: str, k: int,
-          k_about: str, **extra: Any) -> StructuredTool:
+def _tool(
+    fn: Any,
+    name: str,
+    description: str,
+    schema: str,
+    field: str,
+    about: str,
+    k: int,
+    k_about: str,
+    **extra: Any,
+) -> StructuredTool:
     """``fn(<field>, k, **extra) -> (content, artifact)`` as a sync + async ``content_and_artifact`` tool."""
 
     async def afn(**kwargs: Any) -> Any:
         return await _in_executor(fn, **kwargs)
 
-    args = create_model(schema, **{
-        field: (str, Field(description=about)),
-        "k": (int, Field(default=k, ge=1, le=50, description=k_about)),
-        **extra,
-    })
-    return StructuredTool.from_function(func=fn, coroutine=afn, name=name, description=description,
-                                        args_schema=args, response_format="content_and_artifact")
+    args = create_model(
+        schema,
+        **{
+            field: (str, Field(description=about)),
+            "k": (int, Field(default=k, ge=1, le=50, description=k_about)),
+            **extra,
+        },
+    )
+    return StructuredTool.from_function(
+        func=fn,
+        coroutine=afn,
+        name=name,
+        description=description,
+        args_schema=args,
+        response_format="content_and_artifact",
+    )
 
 
 def create_search_tool(
-    scout: Scout, *, k: int = 5, collection: str | None = None, name: str = "search",
-    description: str | None = None, **search_kwargs: Any,
+    scout: Scout,
+    *,
+    k: int = 5,
+    collection: str | None = None,
+    name: str = "search",
+    description: str | None = None,
+    **search_kwargs: Any,
 ) -> StructuredTool:
     """A ``StructuredTool`` that searches a hopscout collection.
 
@@ -142,17 +165,28 @@ def create_search_tool(
         return hits_text(hits), [_document(hit) for hit in hits]
 
     return _tool(
-        search, name, description or (
+        search,
+        name,
+        description
+        or (
             "Search the indexed documents (hybrid semantic + keyword search) and return the most relevant "
-            "passages with their sources. Use it to look up facts before answering."),
-        "SearchInput", "query", "What to look for: a question or keywords, in natural language.",
-        k, "How many passages to return.",
+            "passages with their sources. Use it to look up facts before answering."
+        ),
+        "SearchInput",
+        "query",
+        "What to look for: a question or keywords, in natural language.",
+        k,
+        "How many passages to return.",
         expansion=(str | None, Field(default=None, description=_agent_help("expansion"))),
     )
 
 
 def create_find_tools_tool(
-    catalog: ToolCatalog, *, k: int = 5, name: str = "find_tools", description: str | None = None,
+    catalog: ToolCatalog,
+    *,
+    k: int = 5,
+    name: str = "find_tools",
+    description: str | None = None,
 ) -> StructuredTool:
     """A ``StructuredTool`` that finds catalog tools for a task: ``(one line per tool, ToolResults)``."""
 
@@ -161,11 +195,18 @@ def create_find_tools_tool(
         return tool_results_text(results), results
 
     return _tool(
-        find_tools, name, description or (
+        find_tools,
+        name,
+        description
+        or (
             "Find the tools that can do a task. Describe the task; get back the best matching tools' names "
-            "and descriptions, best first."),
-        "FindToolsInput", "request", "The task you need a tool for, in plain words ('email the report to Ann').",
-        k, "How many tools to return.",
+            "and descriptions, best first."
+        ),
+        "FindToolsInput",
+        "request",
+        "The task you need a tool for, in plain words ('email the report to Ann').",
+        k,
+        "How many tools to return.",
     )
 
 
@@ -180,12 +221,26 @@ class HopscoutToolSelector:
     """
 
     def __init__(
-        self, tools: Sequence[BaseTool], *, scout: Scout | None = None, catalog: ToolCatalog | None = None,
-        k: int = 5, namespace: str | None = None, collection: str | None = None, llm: Any = None,
+        self,
+        tools: Sequence[BaseTool],
+        *,
+        scout: Scout | None = None,
+        catalog: ToolCatalog | None = None,
+        k: int = 5,
+        namespace: str | None = None,
+        collection: str | None = None,
+        llm: Any = None,
     ) -> None:
         self.k = k
-        self._picker = ToolPicker(tools, lambda tool: tool.name, scout=scout, catalog=catalog,
-                                  namespace=namespace, collection=collection, llm=llm)
+        self._picker = ToolPicker(
+            tools,
+            lambda tool: tool.name,
+            scout=scout,
+            catalog=catalog,
+            namespace=namespace,
+            collection=collection,
+            llm=llm,
+        )
         self.catalog = self._picker.catalog
         self.report = self._picker.report  # what registering the tools changed in the catalog
 
@@ -216,7 +271,7 @@ class LangChainLLM:
 
     def complete(self, prompt: str, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
         messages = ([SystemMessage(JSON_INSTRUCTION)] if json_mode else []) + [HumanMessage(prompt)]
-        kwargs = {"max_tokens": max_tokens} if max_tokens is not None else {}
+        kwargs: dict[str, Any] = {"max_tokens": max_tokens} if max_tokens is not None else {}
         try:
             reply = self.chat_model.invoke(messages, **kwargs)
         except Exception as exc:  # the core falls back to its LLM-free path on LLMUnavailableError

@@ -8,7 +8,7 @@ agents, and a LlamaIndex LLM as hopscout's LLM.
 import asyncio
 import functools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from hopscout import HIT_FIELDS, Hit, LLMUnavailableError, Scout
 
@@ -45,8 +45,16 @@ __all__ = ["HopscoutRetriever", "HopscoutToolRetriever", "HopscoutToolSpec", "Ll
 
 # ingest bookkeeping and hopscout's retrieval fields: kept in node.metadata, left out of what the LLM and
 # embedders are shown (the source file stays visible)
-_BOOKKEEPING = ("ingest_root", "file_sha", "n_chunks", "chunk", "start", "end", "kind",
-                *(name for name in HIT_FIELDS if name != "source"))
+_BOOKKEEPING = (
+    "ingest_root",
+    "file_sha",
+    "n_chunks",
+    "chunk",
+    "start",
+    "end",
+    "kind",
+    *(name for name in HIT_FIELDS if name != "source"),
+)
 
 
 def _node(hit: Hit) -> NodeWithScore:
@@ -54,8 +62,13 @@ def _node(hit: Hit) -> NodeWithScore:
     meta = hit.to_metadata()
     hidden = [key for key in _BOOKKEEPING if key in meta]
     node = TextNode(
-        id_=hit.id, text=hit.text, metadata=meta, start_char_idx=meta.get("start"), end_char_idx=meta.get("end"),
-        excluded_llm_metadata_keys=hidden, excluded_embed_metadata_keys=hidden,
+        id_=hit.id,
+        text=hit.text,
+        metadata=meta,
+        start_char_idx=meta.get("start"),
+        end_char_idx=meta.get("end"),
+        excluded_llm_metadata_keys=hidden,
+        excluded_embed_metadata_keys=hidden,
     )
     return NodeWithScore(node=node, score=hit.score)
 
@@ -107,11 +120,16 @@ class HopscoutToolSpec(BaseToolSpec):
     ``collection`` and ``search_kwargs`` (``where``, ``mode``, ...) are fixed here; the model sees the query,
     how many results it wants, and an optional ``expansion`` of its own (searched too, fused, no LLM call)."""
 
-    spec_functions: ClassVar[list[Any]] = [("search", "asearch"), ("find_tools", "afind_tools")]
+    spec_functions: list[Any] = [("search", "asearch"), ("find_tools", "afind_tools")]  # noqa: RUF012 - BaseToolSpec's
 
     def __init__(
-        self, scout: Scout, *, catalog: Optional["ToolCatalog"] = None, collection: str | None = None,
-        k: int = 5, **search_kwargs: Any,
+        self,
+        scout: Scout,
+        *,
+        catalog: Optional["ToolCatalog"] = None,
+        collection: str | None = None,
+        k: int = 5,
+        **search_kwargs: Any,
     ) -> None:
         self.scout = scout
         self.catalog = catalog
@@ -129,7 +147,9 @@ class HopscoutToolSpec(BaseToolSpec):
             expansion: Optional: your own expansion of the query (related terms, the likely answer's wording or
                 a short hypothetical passage), searched too and fused with the query's results.
         """
-        return hits_text(self.scout.search(query, k or self.k, **with_expansion(self.search_options, expansion)))
+        return hits_text(
+            self.scout.search(query, k or self.k, **with_expansion(self.search_options, expansion))
+        )
 
     async def asearch(self, query: str, k: int | None = None, expansion: str | None = None) -> str:
         """Search the indexed documents (hybrid semantic + keyword) for passages relevant to a query.
@@ -150,7 +170,9 @@ class HopscoutToolSpec(BaseToolSpec):
             k: How many tools to return (optional).
         """
         if self.catalog is None:
-            raise ValueError("find_tools needs a catalog: HopscoutToolSpec(scout, catalog=ToolCatalog(scout))")
+            raise ValueError(
+                "find_tools needs a catalog: HopscoutToolSpec(scout, catalog=ToolCatalog(scout))"
+            )
         return tool_results_text(self.catalog.find_tools(request, k=k or self.k))
 
     async def afind_tools(self, request: str, k: int | None = None) -> str:
@@ -174,8 +196,10 @@ class _ToolNodes(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         picked, _ = self.picker.pick(query_bundle.query_str, self.k)
         return [
-            NodeWithScore(node=TextNode(id_=hit.spec.key, text=hit.spec.description, metadata={"name": hit.spec.name}),
-                          score=hit.score)
+            NodeWithScore(
+                node=TextNode(id_=hit.spec.key, text=hit.spec.description, metadata={"name": hit.spec.name}),
+                score=hit.score,
+            )
             for hit, _tool in picked
         ]
 
@@ -192,11 +216,25 @@ class HopscoutToolRetriever(ObjectRetriever[BaseTool]):
     ``retrieve(request)`` / ``aretrieve`` return the same tool objects, best first."""
 
     def __init__(
-        self, tools: Sequence[BaseTool], *, scout: Scout | None = None, catalog: Optional["ToolCatalog"] = None,
-        k: int = 5, namespace: str | None = None, collection: str | None = None, llm: Any = None,
+        self,
+        tools: Sequence[BaseTool],
+        *,
+        scout: Scout | None = None,
+        catalog: Optional["ToolCatalog"] = None,
+        k: int = 5,
+        namespace: str | None = None,
+        collection: str | None = None,
+        llm: Any = None,
     ) -> None:
-        picker = ToolPicker(tools, lambda tool: tool.metadata.name, scout=scout, catalog=catalog,
-                            namespace=namespace, collection=collection, llm=llm)
+        picker = ToolPicker(
+            tools,
+            lambda tool: tool.metadata.name,
+            scout=scout,
+            catalog=catalog,
+            namespace=namespace,
+            collection=collection,
+            llm=llm,
+        )
         self.catalog = picker.catalog
         self.report = picker.report  # what registering the tools changed in the catalog
         super().__init__(_ToolNodes(picker, k), SimpleToolNodeMapping.from_objects(list(tools)))

@@ -17,28 +17,44 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from langchain_core.tools import StructuredTool
+from llama_index.core.tools import FunctionTool
+
 from hopscout import Scout
 from hopscout.adapters import langchain as lc
 from hopscout.adapters import llamaindex as li
 from hopscout.demo import SAMPLE_DIR
 from hopscout.tools import ToolCatalog
-from langchain_core.tools import StructuredTool
-from llama_index.core.tools import FunctionTool
 
 QUERIES = [
-    "why does my coffee taste sour", "which planet is the hottest", "cache revalidation with ETag",
-    "exponential backoff", "borrow checker", "feeding a sourdough starter", "light reactions in plants",
+    "why does my coffee taste sour",
+    "which planet is the hottest",
+    "cache revalidation with ETag",
+    "exponential backoff",
+    "borrow checker",
+    "feeding a sourdough starter",
+    "light reactions in plants",
     "circuit breaker pattern",
 ]
 TOOL_NAMES = {
-    "get_weather": "Current weather and forecast for a city.", "send_email": "Send an email to a recipient.",
-    "create_event": "Create a meeting in the calendar.", "read_file": "Read a text file from disk.",
-    "calculator": "Evaluate an arithmetic expression.", "convert_currency": "Convert money between currencies.",
-    "web_search": "Search the web.", "translate": "Translate text into another language.",
-    "set_reminder": "Remind the user at a time.", "get_directions": "Travel route and time between places.",
+    "get_weather": "Current weather and forecast for a city.",
+    "send_email": "Send an email to a recipient.",
+    "create_event": "Create a meeting in the calendar.",
+    "read_file": "Read a text file from disk.",
+    "calculator": "Evaluate an arithmetic expression.",
+    "convert_currency": "Convert money between currencies.",
+    "web_search": "Search the web.",
+    "translate": "Translate text into another language.",
+    "set_reminder": "Remind the user at a time.",
+    "get_directions": "Travel route and time between places.",
 }
-REQUESTS = ["will it rain tomorrow in Oslo", "email the report to Ann", "how many euros is 250 dollars",
-            "remind me to call mum at six", "route from the station to the office"]
+REQUESTS = [
+    "will it rain tomorrow in Oslo",
+    "email the report to Ann",
+    "how many euros is 250 dollars",
+    "remind me to call mum at six",
+    "route from the station to the office",
+]
 
 
 def _fn(name: str, description: str) -> Callable[[str], str]:
@@ -57,7 +73,7 @@ def measure(variants: dict[str, Callable[[str], object]], inputs: list[str], rou
         variants[name](inputs[0])
     for r in range(rounds):
         text = inputs[r % len(inputs)]
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             start = time.perf_counter()
             variants[name](text)
             times[name].append(time.perf_counter() - start)
@@ -82,7 +98,8 @@ def main(home: str, rounds: int) -> None:
         search = {
             "core Scout.search": lambda q: scout.search(q, k, collection=col),
             "core Scout.search in an executor": lambda q: loop.run_until_complete(
-                loop.run_in_executor(None, lambda: scout.search(q, k, collection=col))),
+                loop.run_in_executor(None, lambda: scout.search(q, k, collection=col))
+            ),
             "langchain retriever": lc_retriever.invoke,
             "langchain retriever (ainvoke)": lambda q: loop.run_until_complete(lc_retriever.ainvoke(q)),
             "langchain search tool": lambda q: lc_search.invoke({"query": q}),
@@ -102,7 +119,9 @@ def main(home: str, rounds: int) -> None:
             "langchain HopscoutToolSelector": selector.select,
             "llamaindex HopscoutToolRetriever": tool_retriever.retrieve,
         }
-        report("tool selection, 10 tools, k=3", measure(tools, REQUESTS, rounds), "core ToolCatalog.find_tools")
+        report(
+            "tool selection, 10 tools, k=3", measure(tools, REQUESTS, rounds), "core ToolCatalog.find_tools"
+        )
         loop.close()
 
 

@@ -1,6 +1,6 @@
 """LangChain: hopscout as a retriever and as an agent's search tool, offline on the bundled sample corpus.
 
-    python examples/langchain_retriever.py          # HOPSCOUT_HOME=... to keep the store, else a temp folder
+python examples/langchain_retriever.py          # HOPSCOUT_HOME=... to keep the store, else a temp folder
 """
 
 from __future__ import annotations
@@ -33,20 +33,31 @@ def main(home: str) -> None:
         show("why does my coffee taste sour", retriever.invoke("why does my coffee taste sour"))
         # per-call options: k, a metadata filter (where= or filter=), the search mode
         html = [str(path) for path in SAMPLE_DIR.glob("*.html")]
-        show("planet temperature (k=1, HTML files only, lexical)",
-             retriever.invoke("planet temperature", k=1, filter={"source": {"$in": html}}, mode="lexical"))
+        show(
+            "planet temperature (k=1, HTML files only, lexical)",
+            retriever.invoke("planet temperature", k=1, filter={"source": {"$in": html}}, mode="lexical"),
+        )
 
         async def both() -> list:
             return await retriever.abatch(["exponential backoff with jitter", "borrow checker rules"])
 
-        for query, docs in zip(["exponential backoff with jitter (async)", "borrow checker rules (async)"],
-                               asyncio.run(both())):
+        for query, docs in zip(
+            ["exponential backoff with jitter (async)", "borrow checker rules (async)"], asyncio.run(both())
+        ):
             show(query, docs)
 
         search = create_search_tool(scout, collection="sample", k=2)
-        message = search.invoke({"name": "search", "args": {"query": "how long should a sourdough starter rest?"},
-                                 "id": "call-1", "type": "tool_call"})
-        print(f"\ntool {search.name}{list(search.args)} -> ToolMessage with {len(message.artifact)} Documents:")
+        message = search.invoke(
+            {
+                "name": "search",
+                "args": {"query": "how long should a sourdough starter rest?"},
+                "id": "call-1",
+                "type": "tool_call",
+            }
+        )
+        print(
+            f"\ntool {search.name}{list(search.args)} -> ToolMessage with {len(message.artifact)} Documents:"
+        )
         print("  " + message.content.replace("\n", "\n  ")[:600])
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import tempfile
 
+from langchain_core.tools import BaseTool, tool
+
 from hopscout import Scout
 from hopscout.adapters.langchain import HopscoutToolSelector, create_search_tool
 from hopscout.demo import SAMPLE_DIR
-from langchain_core.tools import BaseTool, tool
 
 
 @tool
@@ -204,13 +205,22 @@ REQUESTS = [
 def main(home: str) -> None:
     with Scout(home=home) as scout:
         scout.ingest(SAMPLE_DIR, collection="notes")
-        notes = create_search_tool(scout, collection="notes", k=2, name="search_notes",
-                                   description="Search the team's own notes and documents (brewing, baking, "
-                                               "HTTP caching, Rust, retries, astronomy).")
-        tools: list[BaseTool] = [value for value in globals().values() if isinstance(value, BaseTool)] + [notes]
+        notes = create_search_tool(
+            scout,
+            collection="notes",
+            k=2,
+            name="search_notes",
+            description="Search the team's own notes and documents (brewing, baking, "
+            "HTTP caching, Rust, retries, astronomy).",
+        )
+        tools: list[BaseTool] = [value for value in globals().values() if isinstance(value, BaseTool)] + [
+            notes
+        ]
         selector = HopscoutToolSelector(tools, scout=scout, k=3)
-        print(f"{len(tools)} tools in the catalog: {len(selector.report.added)} added, "
-              f"{len(selector.report.unchanged)} unchanged since the last run")
+        print(
+            f"{len(tools)} tools in the catalog: {len(selector.report.added)} added, "
+            f"{len(selector.report.unchanged)} unchanged since the last run"
+        )
         for request in REQUESTS:
             picked = selector.select(request)
             print(f"\n? {request}\n  -> {', '.join(t.name for t in picked)}")

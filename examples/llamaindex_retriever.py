@@ -13,11 +13,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from llama_index.core.llms import MockLLM
+from llama_index.core.query_engine import RetrieverQueryEngine
+
 from hopscout import Scout
 from hopscout.adapters.llamaindex import HopscoutRetriever
 from hopscout.demo import SAMPLE_DIR
-from llama_index.core.llms import MockLLM
-from llama_index.core.query_engine import RetrieverQueryEngine
 
 
 def show(title: str, nodes: list) -> None:
@@ -26,7 +27,9 @@ def show(title: str, nodes: list) -> None:
         meta = item.node.metadata
         heading = meta.get("heading")
         text = " ".join(item.node.get_content().split())[:100]
-        print(f"  [{item.score:.2f}] {Path(meta.get('source', '?')).name}{f' › {heading}' if heading else ''}: {text}…")
+        print(
+            f"  [{item.score:.2f}] {Path(meta.get('source', '?')).name}{f' › {heading}' if heading else ''}: {text}…"
+        )
 
 
 def main(home: str) -> None:
@@ -36,16 +39,22 @@ def main(home: str) -> None:
 
         retriever = HopscoutRetriever(scout, collection="sample", similarity_top_k=3)
         show("which planet is the hottest", retriever.retrieve("which planet is the hottest"))
-        markdown = HopscoutRetriever(scout, collection="sample", similarity_top_k=2,
-                                     where={"source": {"$in": [str(p) for p in SAMPLE_DIR.glob("*.md")]}})
+        markdown = HopscoutRetriever(
+            scout,
+            collection="sample",
+            similarity_top_k=2,
+            where={"source": {"$in": [str(p) for p in SAMPLE_DIR.glob("*.md")]}},
+        )
         show("light reactions (Markdown files only)", markdown.retrieve("light reactions"))
         show("cache revalidation (async)", asyncio.run(retriever.aretrieve("cache revalidation with ETag")))
 
         engine = RetrieverQueryEngine.from_args(retriever, llm=MockLLM())
         response = engine.query("How fine should I grind coffee for espresso?")
-        print("\nquery engine: answer from MockLLM over "
-              f"{len(response.source_nodes)} source nodes, the first from "
-              f"{Path(response.source_nodes[0].node.metadata['source']).name}")
+        print(
+            "\nquery engine: answer from MockLLM over "
+            f"{len(response.source_nodes)} source nodes, the first from "
+            f"{Path(response.source_nodes[0].node.metadata['source']).name}"
+        )
         context = str(response).split("---------------------")[1].strip()
         print("  context handed to the LLM: " + " ".join(context.split())[:160] + "…")
 

@@ -8,13 +8,14 @@ import asyncio
 import os
 import tempfile
 
+from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.llms import MockLLM
+from llama_index.core.tools import FunctionTool
+
 from hopscout import Scout
 from hopscout.adapters.llamaindex import HopscoutToolRetriever, HopscoutToolSpec
 from hopscout.demo import SAMPLE_DIR
 from hopscout.tools import ToolCatalog
-from llama_index.core.agent.workflow import FunctionAgent
-from llama_index.core.llms import MockLLM
-from llama_index.core.tools import FunctionTool
 
 
 def weather_now(location: str) -> str:
@@ -167,13 +168,41 @@ def start_timer(minutes: int, label: str = "") -> str:
     return "started"
 
 
-TOOLS = [FunctionTool.from_defaults(fn=fn) for fn in (
-    weather_now, weather_week, sunrise_sunset, agenda, schedule_meeting, cancel_meeting, compose_email,
-    inbox_unread, open_document, save_document, search_drive, delete_document, evaluate_math, solve_equation,
-    exchange_rate, news_headlines, wikipedia_lookup, flight_search, hotel_search, rent_car, set_thermostat,
-    lights, lock_front_door, shopping_list_add, order_groceries, track_package, step_count, log_workout,
-    podcast_episodes, start_timer,
-)]
+TOOLS = [
+    FunctionTool.from_defaults(fn=fn)
+    for fn in (
+        weather_now,
+        weather_week,
+        sunrise_sunset,
+        agenda,
+        schedule_meeting,
+        cancel_meeting,
+        compose_email,
+        inbox_unread,
+        open_document,
+        save_document,
+        search_drive,
+        delete_document,
+        evaluate_math,
+        solve_equation,
+        exchange_rate,
+        news_headlines,
+        wikipedia_lookup,
+        flight_search,
+        hotel_search,
+        rent_car,
+        set_thermostat,
+        lights,
+        lock_front_door,
+        shopping_list_add,
+        order_groceries,
+        track_package,
+        step_count,
+        log_workout,
+        podcast_episodes,
+        start_timer,
+    )
+]
 
 REQUESTS = [
     "is it going to rain in Bergen this week?",
@@ -196,14 +225,19 @@ async def main(home: str) -> None:
 
         agent = FunctionAgent(tool_retriever=retriever, llm=MockLLM())
         tools = await agent.get_tools("cancel my 3pm meeting and tell the guests by email")
-        print(f"\nFunctionAgent(tool_retriever=...) gets for 'cancel my 3pm meeting and tell the guests by email': "
-              f"{', '.join(t.metadata.name for t in tools)}")
+        print(
+            f"\nFunctionAgent(tool_retriever=...) gets for 'cancel my 3pm meeting and tell the guests by email': "
+            f"{', '.join(t.metadata.name for t in tools)}"
+        )
 
         spec_tools = HopscoutToolSpec(scout, catalog=catalog, collection="notes", k=2).to_tool_list()
         print(f"\nHopscoutToolSpec.to_tool_list(): {[t.metadata.name for t in spec_tools]}")
         search, find_tools = spec_tools
-        print("search(query='when is bread dough ready to bake?'):\n  "
-              + str(search.call(query="when is bread dough ready to bake?")).replace("\n", "\n  ")[:420] + "…")
+        print(
+            "search(query='when is bread dough ready to bake?'):\n  "
+            + str(search.call(query="when is bread dough ready to bake?")).replace("\n", "\n  ")[:420]
+            + "…"
+        )
         found = await find_tools.acall(request="turn up the heating", k=2)
         print("find_tools(request='turn up the heating', k=2):\n  " + str(found).replace("\n", "\n  "))
 

@@ -50,7 +50,7 @@ def _queries(data: Path, limit: int) -> list[str]:
 
 def _percentiles(samples: Sequence[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    return {"p50_ms": statistics.median(ordered), "p95_ms": ordered[int(round(0.95 * (len(ordered) - 1)))]}
+    return {"p50_ms": statistics.median(ordered), "p95_ms": ordered[round(0.95 * (len(ordered) - 1))]}
 
 
 def _fill(scout: Scout, name: str, size: int, texts: list[str], vectors: np.ndarray, log: Log) -> None:
@@ -67,15 +67,25 @@ def _fill(scout: Scout, name: str, size: int, texts: list[str], vectors: np.ndar
         n = min(step, size - start)
         a, b = rng.integers(0, len(texts), n), rng.integers(0, len(texts), n)
         mix = rng.uniform(0.55, 1.0, (n, 1)).astype(np.float32)
-        vec = mix * vectors[a] + (1 - mix) * vectors[b] + rng.normal(0, 0.02, (n, vectors.shape[1])).astype(np.float32)
+        vec = (
+            mix * vectors[a]
+            + (1 - mix) * vectors[b]
+            + rng.normal(0, 0.02, (n, vectors.shape[1])).astype(np.float32)
+        )
         vec /= np.linalg.norm(vec, axis=1, keepdims=True)
-        chunk_texts = [texts[i][: 300] + " " + texts[j][300:600] for i, j in zip(a, b)]
+        chunk_texts = [texts[i][:300] + " " + texts[j][300:600] for i, j in zip(a, b)]
         ids = [f"c{start + i}" for i in range(n)]
         index.upsert(ids, chunk_texts, vec, [{"n": start + i} for i in range(n)])
 
 
-def run_bench(scout: Scout, data: Path, sizes: Sequence[int], n_queries: int = 200,
-              sample: int = 2000, log: Log = lambda _: None) -> dict[str, Any]:
+def run_bench(
+    scout: Scout,
+    data: Path,
+    sizes: Sequence[int],
+    n_queries: int = 200,
+    sample: int = 2000,
+    log: Log = lambda _: None,
+) -> dict[str, Any]:
     """Measure and return the JSON-ready bench report."""
     texts = _corpus_texts(Path(data), sample)
     queries = _queries(Path(data), n_queries)
@@ -98,8 +108,13 @@ def run_bench(scout: Scout, data: Path, sizes: Sequence[int], n_queries: int = 2
     ingest_rate = len(ingest_texts) / (time.perf_counter() - start)
     scout.drop_collection(scratch)
     del raw
-    report["ingest"] = {"docs": len(ingest_texts), "ingest_docs_per_s": ingest_rate, "encoder_docs_per_s": raw_rate,
-                        "ratio": ingest_rate / raw_rate, "encoder_docs_per_s_sample": encoder_docs_per_s}
+    report["ingest"] = {
+        "docs": len(ingest_texts),
+        "ingest_docs_per_s": ingest_rate,
+        "encoder_docs_per_s": raw_rate,
+        "ratio": ingest_rate / raw_rate,
+        "encoder_docs_per_s_sample": encoder_docs_per_s,
+    }
 
     for size in sizes:
         name = f"bench-{size}"
@@ -107,7 +122,9 @@ def run_bench(scout: Scout, data: Path, sizes: Sequence[int], n_queries: int = 2
         log(f"timing {len(queries)} queries at {size} chunks ...")
         for q in queries[:5]:
             scout.search(q, 10, collection=name)
-        scout.engine.index(name).lexical.accelerator.wait()  # steady state: the in-memory BM25 snapshot is built
+        scout.engine.index(
+            name
+        ).lexical.accelerator.wait()  # steady state: the in-memory BM25 snapshot is built
         timings: dict[str, list[float]] = {"encode": [], "dense": [], "lexical": [], "hybrid": []}
         for q in queries:  # interleaved, so load on the machine hits every measurement alike
             t = time.perf_counter()
@@ -115,7 +132,7 @@ def run_bench(scout: Scout, data: Path, sizes: Sequence[int], n_queries: int = 2
             timings["encode"].append((time.perf_counter() - t) * 1000)
             for mode in ("dense", "lexical", "hybrid"):
                 t = time.perf_counter()
-                scout.search(q, 10, mode=mode, collection=name)  # type: ignore[arg-type]
+                scout.search(q, 10, mode=mode, collection=name)
                 timings[mode].append((time.perf_counter() - t) * 1000)
         row = {mode: _percentiles(values) for mode, values in timings.items()}
         encode = row["encode"]["p50_ms"]
@@ -127,15 +144,25 @@ def run_bench(scout: Scout, data: Path, sizes: Sequence[int], n_queries: int = 2
 
 def format_bench(report: dict[str, Any]) -> str:
     """A readable table of :func:`run_bench`'s report."""
-    lines = [f"hopscout bench — embedder {report['embedder']}, {report['queries']} queries per size",
-             f"{'chunks':>8} {'mode':<8} {'p50 ms':>8} {'p95 ms':>8} {'p50 / one query encode':>24}"]
+    lines = [
+        f"hopscout bench — embedder {report['embedder']}, {report['queries']} queries per size",
+        f"{'chunks':>8} {'mode':<8} {'p50 ms':>8} {'p95 ms':>8} {'p50 / one query encode':>24}",
+    ]
     for size, row in report["sizes"].items():
-        lines.append(f"{size:>8} {'encode':<8} {row['encode']['p50_ms']:>8.2f} {row['encode']['p95_ms']:>8.2f} {'1.00':>24}")
+        lines.append(
+            f"{size:>8} {'encode':<8} {row['encode']['p50_ms']:>8.2f} {row['encode']['p95_ms']:>8.2f} {'1.00':>24}"
+        )
         for mode in ("dense", "lexical", "hybrid"):
             r = row[mode]
-            lines.append(f"{'':>8} {mode:<8} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['ratio_to_encode']:>24.2f}")
+            lines.append(
+                f"{'':>8} {mode:<8} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['ratio_to_encode']:>24.2f}"
+            )
     i = report["ingest"]
-    lines.append(f"ingest: {i['ingest_docs_per_s']:.1f} docs/s vs raw encoder {i['encoder_docs_per_s']:.1f} docs/s on the "
-                 f"same {i['docs']} texts (ratio {i['ratio']:.2f})")
-    lines.append("search times include the query encode; the encode row is the encoder alone, measured interleaved")
+    lines.append(
+        f"ingest: {i['ingest_docs_per_s']:.1f} docs/s vs raw encoder {i['encoder_docs_per_s']:.1f} docs/s on the "
+        f"same {i['docs']} texts (ratio {i['ratio']:.2f})"
+    )
+    lines.append(
+        "search times include the query encode; the encode row is the encoder alone, measured interleaved"
+    )
     return "\n".join(lines)

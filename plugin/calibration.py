@@ -51,7 +51,9 @@ def gather_candidates(scout: Scout, queries: Sequence[str], collection: str | No
 
 def fused_ids(candidates: Candidates, rows: Sequence[int], weight: float, k: int = 10) -> list[list[str]]:
     """The hybrid ranking (ids) of the given query rows at ``weight``."""
-    return [[i for i, _ in fusion.convex(candidates.dense[r], candidates.lexical[r], weight)[:k]] for r in rows]
+    return [
+        [i for i, _ in fusion.convex(candidates.dense[r], candidates.lexical[r], weight)[:k]] for r in rows
+    ]
 
 
 def fit_weight(
@@ -114,10 +116,14 @@ def calibrate_augment(
 ) -> GateFit:
     """Fit the gate for ``augmenter`` on labelled queries and (by default) store it with the collection."""
     if len(queries) != len(relevant) or len(queries) < 2:
-        raise InvalidArgumentError(f"calibration needs 2+ queries with relevance maps ({len(queries)} / {len(relevant)})")
+        raise InvalidArgumentError(
+            f"calibration needs 2+ queries with relevance maps ({len(queries)} / {len(relevant)})"
+        )
     spec = get_augmenter(augmenter or scout.settings.augmenter)
     if spec.caller_text:
-        raise InvalidArgumentError(f"the {spec.name!r} augmenter uses caller text per call; it has no gate to calibrate")
+        raise InvalidArgumentError(
+            f"the {spec.name!r} augmenter uses caller text per call; it has no gate to calibrate"
+        )
     engine = scout.engine
     mode = mode or scout.settings.search_mode
     index = engine.index(collection)
@@ -126,10 +132,21 @@ def calibrate_augment(
     first = engine.first_retrieval(index)
     depth = scout.settings.candidates
     firsts = first.run(list(queries), mode=mode, depth=depth, both=True, with_signals=True)
-    outcomes = augment_batch(first, firsts, [True] * len(firsts), spec, mode=mode, weight=weight, depth=depth,
-                             where=None, llm=lambda: engine.completions(llm))
+    outcomes = augment_batch(
+        first,
+        firsts,
+        [True] * len(firsts),
+        spec,
+        mode=mode,
+        weight=weight,
+        depth=depth,
+        where=None,
+        llm=lambda: engine.completions(llm),
+    )
     qrels = {str(n): dict(r) for n, r in enumerate(relevant)}
-    never = per_query({str(n): [i for i, _ in c.ranking(mode, weight)[:10]] for n, c in enumerate(firsts)}, qrels)
+    never = per_query(
+        {str(n): [i for i, _ in c.ranking(mode, weight)[:10]] for n, c in enumerate(firsts)}, qrels
+    )
     always = per_query({str(n): [i for i, _ in o.ranking[:10]] for n, o in enumerate(outcomes)}, qrels)
     gains = [always[str(n)]["ndcg@10"] - never[str(n)]["ndcg@10"] for n in range(len(firsts))]
     features = [c.features or [] for c in firsts]
@@ -139,5 +156,13 @@ def calibrate_augment(
     gated = sum(b + (g if c else 0.0) for b, g, c in zip(base, gains, chosen)) / len(base)
     if store:
         index.update_metadata(**{META_GATE: gates_metadata(index.metadata(), spec.name, mode, gate)})
-    return GateFit(spec.name, mode, gate, len(firsts), sum(chosen) / len(chosen), sum(base) / len(base),
-                   sum(always[str(n)]["ndcg@10"] for n in range(len(firsts))) / len(base), gated)
+    return GateFit(
+        spec.name,
+        mode,
+        gate,
+        len(firsts),
+        sum(chosen) / len(chosen),
+        sum(base) / len(base),
+        sum(always[str(n)]["ndcg@10"] for n in range(len(firsts))) / len(base),
+        gated,
+    )

@@ -15,7 +15,9 @@ from .errors import HopscoutError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hopscout: retrieval for LLM agents.")
 
-CollectionOpt = typer.Option(None, "--collection", "-c", help="Collection (default: HOPSCOUT_COLLECTION or 'default').")
+CollectionOpt = typer.Option(
+    None, "--collection", "-c", help="Collection (default: HOPSCOUT_COLLECTION or 'default')."
+)
 HomeOpt = typer.Option(None, "--home", help="Store location (default: HOPSCOUT_HOME or ~/.hopscout).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
 
@@ -46,6 +48,7 @@ def ingest(
 
     scout = _scout(home)
     with tqdm(total=0, unit="chunk", desc="embedding", disable=as_json or not sys.stderr.isatty()) as bar:
+
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.n = done
@@ -55,8 +58,10 @@ def ingest(
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
-    typer.echo(f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
-               f"removed {len(report.removed)} files; {report.chunks} chunks written")
+    typer.echo(
+        f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
+        f"removed {len(report.removed)} files; {report.chunks} chunks written"
+    )
     for failed, reason in report.failed.items():
         _err(f"skipped {failed}: {reason}")
 
@@ -66,9 +71,13 @@ def search(
     query: str = typer.Argument(..., help="What to look for."),
     k: int = typer.Option(5, "--k", "-k", help="How many results."),
     mode: str | None = typer.Option(None, "--mode", help="dense, lexical or hybrid (default hybrid)."),
-    where: str | None = typer.Option(None, "--where", help='Metadata filter as JSON, e.g. \'{"lang": "en"}\'.'),
+    where: str | None = typer.Option(
+        None, "--where", help='Metadata filter as JSON, e.g. \'{"lang": "en"}\'.'
+    ),
     hops: int = typer.Option(1, "--hops", help="Multi-hop retrieval: 2 or more hops (no LLM call)."),
-    operator: str | None = typer.Option(None, "--operator", help="Hop operator (default HOPSCOUT_HOP_OPERATOR)."),
+    operator: str | None = typer.Option(
+        None, "--operator", help="Hop operator (default HOPSCOUT_HOP_OPERATOR)."
+    ),
     collection: str | None = CollectionOpt,
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
@@ -78,10 +87,13 @@ def search(
         filters = json.loads(where) if where else None
     except json.JSONDecodeError as exc:
         raise typer.BadParameter(f"--where is not valid JSON: {exc}") from exc
-    hits = _scout(home).search(query, k, where=filters, mode=mode, collection=collection, hops=hops,
-                               hop_operator=operator)
+    hits = _scout(home).search(
+        query, k, where=filters, mode=mode, collection=collection, hops=hops, hop_operator=operator
+    )
     if as_json:
-        typer.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False))
+        typer.echo(
+            json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False)
+        )
         return
     if not hits:
         typer.echo("no results")
@@ -89,7 +101,9 @@ def search(
         where_from = hit.source or hit.id
         heading = hit.metadata.get("heading")
         hop = f" (hop {hit.hop} from {hit.parent})" if hit.hop > 1 else ""
-        typer.secho(f"{rank}. [{hit.score:.3f}] {where_from}" + (f" › {heading}" if heading else "") + hop, bold=True)
+        typer.secho(
+            f"{rank}. [{hit.score:.3f}] {where_from}" + (f" › {heading}" if heading else "") + hop, bold=True
+        )
         text = " ".join(hit.text.split())
         typer.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
 
@@ -99,23 +113,46 @@ def eval_(
     folder: Path = typer.Argument(..., help="BEIR-like folder: corpus.jsonl, queries.jsonl, qrels.tsv."),
     modes: str = typer.Option("dense,lexical,hybrid", "--modes", help="Comma-separated search modes."),
     limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N judged queries."),
-    ingest_sample: int = typer.Option(256, "--ingest-sample", help="Docs timed for ingest throughput (0: skip)."),
-    tools: bool = typer.Option(False, "--tools", help="Tool retrieval: find_tools beside dense and BM25 baselines."),
-    llm: bool = typer.Option(False, "--llm", help="With --tools: add LLM-generated queries (HOPSCOUT_LLM_BASE_URL)."),
+    ingest_sample: int = typer.Option(
+        256, "--ingest-sample", help="Docs timed for ingest throughput (0: skip)."
+    ),
+    tools: bool = typer.Option(
+        False, "--tools", help="Tool retrieval: find_tools beside dense and BM25 baselines."
+    ),
+    llm: bool = typer.Option(
+        False, "--llm", help="With --tools: add LLM-generated queries (HOPSCOUT_LLM_BASE_URL)."
+    ),
     llm_limit: int = typer.Option(100, "--llm-limit", help="With --llm: queries given to the LLM (0: all)."),
     expand: bool = typer.Option(False, "--expand", help="With --tools: add LLM-written requests per tool."),
-    hops: int = typer.Option(1, "--hops", help="Multi-hop mode: every hop operator with this many hops beside "
-                             "single-shot modes, at K=10 and K=5."),
-    hop_oracle: bool = typer.Option(False, "--hop-oracle", help="Multi-hop: the operator diagnostic (MRR, hit@10)."),
+    hops: int = typer.Option(
+        1,
+        "--hops",
+        help="Multi-hop mode: every hop operator with this many hops beside "
+        "single-shot modes, at K=10 and K=5.",
+    ),
+    hop_oracle: bool = typer.Option(
+        False, "--hop-oracle", help="Multi-hop: the operator diagnostic (MRR, hit@10)."
+    ),
     operators: str | None = typer.Option(None, "--operators", help="Multi-hop: comma-separated operators."),
-    fills: str = typer.Option("0.3", "--fills", help="Multi-hop: comma-separated shares of slots later hops fill."),
+    fills: str = typer.Option(
+        "0.3", "--fills", help="Multi-hop: comma-separated shares of slots later hops fill."
+    ),
     caller_queries: Path | None = typer.Option(
-        None, "--caller-queries", help='With --tools: JSONL of {"_id": qid, "queries": [...]} searched per query.'),
+        None,
+        "--caller-queries",
+        help='With --tools: JSONL of {"_id": qid, "queries": [...]} searched per query.',
+    ),
     augment: str | None = typer.Option(
-        None, "--augment", help="Query augmentation: never|always|auto (all three, plus the oracle, are measured)."),
+        None,
+        "--augment",
+        help="Query augmentation: never|always|auto (all three, plus the oracle, are measured).",
+    ),
     augmenters: list[str] | None = typer.Option(
-        None, "--augmenter", help="With --augment: augmenter(s) to measure (default rocchio and rm3)."),
-    augment_mode: str = typer.Option("hybrid", "--augment-mode", help="With --augment: dense, lexical or hybrid."),
+        None, "--augmenter", help="With --augment: augmenter(s) to measure (default rocchio and rm3)."
+    ),
+    augment_mode: str = typer.Option(
+        "hybrid", "--augment-mode", help="With --augment: dense, lexical or hybrid."
+    ),
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -125,13 +162,21 @@ def eval_(
 
     base = Settings() if home is None else Settings(home=home)
     scout = _scout(base.home / "eval")
-    log = (lambda msg: typer.echo(msg, err=True))
+    log = lambda msg: typer.echo(msg, err=True)
     if hops > 1 or hop_oracle:
         from .evaluation.multihop_eval import format_multihop, run_multihop_eval
 
         names = [o.strip() for o in operators.split(",")] if operators else None
-        hop_report = run_multihop_eval(folder, scout, operators=names, fills=[float(f) for f in fills.split(",")],
-                                       hops=max(hops, 2), oracle=hop_oracle, limit=limit, log=log)
+        hop_report = run_multihop_eval(
+            folder,
+            scout,
+            operators=names,
+            fills=[float(f) for f in fills.split(",")],
+            hops=max(hops, 2),
+            oracle=hop_oracle,
+            limit=limit,
+            log=log,
+        )
         typer.echo(json.dumps(hop_report, indent=2) if as_json else format_multihop(hop_report))
         return
     if augment is not None:
@@ -141,8 +186,15 @@ def eval_(
 
         check_policy(augment)
         names = augmenters or ["rocchio", "rm3"]
-        aug_report = run_augment_eval(folder, scout, augmenters=names, mode=augment_mode, limit=limit,
-                                      llm=LLMClient.from_settings(base), log=log)
+        aug_report = run_augment_eval(
+            folder,
+            scout,
+            augmenters=names,
+            mode=augment_mode,
+            limit=limit,
+            llm=LLMClient.from_settings(base),
+            log=log,
+        )
         typer.echo(json.dumps(aug_report, indent=2) if as_json else format_augment_report(aug_report))
         return
     if tools:
@@ -152,20 +204,37 @@ def eval_(
         client = LLMClient.from_settings(base) if (llm or expand) else None
         if (llm or expand) and client is None:
             raise typer.BadParameter("--llm and --expand need an LLM endpoint: set HOPSCOUT_LLM_BASE_URL")
-        tool_report = run_tool_eval(folder, scout, llm=client if llm else None, expand=expand, expand_llm=client,
-                                    caller_queries=caller_queries, limit=limit, llm_limit=llm_limit or None, log=log)
+        tool_report = run_tool_eval(
+            folder,
+            scout,
+            llm=client if llm else None,
+            expand=expand,
+            expand_llm=client,
+            caller_queries=caller_queries,
+            limit=limit,
+            llm_limit=llm_limit or None,
+            log=log,
+        )
         typer.echo(json.dumps(tool_report, indent=2) if as_json else format_tool_report(tool_report))
         return
-    report = run_eval(folder, scout, modes=[m.strip() for m in modes.split(",") if m.strip()], limit=limit,
-                      ingest_sample=ingest_sample, log=log)
+    report = run_eval(
+        folder,
+        scout,
+        modes=[m.strip() for m in modes.split(",") if m.strip()],
+        limit=limit,
+        ingest_sample=ingest_sample,
+        log=log,
+    )
     typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 
 def _gate_line(row: dict[str, Any]) -> str:
     ndcg, held = row["ndcg@10"], row["held_out_gain"]
-    line = (f"stored {row['augmenter']} gate ({row['mode']}): augments {100 * row['augmented']:.0f}% of "
-            f"{row['queries']} queries; nDCG@10 never {100 * ndcg['never']:.1f}, always {100 * ndcg['always']:.1f}, "
-            f"gate {100 * ndcg['gate']:.1f} (on the fit set)")
+    line = (
+        f"stored {row['augmenter']} gate ({row['mode']}): augments {100 * row['augmented']:.0f}% of "
+        f"{row['queries']} queries; nDCG@10 never {100 * ndcg['never']:.1f}, always {100 * ndcg['always']:.1f}, "
+        f"gate {100 * ndcg['gate']:.1f} (on the fit set)"
+    )
     if held is not None:
         line += f"; held-out gain {100 * held:+.2f} per query"
         if row["never"]:
@@ -175,10 +244,17 @@ def _gate_line(row: dict[str, Any]) -> str:
 
 @app.command()
 def calibrate(
-    folder: Path = typer.Argument(..., help="Labelled dev set (BEIR-like) whose corpus is in the collection."),
-    augment: bool = typer.Option(False, "--augment", help="Also fit the query-augmentation gate (stored likewise)."),
+    folder: Path = typer.Argument(
+        ..., help="Labelled dev set (BEIR-like) whose corpus is in the collection."
+    ),
+    augment: bool = typer.Option(
+        False, "--augment", help="Also fit the query-augmentation gate (stored likewise)."
+    ),
     augmenters: list[str] | None = typer.Option(
-        None, "--augmenter", help="With --augment: augmenter(s) to fit a gate for (default HOPSCOUT_AUGMENTER)."),
+        None,
+        "--augmenter",
+        help="With --augment: augmenter(s) to fit a gate for (default HOPSCOUT_AUGMENTER).",
+    ),
     collection: str | None = CollectionOpt,
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
@@ -193,31 +269,63 @@ def calibrate(
     if augment:
         from .calibration import calibrate_augment
 
-        calibrate_fusion(scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids],
-                         collection=collection)
-        fits = [calibrate_augment(scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids],
-                                  augmenter=name, collection=collection)
-                for name in (augmenters or [scout.settings.augmenter])]
-        rows = [{"augmenter": f.augmenter, "mode": f.mode, "queries": f.queries, "augmented": f.augmented,
-                 "held_out_gain": f.gate.held_out_gain, "never": f.gate.threshold > 1.0,
-                 "ndcg@10": {"never": f.ndcg_never, "always": f.ndcg_always, "gate": f.ndcg_gate}} for f in fits]
-        typer.echo(json.dumps({"collection": collection or scout.settings.collection, "gates": rows}, indent=2)
-                   if as_json else "\n".join(_gate_line(r) for r in rows))
+        calibrate_fusion(
+            scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
+        )
+        fits = [
+            calibrate_augment(
+                scout,
+                [dataset.queries[q] for q in qids],
+                [dataset.qrels[q] for q in qids],
+                augmenter=name,
+                collection=collection,
+            )
+            for name in (augmenters or [scout.settings.augmenter])
+        ]
+        rows = [
+            {
+                "augmenter": f.augmenter,
+                "mode": f.mode,
+                "queries": f.queries,
+                "augmented": f.augmented,
+                "held_out_gain": f.gate.held_out_gain,
+                "never": f.gate.threshold > 1.0,
+                "ndcg@10": {"never": f.ndcg_never, "always": f.ndcg_always, "gate": f.ndcg_gate},
+            }
+            for f in fits
+        ]
+        typer.echo(
+            json.dumps({"collection": collection or scout.settings.collection, "gates": rows}, indent=2)
+            if as_json
+            else "\n".join(_gate_line(r) for r in rows)
+        )
         return
-    fit = calibrate_fusion(scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids],
-                           collection=collection)
-    result = {"collection": collection or scout.settings.collection, "fusion_weight": fit.weight,
-              "queries": fit.queries, "ndcg@10_by_weight": {str(w): v for w, v in fit.ndcg_by_weight.items()}}
-    typer.echo(json.dumps(result, indent=2) if as_json else
-               f"stored lexical weight {fit.weight} (nDCG@10 {100 * fit.ndcg_by_weight[fit.weight]:.1f} on {fit.queries} queries)")
+    fit = calibrate_fusion(
+        scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
+    )
+    result = {
+        "collection": collection or scout.settings.collection,
+        "fusion_weight": fit.weight,
+        "queries": fit.queries,
+        "ndcg@10_by_weight": {str(w): v for w, v in fit.ndcg_by_weight.items()},
+    }
+    typer.echo(
+        json.dumps(result, indent=2)
+        if as_json
+        else f"stored lexical weight {fit.weight} (nDCG@10 {100 * fit.ndcg_by_weight[fit.weight]:.1f} on {fit.queries} queries)"
+    )
 
 
 @app.command("train-hop")
 def train_hop(
-    folders: list[Path] = typer.Argument(..., help="Folders with chains.jsonl + corpus.jsonl (multihop train sets)."),
+    folders: list[Path] = typer.Argument(
+        ..., help="Folders with chains.jsonl + corpus.jsonl (multihop train sets)."
+    ),
     arch: str = typer.Option("learned", "--arch", help="learned (residual MLP) or treehop (TreeHop's gate)."),
     epochs: int = typer.Option(8, "--epochs", help="Passes over the chains."),
-    out: Path | None = typer.Option(None, "--out", help="Weights file (default: under HOPSCOUT_HOME/hop_weights)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Weights file (default: under HOPSCOUT_HOME/hop_weights)."
+    ),
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -227,11 +335,16 @@ def train_hop(
 
     scout = _scout(home)
     target = out or trained_weights_path(arch, scout.embedder.id, scout.settings.home)
-    card = run_training(scout.embedder, folders, arch, target, epochs=epochs, log=lambda m: typer.echo(m, err=True))
-    typer.echo(json.dumps(card, indent=2) if as_json else
-               f"saved {card['weights']} ({card['bytes'] / 1e6:.2f} MB) in {card['encode_seconds']} s encoding + "
-               f"{card['train_seconds']} s training; held-out oracle MRR {card['held_out_oracle'][arch]['mrr']:.3f} "
-               f"vs query alone {card['held_out_oracle']['query_alone']['mrr']:.3f}")
+    card = run_training(
+        scout.embedder, folders, arch, target, epochs=epochs, log=lambda m: typer.echo(m, err=True)
+    )
+    typer.echo(
+        json.dumps(card, indent=2)
+        if as_json
+        else f"saved {card['weights']} ({card['bytes'] / 1e6:.2f} MB) in {card['encode_seconds']} s encoding + "
+        f"{card['train_seconds']} s training; held-out oracle MRR {card['held_out_oracle'][arch]['mrr']:.3f} "
+        f"vs query alone {card['held_out_oracle']['query_alone']['mrr']:.3f}"
+    )
 
 
 @app.command()
@@ -275,7 +388,9 @@ def demo(home: Path | None = HomeOpt) -> None:
 def bench(
     sizes: str = typer.Option("10000,100000", "--sizes", help="Comma-separated collection sizes (chunks)."),
     queries: int = typer.Option(200, "--queries", help="Timed queries per size."),
-    data: Path = typer.Option(Path("../shared/data"), "--data", help="Folder of evaluation sets to draw texts from."),
+    data: Path = typer.Option(
+        Path("../shared/data"), "--data", help="Folder of evaluation sets to draw texts from."
+    ),
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -284,8 +399,13 @@ def bench(
     from .settings import Settings
 
     base = Settings() if home is None else Settings(home=home)
-    report = run_bench(_scout(base.home / "bench"), data, [int(s) for s in sizes.split(",")], queries,
-                       log=lambda m: typer.echo(m, err=True))
+    report = run_bench(
+        _scout(base.home / "bench"),
+        data,
+        [int(s) for s in sizes.split(",")],
+        queries,
+        log=lambda m: typer.echo(m, err=True),
+    )
     typer.echo(json.dumps(report, indent=2) if as_json else format_bench(report))
 
 
@@ -299,8 +419,10 @@ def _register_face_commands() -> None:
 
     for entry in entry_points(group=COMMANDS_GROUP):
         app.command(
-            entry.name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-            add_help_option=False, help=f"Run {entry.value} (`hopscout {entry.name} --help`: its flags).",
+            entry.name,
+            context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+            add_help_option=False,
+            help=f"Run {entry.value} (`hopscout {entry.name} --help`: its flags).",
         )(_face_command(entry))
 
 

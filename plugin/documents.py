@@ -42,7 +42,9 @@ def as_documents(
         if doc_id is None:
             doc_id = hashlib.sha256(repr((item.text, sorted(meta.items()))).encode()).hexdigest()[:32]
         if not isinstance(doc_id, str) or not doc_id:
-            raise InvalidArgumentError(f"document {n} has an invalid id {doc_id!r}: ids are non-empty strings")
+            raise InvalidArgumentError(
+                f"document {n} has an invalid id {doc_id!r}: ids are non-empty strings"
+            )
         out.append(Document(item.text, meta, doc_id))
     if len({d.id for d in out}) != len(out):
         raise InvalidArgumentError("duplicate ids in one add() call")
@@ -54,7 +56,9 @@ def check_metadata(n: int, meta: Mapping[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for key, value in meta.items():
         if not isinstance(key, str) or not key or key.startswith(RESERVED_PREFIXES):
-            raise InvalidArgumentError(f"document {n}: metadata key {key!r} is invalid or reserved (hs_*, hopscout:*)")
+            raise InvalidArgumentError(
+                f"document {n}: metadata key {key!r} is invalid or reserved (hs_*, hopscout:*)"
+            )
         if value is None:
             continue
         if not isinstance(value, _SCALAR):

@@ -116,7 +116,8 @@ class SentenceTransformerEmbedder(Embedder):
             return SentenceTransformer(self._model_ref, device=self.device)
         except Exception as exc:
             hint = (
-                "" if self.allow_downloads or Path(self._model_ref).exists()
+                ""
+                if self.allow_downloads or Path(self._model_ref).exists()
                 else " Downloads are off: pass a local model path, or set HOPSCOUT_ALLOW_DOWNLOADS=1."
             )
             raise EmbedderUnavailableError(
@@ -125,7 +126,10 @@ class SentenceTransformerEmbedder(Embedder):
 
     @property
     def dim(self) -> int:
-        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        getter = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
         return int(getter())
 
     @property
@@ -141,8 +145,13 @@ class SentenceTransformerEmbedder(Embedder):
     def _encode(self, texts: list[str]) -> np.ndarray:
         model = self.model
         if len(texts) > _SMALL_BATCH:
-            return model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                                show_progress_bar=False)
+            return model.encode(
+                texts,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
         # A query or two: one torch thread. Two threads gain little on a short input, and their OpenMP
         # spin-waits collapse on a busy machine (measured here under load: 2,000 ms per query vs 35-65 ms).
         import torch
@@ -151,7 +160,9 @@ class SentenceTransformerEmbedder(Embedder):
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                return model.encode(texts, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+                return model.encode(
+                    texts, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+                )
             finally:
                 torch.set_num_threads(threads)
 
@@ -221,11 +232,18 @@ def make_embedder(settings: Settings) -> Embedder:
                 f"HOPSCOUT_EMBEDDER={name!r} needs HOPSCOUT_EMBEDDINGS_URL (e.g. http://127.0.0.1:11434/v1)."
             )
         return OpenAIEmbedder(
-            name.removeprefix("openai:"), settings.embeddings_url, api_key=settings.embeddings_api_key,
-            batch_size=settings.batch_size, query_prefix=settings.query_prefix,
+            name.removeprefix("openai:"),
+            settings.embeddings_url,
+            api_key=settings.embeddings_api_key,
+            batch_size=settings.batch_size,
+            query_prefix=settings.query_prefix,
             document_prefix=settings.document_prefix,
         )
     return SentenceTransformerEmbedder(
-        name, device=settings.device, batch_size=settings.batch_size, query_prefix=settings.query_prefix,
-        document_prefix=settings.document_prefix, allow_downloads=settings.allow_downloads,
+        name,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        query_prefix=settings.query_prefix,
+        document_prefix=settings.document_prefix,
+        allow_downloads=settings.allow_downloads,
     )

@@ -34,7 +34,9 @@ Progress = Callable[[int, int], None]
 class Engine:
     """What a :class:`~hopscout.Scout` runs on. Thread-safe; one per store."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: VectorStore, llm: LLM | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, store: VectorStore, llm: LLM | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
@@ -54,8 +56,12 @@ class Engine:
             index = self._indexes.get(name)
             if index is None:
                 index = CollectionIndex.open(
-                    self.store, name, embedder_id=self.embedder.id, dim=lambda: self.embedder.dim,
-                    lexical_root=self.settings.home / "lexical" / self.store.location, create=create,
+                    self.store,
+                    name,
+                    embedder_id=self.embedder.id,
+                    dim=lambda: self.embedder.dim,
+                    lexical_root=self.settings.home / "lexical" / self.store.location,
+                    create=create,
                     sync_interval=self.settings.sync_interval,
                 )
                 self._indexes[name] = index
@@ -68,9 +74,15 @@ class Engine:
     def collections(self) -> list[CollectionInfo]:
         """Every hopscout collection in the store (those with an embedder recorded), by name."""
         infos = [
-            CollectionInfo(c.name, c.count, c.metadata.get(META_EMBEDDER), c.metadata.get(META_DIM),
-                           c.metadata.get(META_FUSION_WEIGHT))
-            for c in self.store.list_collections() if META_EMBEDDER in c.metadata
+            CollectionInfo(
+                c.name,
+                c.count,
+                c.metadata.get(META_EMBEDDER),
+                c.metadata.get(META_DIM),
+                c.metadata.get(META_FUSION_WEIGHT),
+            )
+            for c in self.store.list_collections()
+            if META_EMBEDDER in c.metadata
         ]
         return sorted(infos, key=lambda info: info.name)
 
@@ -100,8 +112,14 @@ class Engine:
         index.update_metadata(**{META_FUSION_WEIGHT: float(weight)})
 
     # -- writing ----------------------------------------------------------------------------------
-    def write(self, index: CollectionIndex, ids: Sequence[str], texts: Sequence[str],
-              metadatas: Sequence[Mapping[str, Any]], progress: Progress | None = None) -> None:
+    def write(
+        self,
+        index: CollectionIndex,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        metadatas: Sequence[Mapping[str, Any]],
+        progress: Progress | None = None,
+    ) -> None:
         """Embed and store documents; a writer thread stores each batch while the next is embedded."""
         size = self.settings.batch_size * 4
         pending: queue.Queue[Any] = queue.Queue(maxsize=2)
@@ -160,8 +178,9 @@ class Engine:
         model = llm if llm is not None else self.llm
         if model is None:
             return None
-        return CachedLLM(model, cache if cache is not None else self.llm_cache,
-                         max_tokens=self.settings.llm_max_tokens)
+        return CachedLLM(
+            model, cache if cache is not None else self.llm_cache, max_tokens=self.settings.llm_max_tokens
+        )
 
     def hop_operator(self, name: str) -> HopOperator:
         """The hop operator called ``name``; trained ones load their weights for this embedder once."""
@@ -180,9 +199,12 @@ class Engine:
         """The search pipeline, one hit list per query. Everything is checked before the store is touched."""
         queries = check_queries(queries, self.settings)
         opts = options.resolve(self.settings)
-        augmenting = augment.resolve(self.settings, opts.augment, opts.augmenter, opts.expansion) \
-            if augment.wanted(opts, self.settings) else None
-        hop = get_operator(opts.hop_operator) if opts.hops > 1 else None
+        augmenting = (
+            augment.resolve(self.settings, opts.augment, opts.augmenter, opts.expansion)
+            if augment.wanted(opts, self.settings)
+            else None
+        )
+        hop = get_operator(cast(str, opts.hop_operator)) if opts.hops > 1 else None
         operator = self.hop_operator(hop.name) if hop is not None else None
         index = self.index(opts.collection)
         index.sync()
@@ -191,17 +213,41 @@ class Engine:
         mode = cast(str, opts.mode)
         stage: Stage
         if augmenting is None:  # first retrieval → hits
-            stage = FirstStage(first, mode=mode, k=opts.k, weight=weight, candidates=self.settings.candidates,
-                               where=opts.where)
+            stage = FirstStage(
+                first,
+                mode=mode,
+                k=opts.k,
+                weight=weight,
+                candidates=self.settings.candidates,
+                where=opts.where,
+            )
         else:  # first retrieval → gate → augmenter → fusion with the original
             policy, spec = augmenting
-            stage = augment.AugmentStage(first, policy=policy, spec=spec, mode=mode, k=opts.k, weight=weight,
-                                         depth=self.settings.candidates, where=opts.where,
-                                         expansion=opts.expansion, llm=self.completions)
+            stage = augment.AugmentStage(
+                first,
+                policy=policy,
+                spec=spec,
+                mode=mode,
+                k=opts.k,
+                weight=weight,
+                depth=self.settings.candidates,
+                where=opts.where,
+                expansion=opts.expansion,
+                llm=self.completions,
+            )
         if hop is not None and operator is not None:  # the stage above is the first hop
-            stage = HopStage(stage, index=index, embedder=self.embedder, operator=operator,
-                             text_level=hop.text_level, hops=opts.hops, beam=cast(int, opts.beam),
-                             fill=cast(float, opts.hop_fill), k=opts.k, where=opts.where)
+            stage = HopStage(
+                stage,
+                index=index,
+                embedder=self.embedder,
+                operator=operator,
+                text_level=hop.text_level,
+                hops=opts.hops,
+                beam=cast(int, opts.beam),
+                fill=cast(float, opts.hop_fill),
+                k=opts.k,
+                where=opts.where,
+            )
         return to_hits(index, stage.retrieve(queries), opts.k)
 
     def close(self) -> None:

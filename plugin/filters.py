@@ -31,7 +31,7 @@ def _to_sql(where: Any, column: str = "meta") -> tuple[str, list[Any]]:
         raise InvalidArgumentError(f"A filter must be a non-empty object, got {where!r}; {_HELP}")
     if len(where) > 1:  # Chroma needs an explicit $and for several keys; accept it as the obvious meaning
         return _to_sql({"$and": [{k: v} for k, v in where.items()]}, column)
-    (key, value), = where.items()
+    ((key, value),) = where.items()
     if key in ("$and", "$or"):
         if not isinstance(value, list) or len(value) < 2:
             raise InvalidArgumentError(f"{key} takes a list of at least two filters, got {value!r}")
@@ -46,7 +46,7 @@ def _to_sql(where: Any, column: str = "meta") -> tuple[str, list[Any]]:
         value = {"$eq": value}
     if len(value) != 1:
         raise InvalidArgumentError(f"Filter on {key!r} must have exactly one operator, got {value!r}")
-    (op, operand), = value.items()
+    ((op, operand),) = value.items()
     if op in _COMPARE:
         if not isinstance(operand, _SCALARS):
             raise InvalidArgumentError(f"{op} on {key!r} takes a string, number or bool, got {operand!r}")

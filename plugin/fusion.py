@@ -36,7 +36,9 @@ def minmax(scores: Scores) -> dict[str, float]:
 def convex(dense: Scores, lexical: Scores, weight: float = 0.5) -> Fused:
     """``(1-w)·minmax(dense) + w·minmax(lexical)``; a document missing from one list gets 0 there."""
     d, lx = minmax(dense), minmax(lexical)
-    fused = {key: (1.0 - weight) * d.get(key, 0.0) + weight * lx.get(key, 0.0) for key in d.keys() | lx.keys()}
+    fused = {
+        key: (1.0 - weight) * d.get(key, 0.0) + weight * lx.get(key, 0.0) for key in d.keys() | lx.keys()
+    }
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 

@@ -47,8 +47,13 @@ def public_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
 class CollectionIndex:
     """Dense (the store) and lexical (FTS5) access to one collection, kept consistent."""
 
-    def __init__(self, collection: StoreCollection, lexical: LexicalIndex, sync_interval: float = 0.0,
-                 dim: int | None = None) -> None:
+    def __init__(
+        self,
+        collection: StoreCollection,
+        lexical: LexicalIndex,
+        sync_interval: float = 0.0,
+        dim: int | None = None,
+    ) -> None:
         self.dim = dim
         self.collection = collection
         self.name: str = collection.name
@@ -160,7 +165,11 @@ class CollectionIndex:
 
     # -- writes -----------------------------------------------------------------------------------
     def upsert(
-        self, ids: Sequence[str], texts: Sequence[str], vectors: np.ndarray, metadatas: Sequence[Mapping[str, Any]]
+        self,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        metadatas: Sequence[Mapping[str, Any]],
     ) -> None:
         """Write documents to the store and the lexical index (same ids replace)."""
         if not ids:
@@ -170,7 +179,9 @@ class CollectionIndex:
             self.sync()
             version = self._stamp()
             hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
-            self.collection.upsert(ids, vectors, texts, [{**m, HASH_KEY: h} for m, h in zip(metadatas, hashes)])
+            self.collection.upsert(
+                ids, vectors, texts, [{**m, HASH_KEY: h} for m, h in zip(metadatas, hashes)]
+            )
             self.lexical.apply(zip(ids, hashes, texts, metadatas), version=version)
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -193,18 +204,22 @@ class CollectionIndex:
         """``(id, metadata)`` of every document matching ``where``."""
         return self._pages(where, metadatas=True)
 
-    def get(self, ids: Sequence[str], *, embeddings: bool = False) -> dict[str, tuple[str, dict[str, Any], Any]]:
+    def get(
+        self, ids: Sequence[str], *, embeddings: bool = False
+    ) -> dict[str, tuple[str, dict[str, Any], Any]]:
         """``id → (text, metadata, embedding or None)`` for the ids that exist."""
         out: dict[str, tuple[str, dict[str, Any], Any]] = {}
         for start in range(0, len(ids), _PAGE):
-            got = self.collection.get(list(ids[start : start + _PAGE]), texts=True, metadatas=True,
-                                      embeddings=embeddings)
+            got = self.collection.get(
+                list(ids[start : start + _PAGE]), texts=True, metadatas=True, embeddings=embeddings
+            )
             for doc_id, text, meta, vec in zip(got.ids, got.texts, got.metadatas, got.embeddings):
                 out[doc_id] = (text, meta, vec)
         return out
 
-    def dense(self, vectors: np.ndarray, n: int, where: Where | None = None, *,
-              documents: bool = True) -> list[list[Match]]:
+    def dense(
+        self, vectors: np.ndarray, n: int, where: Where | None = None, *, documents: bool = True
+    ) -> list[list[Match]]:
         """Nearest ``n`` per query vector: ``(id, cosine, text, metadata)``, best first (text "" and metadata {}
         when ``documents`` is False: cheaper when only the scores are needed)."""
         self._check_dim(vectors)

@@ -10,8 +10,13 @@ Run = Mapping[str, Sequence[str]]  # qid → ranked doc ids, best first
 Qrels = Mapping[str, Mapping[str, int]]
 
 METRICS = ("ndcg@10", "recall@1", "recall@5", "recall@10", "all@5", "all@10", "mrr@10")
-_TREC = {"ndcg_cut_10": "ndcg@10", "recall_1": "recall@1", "recall_5": "recall@5", "recall_10": "recall@10",
-         "recip_rank": "mrr@10"}
+_TREC = {
+    "ndcg_cut_10": "ndcg@10",
+    "recall_1": "recall@1",
+    "recall_5": "recall@5",
+    "recall_10": "recall@10",
+    "recip_rank": "mrr@10",
+}
 
 
 def per_query(run: Run, qrels: Qrels, k: int = 10) -> dict[str, dict[str, float]]:
@@ -20,7 +25,9 @@ def per_query(run: Run, qrels: Qrels, k: int = 10) -> dict[str, dict[str, float]
 
     judged = {q: {d: int(g) for d, g in rel.items()} for q, rel in qrels.items() if q in run}
     # trec_eval orders by score, so give strictly decreasing scores in our rank order.
-    trec_run = {q: {d: float(k - i) for i, d in enumerate(list(run[q])[:k])} or {"__none__": 0.0} for q in judged}
+    trec_run = {
+        q: {d: float(k - i) for i, d in enumerate(list(run[q])[:k])} or {"__none__": 0.0} for q in judged
+    }
     evaluator = pytrec_eval.RelevanceEvaluator(judged, set(_TREC))
     scores = evaluator.evaluate(trec_run)
     out: dict[str, dict[str, float]] = {}

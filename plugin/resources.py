@@ -18,5 +18,7 @@ def package_path(*parts: str) -> Path:
     resource = files("hopscout").joinpath(*parts)
     path = Path(str(resource))
     if not isinstance(resource, Path) and not path.exists():
-        raise HopscoutError(f"hopscout's packaged data {'/'.join(parts)!r} is not on disk: reinstall hopscout")
+        raise HopscoutError(
+            f"hopscout's packaged data {'/'.join(parts)!r} is not on disk: reinstall hopscout"
+        )
     return path

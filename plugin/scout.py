@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from typing_extensions import Unpack
+from typing_extensions import Self, Unpack
 
 from .documents import as_documents
 from .embedders import Embedder, make_embedder
@@ -44,7 +44,9 @@ class Scout:
         **overrides: Any,
     ) -> None:
         if settings is not None and overrides:
-            raise InvalidArgumentError(f"Pass settings or keyword settings, not both (got {sorted(overrides)})")
+            raise InvalidArgumentError(
+                f"Pass settings or keyword settings, not both (got {sorted(overrides)})"
+            )
         for name, given in (("embedder", embedder), ("llm", llm)):
             if given is not None and name in overrides:
                 raise InvalidArgumentError(f"Pass {name}= (a component) or the {name} setting, not both")
@@ -53,8 +55,9 @@ class Scout:
         if llm is not None and not callable(getattr(llm, "complete", None)):
             raise InvalidArgumentError(f"llm must have a complete(prompt) method, got {type(llm).__name__}")
         resolved = settings or Settings(**overrides)
-        self.engine = Engine(resolved, embedder or make_embedder(resolved),
-                             store or open_store(resolved, client), llm)
+        self.engine = Engine(
+            resolved, embedder or make_embedder(resolved), store or open_store(resolved, client), llm
+        )
 
     @property
     def settings(self) -> Settings:
@@ -73,7 +76,7 @@ class Scout:
         """Release the lexical index files, caches and worker threads."""
         self.engine.close()
 
-    def __enter__(self) -> Scout:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -138,7 +141,9 @@ class Scout:
     ) -> int:
         """Delete documents by id and/or by metadata filter; returns how many existed and were removed."""
         if ids is None and not where:
-            raise InvalidArgumentError("delete needs ids or a where filter (to drop a collection: drop_collection)")
+            raise InvalidArgumentError(
+                "delete needs ids or a where filter (to drop a collection: drop_collection)"
+            )
         if ids is not None and (isinstance(ids, str) or not all(isinstance(i, str) for i in ids)):
             raise InvalidArgumentError("ids must be a list of strings")
         where = validate_where(where)
@@ -155,7 +160,9 @@ class Scout:
         """The ``k`` best hits for one query (see :meth:`search_batch` for the options)."""
         return self.search_batch([query], k, **options)[0]
 
-    def search_batch(self, queries: Sequence[str], k: int = 10, **options: Unpack[SearchKwargs]) -> list[list[Hit]]:
+    def search_batch(
+        self, queries: Sequence[str], k: int = 10, **options: Unpack[SearchKwargs]
+    ) -> list[list[Hit]]:
         """The ``k`` best hits for each query. Options (:class:`~hopscout.retrieval.SearchOptions`; unset ones
         follow the ``HOPSCOUT_*`` settings):
 

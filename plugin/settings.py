@@ -30,7 +30,9 @@ class Settings(BaseSettings):
         description="URL of a Chroma server started with `chroma run` (e.g. http://127.0.0.1:8000). "
         "Unset: an embedded PersistentClient under HOME/chroma.",
     )
-    chroma_token: str | None = Field(default=None, description="Bearer token for a Chroma server that needs one.")
+    chroma_token: str | None = Field(
+        default=None, description="Bearer token for a Chroma server that needs one."
+    )
     collection: str = Field(default="default", description="Collection used when a call names none.")
     embedder: str = Field(
         default=DEFAULT_EMBEDDER,
@@ -76,7 +78,9 @@ class Settings(BaseSettings):
         description="Hop operator for hops > 1: bridge or entity (text-level BM25), identity, mix, learned or "
         "treehop (embedding-level).",
     )
-    hop_beam: int = Field(default=3, ge=1, le=50, description="Passages of each layer that spawn a next query.")
+    hop_beam: int = Field(
+        default=3, ge=1, le=50, description="Passages of each layer that spawn a next query."
+    )
     hop_fill: float = Field(
         default=0.3, ge=0.0, le=0.9, description="Share of the k result slots that later hops may fill."
     )
@@ -101,9 +105,15 @@ class Settings(BaseSettings):
     )
     llm_model: str = Field(default="default", description="Model name sent to the LLM endpoint.")
     llm_api_key: str | None = Field(default=None, description="API key for the LLM endpoint.")
-    llm_timeout: float = Field(default=10.0, gt=0, le=600, description="Seconds before an LLM call is abandoned.")
-    llm_max_retries: int = Field(default=1, ge=0, le=5, description="Retries after a failed LLM call (with backoff).")
-    llm_max_tokens: int = Field(default=128, ge=1, le=4096, description="Cap on the tokens an LLM call may generate.")
+    llm_timeout: float = Field(
+        default=10.0, gt=0, le=600, description="Seconds before an LLM call is abandoned."
+    )
+    llm_max_retries: int = Field(
+        default=1, ge=0, le=5, description="Retries after a failed LLM call (with backoff)."
+    )
+    llm_max_tokens: int = Field(
+        default=128, ge=1, le=4096, description="Cap on the tokens an LLM call may generate."
+    )
     tools_collection: str = Field(default="tools", description="Collection that holds the tool catalog.")
 
     @field_validator("home")

@@ -80,8 +80,13 @@ class CollectionInfo:
     fusion_weight: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "count": self.count, "embedder": self.embedder, "dim": self.dim,
-                "fusion_weight": self.fusion_weight}
+        return {
+            "name": self.name,
+            "count": self.count,
+            "embedder": self.embedder,
+            "dim": self.dim,
+            "fusion_weight": self.fusion_weight,
+        }
 
 
 @dataclass(frozen=True)

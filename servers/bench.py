@@ -20,6 +20,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 from hopscout.demo import SAMPLE_DIR as SAMPLE
+
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -59,11 +60,14 @@ def initialize_latency(home: Path, starts: int) -> list[float]:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        proc.stdin.write(json.dumps(INITIALIZE) + "\n")
-        proc.stdin.flush()
-        proc.stdout.readline()
+        stdin, stdout = proc.stdin, proc.stdout
+        if stdin is None or stdout is None:
+            raise RuntimeError("the server process has no pipes")
+        stdin.write(json.dumps(INITIALIZE) + "\n")
+        stdin.flush()
+        stdout.readline()
         times.append(time.perf_counter() - start)
-        proc.stdin.close()
+        stdin.close()
         proc.wait(timeout=20)
     return times
 
@@ -98,7 +102,7 @@ def call_overhead(home: Path, calls: int) -> dict[str, Any]:
                 result = await client.call_tool("search", {"query": query, "k": 5})
                 mcp.append(time.perf_counter() - start)
                 if result.is_error:
-                    raise RuntimeError(result.content[0].text)
+                    raise RuntimeError(getattr(result.content[0], "text", "search failed"))
             return direct, mcp
 
     # Each side indexes the same sample into its own home: two processes on one embedded home would share
@@ -123,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         starts = initialize_latency(Path(tmp) / "empty", args.starts)
-        report = {
+        report: dict[str, Any] = {
             "initialize_ms": [round(t * 1000) for t in starts],
             "initialize_p50_ms": round(_p50(starts) * 1000),
             "search": call_overhead(Path(tmp) / "store", args.calls),

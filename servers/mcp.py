@@ -19,7 +19,7 @@ import threading
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import anyio
 import anyio.from_thread
@@ -170,6 +170,7 @@ Chroma syntax). With both, only documents matching both are deleted. Returns how
 LIST_DESCRIPTION = (
     "List the collections in the store with their document count and the embedder that built them."
 )
+
 
 def _writes(*, destructive: bool, idempotent: bool, open_world: bool = False) -> ToolAnnotations:
     return ToolAnnotations(
@@ -395,8 +396,8 @@ class HopscoutMCPServer(MCPServer):
             )
 
         keyword = inspect.Parameter.KEYWORD_ONLY
-        search.__signature__ = inspect.Signature(
-            [  # type: ignore[attr-defined]
+        cast(Any, search).__signature__ = inspect.Signature(
+            [
                 inspect.Parameter(
                     "query",
                     keyword,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from hopscout import Scout, Settings
 from hopscout.embedders import SentenceTransformerEmbedder
 
@@ -48,10 +49,11 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
     port = _free_port()
     folder = tmp_path_factory.mktemp("chroma-server")
-    log = open(folder / "server.log", "w")
+    log = open(folder / "server.log", "w")  # noqa: SIM115 - the server writes to it until the session ends
     proc = subprocess.Popen(
         [chroma, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -81,8 +83,9 @@ ScoutFactory = Callable[..., Scout]
 
 
 @pytest.fixture
-def make_scout(backend: str, tmp_path: Path, embedder: SentenceTransformerEmbedder,
-               request: pytest.FixtureRequest) -> Iterator[ScoutFactory]:
+def make_scout(
+    backend: str, tmp_path: Path, embedder: SentenceTransformerEmbedder, request: pytest.FixtureRequest
+) -> Iterator[ScoutFactory]:
     """Build Scouts on this test's backend; ``home`` separates processes' lexical indexes."""
     made: list[Scout] = []
 
@@ -119,10 +122,17 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not Path(script).exists():
         pytest.skip("no LLM server: set HOPSCOUT_TEST_LLM_URL or install start-llm-server (../shared/llm)")
     folder = tmp_path_factory.mktemp("llm-server")
-    env = {**os.environ, "LLM_PORT": str(_free_port()), "LLM_PIDFILE": str(folder / "server.pid"),
-           "LLM_LOG": str(folder / "server.log"), "LLM_THREADS": os.environ.get("LLM_THREADS", "1")}
+    env = {
+        **os.environ,
+        "LLM_PORT": str(_free_port()),
+        "LLM_PIDFILE": str(folder / "server.pid"),
+        "LLM_LOG": str(folder / "server.log"),
+        "LLM_THREADS": os.environ.get("LLM_THREADS", "1"),
+    }
     done = subprocess.run([script], check=False, env=env, capture_output=True, text=True, timeout=900)
-    found = [line.split("=", 1)[1] for line in done.stdout.splitlines() if line.startswith("OPENAI_BASE_URL=")]
+    found = [
+        line.split("=", 1)[1] for line in done.stdout.splitlines() if line.startswith("OPENAI_BASE_URL=")
+    ]
     if done.returncode != 0 or not found:
         raise RuntimeError(f"start-llm-server failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
     yield found[0].rstrip("/")

@@ -10,6 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.documents import Document
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, ParrotFakeChatModel
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.tools import BaseTool, StructuredTool, tool
+from langchain_tests.integration_tests import RetrieversIntegrationTests, ToolsIntegrationTests
+from langchain_tests.unit_tests import ToolsUnitTests
+
 from hopscout import InvalidArgumentError, Scout, Settings
 from hopscout.adapters.langchain import (
     HopscoutRetriever,
@@ -20,18 +27,18 @@ from hopscout.adapters.langchain import (
 )
 from hopscout.errors import LLMUnavailableError
 from hopscout.llm import LLM
-from langchain_core.documents import Document
-from langchain_core.language_models.fake_chat_models import FakeListChatModel, ParrotFakeChatModel
-from langchain_core.retrievers import BaseRetriever
-from langchain_core.tools import BaseTool, StructuredTool, tool
-from langchain_tests.integration_tests import RetrieversIntegrationTests, ToolsIntegrationTests
-from langchain_tests.unit_tests import ToolsUnitTests
 
 DOCS = [
-    ("Venus is the hottest planet in the solar system, hotter than Mercury.", {"topic": "space", "year": 2020}),
+    (
+        "Venus is the hottest planet in the solar system, hotter than Mercury.",
+        {"topic": "space", "year": 2020},
+    ),
     ("Mars is a cold desert planet with a thin carbon dioxide atmosphere.", {"topic": "space", "year": 2021}),
     ("Jupiter is the largest planet; its Great Red Spot is a giant storm.", {"topic": "space", "year": 2022}),
-    ("Grind finer if your espresso tastes sour; coarser if it tastes bitter.", {"topic": "coffee", "year": 2020}),
+    (
+        "Grind finer if your espresso tastes sour; coarser if it tastes bitter.",
+        {"topic": "coffee", "year": 2020},
+    ),
     ("Pour-over coffee wants water just off the boil, around 94 degrees.", {"topic": "coffee", "year": 2023}),
     ("A sourdough starter needs daily feeding with flour and water.", {"topic": "baking", "year": 2021}),
 ]
@@ -210,8 +217,9 @@ def test_search_tool_content_and_artifact(scout: Scout) -> None:
     search = create_search_tool(scout, k=2, where={"topic": "coffee"})
     assert isinstance(search, StructuredTool) and search.response_format == "content_and_artifact"
     assert search.args["k"]["default"] == 2 and set(search.args) == {"query", "k", "expansion"}
-    message = search.invoke({"name": "search", "args": {"query": "water temperature"}, "id": "1",
-                             "type": "tool_call"})
+    message = search.invoke(
+        {"name": "search", "args": {"query": "water temperature"}, "id": "1", "type": "tool_call"}
+    )
     assert "94 degrees" in message.content.split("\n\n")[0]
     assert all(isinstance(d, Document) and d.metadata["topic"] == "coffee" for d in message.artifact)
     assert len(message.artifact) == 2
@@ -219,25 +227,38 @@ def test_search_tool_content_and_artifact(scout: Scout) -> None:
     tool = create_search_tool(scout, k=1)
     assert "Jupiter" not in tool.invoke({"query": "tell me more"})
     assert "Jupiter" in tool.invoke({"query": "tell me more", "expansion": "Jupiter Great Red Spot"})
-    built_with_prf = create_search_tool(scout, k=1, augment="auto", augmenter="rocchio")  # the model's text wins
-    assert "Jupiter" in built_with_prf.invoke({"query": "tell me more", "expansion": "Jupiter Great Red Spot"})
+    built_with_prf = create_search_tool(
+        scout, k=1, augment="auto", augmenter="rocchio"
+    )  # the model's text wins
+    assert "Jupiter" in built_with_prf.invoke(
+        {"query": "tell me more", "expansion": "Jupiter Great Red Spot"}
+    )
 
 
 def test_find_tools_tool_names_the_tools(catalog: Any) -> None:
     find = create_find_tools_tool(catalog, k=2)
-    message = find.invoke({"name": "find_tools", "args": {"request": "will it rain in Oslo tomorrow?"},
-                           "id": "1", "type": "tool_call"})
+    message = find.invoke(
+        {
+            "name": "find_tools",
+            "args": {"request": "will it rain in Oslo tomorrow?"},
+            "id": "1",
+            "type": "tool_call",
+        }
+    )
     assert message.content.splitlines()[0].startswith("get_weather:")
     assert message.artifact.keys[0] == "get_weather" and len(message.artifact.hits) == 2
 
 
 # -- tool selector --------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("request_text", "expected"), [
-    ("will it rain in Oslo tomorrow?", "get_weather"),
-    ("email the quarterly report to Ann", "send_email"),
-    ("put a meeting with Bob on my calendar for Friday 3pm", "create_calendar_event"),
-    ("how many yen is 250 dollars?", "convert_currency"),
-])
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("will it rain in Oslo tomorrow?", "get_weather"),
+        ("email the quarterly report to Ann", "send_email"),
+        ("put a meeting with Bob on my calendar for Friday 3pm", "create_calendar_event"),
+        ("how many yen is 250 dollars?", "convert_currency"),
+    ],
+)
 def test_selector_returns_the_relevant_tool_objects(scout: Scout, request_text: str, expected: str) -> None:
     pytest.importorskip("hopscout.tools")
     tools = _toolbox()
@@ -249,6 +270,7 @@ def test_selector_returns_the_relevant_tool_objects(scout: Scout, request_text: 
 
 async def test_selector_only_returns_its_own_tools(scout: Scout, catalog: Any) -> None:
     pytest.importorskip("hopscout.tools")
+
     @tool
     def weather_alerts(region: str) -> str:
         """Severe weather warnings (storms, floods) for a region."""
@@ -298,7 +320,11 @@ def test_public_names() -> None:
     import hopscout.adapters.langchain as module
 
     assert sorted(module.__all__) == [
-        "HopscoutRetriever", "HopscoutToolSelector", "LangChainLLM", "create_find_tools_tool", "create_search_tool",
+        "HopscoutRetriever",
+        "HopscoutToolSelector",
+        "LangChainLLM",
+        "create_find_tools_tool",
+        "create_search_tool",
     ]
 
 
@@ -312,15 +338,20 @@ def test_missing_langchain_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_adapters_package_imports_no_framework() -> None:
-    code = ("import sys, hopscout.adapters; "
-            "print([m for m in sys.modules if m.startswith(('langchain', 'llama_index'))])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parent)
+    code = (
+        "import sys, hopscout.adapters; "
+        "print([m for m in sys.modules if m.startswith(('langchain', 'llama_index'))])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+    )
     assert out.stdout.strip() == "[]"
 
 
 def test_core_search_options_pass_through_unchanged(scout: Scout) -> None:
     options = {"hops": 2, "hop_operator": "mix"}
     expected = [h.id for h in scout.search("hottest planet", 3, **options)]
-    assert [d.id for d in HopscoutRetriever(scout=scout, k=3, search_kwargs=options).invoke("hottest planet")] == expected
+    assert [
+        d.id for d in HopscoutRetriever(scout=scout, k=3, search_kwargs=options).invoke("hottest planet")
+    ] == expected
     assert [d.id for d in HopscoutRetriever(scout=scout, k=3).invoke("hottest planet", **options)] == expected

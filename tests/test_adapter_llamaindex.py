@@ -8,6 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata, MockLLM
+from llama_index.core.objects import ObjectRetriever
+from llama_index.core.query_engine import RetrieverQueryEngine
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, TextNode
+from llama_index.core.tools import BaseTool, FunctionTool
+
 from hopscout import InvalidArgumentError, Scout, Settings
 from hopscout.adapters.llamaindex import (
     HopscoutRetriever,
@@ -17,13 +25,6 @@ from hopscout.adapters.llamaindex import (
 )
 from hopscout.errors import LLMUnavailableError
 from hopscout.llm import LLM
-from llama_index.core.agent.workflow import FunctionAgent
-from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata, MockLLM
-from llama_index.core.objects import ObjectRetriever
-from llama_index.core.query_engine import RetrieverQueryEngine
-from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, TextNode
-from llama_index.core.tools import BaseTool, FunctionTool
 
 DOCS = [
     ("Venus is the hottest planet in the solar system, hotter than Mercury.", {"topic": "space"}),
@@ -141,12 +142,17 @@ async def test_tool_spec_with_catalog(scout: Scout) -> None:
 
 
 # -- tool retriever -------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("request_text", "expected"), [
-    ("will it rain in Oslo tomorrow?", "get_weather"),
-    ("email the quarterly report to Ann", "send_email"),
-    ("what is 17 times 23?", "calculator"),
-])
-def test_tool_retriever_returns_the_relevant_tool_objects(scout: Scout, request_text: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("will it rain in Oslo tomorrow?", "get_weather"),
+        ("email the quarterly report to Ann", "send_email"),
+        ("what is 17 times 23?", "calculator"),
+    ],
+)
+def test_tool_retriever_returns_the_relevant_tool_objects(
+    scout: Scout, request_text: str, expected: str
+) -> None:
     pytest.importorskip("hopscout.tools")
     tools = _toolbox()
     retriever = HopscoutToolRetriever(tools, scout=scout, collection="li-tools", k=2)
@@ -185,7 +191,10 @@ class _Scripted(CustomLLM):
 def test_llm_bridge_satisfies_the_llm_protocol() -> None:
     llm = LlamaIndexLLM(_Scripted())
     assert isinstance(llm, LLM) and llm.model == "_Scripted/scripted"
-    assert llm.complete("Write search queries.", max_tokens=16, json_mode=True) == '["weather forecast for a city"]'
+    assert (
+        llm.complete("Write search queries.", max_tokens=16, json_mode=True)
+        == '["weather forecast for a city"]'
+    )
     assert "hello there" in LlamaIndexLLM(MockLLM()).complete("hello there")
 
 
@@ -200,7 +209,12 @@ def test_llm_bridge_failures_become_llm_unavailable() -> None:
 def test_public_names() -> None:
     import hopscout.adapters.llamaindex as module
 
-    assert sorted(module.__all__) == ["HopscoutRetriever", "HopscoutToolRetriever", "HopscoutToolSpec", "LlamaIndexLLM"]
+    assert sorted(module.__all__) == [
+        "HopscoutRetriever",
+        "HopscoutToolRetriever",
+        "HopscoutToolSpec",
+        "LlamaIndexLLM",
+    ]
 
 
 def test_missing_llamaindex_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

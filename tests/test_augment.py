@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from hopscout import InvalidArgumentError, Scout, Settings
 from hopscout.augment import DEFAULT_GATE, META_GATE, PRF_UNCALIBRATED, fit_gate, load_gate
 from hopscout.calibration import calibrate_augment
@@ -49,7 +50,9 @@ def _labelled(data: Any) -> tuple[list[str], list[dict[str, int]]]:
 def test_always_fuses_with_the_original(scout: Scout, data: Any, augmenter: str) -> None:
     queries, _ = _labelled(data)
     plain = scout.search_batch(queries[:8], 10, collection=COLLECTION)
-    augmented = scout.search_batch(queries[:8], 10, collection=COLLECTION, augment="always", augmenter=augmenter)
+    augmented = scout.search_batch(
+        queries[:8], 10, collection=COLLECTION, augment="always", augmenter=augmenter
+    )
     changed = 0
     for before, after in zip(plain, augmented):
         assert all(h.scores["augmented"] == 1.0 for h in after)
@@ -69,10 +72,15 @@ def test_auto_without_calibration(scout: Scout, data: Any) -> None:
     # PRF waits for a calibrated gate (and says so); the other augmenters' default gate augments the least
     # confident queries only.
     queries, _ = _labelled(data)
-    results = scout.search_batch(queries, 5, collection=COLLECTION, augment="auto", augmenter="rm3")  # never calibrated here
+    results = scout.search_batch(
+        queries, 5, collection=COLLECTION, augment="auto", augmenter="rm3"
+    )  # never calibrated here
     assert all(hits[0].scores["augmented"] == 0.0 for hits in results)
     assert "calibrate" in (results[0][0].note or "")
-    assert load_gate({}, "rocchio", "hybrid") == PRF_UNCALIBRATED and load_gate({}, "hyde", "hybrid") == DEFAULT_GATE
+    assert (
+        load_gate({}, "rocchio", "hybrid") == PRF_UNCALIBRATED
+        and load_gate({}, "hyde", "hybrid") == DEFAULT_GATE
+    )
     first = scout.engine.first_retrieval(scout.engine.index(COLLECTION))
     candidates = first.run(queries, mode="hybrid", depth=50, both=True, with_signals=True)
     chosen = DEFAULT_GATE.decide([c.features for c in candidates])
@@ -145,8 +153,12 @@ def test_hops_follow_the_calls_augmentation(scout: Scout, data: Any) -> None:
 
 
 def test_caller_expansion_text(scout: Scout) -> None:
-    hits = scout.search("protein", 5, collection=COLLECTION,
-                        expansion="DdrB single-stranded DNA binding protein Deinococcus radiodurans")
+    hits = scout.search(
+        "protein",
+        5,
+        collection=COLLECTION,
+        expansion="DdrB single-stranded DNA binding protein Deinococcus radiodurans",
+    )
     assert all(h.scores["augmented"] == 1.0 for h in hits)
     assert any("Deinococcus" in h.text or "SSB" in h.text for h in hits)
     with pytest.raises(InvalidArgumentError, match="expansion"):
@@ -216,8 +228,9 @@ def empty_llm() -> Iterator[str]:
 
 
 @pytest.mark.parametrize("augmenter", ["hyde", "multi_query"])
-def test_empty_llm_reply_keeps_the_original_with_a_note(empty_llm: str, home: Path, embedder: Any, data: Any,
-                                                         augmenter: str) -> None:
+def test_empty_llm_reply_keeps_the_original_with_a_note(
+    empty_llm: str, home: Path, embedder: Any, data: Any, augmenter: str
+) -> None:
     query = _labelled(data)[0][0]
     settings = Settings(home=home, llm_base_url=empty_llm, llm_max_retries=0)
     with Scout(settings, embedder=embedder) as scout:
@@ -229,7 +242,9 @@ def test_empty_llm_reply_keeps_the_original_with_a_note(empty_llm: str, home: Pa
 
 
 @pytest.mark.parametrize("augmenter", ["hyde", "query2doc", "multi_query"])
-def test_llm_augmenters_on_a_real_server(llm_url: str, home: Path, embedder: Any, data: Any, augmenter: str) -> None:
+def test_llm_augmenters_on_a_real_server(
+    llm_url: str, home: Path, embedder: Any, data: Any, augmenter: str
+) -> None:
     query = _labelled(data)[0][1]
     settings = Settings(home=home, llm_base_url=llm_url, llm_timeout=120, llm_max_tokens=64)
     with Scout(settings, embedder=embedder) as scout:
@@ -250,9 +265,13 @@ def test_augment_eval_times_each_llm_augmenter_cold(llm_url: str, home: Path, em
     from hopscout import LLMClient
     from hopscout.evaluation.augment_eval import run_augment_eval
 
-    llm = LLMClient(llm_url, "cold-cache-test", timeout=120, max_tokens=64)  # a model name no other test caches
+    llm = LLMClient(
+        llm_url, "cold-cache-test", timeout=120, max_tokens=64
+    )  # a model name no other test caches
     with Scout(Settings(home=home), embedder=embedder, llm=llm) as scout:
-        report = run_augment_eval(FIXTURES / "scifact_mini", scout, augmenters=["hyde", "query2doc"], limit=4, llm=llm)
+        report = run_augment_eval(
+            FIXTURES / "scifact_mini", scout, augmenters=["hyde", "query2doc"], limit=4, llm=llm
+        )
         assert llm.calls == 8  # 4 queries x 2 augmenters: no completion served from the other's cache
         query = load_dataset(FIXTURES / "scifact_mini").judged(1)[1][0]
         scout.search(query, 5, collection=COLLECTION, augment="always", augmenter="hyde")

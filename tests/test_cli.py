@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from hopscout.ingest.loaders import file_kind
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -39,7 +40,9 @@ def hopscout(home: Path):
     env.update(HOPSCOUT_HOME=str(home), COLUMNS="200", NO_COLOR="1")
 
     def run(*args: str, timeout: float = 180) -> Run:
-        proc = subprocess.run([*COMMAND, *args], env=env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            [*COMMAND, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
     return run
@@ -62,7 +65,10 @@ def test_demo_finds_the_coffee_answer_and_reruns_unchanged(demo_runs: tuple[Run,
 
     assert second.code == 0, second.err
     assert f"0 files embedded, {n_files} unchanged, 0 chunks written" in second.out
-    assert "coffee-brewing.md" in second.out.splitlines()[second.out.splitlines().index("? why does my coffee taste sour") + 1]
+    assert (
+        "coffee-brewing.md"
+        in second.out.splitlines()[second.out.splitlines().index("? why does my coffee taste sour") + 1]
+    )
 
 
 def test_collections_lists_the_demo_collection(hopscout, demo_runs: tuple[Run, Run]) -> None:
@@ -78,9 +84,13 @@ def test_collections_lists_the_demo_collection(hopscout, demo_runs: tuple[Run, R
 def test_ingest_then_search_json(hopscout, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "tea.md").write_text("# Tea\n\nGreen tea is steeped at 80 degrees for two minutes.\n", encoding="utf-8")
+    (docs / "tea.md").write_text(
+        "# Tea\n\nGreen tea is steeped at 80 degrees for two minutes.\n", encoding="utf-8"
+    )
     (docs / "bikes.txt").write_text("Oil the bicycle chain every few hundred kilometres.\n", encoding="utf-8")
-    (docs / "rivers.txt").write_text("The Danube flows through ten countries into the Black Sea.\n", encoding="utf-8")
+    (docs / "rivers.txt").write_text(
+        "The Danube flows through ten countries into the Black Sea.\n", encoding="utf-8"
+    )
 
     ingest = hopscout("ingest", str(docs), "--json", "-c", "cli-docs")
     assert ingest.code == 0, ingest.err
@@ -88,7 +98,9 @@ def test_ingest_then_search_json(hopscout, tmp_path: Path) -> None:
     assert sorted(Path(p).name for p in report["added"]) == ["bikes.txt", "rivers.txt", "tea.md"]
     assert report["chunks"] == 3 and report["failed"] == {}
 
-    search = hopscout("search", "how hot should the water be for green tea", "--json", "-k", "2", "-c", "cli-docs")
+    search = hopscout(
+        "search", "how hot should the water be for green tea", "--json", "-k", "2", "-c", "cli-docs"
+    )
     assert search.code == 0, search.err
     result = json.loads(search.out)
     assert result["query"] == "how hot should the water be for green tea"
@@ -126,8 +138,17 @@ def test_bad_where_json_is_rejected_with_a_message(hopscout) -> None:
 
 
 def test_eval_json_report(hopscout, home: Path) -> None:
-    run = hopscout("eval", str(FIXTURES / "scifact_mini"), "--json", "--limit", "10", "--ingest-sample", "16",
-                   "--home", str(home))
+    run = hopscout(
+        "eval",
+        str(FIXTURES / "scifact_mini"),
+        "--json",
+        "--limit",
+        "10",
+        "--ingest-sample",
+        "16",
+        "--home",
+        str(home),
+    )
     assert run.code == 0, run.err
     report = json.loads(run.out)
     assert report["dataset"] and report["queries"] == 10
@@ -155,8 +176,17 @@ def test_eval_tools_report(hopscout, home: Path) -> None:
 
 
 def test_eval_augment_report(hopscout, home: Path) -> None:
-    run = hopscout("eval", str(FIXTURES / "scifact_mini"), "--augment", "auto", "--augmenter", "rocchio", "--json",
-                   "--home", str(home))
+    run = hopscout(
+        "eval",
+        str(FIXTURES / "scifact_mini"),
+        "--augment",
+        "auto",
+        "--augmenter",
+        "rocchio",
+        "--json",
+        "--home",
+        str(home),
+    )
     assert run.code == 0, run.err
     report = json.loads(run.out)
     result = report["results"]["rocchio"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hopscout import (
     CollectionNotFoundError,
     Document,
@@ -17,11 +18,29 @@ from hopscout import (
 from hopscout.embedders import bundled_model_path
 
 DOCS = [
-    Document("Paris is the capital and largest city of France.", {"lang": "en", "year": 2001, "topic": "geo"}, "paris"),
-    Document("The Nile is the longest river in Africa and flows through Egypt.", {"lang": "en", "year": 2010, "topic": "geo"}, "nile"),
-    Document("Python is a programming language created by Guido van Rossum.", {"lang": "en", "year": 1991, "topic": "code"}, "python"),
-    Document("Berlin ist die Hauptstadt von Deutschland.", {"lang": "de", "year": 2015, "topic": "geo"}, "berlin"),
-    Document("Rust guarantees memory safety through ownership and borrowing.", {"lang": "en", "year": 2015, "topic": "code", "stable": True}, "rust"),
+    Document(
+        "Paris is the capital and largest city of France.",
+        {"lang": "en", "year": 2001, "topic": "geo"},
+        "paris",
+    ),
+    Document(
+        "The Nile is the longest river in Africa and flows through Egypt.",
+        {"lang": "en", "year": 2010, "topic": "geo"},
+        "nile",
+    ),
+    Document(
+        "Python is a programming language created by Guido van Rossum.",
+        {"lang": "en", "year": 1991, "topic": "code"},
+        "python",
+    ),
+    Document(
+        "Berlin ist die Hauptstadt von Deutschland.", {"lang": "de", "year": 2015, "topic": "geo"}, "berlin"
+    ),
+    Document(
+        "Rust guarantees memory safety through ownership and borrowing.",
+        {"lang": "en", "year": 2015, "topic": "code", "stable": True},
+        "rust",
+    ),
 ]
 
 
@@ -56,31 +75,51 @@ def test_batch_search_matches_single_queries(filled: Scout, collection: str) -> 
 def test_filters_apply_to_every_retriever(filled: Scout, collection: str, mode: str) -> None:
     hits = filled.search("Berlin capital city", k=5, mode=mode, where={"lang": "de"}, collection=collection)
     assert [h.id for h in hits] == ["berlin"]
-    hits = filled.search("language", k=5, mode=mode, collection=collection,
-                         where={"$and": [{"topic": "code"}, {"year": {"$gte": 2000}}]})
+    hits = filled.search(
+        "language",
+        k=5,
+        mode=mode,
+        collection=collection,
+        where={"$and": [{"topic": "code"}, {"year": {"$gte": 2000}}]},
+    )
     assert {h.id for h in hits} <= {"rust"}
-    hits = filled.search("capital", k=5, mode=mode, where={"year": {"$in": [2001, 2015]}}, collection=collection)
+    hits = filled.search(
+        "capital", k=5, mode=mode, where={"year": {"$in": [2001, 2015]}}, collection=collection
+    )
     assert {h.id for h in hits} <= {"paris", "berlin", "rust"} and "paris" in {h.id for h in hits}
 
 
 def test_lexical_filters_select_what_chroma_selects(filled: Scout, collection: str) -> None:
     index = filled.engine.index(collection)
     clauses = [
-        {"lang": "en"}, {"lang": {"$ne": "en"}}, {"year": {"$gt": 2001}}, {"year": {"$lte": 2001}},
-        {"topic": {"$in": ["code", "x"]}}, {"topic": {"$nin": ["code"]}}, {"stable": True},
-        {"$or": [{"lang": "de"}, {"year": 1991}]}, {"$and": [{"topic": "geo"}, {"year": {"$lt": 2015}}]},
-        {"stable": {"$ne": True}}, {"stable": {"$nin": [True]}}, {"year": {"$ne": 2015}}, {"missing": {"$nin": ["a"]}},
+        {"lang": "en"},
+        {"lang": {"$ne": "en"}},
+        {"year": {"$gt": 2001}},
+        {"year": {"$lte": 2001}},
+        {"topic": {"$in": ["code", "x"]}},
+        {"topic": {"$nin": ["code"]}},
+        {"stable": True},
+        {"$or": [{"lang": "de"}, {"year": 1991}]},
+        {"$and": [{"topic": "geo"}, {"year": {"$lt": 2015}}]},
+        {"stable": {"$ne": True}},
+        {"stable": {"$nin": [True]}},
+        {"year": {"$ne": 2015}},
+        {"missing": {"$nin": ["a"]}},
     ]
     for where in clauses:
         assert index.lexical.matching_ids(where) == set(index.ids(where)), where
 
 
 def test_same_id_updates_text_in_both_retrievers(filled: Scout, collection: str) -> None:
-    filled.add([Document("Lyon is famous for its gastronomy and silk weaving.", {"lang": "en"}, "paris")],
-               collection=collection)
+    filled.add(
+        [Document("Lyon is famous for its gastronomy and silk weaving.", {"lang": "en"}, "paris")],
+        collection=collection,
+    )
     lexical = filled.search("silk weaving gastronomy", k=2, mode="lexical", collection=collection)
     assert lexical[0].id == "paris" and "Lyon" in lexical[0].text
-    assert "paris" not in {h.id for h in filled.search("capital of France", k=5, mode="lexical", collection=collection)}
+    assert "paris" not in {
+        h.id for h in filled.search("capital of France", k=5, mode="lexical", collection=collection)
+    }
     assert {c.name: c.count for c in filled.collections()}[collection] == len(DOCS)
 
 
@@ -96,9 +135,14 @@ def test_content_ids_make_adds_idempotent(make_scout, collection: str) -> None:
 def test_delete_by_id_and_filter(filled: Scout, collection: str) -> None:
     assert filled.delete(["nile", "missing-id"], collection=collection) == 1
     assert filled.delete(where={"topic": "code"}, collection=collection) == 2
-    left = {h.id for h in filled.search("river language capital", k=10, mode="lexical", collection=collection)}
+    left = {
+        h.id for h in filled.search("river language capital", k=10, mode="lexical", collection=collection)
+    }
     assert left <= {"paris", "berlin"}
-    assert {h.id for h in filled.search("programming", k=10, mode="dense", collection=collection)} == {"paris", "berlin"}
+    assert {h.id for h in filled.search("programming", k=10, mode="dense", collection=collection)} == {
+        "paris",
+        "berlin",
+    }
     with pytest.raises(InvalidArgumentError, match="ids or a where"):
         filled.delete(collection=collection)
 
@@ -111,7 +155,9 @@ def test_second_process_sees_writes_of_the_first(make_scout, collection: str, tm
     assert reader.search("okapi giraffid", k=1, mode="lexical", collection=collection)[0].id == "okapi"
     writer.add(["Wombats produce cube-shaped droppings."], ids=["wombat"], collection=collection)
     writer.delete(["okapi"], collection=collection)
-    assert [h.id for h in reader.search("okapi wombat droppings", k=5, mode="lexical", collection=collection)] == ["wombat"]
+    assert [
+        h.id for h in reader.search("okapi wombat droppings", k=5, mode="lexical", collection=collection)
+    ] == ["wombat"]
 
 
 def test_unknown_collection_is_a_clear_error(make_scout) -> None:
@@ -151,8 +197,12 @@ def test_bad_queries_get_specific_errors(filled: Scout, collection: str, query, 
 
 @pytest.mark.parametrize(
     ("where", "match"),
-    [({"$nope": 1}, "Unknown filter operator"), ({"year": {"$gt": "x"}}, "number"), ([1], "non-empty object"),
-     ({"$and": [{"a": 1}]}, "at least two")],
+    [
+        ({"$nope": 1}, "Unknown filter operator"),
+        ({"year": {"$gt": "x"}}, "number"),
+        ([1], "non-empty object"),
+        ({"$and": [{"a": 1}]}, "at least two"),
+    ],
 )
 def test_bad_filters_get_specific_errors(filled: Scout, collection: str, where, match) -> None:
     with pytest.raises(InvalidArgumentError, match=match):
@@ -161,15 +211,23 @@ def test_bad_filters_get_specific_errors(filled: Scout, collection: str, where, 
 
 @pytest.mark.parametrize(
     ("docs", "kwargs", "match"),
-    [("a string", {}, "list"), ([""], {}, "empty"), ([{"no": "text"}], {}, "text"),
-     (["a"], {"metadatas": [{"x": {"nested": 1}}]}, "values must be"), (["a"], {"metadatas": [{"hs_hash": "x"}]}, "reserved"),
-     (["a", "b"], {"ids": ["same", "same"]}, "duplicate"), (["a"], {"ids": ["1", "2"]}, "ids for")],
+    [
+        ("a string", {}, "list"),
+        ([""], {}, "empty"),
+        ([{"no": "text"}], {}, "text"),
+        (["a"], {"metadatas": [{"x": {"nested": 1}}]}, "values must be"),
+        (["a"], {"metadatas": [{"hs_hash": "x"}]}, "reserved"),
+        (["a", "b"], {"ids": ["same", "same"]}, "duplicate"),
+        (["a"], {"ids": ["1", "2"]}, "ids for"),
+    ],
 )
 def test_bad_documents_are_refused_before_writing(make_scout, collection: str, docs, kwargs, match) -> None:
     scout = make_scout()
     with pytest.raises(InvalidArgumentError, match=match):
         scout.add(docs, collection=collection, **kwargs)
-    assert collection not in {c.name for c in scout.collections()} or scout.engine.index(collection).count() == 0
+    assert (
+        collection not in {c.name for c in scout.collections()} or scout.engine.index(collection).count() == 0
+    )
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path, embedder) -> None:

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+
 from hopscout import EmbedderUnavailableError, OpenAIEmbedder, Scout, Settings
 from hopscout.embedders import make_embedder
 
@@ -27,7 +28,10 @@ def test_prefixes_change_query_vectors(embedder) -> None:
 
     prefixed = SentenceTransformerEmbedder(query_prefix="query: ")
     prefixed._model = embedder.model  # same weights, no second load
-    plain, with_prefix = embedder.embed_queries(["capital of France"]), prefixed.embed_queries(["capital of France"])
+    plain, with_prefix = (
+        embedder.embed_queries(["capital of France"]),
+        prefixed.embed_queries(["capital of France"]),
+    )
     assert not np.allclose(plain, with_prefix)
     assert np.allclose(embedder.embed_documents(["x"]), prefixed.embed_documents(["x"]))
 
@@ -37,11 +41,13 @@ def embeddings_server(embedder) -> Iterator[str]:
     """A real OpenAI-compatible /v1/embeddings endpoint on loopback, backed by the bundled model."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
             vectors = embedder.model.encode(texts, convert_to_numpy=True) * 3.0  # un-normalised on purpose
-            data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)]
+            data = [
+                {"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)
+            ]
             payload = json.dumps({"object": "list", "data": data[::-1], "model": body["model"]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -13,8 +13,14 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def run(name: str, home: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOPSCOUT_")}
-    result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True,
-                            timeout=240, check=False, env={**env, "HOPSCOUT_HOME": str(home)})
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**env, "HOPSCOUT_HOME": str(home)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -25,7 +31,11 @@ def first_hits(out: str) -> dict[str, str]:
 
 
 def picks(out: str) -> dict[str, list[str]]:
-    return {q: line.removeprefix("-> ").split(", ") for q, line in first_hits(out).items() if line.startswith("->")}
+    return {
+        q: line.removeprefix("-> ").split(", ")
+        for q, line in first_hits(out).items()
+        if line.startswith("->")
+    }
 
 
 def test_langchain_retriever(tmp_path: Path) -> None:
@@ -66,7 +76,9 @@ def test_llamaindex_tools(tmp_path: Path) -> None:
     chosen = picks(out)
     assert chosen["is it going to rain in Bergen this week?"][0] == "weather_week"
     assert set(chosen["book me a flight to Lisbon on May 3 and a hotel for four nights"][:2]) == {
-        "flight_search", "hotel_search"}
+        "flight_search",
+        "hotel_search",
+    }
     assert chosen["where is my parcel?"][0] == "track_package"
     assert "['search', 'find_tools']" in out and "[1] sourdough.md" in out
     assert re.search(r"find_tools\(request='turn up the heating', k=2\):\n\s+set_thermostat:", out)
@@ -74,8 +86,12 @@ def test_llamaindex_tools(tmp_path: Path) -> None:
 
 def test_overhead_script_runs(tmp_path: Path) -> None:
     out = run("adapter_overhead.py", tmp_path, "--rounds", "3")  # prints timings; asserts none of them
-    for row in ("langchain retriever (ainvoke)", "llamaindex retriever", "langchain HopscoutToolSelector",
-                "llamaindex HopscoutToolRetriever"):
+    for row in (
+        "langchain retriever (ainvoke)",
+        "llamaindex retriever",
+        "langchain HopscoutToolSelector",
+        "llamaindex HopscoutToolRetriever",
+    ):
         assert re.search(re.escape(row) + r"\s+[\d.]+ ms\s+[\d.]+x", out), out
 
 

@@ -6,11 +6,12 @@ import math
 from pathlib import Path
 
 import pytest
+
 from hopscout import InvalidArgumentError, Scout
 from hopscout.calibration import calibrate_fusion, fused_ids, gather_candidates
 from hopscout.evaluation.datasets import load_dataset
-from hopscout.metrics import mean, per_query
 from hopscout.fusion import convex, get_fusion, rrf
+from hopscout.metrics import mean, per_query
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -47,7 +48,9 @@ def test_metrics_match_hand_computed_values() -> None:
     assert mean(rows)["all@10"] == pytest.approx(0.5)
 
 
-def test_calibrated_weight_is_stored_and_search_reproduces_offline_fusion(make_scout, collection: str) -> None:
+def test_calibrated_weight_is_stored_and_search_reproduces_offline_fusion(
+    make_scout, collection: str
+) -> None:
     scout: Scout = make_scout()
     data = load_dataset(FIXTURES / "tools_mini")
     ids = list(data.corpus)

@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from hopscout import Scout, UnreadableFileError, UnsupportedFileError
 
 # Small chunks, so the Markdown guide splits at its headings and crash-test files span write batches.
@@ -86,7 +87,9 @@ def sources(hits) -> list[str | None]:
     return [hit.source for hit in hits]
 
 
-def test_folder_ingest_reports_files_and_hits_cite_exact_spans(make_scout, collection, tmp_path: Path) -> None:
+def test_folder_ingest_reports_files_and_hits_cite_exact_spans(
+    make_scout, collection, tmp_path: Path
+) -> None:
     files = make_folder(tmp_path / "docs")
     scout = make_scout(**SMALL_CHUNKS)
     report = scout.ingest(tmp_path / "docs", collection=collection)
@@ -115,14 +118,16 @@ def test_folder_ingest_reports_files_and_hits_cite_exact_spans(make_scout, colle
     assert start > guide_text.index("—")  # offsets are characters: the em dash before is 3 bytes in UTF-8
     for hit in scout.search("quokka", k=10, mode="lexical", collection=collection):
         assert hit.source == str(files["guide"])
-        assert guide_text[hit.metadata["start"]:hit.metadata["end"]] == hit.text
+        assert guide_text[hit.metadata["start"] : hit.metadata["end"]] == hit.text
 
     # Each other kind is found by a word only it contains.
     page = scout.search("pangolin", k=5, mode="lexical", collection=collection)
     assert set(sources(page)) == {str(files["page"])}
     assert all("color" not in h.text and "Home | About" not in h.text for h in page)  # style and nav dropped
     assert any(h.metadata.get("heading") == "Pangolins > Diet" and "termites" in h.text for h in page)
-    assert sources(scout.search("wombat", k=5, mode="lexical", collection=collection)) == [str(files["notes"])]
+    assert sources(scout.search("wombat", k=5, mode="lexical", collection=collection)) == [
+        str(files["notes"])
+    ]
     code = scout.search("fizzbuzz", k=5, mode="lexical", collection=collection)
     assert set(sources(code)) == {str(files["tool"])} and code[0].metadata["kind"] == "code"
     assert any(h.metadata.get("heading") == "def fizzbuzz" for h in code)
@@ -153,8 +158,9 @@ def test_reingest_skips_replaces_and_removes(make_scout, collection, tmp_path: P
     assert scout.search("wombat burrows", k=10, mode="lexical", collection=collection) == []
     new = scout.search("echidna", k=10, mode="lexical", collection=collection)
     assert sources(new) == [str(files["notes"])] and "monotreme" in new[0].text
-    dense = scout.search("an animal that digs burrows and sleeps in the afternoon", k=20, mode="dense",
-                         collection=collection)
+    dense = scout.search(
+        "an animal that digs burrows and sleeps in the afternoon", k=20, mode="dense", collection=collection
+    )
     assert all("wombat" not in h.text for h in dense)
 
     # Delete one file: its chunks leave both indexes.
@@ -165,17 +171,23 @@ def test_reingest_skips_replaces_and_removes(make_scout, collection, tmp_path: P
     assert gone.added == gone.replaced == () and gone.chunks == 0
     assert scout.search("pangolin", k=10, mode="lexical", collection=collection) == []
     for mode in ("dense", "lexical", "hybrid"):
-        assert scout.search("pangolin termites", k=10, mode=mode, where={"source": page},
-                            collection=collection) == [], mode
-    everything = scout.search("scaly anteater pangolin eating termites", k=100, mode="dense", collection=collection)
+        assert (
+            scout.search("pangolin termites", k=10, mode=mode, where={"source": page}, collection=collection)
+            == []
+        ), mode
+    everything = scout.search(
+        "scaly anteater pangolin eating termites", k=100, mode="dense", collection=collection
+    )
     assert page not in sources(everything)
 
     # The collection holds exactly what a clean ingest of the folder as it is now would.
     clean = scout.ingest(folder, collection=f"{collection}-clean")
     assert count_of(scout, collection) == clean.chunks == len(everything)
     assert sorted(h.id for h in everything) == sorted(
-        h.id for h in scout.search("scaly anteater pangolin eating termites", k=100, mode="dense",
-                                   collection=f"{collection}-clean")
+        h.id
+        for h in scout.search(
+            "scaly anteater pangolin eating termites", k=100, mode="dense", collection=f"{collection}-clean"
+        )
     )
 
 
@@ -278,8 +290,10 @@ def make_crash_folder(root: Path, files: int = 30) -> dict[str, str]:
             f"Everything was logged in the station book and copied to the archive that evening."
         )
         if n % 2:  # files of 2 and 3 chunks, so write batches end mid-file
-            text += (f" A second visit found the {animal} again, calmer, feeding along the muddy bank. "
-                     f"Photographs of the {animal} were added to the survey folder for station {n}.")
+            text += (
+                f" A second visit found the {animal} again, calmer, feeding along the muddy bank. "
+                f"Photographs of the {animal} were added to the survey folder for station {n}."
+            )
         path = root / f"station-{n:02d}.txt"
         path.write_text(text, encoding="utf-8")
         words[str(path.resolve())] = word
@@ -294,15 +308,26 @@ def test_ingest_killed_mid_write_resumes_without_duplicates(
     words = make_crash_folder(folder)
     home = tmp_path / "crash-home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOPSCOUT_")}
-    env.update(HOPSCOUT_HOME=str(home), HOPSCOUT_BATCH_SIZE="2",
-               HOPSCOUT_CHUNK_TOKENS=str(SMALL_CHUNKS["chunk_tokens"]),
-               HOPSCOUT_CHUNK_OVERLAP=str(SMALL_CHUNKS["chunk_overlap"]))
+    env.update(
+        HOPSCOUT_HOME=str(home),
+        HOPSCOUT_BATCH_SIZE="2",
+        HOPSCOUT_CHUNK_TOKENS=str(SMALL_CHUNKS["chunk_tokens"]),
+        HOPSCOUT_CHUNK_OVERLAP=str(SMALL_CHUNKS["chunk_overlap"]),
+    )
     if backend == "server":
         env["HOPSCOUT_CHROMA_URL"] = request.getfixturevalue("chroma_url")
 
-    proc = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, str(folder), collection], env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == -9, f"the ingest was not killed mid-way (rc {proc.returncode}):\n{proc.stderr[-3000:]}"
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, str(folder), collection],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,  # the script kills itself mid-write: its exit status is asserted below
+    )
+    assert proc.returncode == -9, (
+        f"the ingest was not killed mid-way (rc {proc.returncode}):\n{proc.stderr[-3000:]}"
+    )
 
     scout = make_scout(home=home, **SMALL_CHUNKS)
     clean = scout.ingest(folder, collection=f"{collection}-clean")

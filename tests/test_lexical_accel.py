@@ -16,7 +16,9 @@ def test_snapshot_matches_fts5_and_tracks_writes(make_scout, collection: str) ->
     scout.add([data.doc_text(i) for i in ids], ids=ids, collection=collection)
     lexical = scout.engine.index(collection).lexical
     queries = list(data.queries.values())
-    reference = [[d for d, _ in lexical.search(q, 10)] for q in queries]  # 200 docs: below the size that uses it
+    reference = [
+        [d for d, _ in lexical.search(q, 10)] for q in queries
+    ]  # 200 docs: below the size that uses it
     assert lexical.accelerator.current((-1, -1), lexical.count(), list) is None
 
     lexical.accelerator.min_docs = 1  # use the snapshot at any size

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
+
 from hopscout import LLM, LLMClient, LLMUnavailableError, Settings
 from hopscout.errors import InvalidArgumentError
 
@@ -115,9 +116,15 @@ def test_dead_port_and_bad_arguments() -> None:
     with pytest.raises(InvalidArgumentError):
         LLMClient("http://127.0.0.1:9/v1").complete("  ")
     assert LLMClient.from_settings(Settings(home="/tmp/unused")) is None
-    client = LLMClient.from_settings(Settings(home="/tmp/unused", llm_base_url="http://h:1/v1/", llm_timeout=3,
-                                              llm_max_tokens=9))
-    assert client is not None and client.base_url == "http://h:1/v1" and client.timeout == 3 and client.max_tokens == 9
+    client = LLMClient.from_settings(
+        Settings(home="/tmp/unused", llm_base_url="http://h:1/v1/", llm_timeout=3, llm_max_tokens=9)
+    )
+    assert (
+        client is not None
+        and client.base_url == "http://h:1/v1"
+        and client.timeout == 3
+        and client.max_tokens == 9
+    )
 
 
 # -- the real local model ---------------------------------------------------------------------------
@@ -127,10 +134,19 @@ def test_real_completion_cap_and_json(llm_url: str) -> None:
     assert isinstance(text, str) and text.strip()
     capped = client.complete("Count from one to one hundred in words.", max_tokens=5)
     assert 0 < len(capped.split()) <= 5  # every word costs at least one token
-    raw = httpx.post(f"{llm_url}/chat/completions", json={"model": "x", "max_tokens": 5, "messages": [
-        {"role": "user", "content": "Count from one to one hundred in words."}]}, timeout=60).json()
+    raw = httpx.post(
+        f"{llm_url}/chat/completions",
+        json={
+            "model": "x",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": "Count from one to one hundred in words."}],
+        },
+        timeout=60,
+    ).json()
     assert raw["usage"]["completion_tokens"] <= 5
-    reply = client.complete('List two fruits. Answer only JSON: {"items": ["..."]}', max_tokens=40, json_mode=True)
+    reply = client.complete(
+        'List two fruits. Answer only JSON: {"items": ["..."]}', max_tokens=40, json_mode=True
+    )
     assert isinstance(json.loads(reply), dict)
 
 

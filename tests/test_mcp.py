@@ -16,8 +16,9 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from hopscout.servers.bench import INITIALIZE
 from mcp import Client
+
+from hopscout.servers.bench import INITIALIZE
 
 pytest.importorskip("mcp.server.mcpserver")
 
@@ -137,13 +138,22 @@ async def test_stdio_sdk_every_tool_and_bad_input(tmp_path: Path, roots: Path) -
         expanded = _data(
             await client.call_tool(
                 "search",
-                {"query": "bitter or sour?", "k": 1, "collection": "notes",
-                 "expansion": "espresso grind under-extraction"},
+                {
+                    "query": "bitter or sour?",
+                    "k": 1,
+                    "collection": "notes",
+                    "expansion": "espresso grind under-extraction",
+                },
             )
         )
         assert expanded["hits"][0]["id"] == "coffee-1" and expanded["hits"][0]["scores"]["augmented"] == 1.0
-        assert "augment: Input should be 'never', 'always' or 'auto'" in _error(  # the schema names the values
-            await client.call_tool("search", {"query": "coffee", "collection": "notes", "augment": "sometimes"})
+        assert (
+            "augment: Input should be 'never', 'always' or 'auto'"
+            in _error(  # the schema names the values
+                await client.call_tool(
+                    "search", {"query": "coffee", "collection": "notes", "augment": "sometimes"}
+                )
+            )
         )
         filtered = _data(
             await client.call_tool(

@@ -15,12 +15,13 @@ import pytest
 
 pytest.importorskip("hopscout.tools")
 
-from hopscout.errors import InvalidArgumentError
-from hopscout.servers.router import Router, Upstream, load_upstreams
 from mcp import Client
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import Tool, ToolAnnotations
 from mcp_helpers import SCRIPT, HttpServer, free_port, server_env, stdio_params
+
+from hopscout.errors import InvalidArgumentError
+from hopscout.servers.router import Router, Upstream, load_upstreams
 
 UPSTREAM = str(Path(__file__).parent / "mcp_upstream.py")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from hopscout import EmbedderMismatchError, InvalidArgumentError, Scout
 from hopscout.hop import HopModel, bridge_entities, train_hop
 
@@ -20,8 +21,22 @@ CHAIN = [
 ]
 DISTRACTORS = [
     f"{topic} is discussed at length in this unrelated paragraph number {n} about {topic.lower()} and history."
-    for n, topic in enumerate(["Gardening", "Volcanoes", "Chess openings", "Jazz", "Glaciers", "Tax law",
-                               "Beekeeping", "Origami", "Railways", "Typography", "Cheese", "Comets"])
+    for n, topic in enumerate(
+        [
+            "Gardening",
+            "Volcanoes",
+            "Chess openings",
+            "Jazz",
+            "Glaciers",
+            "Tax law",
+            "Beekeeping",
+            "Origami",
+            "Railways",
+            "Typography",
+            "Cheese",
+            "Comets",
+        ]
+    )
 ]
 QUESTION = "Which river flows through the birthplace of the director of Moonlit Harbor?"
 
@@ -38,8 +53,9 @@ def chain_scout(make_scout, collection: str) -> Scout:
 def test_entity_hops_walk_the_bridge(chain_scout: Scout, collection: str) -> None:
     single = [h.id for h in chain_scout.search(QUESTION, 3, mode="lexical", collection=collection)]
     assert "town" not in single  # the question shares no word with the answer paragraph
-    hits = chain_scout.search(QUESTION, 3, mode="lexical", collection=collection, hops=3, beam=1,
-                              hop_operator="entity")
+    hits = chain_scout.search(
+        QUESTION, 3, mode="lexical", collection=collection, hops=3, beam=1, hop_operator="entity"
+    )
     by_id = {h.id: h for h in hits}
     assert hits[0].id == "film" and hits[0].hop == 1 and hits[0].parent is None
     assert {"director", "town"} <= set(by_id), [h.id for h in hits]
@@ -55,8 +71,9 @@ def test_hops_keep_the_first_hop_head_and_respect_filters(chain_scout: Scout, co
     keep = 6 - round(6 * chain_scout.settings.hop_fill)
     assert [h.id for h in hopped[:keep]] == [h.id for h in plain[:keep]]
     assert len(hopped) == 6 and len({h.id for h in hopped}) == 6
-    filtered = chain_scout.search(QUESTION, 3, collection=collection, hops=2, hop_operator="entity",
-                                  where={"kind": "chain"})
+    filtered = chain_scout.search(
+        QUESTION, 3, collection=collection, hops=2, hop_operator="entity", where={"kind": "chain"}
+    )
     assert {h.id for h in filtered} <= {"film", "director", "town"}
 
 
@@ -71,10 +88,16 @@ def test_default_operator_is_the_bridge(chain_scout: Scout, collection: str) -> 
     assert [h.id for h in hits[:2]] == ["film", "director"] and hits[1].parent == "film"
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"hops": 0}, "hops"), ({"hops": 9}, "hops"), ({"hops": "2"}, "hops"), ({"hops": 2, "beam": 0}, "beam"),
-    ({"hops": 2, "hop_operator": "psychic"}, "identity"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"hops": 0}, "hops"),
+        ({"hops": 9}, "hops"),
+        ({"hops": "2"}, "hops"),
+        ({"hops": 2, "beam": 0}, "beam"),
+        ({"hops": 2, "hop_operator": "psychic"}, "identity"),
+    ],
+)
 def test_bad_hop_arguments(chain_scout: Scout, collection: str, kwargs, match) -> None:
     with pytest.raises(InvalidArgumentError, match=match):
         chain_scout.search(QUESTION, 3, collection=collection, **kwargs)

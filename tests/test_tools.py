@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hopscout import (
     InvalidArgumentError,
     InvalidQueryError,
@@ -18,20 +19,32 @@ from hopscout import (
     ToolSpec,
 )
 from hopscout.evaluation.datasets import load_dataset
-from hopscout.metrics import mean, per_query
 from hopscout.evaluation.tools import dataset_specs
 from hopscout.llm.replies import parse_list
+from hopscout.metrics import mean, per_query
 from hopscout.tools.queries import decompose
 from hopscout.tools.spec import tool_document
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-WEATHER_MCP = {"name": "get_forecast", "description": "Weather forecast for a city and day",
-               "inputSchema": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"}}}}
-EMAIL_OPENAI = {"type": "function", "function": {"name": "sendEmail", "description": "Send an email to a recipient",
-                "parameters": {"type": "object", "properties": {"to": {"type": "string", "description": "Address"}}}}}
-STOCK_BARE = {"name": "stock_price", "description": "Latest share price of a listed company",
-              "parameters": {"type": "object", "properties": {"ticker": {"type": "string"}}}}
+WEATHER_MCP = {
+    "name": "get_forecast",
+    "description": "Weather forecast for a city and day",
+    "inputSchema": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"}}},
+}
+EMAIL_OPENAI = {
+    "type": "function",
+    "function": {
+        "name": "sendEmail",
+        "description": "Send an email to a recipient",
+        "parameters": {"type": "object", "properties": {"to": {"type": "string", "description": "Address"}}},
+    },
+}
+STOCK_BARE = {
+    "name": "stock_price",
+    "description": "Latest share price of a listed company",
+    "parameters": {"type": "object", "properties": {"ticker": {"type": "string"}}},
+}
 
 
 def test_every_tool_shape_registers(make_scout: Any, collection: str, tmp_path: Path) -> None:
@@ -47,10 +60,24 @@ def test_every_tool_shape_registers(make_scout: Any, collection: str, tmp_path: 
         return amount
 
     catalog = ToolCatalog(make_scout(), collection=collection)
-    report = catalog.register([WEATHER_MCP, EMAIL_OPENAI, STOCK_BARE, ToolSpec("book_flight", "Book a plane ticket", {}),
-                               StructuredTool.from_function(translate_text), FunctionTool.from_defaults(convert_currency)])
-    assert sorted(report.added) == ["book_flight", "convert_currency", "get_forecast", "sendEmail", "stock_price",
-                                    "translate_text"]
+    report = catalog.register(
+        [
+            WEATHER_MCP,
+            EMAIL_OPENAI,
+            STOCK_BARE,
+            ToolSpec("book_flight", "Book a plane ticket", {}),
+            StructuredTool.from_function(translate_text),
+            FunctionTool.from_defaults(convert_currency),
+        ]
+    )
+    assert sorted(report.added) == [
+        "book_flight",
+        "convert_currency",
+        "get_forecast",
+        "sendEmail",
+        "stock_price",
+        "translate_text",
+    ]
     assert set(catalog.get("translate_text").input_schema["properties"]) == {"text", "target_language"}
     assert "amount" in catalog.get("convert_currency").input_schema["properties"]
     assert catalog.get("sendEmail").input_schema["properties"]["to"]["description"] == "Address"
@@ -77,12 +104,20 @@ def test_reregister_noop_replace_remove_namespaces(make_scout: Any, collection: 
     assert catalog.find_tools("bitcoin price", k=1).hits[0].key == "stock_price"
     catalog.register([WEATHER_MCP], namespace="srv-a")
     catalog.register([{**WEATHER_MCP, "description": "Tide tables for a harbour"}], namespace="srv-b")
-    assert {t.key for t in catalog.tools()} == {"get_forecast", "stock_price", "srv-a/get_forecast", "srv-b/get_forecast"}
+    assert {t.key for t in catalog.tools()} == {
+        "get_forecast",
+        "stock_price",
+        "srv-a/get_forecast",
+        "srv-b/get_forecast",
+    }
     only_b = catalog.find_tools("weather forecast", k=5, namespaces=["srv-b"])
     assert [h.key for h in only_b] == ["srv-b/get_forecast"]
     assert catalog.remove(["get_forecast"], namespace="srv-a") == 1
     assert catalog.remove(["get_forecast", "nope"]) == 1
-    assert {t.key for t in ToolCatalog(scout, collection=collection).tools()} == {"stock_price", "srv-b/get_forecast"}
+    assert {t.key for t in ToolCatalog(scout, collection=collection).tools()} == {
+        "stock_price",
+        "srv-b/get_forecast",
+    }
     with pytest.raises(ToolNotFoundError, match="srv-b/get_forecast"):
         catalog.get("get_forecast")
 
@@ -98,7 +133,9 @@ def test_exact_name_first_and_quality_on_seal_cut(make_scout: Any, collection: s
     assert mini_catalog.find_tools(f"please call {names[7]} now", k=3).hits[0].name == names[7]
     scout = mini_catalog.scout
     qids = dataset.judged_queries
-    dense = scout.search_batch([dataset.queries[q] for q in qids], 10, mode="dense", collection=mini_catalog.collection)
+    dense = scout.search_batch(
+        [dataset.queries[q] for q in qids], 10, mode="dense", collection=mini_catalog.collection
+    )
     batch = mini_catalog.find_tools_batch([dataset.queries[q] for q in qids], k=10)
     found = {q: result.keys for q, result in zip(qids, batch)}
     base = mean(per_query({q: [h.id for h in hs] for q, hs in zip(qids, dense)}, dataset.qrels))
@@ -136,29 +173,46 @@ def test_bad_input(make_scout: Any, collection: str) -> None:
 
 
 def test_document_and_query_helpers() -> None:
-    doc = tool_document(ToolSpec("getFilmDetails", "Details of a film", {"properties": {"film_title": {"description": "Title"}}}))
+    doc = tool_document(
+        ToolSpec(
+            "getFilmDetails", "Details of a film", {"properties": {"film_title": {"description": "Title"}}}
+        )
+    )
     assert doc.startswith("get film details (getFilmDetails)") and "film_title (film title): Title" in doc
-    steps = decompose("Book a flight to Rome for May 3rd. Then reserve a hotel near the Colosseum, "
-                      "and also rent a car at the airport.")
-    assert steps == ["Book a flight to Rome for May 3rd", "reserve a hotel near the Colosseum",
-                     "rent a car at the airport"]
+    steps = decompose(
+        "Book a flight to Rome for May 3rd. Then reserve a hotel near the Colosseum, "
+        "and also rent a car at the airport."
+    )
+    assert steps == [
+        "Book a flight to Rome for May 3rd",
+        "reserve a hotel near the Colosseum",
+        "rent a car at the airport",
+    ]
     assert decompose("What is the weather in Paris?") == []
     assert parse_list('{"queries": ["get weather", "book hotel"]}') == ["get weather", "book hotel"]
     assert parse_list("Sure:\n1. get weather\n- book hotel\n- get weather") == ["get weather", "book hotel"]
     assert parse_list('```json\n{"queries": []}\n```') == []
     assert parse_list('{"queries": ["get weather forecast", "book a hotel room", "trunc') == [
-        "get weather forecast", "book a hotel room"]  # cut by the token cap: complete values kept
+        "get weather forecast",
+        "book a hotel room",
+    ]  # cut by the token cap: complete values kept
     assert parse_list('{"queries": ["json", "..."]}') == []  # one-word junk from tiny models dropped
 
 
 def test_dead_llm_falls_back_with_note(make_scout: Any, collection: str) -> None:
-    catalog = ToolCatalog(make_scout(), collection=collection, llm=LLMClient("http://127.0.0.1:9/v1", max_retries=0))
+    catalog = ToolCatalog(
+        make_scout(), collection=collection, llm=LLMClient("http://127.0.0.1:9/v1", max_retries=0)
+    )
     catalog.register([WEATHER_MCP, STOCK_BARE])
     result = catalog.find_tools("weather in Oslo", k=2)
     assert result.hits[0].key == "get_forecast" and not result.generated
     assert "unreachable" in (result.note or "") and "used the raw request only" in (result.note or "")
     report = catalog.register([EMAIL_OPENAI], expand=True)
-    assert report.added == ("sendEmail",) and report.expanded == () and "without expansion" in (report.note or "")
+    assert (
+        report.added == ("sendEmail",)
+        and report.expanded == ()
+        and "without expansion" in (report.note or "")
+    )
     given = catalog.find_tools("weather in Oslo", k=2, queries=["city weather forecast"])
     assert given.note is None and given.queries == ["weather in Oslo", "city weather forecast"]
 
@@ -168,7 +222,12 @@ def test_dead_llm_falls_back_with_note(make_scout: Any, collection: str) -> None
 def test_real_llm_generation_and_expansion(make_scout: Any, collection: str, llm_url: str) -> None:
     llm = LLMClient(llm_url, timeout=60, max_tokens=64)
     catalog = ToolCatalog(make_scout(), collection=collection, llm=llm)
-    tools = [WEATHER_MCP, EMAIL_OPENAI, STOCK_BARE, {"name": "book_hotel", "description": "Reserve a hotel room"}]
+    tools = [
+        WEATHER_MCP,
+        EMAIL_OPENAI,
+        STOCK_BARE,
+        {"name": "book_hotel", "description": "Reserve a hotel room"},
+    ]
     report = catalog.register(tools, expand=True)
     # One LLM call per tool; a 135M model's reply for a tool may parse to nothing usable, so not every tool
     # needs to gain views, but some must.
@@ -176,7 +235,12 @@ def test_real_llm_generation_and_expansion(make_scout: Any, collection: str, llm
     views = {c.name: c.count for c in catalog.scout.collections()}[collection]
     assert views > 4  # the tool documents plus the synthetic requests that parsed
     calls = llm.calls
-    assert catalog.register(tools, expand=True).unchanged == ("get_forecast", "sendEmail", "stock_price", "book_hotel")
+    assert catalog.register(tools, expand=True).unchanged == (
+        "get_forecast",
+        "sendEmail",
+        "stock_price",
+        "book_hotel",
+    )
     assert llm.calls == calls  # unchanged tools, cached expansions: no LLM call
     result = catalog.find_tools("email my boss the weather forecast for Rome", k=3)
     assert result.queries[0] == "email my boss the weather forecast for Rome" and len(result.hits) == 3

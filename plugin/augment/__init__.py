@@ -7,11 +7,39 @@ Augmenters are declared in :data:`AUGMENTERS`; the gate (:mod:`.gate`) decides p
 
 from ..retrieval.options import EXPANSION_HELP, POLICIES
 from .augmenters import AUGMENTERS, LLM_AUGMENTERS, PRF_AUGMENTERS, Augmentation, AugmenterSpec, get_augmenter
-from .gate import DEFAULT_GATE, META_GATE, PRF_UNCALIBRATED, Gate, default_gate, fit_gate, gates_metadata, load_gate
+from .gate import (
+    DEFAULT_GATE,
+    META_GATE,
+    PRF_UNCALIBRATED,
+    Gate,
+    default_gate,
+    fit_gate,
+    gates_metadata,
+    load_gate,
+)
 from .stage import AugmentStage, Outcome, augment_batch, check_policy, resolve, wanted
 
 __all__ = [
-    "AUGMENTERS", "DEFAULT_GATE", "EXPANSION_HELP", "LLM_AUGMENTERS", "META_GATE", "POLICIES", "PRF_AUGMENTERS",
-    "PRF_UNCALIBRATED", "AugmentStage", "Augmentation", "AugmenterSpec", "Gate", "Outcome", "augment_batch",
-    "check_policy", "default_gate", "fit_gate", "gates_metadata", "get_augmenter", "load_gate", "resolve", "wanted",
+    "AUGMENTERS",
+    "DEFAULT_GATE",
+    "EXPANSION_HELP",
+    "LLM_AUGMENTERS",
+    "META_GATE",
+    "POLICIES",
+    "PRF_AUGMENTERS",
+    "PRF_UNCALIBRATED",
+    "AugmentStage",
+    "Augmentation",
+    "AugmenterSpec",
+    "Gate",
+    "Outcome",
+    "augment_batch",
+    "check_policy",
+    "default_gate",
+    "fit_gate",
+    "gates_metadata",
+    "get_augmenter",
+    "load_gate",
+    "resolve",
+    "wanted",
 ]

@@ -57,8 +57,9 @@ class AugmentInput:
         """The LLM's (cached) reply; only called by augmenters whose spec says ``needs_llm``."""
         if self.llm is None:
             raise InvalidArgumentError("this augmenter needs an LLM (set HOPSCOUT_LLM_BASE_URL)")
-        return self.llm.complete(f"augment/{kind}", PROMPT_VERSION, prompt, max_tokens=max_tokens,
-                                 json_mode=json_mode)
+        return self.llm.complete(
+            f"augment/{kind}", PROMPT_VERSION, prompt, max_tokens=max_tokens, json_mode=json_mode
+        )
 
 
 @dataclass
@@ -108,15 +109,19 @@ def rm3(inp: AugmentInput) -> Augmentation:
 def expansion(inp: AugmentInput) -> Augmentation:
     """The caller's own expansion text appended to the query, for both retrievers."""
     if not inp.expansion or not inp.expansion.strip():
-        raise InvalidArgumentError("augmenter 'expansion' needs expansion='...' text (the caller's own expansion)")
+        raise InvalidArgumentError(
+            "augmenter 'expansion' needs expansion='...' text (the caller's own expansion)"
+        )
     text = f"{inp.query} {' '.join(inp.expansion.split())}"
     return Augmentation(vectors=[unit(inp.embedder.embed_queries([text])[0])], texts=[text])
 
 
 # -- LLM ---------------------------------------------------------------------------------------------------
 def _passage_prompt(query: str) -> str:
-    return ("Write a short passage (3-4 sentences) that answers the question or request below, as an encyclopedia "
-            f"or documentation page would. Answer with the passage only.\n\nQuestion: {query.strip()}")
+    return (
+        "Write a short passage (3-4 sentences) that answers the question or request below, as an encyclopedia "
+        f"or documentation page would. Answer with the passage only.\n\nQuestion: {query.strip()}"
+    )
 
 
 def hyde(inp: AugmentInput) -> Augmentation:
@@ -135,14 +140,17 @@ def query2doc(inp: AugmentInput) -> Augmentation:
         return Augmentation(llm_calls=1)
     dense_text = f"{inp.query} {passage}"
     lexical_text = " ".join([inp.query] * QUERY2DOC_REPEAT + [passage])
-    return Augmentation(vectors=[unit(inp.embedder.embed_queries([dense_text])[0])], texts=[lexical_text],
-                        llm_calls=1)
+    return Augmentation(
+        vectors=[unit(inp.embedder.embed_queries([dense_text])[0])], texts=[lexical_text], llm_calls=1
+    )
 
 
 def _rephrase_prompt(query: str) -> str:
-    return ("Rewrite the search query below in 3 different ways, using other words for the same need.\n"
-            'Answer only JSON: {"queries": ["...", "...", "..."]}\n\n'
-            f"Query: {query.strip()}")
+    return (
+        "Rewrite the search query below in 3 different ways, using other words for the same need.\n"
+        'Answer only JSON: {"queries": ["...", "...", "..."]}\n\n'
+        f"Query: {query.strip()}"
+    )
 
 
 def multi_query(inp: AugmentInput) -> Augmentation:
@@ -173,14 +181,17 @@ class AugmenterSpec:
         return self.feedback is not None
 
 
-AUGMENTERS: dict[str, AugmenterSpec] = {spec.name: spec for spec in (
-    AugmenterSpec("rocchio", rocchio, feedback="embeddings"),
-    AugmenterSpec("rm3", rm3, feedback="texts"),
-    AugmenterSpec("expansion", expansion, caller_text=True),
-    AugmenterSpec("hyde", hyde, needs_llm=True),
-    AugmenterSpec("query2doc", query2doc, needs_llm=True),
-    AugmenterSpec("multi_query", multi_query, needs_llm=True),
-)}
+AUGMENTERS: dict[str, AugmenterSpec] = {
+    spec.name: spec
+    for spec in (
+        AugmenterSpec("rocchio", rocchio, feedback="embeddings"),
+        AugmenterSpec("rm3", rm3, feedback="texts"),
+        AugmenterSpec("expansion", expansion, caller_text=True),
+        AugmenterSpec("hyde", hyde, needs_llm=True),
+        AugmenterSpec("query2doc", query2doc, needs_llm=True),
+        AugmenterSpec("multi_query", multi_query, needs_llm=True),
+    )
+}
 LLM_AUGMENTERS = frozenset(name for name, spec in AUGMENTERS.items() if spec.needs_llm)
 PRF_AUGMENTERS = frozenset(name for name, spec in AUGMENTERS.items() if spec.prf)
 
@@ -190,4 +201,6 @@ def get_augmenter(name: Any) -> AugmenterSpec:
     try:
         return AUGMENTERS[name]
     except (KeyError, TypeError):
-        raise InvalidArgumentError(f"Unknown augmenter {name!r}; choose one of {sorted(AUGMENTERS)}") from None
+        raise InvalidArgumentError(
+            f"Unknown augmenter {name!r}; choose one of {sorted(AUGMENTERS)}"
+        ) from None

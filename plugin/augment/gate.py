@@ -44,7 +44,7 @@ class Gate:
     source: str = "default"
     held_out_gain: float | None = None  # mean nDCG@10 gain per query on held-out calibration queries
 
-    def probability(self, features: Sequence[Sequence[float]]) -> np.ndarray:
+    def probability(self, features: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         x = (np.asarray(features, dtype=np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
         return 1.0 / (1.0 + np.exp(-(x @ np.asarray(self.coef) + self.bias)))
 
@@ -63,9 +63,13 @@ class Gate:
             raw = json.loads(text)
             gate = cls(**{**raw, **{k: tuple(raw[k]) for k in ("mean", "scale", "coef")}})
         except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidArgumentError(f"stored augmentation gate is unreadable ({exc}); re-run hopscout calibrate --augment") from exc
+            raise InvalidArgumentError(
+                f"stored augmentation gate is unreadable ({exc}); re-run hopscout calibrate --augment"
+            ) from exc
         if not len(gate.mean) == len(gate.scale) == len(gate.coef) == len(SIGNALS):
-            raise InvalidArgumentError("stored augmentation gate has the wrong number of signals; re-run calibrate --augment")
+            raise InvalidArgumentError(
+                "stored augmentation gate has the wrong number of signals; re-run calibrate --augment"
+            )
         return gate
 
 
@@ -82,7 +86,9 @@ DEFAULT_GATE = Gate(
 # Uncalibrated default for pseudo-relevance feedback: augment nothing. PRF helps when the first hits are right,
 # not when they look uncertain; the low-confidence rule above, and a gate fitted on our other sets, each fell
 # below ``never`` on some set (hopscout eval --augment), so PRF under ``auto`` waits for a calibrated gate.
-PRF_UNCALIBRATED = Gate(DEFAULT_GATE.mean, DEFAULT_GATE.scale, (0.0,) * len(SIGNALS), 0.0, 2.0, "uncalibrated")
+PRF_UNCALIBRATED = Gate(
+    DEFAULT_GATE.mean, DEFAULT_GATE.scale, (0.0,) * len(SIGNALS), 0.0, 2.0, "uncalibrated"
+)
 
 
 def default_gate(augmenter: str) -> Gate:
@@ -107,8 +113,15 @@ def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) ->
     return w[:-1], float(w[-1])
 
 
-def fit_gate(features: Sequence[Sequence[float]], gains: Sequence[float], *, max_fraction: float = MAX_FRACTION,
-             l2: float = L2, min_gain: float = MIN_GAIN, check_folds: int = CHECK_FOLDS) -> Gate:
+def fit_gate(
+    features: Sequence[Sequence[float]],
+    gains: Sequence[float],
+    *,
+    max_fraction: float = MAX_FRACTION,
+    l2: float = L2,
+    min_gain: float = MIN_GAIN,
+    check_folds: int = CHECK_FOLDS,
+) -> Gate:
     """Fit the gate on labelled queries: ``gains`` = nDCG@10 with augmentation minus without, per query.
 
     The threshold is the one with the largest total gain on these queries within the ``max_fraction`` budget,
@@ -117,7 +130,9 @@ def fit_gate(features: Sequence[Sequence[float]], gains: Sequence[float], *, max
     x = np.asarray(features, dtype=np.float64)
     g = np.asarray(gains, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != len(SIGNALS) or len(x) != len(g) or len(x) < 2:
-        raise InvalidArgumentError(f"fit_gate needs at least 2 queries with {len(SIGNALS)} signals and a gain each")
+        raise InvalidArgumentError(
+            f"fit_gate needs at least 2 queries with {len(SIGNALS)} signals and a gain each"
+        )
     gate = _fit(x, g, max_fraction, l2, min_gain)
     if check_folds < 2 or gate.threshold > 1.0:
         return gate
@@ -171,7 +186,11 @@ def stored_gates(metadata: Mapping[str, object]) -> dict[str, str]:
         value = json.loads(raw)
     except ValueError:
         return {}
-    return {str(k): json.dumps(v) if not isinstance(v, str) else v for k, v in value.items()} if isinstance(value, dict) else {}
+    return (
+        {str(k): json.dumps(v) if not isinstance(v, str) else v for k, v in value.items()}
+        if isinstance(value, dict)
+        else {}
+    )
 
 
 def load_gate(metadata: Mapping[str, object], augmenter: str, mode: str) -> Gate:

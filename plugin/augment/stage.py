@@ -23,7 +23,7 @@ from ..llm import CachedLLM
 from ..retrieval import Candidates, FirstRetrieval, Ranked, Row, SearchOptions
 from ..retrieval.options import POLICIES
 from ..settings import Settings
-from .augmenters import AugmenterSpec, Augmentation, AugmentInput, get_augmenter
+from .augmenters import Augmentation, AugmenterSpec, AugmentInput, get_augmenter
 from .gate import Gate, load_gate
 
 AUGMENT_SHARE = 0.5
@@ -54,8 +54,9 @@ def wanted(options: SearchOptions, settings: Settings) -> bool:
     return options.expansion is not None or (options.augment or settings.augment) != "never"
 
 
-def resolve(settings: Settings, augment: str | None, augmenter: str | None,
-            expansion: str | None) -> tuple[str, AugmenterSpec]:
+def resolve(
+    settings: Settings, augment: str | None, augmenter: str | None, expansion: str | None
+) -> tuple[str, AugmenterSpec]:
     """The policy and augmenter a call uses (caller expansion text implies the ``expansion`` augmenter)."""
     if expansion is not None and (not isinstance(expansion, str) or not expansion.strip()):
         raise InvalidArgumentError("expansion must be a non-empty string of text to add to the query")
@@ -63,7 +64,9 @@ def resolve(settings: Settings, augment: str | None, augmenter: str | None,
         raise InvalidArgumentError(f"expansion= text goes with augmenter='expansion', not {augmenter!r}")
     spec = get_augmenter("expansion" if expansion is not None else augmenter or settings.augmenter)
     if spec.caller_text and expansion is None:
-        raise InvalidArgumentError(f"augmenter {spec.name!r} needs expansion='...' text (the caller's own expansion)")
+        raise InvalidArgumentError(
+            f"augmenter {spec.name!r} needs expansion='...' text (the caller's own expansion)"
+        )
     policy = augment if augment is not None else ("always" if expansion is not None else settings.augment)
     return check_policy(policy), spec
 
@@ -71,7 +74,10 @@ def resolve(settings: Settings, augment: str | None, augmenter: str | None,
 def _augment_one(spec: AugmenterSpec, inp: AugmentInput) -> tuple[Augmentation | None, str | None]:
     """Run the augmenter for one query; None and a note when it cannot (no or failing LLM)."""
     if spec.needs_llm and inp.llm is None:
-        return None, f"augmenter {spec.name!r} needs an LLM (set HOPSCOUT_LLM_BASE_URL): original retrieval kept"
+        return (
+            None,
+            f"augmenter {spec.name!r} needs an LLM (set HOPSCOUT_LLM_BASE_URL): original retrieval kept",
+        )
     try:
         return spec.run(inp), None
     except LLMUnavailableError as exc:
@@ -79,8 +85,15 @@ def _augment_one(spec: AugmenterSpec, inp: AugmentInput) -> tuple[Augmentation |
         return None, f"augmenter {spec.name!r} fell back to the original retrieval: {exc}"
 
 
-def _augmented_scores(first: FirstRetrieval, firsts: Sequence[Candidates], augs: Sequence[Augmentation | None],
-                      mode: str, weight: float, depth: int, where: Where | None) -> list[dict[str, float] | None]:
+def _augmented_scores(
+    first: FirstRetrieval,
+    firsts: Sequence[Candidates],
+    augs: Sequence[Augmentation | None],
+    mode: str,
+    weight: float,
+    depth: int,
+    where: Where | None,
+) -> list[dict[str, float] | None]:
     """Per query: the augmented retrieval's ``{id: score}`` in the search mode (None when not augmented)."""
     index = first.index
     vectors = [(q, v) for q, a in enumerate(augs) if a for v in a.vectors] if mode != "lexical" else []
@@ -103,7 +116,9 @@ def _augmented_scores(first: FirstRetrieval, firsts: Sequence[Candidates], augs:
         if aug is None or (q not in dense_aug and q not in lexical_aug):
             out.append(None)
             continue
-        merged = Candidates(cands.query, cands.vector, dense_aug.get(q, cands.dense), lexical_aug.get(q, cands.lexical))
+        merged = Candidates(
+            cands.query, cands.vector, dense_aug.get(q, cands.dense), lexical_aug.get(q, cands.lexical)
+        )
         out.append(dict(merged.ranking(mode, weight)))
     return out
 
@@ -121,9 +136,19 @@ def _nothing_to_search(spec: AugmenterSpec, mode: str, aug: Augmentation) -> str
     return f"augmenter {spec.name!r} changed nothing ({why}): original retrieval kept"
 
 
-def augment_batch(first: FirstRetrieval, firsts: Sequence[Candidates], decide: Sequence[bool], spec: AugmenterSpec,
-                  *, mode: str, weight: float, depth: int, where: Where | None, llm: LLMSource,
-                  expansion: str | None = None) -> list[Outcome]:
+def augment_batch(
+    first: FirstRetrieval,
+    firsts: Sequence[Candidates],
+    decide: Sequence[bool],
+    spec: AugmenterSpec,
+    *,
+    mode: str,
+    weight: float,
+    depth: int,
+    where: Where | None,
+    llm: LLMSource,
+    expansion: str | None = None,
+) -> list[Outcome]:
     """Augment the queries ``decide`` marks and fuse with the original; the others keep their first ranking.
 
     ``llm`` is asked for the model only when an LLM augmenter has a query to augment."""
@@ -139,9 +164,19 @@ def augment_batch(first: FirstRetrieval, firsts: Sequence[Candidates], decide: S
         start = time.perf_counter()
         aug, note = None, None
         if chosen:
-            vector = cands.vector if cands.vector is not None else first.embedder.embed_queries([cands.query])[0]
-            inp = AugmentInput(cands.query, vector, [i for i, _ in cands.ranking(mode, weight)], first.index,
-                               first.embedder, feedback, model, expansion)
+            vector = (
+                cands.vector if cands.vector is not None else first.embedder.embed_queries([cands.query])[0]
+            )
+            inp = AugmentInput(
+                cands.query,
+                vector,
+                [i for i, _ in cands.ranking(mode, weight)],
+                first.index,
+                first.embedder,
+                feedback,
+                model,
+                expansion,
+            )
             aug, note = _augment_one(spec, inp)
         times.append((time.perf_counter() - start) * 1000)
         augs.append(aug)
@@ -157,7 +192,9 @@ def augment_batch(first: FirstRetrieval, firsts: Sequence[Candidates], decide: S
             outcomes.append(Outcome(base, False, {}, aug.llm_calls if aug else 0, note, ms))
         else:
             fused = fusion.convex(dict(base), aug_map, AUGMENT_SHARE)  # the original is fused, never replaced
-            outcomes.append(Outcome(fused, True, aug_map, aug.llm_calls if aug else 0, note, ms + retrieval_ms))
+            outcomes.append(
+                Outcome(fused, True, aug_map, aug.llm_calls if aug else 0, note, ms + retrieval_ms)
+            )
     return outcomes
 
 
@@ -165,9 +202,21 @@ class AugmentStage:
     """Search with adaptive augmentation. Scores: ``augmented`` (1.0 or 0.0), the first retrieval's ``dense`` and
     ``lexical``, and ``augmentation`` (the augmented retrieval's score) where it ran; notes for fallbacks."""
 
-    def __init__(self, first: FirstRetrieval, *, policy: str, spec: AugmenterSpec, mode: str, k: int, weight: float,
-                 depth: int, where: Where | None, expansion: str | None, llm: LLMSource,
-                 gate: Gate | None = None) -> None:
+    def __init__(
+        self,
+        first: FirstRetrieval,
+        *,
+        policy: str,
+        spec: AugmenterSpec,
+        mode: str,
+        k: int,
+        weight: float,
+        depth: int,
+        where: Where | None,
+        expansion: str | None,
+        llm: LLMSource,
+        gate: Gate | None = None,
+    ) -> None:
         self.first = first
         self.policy = policy
         self.spec = spec
@@ -182,8 +231,9 @@ class AugmentStage:
 
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
         auto = self.policy == "auto"
-        firsts = self.first.run(queries, mode=self.mode, depth=self.depth, where=self.where, both=True,
-                                with_signals=auto)
+        firsts = self.first.run(
+            queries, mode=self.mode, depth=self.depth, where=self.where, both=True, with_signals=auto
+        )
         gate = None
         if self.policy == "never":
             decide = [False] * len(firsts)
@@ -192,13 +242,25 @@ class AugmentStage:
         else:
             index = self.first.index
             gate = self.gate or load_gate(index.last_metadata or index.metadata(), self.spec.name, self.mode)
-            decide = gate.decide([c.features for c in firsts])
-        outcomes = augment_batch(self.first, firsts, decide, self.spec, mode=self.mode, weight=self.weight,
-                                 depth=self.depth, where=self.where, llm=self.llm, expansion=self.expansion)
+            decide = gate.decide([c.features or [] for c in firsts])
+        outcomes = augment_batch(
+            self.first,
+            firsts,
+            decide,
+            self.spec,
+            mode=self.mode,
+            weight=self.weight,
+            depth=self.depth,
+            where=self.where,
+            llm=self.llm,
+            expansion=self.expansion,
+        )
         waiting = None
         if gate is not None and gate.source == "uncalibrated":
-            waiting = (f"augment='auto' with {self.spec.name!r} augments nothing until a gate is calibrated for this "
-                       f"collection (hopscout calibrate DIR --augment --augmenter {self.spec.name})")
+            waiting = (
+                f"augment='auto' with {self.spec.name!r} augments nothing until a gate is calibrated for this "
+                f"collection (hopscout calibrate DIR --augment --augmenter {self.spec.name})"
+            )
         return [Ranked(c, self._rows(c, o), o.note or waiting) for c, o in zip(firsts, outcomes)]
 
     def _rows(self, c: Candidates, outcome: Outcome) -> list[Row]:

@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,28 @@ def _p50(values: Sequence[float]) -> float:
     return float(statistics.median(values)) if values else 0.0
 
 
+@dataclass
+class _FirstPass:
+    """What every augmenter is measured against: each query's first retrieval (both retrievers, signals), its
+    cross-fitted fusion weight and fold, its nDCG@10 without augmentation, and the timed sample."""
+
+    first: FirstRetrieval
+    mode: str
+    depth: int
+    qids: list[str]
+    qrels: Any
+    found: list[Candidates]
+    weights: list[float]
+    folds: list[tuple[list[int], float]]
+    never: list[float]
+    sample: list[int]
+    first_ms: list[float]
+
+    @property
+    def features(self) -> list[list[float]]:
+        return [c.features or [] for c in self.found]
+
+
 def run_augment_eval(
     folder: str | Path,
     scout: Scout,
@@ -83,13 +106,17 @@ def run_augment_eval(
     even, odd = halves(len(qids))
     log("fitting the hybrid weight (2-fold cross-fitting) ...")
     candidates = gather_candidates(scout, queries, collection)
-    weights, (w_for_even, w_for_odd) = cross_fit(len(qids), lambda rows: fit_weight(candidates, relevant, rows).weight)
+    weights, (w_for_even, w_for_odd) = cross_fit(
+        len(qids), lambda fold: fit_weight(candidates, relevant, fold).weight
+    )
     log(f"first retrieval of {len(qids)} queries ({mode}) ...")
     folds = [(even, w_for_even), (odd, w_for_odd)]
     found: list[Any] = [None] * len(qids)
-    for rows, _ in folds:  # one batch per fold, as the folds are searched
-        for r, cands in zip(rows, first.run([queries[r] for r in rows], mode=mode, depth=depth, both=True,
-                                            with_signals=True) if rows else []):
+    for fold, _ in folds:  # one batch per fold, as the folds are searched
+        batch = [queries[r] for r in fold]
+        for r, cands in zip(
+            fold, first.run(batch, mode=mode, depth=depth, both=True, with_signals=True) if fold else []
+        ):
             found[r] = cands
     sample = list(range(0, len(qids), max(1, len(qids) // latency_sample)))[:latency_sample]
     first_ms = []
@@ -97,18 +124,28 @@ def run_augment_eval(
         start = time.perf_counter()
         first.run([queries[r]], mode=mode, depth=depth, both=True, with_signals=True)
         first_ms.append((time.perf_counter() - start) * 1000)
-    top = [[i for i, _ in c.ranking(mode, w)[:10]] for c, w in zip(found, weights)]
-    never = _ndcg(top, qids, dataset.qrels)
+
+    def ndcg_of(ranking_mode: str) -> list[float]:
+        return _ndcg(
+            [[i for i, _ in c.ranking(ranking_mode, w)[:10]] for c, w in zip(found, weights)],
+            qids,
+            dataset.qrels,
+        )
+
+    passed = _FirstPass(
+        first, mode, depth, qids, dataset.qrels, found, weights, folds, ndcg_of(mode), sample, first_ms
+    )
     report: dict[str, Any] = {
-        "dataset": dataset.name, "queries": len(qids), "corpus": len(dataset.corpus), "mode": mode,
-        "embedder": scout.embedder.id, "fold_weights": [w_for_even, w_for_odd],
+        "dataset": dataset.name,
+        "queries": len(qids),
+        "corpus": len(dataset.corpus),
+        "mode": mode,
+        "embedder": scout.embedder.id,
+        "fold_weights": [w_for_even, w_for_odd],
         "split": SPLIT,
-        "baselines": {name: float(np.mean(_ndcg([[i for i, _ in c.ranking(name, w)[:10]] for c, w in zip(found, weights)],
-                                                qids, dataset.qrels)))
-                      for name in ("dense", "lexical", "hybrid")},
+        "baselines": {name: float(np.mean(ndcg_of(name))) for name in ("dense", "lexical", "hybrid")},
         "results": {},
     }
-    features = [c.features or [] for c in found]
     for spec in specs:
         with tempfile.TemporaryDirectory(prefix="hopscout-augment-eval-") as scratch:
             # an LLM augmenter starts from an empty completion cache of its own (deleted afterwards): hyde and
@@ -116,59 +153,82 @@ def run_augment_eval(
             # at cache speed
             cold = LLMCache(Path(scratch) / f"{spec.name}.sqlite") if spec.needs_llm else None
             try:
-                completions = scout.engine.completions(llm, cold)
                 report["results"][spec.name] = _evaluate_augmenter(
-                    first, spec, mode, depth, lambda c=completions: c, qids, dataset.qrels, found, features, never,
-                    folds, sample, first_ms, weights, log)
+                    passed, spec, scout.engine.completions(llm, cold), log
+                )
             finally:
                 if cold is not None:
                     cold.close()
     return report
 
 
-def _evaluate_augmenter(first: FirstRetrieval, spec: AugmenterSpec, mode: str, depth: int,
-                        llm: Callable[[], CachedLLM | None], qids: list[str], qrels: Any, found: list[Candidates],
-                        features: list[list[float]], never: list[float], folds: list[tuple[list[int], float]],
-                        sample: list[int], first_ms: list[float], weights: list[float], log: Log) -> dict[str, Any]:
+def _evaluate_augmenter(
+    passed: _FirstPass, spec: AugmenterSpec, llm: CachedLLM | None, log: Log
+) -> dict[str, Any]:
     """never / always / auto / auto_default / oracle for one augmenter (see the module docstring)."""
+    qids, never, features, weights = passed.qids, passed.never, passed.features, passed.weights
     log(f"augmenter {spec.name}: augmenting all {len(qids)} queries ...")
 
-    def run(rows: list[int], weight: float) -> list[Any]:
-        return augment_batch(first, [found[r] for r in rows], [True] * len(rows), spec, mode=mode, weight=weight,
-                             depth=depth, where=None, llm=llm)
+    def run(fold: list[int], weight: float) -> list[Any]:
+        return augment_batch(
+            passed.first,
+            [passed.found[r] for r in fold],
+            [True] * len(fold),
+            spec,
+            mode=passed.mode,
+            weight=weight,
+            depth=passed.depth,
+            where=None,
+            llm=lambda: llm,
+        )
 
     aug_ms = []
-    for r in sample:  # timed one query per call first (for LLM augmenters this fills the cache the batch reads)
+    # timed one query per call first (for LLM augmenters this fills the cache the batch reads)
+    for r in passed.sample:
         start = time.perf_counter()
         run([r], weights[r])
         aug_ms.append((time.perf_counter() - start) * 1000)
     outcomes: list[Any] = [None] * len(qids)
-    for rows, weight in folds:
-        if rows:
-            for r, outcome in zip(rows, run(rows, weight)):
+    for fold, weight in passed.folds:
+        if fold:
+            for r, outcome in zip(fold, run(fold, weight)):
                 outcomes[r] = outcome
-    always = _ndcg([[i for i, _ in o.ranking[:10]] for o in outcomes], qids, qrels)
+    always = _ndcg([[i for i, _ in o.ranking[:10]] for o in outcomes], qids, passed.qrels)
     gains = [a - b for a, b in zip(always, never)]
-    fold_gates, gates = cross_fit(len(qids), lambda rows: fit_gate([features[r] for r in rows], [gains[r] for r in rows]))
+    fold_gates, gates = cross_fit(
+        len(qids), lambda fold: fit_gate([features[r] for r in fold], [gains[r] for r in fold])
+    )
     decide = [gate.decide([f])[0] for gate, f in zip(fold_gates, features)]
     default = default_gate(spec.name).decide(features)
-    rows: dict[str, dict[str, float]] = {}
-    for policy, chosen in (("never", [False] * len(qids)), ("always", [True] * len(qids)), ("auto", decide),
-                           ("auto_default", default), ("oracle", [g > 0 for g in gains])):
+    table: dict[str, dict[str, float]] = {}
+    for policy, chosen in (
+        ("never", [False] * len(qids)),
+        ("always", [True] * len(qids)),
+        ("auto", decide),
+        ("auto_default", default),
+        ("oracle", [g > 0 for g in gains]),
+    ):
         used = [c and o.augmented for c, o in zip(chosen, outcomes)]
-        rows[policy] = {
+        table[policy] = {
             "ndcg@10": float(np.mean([a if c else b for a, b, c in zip(always, never, chosen)])),
             "augmented": float(np.mean(used)),
             "llm_calls": int(sum(o.llm_calls for c, o in zip(chosen, outcomes) if c)),
-            "p50_ms": _p50([f + (a if chosen[r] else 0.0) for f, a, r in zip(first_ms, aug_ms, sample)]),
+            "p50_ms": _p50(
+                [f + (a if chosen[r] else 0.0) for f, a, r in zip(passed.first_ms, aug_ms, passed.sample)]
+            ),
         }
     notes = sorted({o.note for o in outcomes if o.note})
     return {
-        "rows": rows, "oracle_capture": oracle_capture(rows),
-        "fallbacks": sum(o.note is not None for o in outcomes), "notes": notes[:3],
+        "rows": table,
+        "oracle_capture": oracle_capture(table),
+        "fallbacks": sum(o.note is not None for o in outcomes),
+        "notes": notes[:3],
         # how many queries augmenting moves at all: the gate can only win on the gains and avoid the losses
-        "changed": {"gain": sum(g > 1e-9 for g in gains), "loss": sum(g < -1e-9 for g in gains),
-                    "same": sum(abs(g) <= 1e-9 for g in gains)},
+        "changed": {
+            "gain": sum(g > 1e-9 for g in gains),
+            "loss": sum(g < -1e-9 for g in gains),
+            "same": sum(abs(g) <= 1e-9 for g in gains),
+        },
         "gates_never": sum(gate.threshold > 1.0 for gate in gates),
         "signal_rho": signal_correlations(features, gains),
     }
@@ -185,27 +245,49 @@ def oracle_capture(rows: dict[str, dict[str, float]]) -> float | None:
 def format_augment_report(report: dict[str, Any]) -> str:
     """A readable table of :func:`run_augment_eval`'s report."""
     b = report["baselines"]
-    lines = [(f"{report['dataset']}: {report['queries']} queries, {report['corpus']} documents, "
-              f"mode {report['mode']}, embedder {report['embedder']}"),
-             (f"baselines nDCG@10: dense {100 * b['dense']:.1f}  BM25 {100 * b['lexical']:.1f}  "
-              f"hybrid (cross-fitted weight) {100 * b['hybrid']:.1f}"),
-             f"{'augmenter':<13}{'policy':<14}{'ndcg@10':>9}{'augmented':>11}{'llm_calls':>11}{'p50_ms':>9}"]
+    lines = [
+        (
+            f"{report['dataset']}: {report['queries']} queries, {report['corpus']} documents, "
+            f"mode {report['mode']}, embedder {report['embedder']}"
+        ),
+        (
+            f"baselines nDCG@10: dense {100 * b['dense']:.1f}  BM25 {100 * b['lexical']:.1f}  "
+            f"hybrid (cross-fitted weight) {100 * b['hybrid']:.1f}"
+        ),
+        f"{'augmenter':<13}{'policy':<14}{'ndcg@10':>9}{'augmented':>11}{'llm_calls':>11}{'p50_ms':>9}",
+    ]
     for name, result in report["results"].items():
         for policy, row in result["rows"].items():
-            lines.append(f"{name:<13}{policy:<14}{100 * row['ndcg@10']:>9.1f}{100 * row['augmented']:>10.0f}%"
-                         f"{row['llm_calls']:>11}{row['p50_ms']:>9.1f}")
+            lines.append(
+                f"{name:<13}{policy:<14}{100 * row['ndcg@10']:>9.1f}{100 * row['augmented']:>10.0f}%"
+                f"{row['llm_calls']:>11}{row['p50_ms']:>9.1f}"
+            )
         c = result["changed"]
         strongest = max(result["signal_rho"].items(), key=lambda item: abs(item[1]))
-        signal = (f"strongest signal {strongest[0]} (Spearman {strongest[1]:+.2f} with the gain over the queries "
-                  "that moved)" if c["gain"] + c["loss"] >= 3 else "too few queries moved to correlate signals")
+        signal = (
+            f"strongest signal {strongest[0]} (Spearman {strongest[1]:+.2f} with the gain over the queries "
+            "that moved)"
+            if c["gain"] + c["loss"] >= 3
+            else "too few queries moved to correlate signals"
+        )
         capture = result["oracle_capture"]
-        lines.append(f"  always vs never per query: {c['gain']} gain, {c['loss']} lose, {c['same']} same nDCG@10; "
-                     f"{result['gates_never']} of 2 fold gates never augment; {signal}")
-        lines.append("  auto captures " + (f"{100 * capture:.0f}% of the oracle's gain over never"
-                                           if capture is not None else "nothing: the oracle gains nothing over never"))
+        lines.append(
+            f"  always vs never per query: {c['gain']} gain, {c['loss']} lose, {c['same']} same nDCG@10; "
+            f"{result['gates_never']} of 2 fold gates never augment; {signal}"
+        )
+        lines.append(
+            "  auto captures "
+            + (
+                f"{100 * capture:.0f}% of the oracle's gain over never"
+                if capture is not None
+                else "nothing: the oracle gains nothing over never"
+            )
+        )
         if result["fallbacks"]:
             lines.append(f"  {result['fallbacks']} fallbacks: {'; '.join(result['notes'])}")
-    lines.append(f"auto: {report['split']}; auto_default: uncalibrated gate; oracle: per query the better of never/always")
+    lines.append(
+        f"auto: {report['split']}; auto_default: uncalibrated gate; oracle: per query the better of never/always"
+    )
     return "\n".join(lines)
 
 

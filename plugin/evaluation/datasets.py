@@ -46,7 +46,9 @@ def load_dataset(folder: str | Path) -> Dataset:
     folder = Path(folder)
     for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
         if not (folder / name).is_file():
-            raise UnreadableFileError(f"{folder} is not an evaluation set: {name} is missing (BEIR layout expected)")
+            raise UnreadableFileError(
+                f"{folder} is not an evaluation set: {name} is missing (BEIR layout expected)"
+            )
     digest = hashlib.sha256()
     corpus: dict[str, dict[str, Any]] = {}
     for row in _jsonl(folder / "corpus.jsonl", digest):
@@ -62,9 +64,9 @@ def load_dataset(folder: str | Path) -> Dataset:
         header = next(reader, None)
         if header and header[0] != "query-id":
             fh.seek(0)
-        for row in reader:
-            if len(row) >= 3:
-                qrels.setdefault(row[0], {})[row[1]] = int(float(row[2]))
+        for cells in reader:
+            if len(cells) >= 3:
+                qrels.setdefault(cells[0], {})[cells[1]] = int(float(cells[2]))
     return Dataset(folder.name, corpus, queries, qrels, fields, digest.hexdigest()[:12], str(folder))
 
 

@@ -12,14 +12,15 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .. import fusion
 from ..calibration import WEIGHT_GRID, fit_weight, fused_ids, gather_candidates
+from ..metrics import mean, per_query
 from ..scout import Scout
+from ..settings import SearchMode
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
-from ..metrics import mean, per_query
 
 MODES = ("dense", "lexical", "hybrid")
 Log = Callable[[str], None]
@@ -63,24 +64,32 @@ def measure_ingest(scout: Scout, dataset: Dataset, sample: int) -> dict[str, flo
     return {"docs": len(texts), "ingest_docs_per_s": ingest, "encoder_docs_per_s": raw, "ratio": ingest / raw}
 
 
-def _timed_runs(scout: Scout, collection: str, queries: Sequence[str], mode: str,
-                weights: Sequence[float] | None, k: int) -> tuple[list[list[str]], list[float]]:
+def _timed_runs(
+    scout: Scout, collection: str, queries: Sequence[str], mode: str, weights: Sequence[float] | None, k: int
+) -> tuple[list[list[str]], list[float]]:
     runs, times = [], []
     for n, query in enumerate(queries):
         start = time.perf_counter()
-        hits = scout.search(query, k, mode=mode, collection=collection,  # type: ignore[arg-type]
-                            fusion_weight=weights[n] if weights else None)
+        hits = scout.search(
+            query,
+            k,
+            mode=cast(SearchMode, mode),
+            collection=collection,
+            fusion_weight=weights[n] if weights else None,
+        )
         times.append((time.perf_counter() - start) * 1000)
         runs.append([h.id for h in hits])
     return runs, times
 
 
-def _row(runs: Sequence[Sequence[str]], qids: Sequence[str], dataset: Dataset, times: Sequence[float] | None) -> dict[str, Any]:
+def _row(
+    runs: Sequence[Sequence[str]], qids: Sequence[str], dataset: Dataset, times: Sequence[float] | None
+) -> dict[str, Any]:
     scores = mean(per_query(dict(zip(qids, runs)), dataset.qrels))
     if times:
         ordered = sorted(times)
         scores["p50_ms"] = statistics.median(ordered)
-        scores["p95_ms"] = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+        scores["p95_ms"] = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return scores
 
 
@@ -98,12 +107,19 @@ def run_eval(
     dataset = load_dataset(folder)
     collection = index_dataset(scout, dataset, log)
     qids, queries, relevant = dataset.judged(limit)
-    report: dict[str, Any] = {"dataset": dataset.name, "queries": len(qids), "corpus": len(dataset.corpus), "results": {}}
+    report: dict[str, Any] = {
+        "dataset": dataset.name,
+        "queries": len(qids),
+        "corpus": len(dataset.corpus),
+        "results": {},
+    }
     fold_weights: list[float] | None = None
     if "hybrid" in modes:
         log("fitting the hybrid weight (2-fold cross-fitting) ...")
         candidates = gather_candidates(scout, queries, collection)
-        fits, (for_even, for_odd) = cross_fit(len(qids), lambda rows: fit_weight(candidates, relevant, rows).weight)
+        fits, (for_even, for_odd) = cross_fit(
+            len(qids), lambda rows: fit_weight(candidates, relevant, rows).weight
+        )
         fold_weights = fits
         full = fit_weight(candidates, relevant)
         report["fusion"] = {
@@ -119,7 +135,9 @@ def run_eval(
         report["results"]["rrf"] = _row(rrf_runs, qids, dataset, None)
     for mode in modes:
         log(f"searching {len(qids)} queries, mode {mode} ...")
-        runs, times = _timed_runs(scout, collection, queries, mode, fold_weights if mode == "hybrid" else None, k)
+        runs, times = _timed_runs(
+            scout, collection, queries, mode, fold_weights if mode == "hybrid" else None, k
+        )
         report["results"][mode] = _row(runs, qids, dataset, times)
     if ingest_sample:
         log(f"measuring ingest throughput on {min(ingest_sample, len(dataset.corpus))} documents ...")
@@ -131,23 +149,37 @@ def run_eval(
 def format_report(report: dict[str, Any]) -> str:
     """A readable table of :func:`run_eval`'s report."""
     cols = ["ndcg@10", "recall@1", "recall@5", "recall@10", "all@10", "mrr@10", "p50_ms", "p95_ms"]
-    lines = [f"{report['dataset']}: {report['queries']} queries, {report.get('corpus', '?')} documents, "
-             f"embedder {report.get('embedder', '?')}",
-             f"{'mode':<13}" + "".join(f"{c:>10}" for c in cols)]
+    lines = [
+        (
+            f"{report['dataset']}: {report['queries']} queries, {report.get('corpus', '?')} documents, "
+            f"embedder {report.get('embedder', '?')}"
+        ),
+        f"{'mode':<13}" + "".join(f"{c:>10}" for c in cols),
+    ]
     for mode, row in report["results"].items():
         cells = []
         for c in cols:
             value = row.get(c)
-            cells.append(f"{'-':>10}" if value is None else f"{value:>10.1f}" if c.endswith("_ms") else f"{100 * value:>10.1f}")
+            cells.append(
+                f"{'-':>10}"
+                if value is None
+                else f"{value:>10.1f}"
+                if c.endswith("_ms")
+                else f"{100 * value:>10.1f}"
+            )
         lines.append(f"{mode:<13}" + "".join(cells))
     if "fusion" in report:
         f = report["fusion"]
-        lines.append(f"hybrid: lexical weight per fold {f['fold_weights']} ({f['split']}); "
-                     f"on all queries {f['weight_all_queries']}; hybrid_w0.5 and rrf: same candidates, not timed")
+        lines.append(
+            f"hybrid: lexical weight per fold {f['fold_weights']} ({f['split']}); "
+            f"on all queries {f['weight_all_queries']}; hybrid_w0.5 and rrf: same candidates, not timed"
+        )
     if "ingest" in report:
         i = report["ingest"]
-        lines.append(f"ingest: {i['ingest_docs_per_s']:.1f} docs/s vs raw encoder {i['encoder_docs_per_s']:.1f} docs/s "
-                     f"on the same {i['docs']} texts (ratio {i['ratio']:.2f})")
+        lines.append(
+            f"ingest: {i['ingest_docs_per_s']:.1f} docs/s vs raw encoder {i['encoder_docs_per_s']:.1f} docs/s "
+            f"on the same {i['docs']} texts (ratio {i['ratio']:.2f})"
+        )
     lines.append("metrics in % (pytrec_eval; all@10 = every relevant document in the top 10)")
     return "\n".join(lines)
 

@@ -22,7 +22,9 @@ Log = Callable[[str], None]
 
 def available_operators(scout: Scout) -> list[str]:
     """Every operator that can run with this embedder (trained ones need weights for it)."""
-    return [name for name, spec in OPERATORS.items() if spec.available(scout.embedder.id, scout.settings.home)]
+    return [
+        name for name, spec in OPERATORS.items() if spec.available(scout.embedder.id, scout.settings.home)
+    ]
 
 
 def _recall(run: Sequence[str], gold: set[str], k: int) -> tuple[float, float]:
@@ -41,30 +43,45 @@ def _summary(runs: list[list[str]], golds: list[set[str]], times: list[float] | 
     return row
 
 
-def _paired(runs: list[list[str]], base: list[list[str]], golds: list[set[str]], k: int = 10) -> dict[str, int]:
+def _paired(
+    runs: list[list[str]], base: list[list[str]], golds: list[set[str]], k: int = 10
+) -> dict[str, int]:
     wins = sum(_recall(r, g, k)[0] > _recall(b, g, k)[0] for r, b, g in zip(runs, base, golds))
     losses = sum(_recall(r, g, k)[0] < _recall(b, g, k)[0] for r, b, g in zip(runs, base, golds))
     return {"wins": wins, "losses": losses}
 
 
 def run_multihop_eval(
-    folder: str | Path, scout: Scout, *, operators: Sequence[str] | None = None, fills: Sequence[float] = (0.3,),
-    hops: int = 2, oracle: bool = False, limit: int | None = None, log: Log = lambda _: None,
+    folder: str | Path,
+    scout: Scout,
+    *,
+    operators: Sequence[str] | None = None,
+    fills: Sequence[float] = (0.3,),
+    hops: int = 2,
+    oracle: bool = False,
+    limit: int | None = None,
+    log: Log = lambda _: None,
 ) -> dict[str, Any]:
     """all@K / recall@K (K = 10 and 5) for single-shot modes and each operator × merge, in one run."""
     dataset = load_dataset(folder)
     collection = index_dataset(scout, dataset, log)
     qids, questions, relevant = dataset.judged(limit)
     golds = [{d for d, g in rel.items() if g > 0} for rel in relevant]
-    report: dict[str, Any] = {"dataset": dataset.name, "queries": len(qids), "corpus": len(dataset.corpus),
-                              "hops": hops, "results": {}, "llm_calls": 0}
+    report: dict[str, Any] = {
+        "dataset": dataset.name,
+        "queries": len(qids),
+        "corpus": len(dataset.corpus),
+        "hops": hops,
+        "results": {},
+        "llm_calls": 0,
+    }
     single: dict[str, list[list[str]]] = {}
     for k in (10, 5):
         for mode in ("dense", "lexical", "hybrid"):
             runs, times = [], []
             for q in questions:
                 start = time.perf_counter()
-                hits = scout.search(q, k, mode=mode, collection=collection)  # type: ignore[arg-type]
+                hits = scout.search(q, k, mode=mode, collection=collection)
                 times.append((time.perf_counter() - start) * 1000)
                 runs.append([h.id for h in hits])
             if k == 10:
@@ -85,7 +102,9 @@ def run_multihop_eval(
                 runs = []
                 for q in questions:
                     start = time.perf_counter()
-                    hits = scout.search(q, k, collection=collection, hops=hops, hop_operator=name, hop_fill=fill)
+                    hits = scout.search(
+                        q, k, collection=collection, hops=hops, hop_operator=name, hop_fill=fill
+                    )
                     if k == 10:
                         times.append((time.perf_counter() - start) * 1000)
                     runs.append([h.id for h in hits])
@@ -96,12 +115,15 @@ def run_multihop_eval(
             summary["vs_best_single_shot"] = _paired(rows[10], single[best_mode], golds)
             report["results"][label] = summary
     if oracle:
-        report["oracle"] = hop_oracle(scout, dataset, collection, operators or available_operators(scout), log)
+        report["oracle"] = hop_oracle(
+            scout, dataset, collection, operators or available_operators(scout), log
+        )
     return report
 
 
-def hop_oracle(scout: Scout, dataset: Dataset, collection: str, operators: Sequence[str],
-               log: Log = lambda _: None) -> dict[str, dict[str, float]]:
+def hop_oracle(
+    scout: Scout, dataset: Dataset, collection: str, operators: Sequence[str], log: Log = lambda _: None
+) -> dict[str, dict[str, float]]:
     """Given each gold passage, where does each operator's query put the question's other gold (MRR, hit@10)?
 
     The given passage is excluded from the ranking. ``query_alone`` searches with the question only."""
@@ -127,12 +149,14 @@ def hop_oracle(scout: Scout, dataset: Dataset, collection: str, operators: Seque
                     continue
                 text = stored[given][0]
                 spec = op(HopInput(chain["question"], q_vec, text, matrix[position[given]])) if op else None
-                if spec is None or spec.vector is not None:
-                    scores = matrix @ (q_vec if spec is None else spec.vector)
+                vector = q_vec if spec is None else spec.vector
+                if vector is not None:
+                    scores = matrix @ vector
                     scores[position[given]] = -np.inf
                     ranked = [ids[i] for i in np.argsort(-scores)[:100]]
-                else:
-                    ranked = [d for d, _ in index.lexical.search(spec.text or "", 101) if d != given][:100]
+                else:  # a text-level operator's query
+                    query = spec.text if spec is not None and spec.text else ""
+                    ranked = [d for d, _ in index.lexical.search(query, 101) if d != given][:100]
                 rank = next((r for r, d in enumerate(ranked) if d in others), None)
                 reciprocal.append(0.0 if rank is None else 1.0 / (rank + 1))
                 hits.append(float(rank is not None and rank < 10))
@@ -142,16 +166,24 @@ def hop_oracle(scout: Scout, dataset: Dataset, collection: str, operators: Seque
 
 def format_multihop(report: dict[str, Any]) -> str:
     """A readable table of :func:`run_multihop_eval`'s report."""
-    lines = [f"{report['dataset']}: {report['queries']} questions, {report['corpus']} paragraphs, hops={report['hops']}, "
-             f"LLM calls {report['llm_calls']}",
-             f"{'mode':<24}{'all@10':>8}{'rec@10':>8}{'all@5':>8}{'rec@5':>8}{'p50 ms':>8}  vs best single-shot"]
+    lines = [
+        (
+            f"{report['dataset']}: {report['queries']} questions, {report['corpus']} paragraphs, "
+            f"hops={report['hops']}, LLM calls {report['llm_calls']}"
+        ),
+        f"{'mode':<24}{'all@10':>8}{'rec@10':>8}{'all@5':>8}{'rec@5':>8}{'p50 ms':>8}  vs best single-shot",
+    ]
     for mode, row in report["results"].items():
         paired = row.get("vs_best_single_shot")
-        lines.append(f"{mode:<24}{100 * row['all@10']:>8.1f}{100 * row['recall@10']:>8.1f}{100 * row['all@5']:>8.1f}"
-                     f"{100 * row['recall@5']:>8.1f}{row.get('p50_ms', float('nan')):>8.1f}  "
-                     + (f"+{paired['wins']} / -{paired['losses']}" if paired else ""))
+        lines.append(
+            f"{mode:<24}{100 * row['all@10']:>8.1f}{100 * row['recall@10']:>8.1f}{100 * row['all@5']:>8.1f}"
+            f"{100 * row['recall@5']:>8.1f}{row.get('p50_ms', float('nan')):>8.1f}  "
+            + (f"+{paired['wins']} / -{paired['losses']}" if paired else "")
+        )
     if "oracle" in report:
         lines.append("oracle (given one gold passage, rank of the other gold): MRR, hit@10")
         for name, row in report["oracle"].items():
-            lines.append(f"  {name:<14}{row['mrr']:>8.3f}{100 * row['hit@10']:>8.1f}   ({row['pairs']} pairs)")
+            lines.append(
+                f"  {name:<14}{row['mrr']:>8.3f}{100 * row['hit@10']:>8.1f}   ({row['pairs']} pairs)"
+            )
     return "\n".join(lines)

@@ -28,12 +28,12 @@ from .. import fusion
 from ..calibration import WEIGHT_GRID
 from ..errors import UnreadableFileError
 from ..llm import LLM
+from ..metrics import mean, per_query
 from ..scout import Scout
 from ..tools.catalog import VIEW_TOOL, ToolCatalog
 from ..tools.spec import ToolSpec, to_spec
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
-from ..metrics import mean, per_query
 
 Log = Callable[[str], None]
 COLUMNS = ("ndcg@10", "recall@5", "all@5", "all@10", "multi_all@10", "llm_calls", "p50_ms")
@@ -48,11 +48,25 @@ def dataset_specs(dataset: Dataset) -> list[ToolSpec]:
         schema = meta.get("schema")
         if isinstance(schema, Mapping):
             params = schema.get("parameters") or {}
-            props = {p: {"type": v.get("type", "string"), "description": v.get("description", "")}
-                     for p, v in params.items() if isinstance(v, Mapping)}
-            input_schema = {"type": "object", "properties": props, "required": list(schema.get("required") or [])}
-            specs.append(to_spec({"name": doc_id, "description": schema.get("api_description", ""),
-                                  "inputSchema": input_schema}))
+            props = {
+                p: {"type": v.get("type", "string"), "description": v.get("description", "")}
+                for p, v in params.items()
+                if isinstance(v, Mapping)
+            }
+            input_schema = {
+                "type": "object",
+                "properties": props,
+                "required": list(schema.get("required") or []),
+            }
+            specs.append(
+                to_spec(
+                    {
+                        "name": doc_id,
+                        "description": schema.get("api_description", ""),
+                        "inputSchema": input_schema,
+                    }
+                )
+            )
         elif isinstance(meta.get("description"), str):
             specs.append(to_spec({"name": doc_id, "description": meta["description"]}))
         else:
@@ -93,12 +107,20 @@ def load_caller_queries(path: str | Path) -> dict[str, list[str]]:
                 row = json.loads(line)
                 out[str(row["_id"])] = [str(q) for q in row["queries"] if str(q).strip()]
             except (ValueError, KeyError, TypeError) as exc:
-                raise UnreadableFileError(f"{path}:{n}: expected {{\"_id\": ..., \"queries\": [...]}}: {exc}") from exc
+                raise UnreadableFileError(
+                    f'{path}:{n}: expected {{"_id": ..., "queries": [...]}}: {exc}'
+                ) from exc
     return out
 
 
-def _fit(scout: Scout, collection: str, queries: Sequence[str], relevant: Sequence[Mapping[str, int]],
-         rows: Sequence[int], keys: Mapping[str, str]) -> float:
+def _fit(
+    scout: Scout,
+    collection: str,
+    queries: Sequence[str],
+    relevant: Sequence[Mapping[str, int]],
+    rows: Sequence[int],
+    keys: Mapping[str, str],
+) -> float:
     """The grid weight with the best nDCG@10 on ``rows`` (raw request, views collapsed to tools)."""
     n = scout.settings.candidates
     picked = [queries[r] for r in rows]
@@ -109,7 +131,9 @@ def _fit(scout: Scout, collection: str, queries: Sequence[str], relevant: Sequen
     for weight in WEIGHT_GRID:
         run = {}
         for r, d, lx in zip(rows, dense, lexical):
-            fused = fusion.convex({h.id: h.scores["dense"] for h in d}, {h.id: h.scores["lexical"] for h in lx}, weight)
+            fused = fusion.convex(
+                {h.id: h.scores["dense"] for h in d}, {h.id: h.scores["lexical"] for h in lx}, weight
+            )
             ranked: list[str] = []
             for doc_id, _ in fused:
                 key = keys.get(doc_id, doc_id.split("#")[0])
@@ -122,10 +146,16 @@ def _fit(scout: Scout, collection: str, queries: Sequence[str], relevant: Sequen
     return max(table, key=lambda w: (round(table[w], 6), -abs(w - 0.5)))
 
 
-def _row(runs: Mapping[str, Sequence[str]], dataset: Dataset, times: Sequence[float] | None = None,
-         llm_calls: int | None = None) -> dict[str, Any]:
+def _row(
+    runs: Mapping[str, Sequence[str]],
+    dataset: Dataset,
+    times: Sequence[float] | None = None,
+    llm_calls: int | None = None,
+) -> dict[str, Any]:
     scores = per_query(runs, dataset.qrels)
-    row: dict[str, Any] = {m: v for m, v in mean(scores).items() if m in ("ndcg@10", "recall@5", "all@5", "all@10")}
+    row: dict[str, Any] = {
+        m: v for m, v in mean(scores).items() if m in ("ndcg@10", "recall@5", "all@5", "all@10")
+    }
     multi = [q for q in scores if sum(1 for g in dataset.qrels[q].values() if g > 0) >= 2]
     row["multi_all@10"] = statistics.fmean(scores[q]["all@10"] for q in multi) if multi else None
     row["multi_queries"] = len(multi)
@@ -137,7 +167,9 @@ def _row(runs: Mapping[str, Sequence[str]], dataset: Dataset, times: Sequence[fl
     return row
 
 
-def _index_catalog(scout: Scout, dataset: Dataset, collection: str, llm: LLM | None, expand: bool, log: Log) -> ToolCatalog:
+def _index_catalog(
+    scout: Scout, dataset: Dataset, collection: str, llm: LLM | None, expand: bool, log: Log
+) -> ToolCatalog:
     catalog = ToolCatalog(scout, collection=collection, llm=llm)
     specs = dataset_specs(dataset)
     if len(catalog) != len(specs) or expand:
@@ -148,9 +180,16 @@ def _index_catalog(scout: Scout, dataset: Dataset, collection: str, llm: LLM | N
     return catalog
 
 
-def _run_find(catalog: ToolCatalog, qids: Sequence[str], dataset: Dataset, weights: Mapping[str, float],
-              k: int, timed: int = 20, queries: Callable[[str], list[str]] | None = None,
-              **kwargs: Any) -> tuple[dict[str, list[str]], list[float], list[str | None]]:
+def _run_find(
+    catalog: ToolCatalog,
+    qids: Sequence[str],
+    dataset: Dataset,
+    weights: Mapping[str, float],
+    k: int,
+    timed: int = 20,
+    queries: Callable[[str], list[str]] | None = None,
+    **kwargs: Any,
+) -> tuple[dict[str, list[str]], list[float], list[str | None]]:
     """Rankings through ``find_tools_batch`` (per fold weight, in chunks); the first ``timed`` queries are
     run one at a time through ``find_tools`` first, for latency (LLM calls included when not cached)."""
     times = []
@@ -166,16 +205,22 @@ def _run_find(catalog: ToolCatalog, qids: Sequence[str], dataset: Dataset, weigh
         for start in range(0, len(fold), 128):
             chunk = fold[start : start + 128]
             given = [queries(q) for q in chunk] if queries else None
-            for qid, result in zip(chunk, catalog.find_tools_batch([dataset.queries[q] for q in chunk], k, given, **kwargs)):
+            for qid, result in zip(
+                chunk, catalog.find_tools_batch([dataset.queries[q] for q in chunk], k, given, **kwargs)
+            ):
                 runs[qid] = result.keys
                 notes.append(result.note)
     return runs, times, notes
 
 
-def _fold_weights(scout: Scout, collection: str, dataset: Dataset, qids: Sequence[str]) -> tuple[dict[str, float], list[float]]:
+def _fold_weights(
+    scout: Scout, collection: str, dataset: Dataset, qids: Sequence[str]
+) -> tuple[dict[str, float], list[float]]:
     queries = [dataset.queries[q] for q in qids]
     relevant = [dataset.qrels[q] for q in qids]
-    fits, (for_even, for_odd) = cross_fit(len(qids), lambda rows: _fit(scout, collection, queries, relevant, rows, {}))
+    fits, (for_even, for_odd) = cross_fit(
+        len(qids), lambda rows: _fit(scout, collection, queries, relevant, rows, {})
+    )
     return dict(zip(qids, fits)), [for_even, for_odd]
 
 
@@ -197,8 +242,14 @@ def run_tool_eval(
     qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
     collection = catalog_collection(dataset)
     catalog = _index_catalog(scout, dataset, collection, None, False, log)
-    report: dict[str, Any] = {"dataset": dataset.name, "queries": len(qids), "corpus": len(dataset.corpus),
-                              "embedder": scout.embedder.id, "collection": collection, "results": {}}
+    report: dict[str, Any] = {
+        "dataset": dataset.name,
+        "queries": len(qids),
+        "corpus": len(dataset.corpus),
+        "embedder": scout.embedder.id,
+        "collection": collection,
+        "results": {},
+    }
     results = report["results"]
     raw = [dataset.queries[q] for q in qids]
     for mode, label in (("dense", "dense"), ("lexical", "bm25")):
@@ -210,8 +261,7 @@ def run_tool_eval(
         results[label]["mean_ms_batched"] = per_ms
     log("fitting the catalog's hybrid weight (2-fold cross-fitting) ...")
     weights, fold = _fold_weights(scout, collection, dataset, qids)
-    report["fusion"] = {"split": SPLIT,
-                        "fold_weights": fold}
+    report["fusion"] = {"split": SPLIT, "fold_weights": fold}
     log("hybrid (raw request only) ...")
     runs, times, _ = _run_find(catalog, qids, dataset, weights, k, queries=lambda _: [])
     results["hybrid"] = _row(runs, dataset, times)
@@ -225,8 +275,9 @@ def run_tool_eval(
         results["find_tools@llm"] = _row({q: runs[q] for q in sub}, dataset, None, 0)
         log(f"+generated queries on {len(sub)} queries ...")
         calls = getattr(llm, "calls", 0)
-        gruns, gtimes, notes = _run_find(ToolCatalog(scout, collection=collection, llm=llm), sub, dataset,
-                                         sub_weights, k, generate=True)
+        gruns, gtimes, notes = _run_find(
+            ToolCatalog(scout, collection=collection, llm=llm), sub, dataset, sub_weights, k, generate=True
+        )
         results["+generated"] = _row(gruns, dataset, gtimes, getattr(llm, "calls", 0) - calls)
         results["+generated"]["fallbacks"] = sum(1 for n in notes if n)
     if expand:
@@ -245,8 +296,9 @@ def run_tool_eval(
         given = load_caller_queries(caller_queries)
         sub = [q for q in qids if q in given]
         log(f"+caller queries on {len(sub)} queries ...")
-        cruns, ctimes, _ = _run_find(catalog, sub, dataset, {q: weights[q] for q in sub}, k,
-                                     queries=lambda q: given[q][:7])
+        cruns, ctimes, _ = _run_find(
+            catalog, sub, dataset, {q: weights[q] for q in sub}, k, queries=lambda q: given[q][:7]
+        )
         results["+caller"] = _row(cruns, dataset, ctimes, 0)
         results["find_tools@caller"] = _row({q: runs[q] for q in sub}, dataset, None, 0)
     return report
@@ -254,8 +306,10 @@ def run_tool_eval(
 
 def format_tool_report(report: dict[str, Any]) -> str:
     """A readable table of :func:`run_tool_eval`'s report."""
-    lines = [f"{report['dataset']}: {report['queries']} queries, {report['corpus']} tools, embedder {report['embedder']}",
-             f"{'mode':<16}{'queries':>8}" + "".join(f"{c:>13}" for c in COLUMNS)]
+    lines = [
+        f"{report['dataset']}: {report['queries']} queries, {report['corpus']} tools, embedder {report['embedder']}",
+        f"{'mode':<16}{'queries':>8}" + "".join(f"{c:>13}" for c in COLUMNS),
+    ]
     for mode, row in report["results"].items():
         cells = []
         for c in COLUMNS:
@@ -270,7 +324,9 @@ def format_tool_report(report: dict[str, Any]) -> str:
                 cells.append(f"{100 * value:>13.1f}")
         lines.append(f"{mode:<16}{row.get('queries', 0):>8}" + "".join(cells))
     lines.append(f"hybrid weight per fold: {report['fusion']['fold_weights']} ({report['fusion']['split']})")
-    lines.append("metrics in %; multi_all@10 = all@10 over queries with >= 2 gold tools; dense/bm25 batched, not timed")
+    lines.append(
+        "metrics in %; multi_all@10 = all@10 over queries with >= 2 gold tools; dense/bm25 batched, not timed"
+    )
     return "\n".join(lines)
 
 

@@ -8,6 +8,20 @@ from .registry import OPERATORS, OperatorSpec, get_operator
 from .stage import HopStage, fill_slots, merge
 from .types import HopInput, HopOperator, HopQuery
 
-__all__ = ["ARCHITECTURES", "OPERATORS", "HopInput", "HopModel", "HopOperator", "HopQuery", "HopStage",
-           "OperatorSpec", "bridge_entities", "fill_slots", "get_operator", "merge", "train_hop",
-           "trained_weights_path", "weights_path"]
+__all__ = [
+    "ARCHITECTURES",
+    "OPERATORS",
+    "HopInput",
+    "HopModel",
+    "HopOperator",
+    "HopQuery",
+    "HopStage",
+    "OperatorSpec",
+    "bridge_entities",
+    "fill_slots",
+    "get_operator",
+    "merge",
+    "train_hop",
+    "trained_weights_path",
+    "weights_path",
+]

@@ -56,7 +56,7 @@ class HopModel:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, **{k: v.astype(np.float16) for k, v in self.weights.items()})
+        np.savez_compressed(path, **{k: v.astype(np.float16) for k, v in self.weights.items()})  # type: ignore[arg-type]
         path.with_suffix(".json").write_text(json.dumps({"arch": self.arch, **self.card}, indent=2))
 
     @classmethod
@@ -69,7 +69,9 @@ class HopModel:
                 "run `hopscout train-hop` with your embedder."
             )
         if dim is not None and int(card.get("dim", -1)) != int(dim):
-            raise EmbedderMismatchError(f"Hop weights {path.name} are {card.get('dim')}-d; the embedder gives {dim}-d.")
+            raise EmbedderMismatchError(
+                f"Hop weights {path.name} are {card.get('dim')}-d; the embedder gives {dim}-d."
+            )
         with np.load(path) as data:
             weights = {k: data[k].astype(np.float32) for k in data.files}
         return cls(card["arch"], weights, card)
@@ -117,7 +119,9 @@ def load_chains(folders: list[Path]) -> tuple[list[Chain], dict[str, str]]:
                 if question.lower() in seen:
                     continue
                 seen.add(question.lower())
-                gold = tuple(f"{folder.name}:{s['corpus_id']}" for s in row["steps"] if s["corpus_id"] in corpus)
+                gold = tuple(
+                    f"{folder.name}:{s['corpus_id']}" for s in row["steps"] if s["corpus_id"] in corpus
+                )
                 pool = tuple(f"{folder.name}:{c}" for c in row.get("context_ids", []) if c in corpus)
                 if len(gold) >= 2:
                     chains.append(Chain(question, gold, pool))
@@ -169,7 +173,12 @@ def train(
     else:
         for name in ("wq", "wk", "wv"):
             param(name, dim, dim)
-        param("m1", dim, hidden), param("mb1", hidden, zero=True), param("m2", hidden, dim), param("mb2", dim, zero=True)
+        (
+            param("m1", dim, hidden),
+            param("mb1", hidden, zero=True),
+            param("m2", hidden, dim),
+            param("mb2", dim, zero=True),
+        )
         param("wo", dim, dim, scale=0.01)
 
     def forward(q: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
@@ -207,12 +216,19 @@ def train(
             total += float(loss.detach()) * len(chunk)
         log(f"epoch {epoch + 1}/{epochs}: loss {total / len(examples):.4f}")
     weights = {k: v.detach().numpy().astype(np.float32) for k, v in params.items()}
-    return HopModel(arch, weights, {"dim": dim, "temperature": temperature, "epochs": epochs, "examples": len(examples)})
+    return HopModel(
+        arch, weights, {"dim": dim, "temperature": temperature, "epochs": epochs, "examples": len(examples)}
+    )
 
 
 def oracle_mrr(
-    operator: Any, chains: list[Chain], question_vecs: np.ndarray, passage_vecs: dict[str, np.ndarray],
-    corpus_ids: list[str], corpus_matrix: np.ndarray, k: int = 10,
+    operator: Any,
+    chains: list[Chain],
+    question_vecs: np.ndarray,
+    passage_vecs: dict[str, np.ndarray],
+    corpus_ids: list[str],
+    corpus_matrix: np.ndarray,
+    k: int = 10,
 ) -> dict[str, float]:
     """Given each gold passage, where does the operator's query put the question's other gold? (MRR, hit@k).
 
@@ -250,7 +266,9 @@ def train_hop(
     started = time.perf_counter()
     chains, texts = load_chains(folders)
     if len(chains) < 20:
-        raise InvalidArgumentError(f"Only {len(chains)} usable chains in {folders}: need chains.jsonl with 2+ gold steps")
+        raise InvalidArgumentError(
+            f"Only {len(chains)} usable chains in {folders}: need chains.jsonl with 2+ gold steps"
+        )
     rng = np.random.default_rng(0)
     order = rng.permutation(len(chains))
     held = [chains[i] for i in order[: len(chains) // 10]]
@@ -270,11 +288,17 @@ def train_hop(
         "query_alone": oracle_mrr(lambda q, c: q, held, q_held, passages, held_pool, held_matrix),
         arch: oracle_mrr(model.vector, held, q_held, passages, held_pool, held_matrix),
     }
-    model.card.update({
-        "embedder": embedder.id, "dim": int(passage_matrix.shape[1]),
-        "data": [str(f.name) for f in folders], "chains": len(fit), "held_out_chains": len(held),
-        "held_out_oracle": metrics, "encode_seconds": round(encoded - started, 1),
-        "train_seconds": round(trained - encoded, 1),
-    })
+    model.card.update(
+        {
+            "embedder": embedder.id,
+            "dim": int(passage_matrix.shape[1]),
+            "data": [str(f.name) for f in folders],
+            "chains": len(fit),
+            "held_out_chains": len(held),
+            "held_out_oracle": metrics,
+            "encode_seconds": round(encoded - started, 1),
+            "train_seconds": round(trained - encoded, 1),
+        }
+    )
     model.save(out)
     return {"weights": str(out), "bytes": out.stat().st_size, **model.card}

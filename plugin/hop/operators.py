@@ -23,8 +23,53 @@ def mix(inp: HopInput, weight: float = 0.5) -> HopQuery:
 
 
 _STOP = frozenset(
-    "the a an of in on at to for by with from and or is was were be been who what which when where why how did does "
-    "do that this these those it its as his her their has have had he she they".split()
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "with",
+        "from",
+        "and",
+        "or",
+        "is",
+        "was",
+        "were",
+        "be",
+        "been",
+        "who",
+        "what",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "does",
+        "do",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "as",
+        "his",
+        "her",
+        "their",
+        "has",
+        "have",
+        "had",
+        "he",
+        "she",
+        "they",
+    ]
 )
 _PHRASE = re.compile(r"[A-Z][\w'.\-]*(?:\s+(?:of|the|de|la|von|van|and|&)?\s*[A-Z][\w'.\-]*)*")
 

@@ -46,14 +46,17 @@ class OperatorSpec:
         return not self.trained or weights_path(self.name, embedder_id, home).exists()
 
 
-OPERATORS: dict[str, OperatorSpec] = {spec.name: spec for spec in (
-    OperatorSpec("identity", "embedding", operators.identity),
-    OperatorSpec("mix", "embedding", operators.mix),
-    OperatorSpec("entity", "text", operators.entity),
-    OperatorSpec("bridge", "text", operators.bridge),
-    OperatorSpec("learned", "embedding", trained=True),
-    OperatorSpec("treehop", "embedding", trained=True),
-)}
+OPERATORS: dict[str, OperatorSpec] = {
+    spec.name: spec
+    for spec in (
+        OperatorSpec("identity", "embedding", operators.identity),
+        OperatorSpec("mix", "embedding", operators.mix),
+        OperatorSpec("entity", "text", operators.entity),
+        OperatorSpec("bridge", "text", operators.bridge),
+        OperatorSpec("learned", "embedding", trained=True),
+        OperatorSpec("treehop", "embedding", trained=True),
+    )
+}
 
 
 def get_operator(name: str) -> OperatorSpec:
@@ -61,4 +64,6 @@ def get_operator(name: str) -> OperatorSpec:
     try:
         return OPERATORS[name]
     except (KeyError, TypeError):
-        raise InvalidArgumentError(f"Unknown hop operator {name!r}; choose one of {sorted(OPERATORS)}") from None
+        raise InvalidArgumentError(
+            f"Unknown hop operator {name!r}; choose one of {sorted(OPERATORS)}"
+        ) from None

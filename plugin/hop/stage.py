@@ -22,7 +22,7 @@ CANDIDATES = 20  # per spawned query
 
 def fill_slots(k: int, fill_ratio: float) -> int:
     """How many of the ``k`` result slots later hops may take (the rest keep the first hop's order)."""
-    return max(1, min(k - 1, int(round(k * fill_ratio)))) if k > 1 else 0
+    return max(1, min(k - 1, round(k * fill_ratio))) if k > 1 else 0
 
 
 def merge(first: list[Any], later: list[Any], k: int, fill: int, key: Callable[[Any], str]) -> list[Any]:
@@ -43,8 +43,20 @@ class HopStage:
     """Multi-hop search over ``inner`` (the first hop). Rows are rescored by merged rank (``1 - rank / k``) and
     keep their own score as ``hop_score``; later-hop rows say their ``hop`` and ``parent`` passage."""
 
-    def __init__(self, inner: Stage, *, index: CollectionIndex, embedder: Embedder, operator: HopOperator,
-                 text_level: bool, hops: int, beam: int, fill: float, k: int, where: Where | None) -> None:
+    def __init__(
+        self,
+        inner: Stage,
+        *,
+        index: CollectionIndex,
+        embedder: Embedder,
+        operator: HopOperator,
+        text_level: bool,
+        hops: int,
+        beam: int,
+        fill: float,
+        k: int,
+        where: Where | None,
+    ) -> None:
         self.inner = inner
         self.index = index
         self.embedder = embedder
@@ -63,8 +75,10 @@ class HopStage:
         for query, q_vec, ranked in zip(queries, q_vecs, firsts):
             later = self._later_hops(query, q_vec, ranked)
             merged = merge(ranked.rows[: self.k], later, self.k, self.fill, key=lambda row: row.id)
-            rows = [Row(r.id, 1.0 - rank / self.k, {**r.scores, "hop_score": r.score}, r.hop, r.parent)
-                    for rank, r in enumerate(merged)]
+            rows = [
+                Row(r.id, 1.0 - rank / self.k, {**r.scores, "hop_score": r.score}, r.hop, r.parent)
+                for rank, r in enumerate(merged)
+            ]
             out.append(Ranked(ranked.candidates, rows, ranked.note))
         return out
 
@@ -100,7 +114,9 @@ class HopStage:
                     for doc_id, score in rows:
                         _keep_best(best, doc_id, score / top, parent.id, seen)
             if vectors:
-                for parent_id, matches in zip(parents, self.index.dense(np.stack(vectors), CANDIDATES, self.where)):
+                for parent_id, matches in zip(
+                    parents, self.index.dense(np.stack(vectors), CANDIDATES, self.where)
+                ):
                     for doc_id, score, _, _ in matches:
                         _keep_best(best, doc_id, score, parent_id, seen)
             if not best:
@@ -108,14 +124,19 @@ class HopStage:
             ranked = sorted(best.items(), key=lambda item: -item[1][0])
             docs = self.index.get([doc_id for doc_id, _ in ranked[: max(self.beam, keep)]])
             first.candidates.docs.update({i: (t, m) for i, (t, m, _) in docs.items()})
-            layer_rows = [Row(doc_id, score, {"hop": score}, layer, parent)
-                          for doc_id, (score, parent) in ranked if doc_id in docs]
+            layer_rows = [
+                Row(doc_id, score, {"hop": score}, layer, parent)
+                for doc_id, (score, parent) in ranked
+                if doc_id in docs
+            ]
             found.extend(layer_rows)
             seen.update(row.id for row in layer_rows)
             frontier = layer_rows[: self.beam]
         return found
 
 
-def _keep_best(best: dict[str, tuple[float, str]], doc_id: str, score: float, parent: str, seen: set[str]) -> None:
+def _keep_best(
+    best: dict[str, tuple[float, str]], doc_id: str, score: float, parent: str, seen: set[str]
+) -> None:
     if doc_id not in seen and (doc_id not in best or score > best[doc_id][0]):
         best[doc_id] = (score, parent)

@@ -11,10 +11,11 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
-from hopscout.errors import EmbedderUnavailableError, InvalidArgumentError
-from hopscout.ingest.loaders import LoadedFile, Section
 from semantic_text_splitter import MarkdownSplitter, TextSplitter
 from tokenizers import Tokenizer
+
+from hopscout.errors import EmbedderUnavailableError, InvalidArgumentError
+from hopscout.ingest.loaders import LoadedFile, Section
 
 
 @dataclass(frozen=True)
@@ -35,17 +36,13 @@ class Chunker:
     embedder's limit. The tokenizer is loaded on first use, once.
     """
 
-    def __init__(
-        self, tokenizer_path: str | Path, max_tokens: int = 200, overlap: int = 32
-    ) -> None:
+    def __init__(self, tokenizer_path: str | Path, max_tokens: int = 200, overlap: int = 32) -> None:
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens <= 0:
             raise InvalidArgumentError(f"max_tokens must be a positive integer, got {max_tokens!r}")
         if not isinstance(overlap, int) or isinstance(overlap, bool) or overlap < 0:
             raise InvalidArgumentError(f"overlap must be an integer >= 0, got {overlap!r}")
         if overlap >= max_tokens:
-            raise InvalidArgumentError(
-                f"overlap ({overlap}) must be smaller than max_tokens ({max_tokens})"
-            )
+            raise InvalidArgumentError(f"overlap ({overlap}) must be smaller than max_tokens ({max_tokens})")
         self.tokenizer_path = Path(tokenizer_path)
         self.max_tokens = max_tokens
         self.overlap = overlap

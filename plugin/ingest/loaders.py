@@ -17,6 +17,7 @@ import charset_normalizer
 import pypdf
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
+
 from hopscout.errors import UnreadableFileError, UnsupportedFileError
 
 _KINDS: dict[str, tuple[str, ...]] = {
@@ -176,7 +177,8 @@ _LEGACY_LETTERS = {
     "cp1257": "āčēģīķļņšūžąęėįųõäöüó",  # Baltic
 }
 _LEGACY_COMMON = {
-    enc: frozenset(letters) | frozenset(letters.upper()) | _LEGACY_PUNCT for enc, letters in _LEGACY_LETTERS.items()
+    enc: frozenset(letters) | frozenset(letters.upper()) | _LEGACY_PUNCT
+    for enc, letters in _LEGACY_LETTERS.items()
 }
 
 
@@ -260,9 +262,13 @@ def _markdown_sections(text: str) -> tuple[Section, ...]:
     for line in text.splitlines(keepends=True):
         fence_match = _FENCE.match(line)
         if fence is not None:
-            if fence_match and fence_match.group(1)[0] == fence[0]:
-                if len(fence_match.group(1)) >= len(fence) and not line.strip(" \t\n`~"):
-                    fence = None
+            closes = (
+                fence_match
+                and fence_match.group(1)[0] == fence[0]
+                and len(fence_match.group(1)) >= len(fence)
+            )
+            if closes and not line.strip(" \t\n`~"):
+                fence = None
         elif fence_match:
             fence = fence_match.group(1)
         elif heading := _ATX_HEADING.match(line.rstrip("\n")):
@@ -277,8 +283,7 @@ def _markdown_sections(text: str) -> tuple[Section, ...]:
 def _code_sections(text: str) -> tuple[Section, ...]:
     """Sections at top-level def/class/function/func/fn lines, headed e.g. "def load_file"."""
     return tuple(
-        Section(m.start(), f"{m.group(1).rstrip('*')} {m.group(2)}")
-        for m in _CODE_DEF.finditer(text)
+        Section(m.start(), f"{m.group(1).rstrip('*')} {m.group(2)}") for m in _CODE_DEF.finditer(text)
     )
 
 
@@ -365,7 +370,9 @@ def _html_text(markup: str) -> tuple[str, tuple[Section, ...]]:
             sections.append(Section(out.length, path.push(_HTML_HEADINGS[name], heading)))
         in_pre += name == "pre"
         stack.append(("close", node))
-        stack.extend(("open", child) for child in reversed(node.contents))
+        stack.extend(
+            ("open", child) for child in reversed(node.contents) if isinstance(child, (Tag, NavigableString))
+        )
     text = "".join(out.parts).rstrip()
     if sections and text[: sections[0].start].strip():
         sections.insert(0, Section(0, ""))

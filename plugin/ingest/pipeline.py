@@ -46,7 +46,10 @@ def _known_files(index: CollectionIndex, root: str) -> dict[str, dict[str, Any]]
     """source → {sha, n_chunks, ids} for what an earlier ingest of ``root`` stored."""
     files: dict[str, dict[str, Any]] = {}
     for doc_id, meta in index.metadatas({"ingest_root": root}):
-        entry = files.setdefault(str(meta.get("source")), {"sha": meta.get("file_sha"), "n_chunks": meta.get("n_chunks"), "ids": []})
+        entry = files.setdefault(
+            str(meta.get("source")),
+            {"sha": meta.get("file_sha"), "n_chunks": meta.get("n_chunks"), "ids": []},
+        )
         entry["ids"].append(doc_id)
     return files
 
@@ -58,7 +61,9 @@ def ingest_path(
     try:
         root = path.expanduser().resolve(strict=True)
     except OSError as exc:
-        raise UnreadableFileError(f"Cannot ingest {path}: it does not exist or is not accessible ({exc})") from exc
+        raise UnreadableFileError(
+            f"Cannot ingest {path}: it does not exist or is not accessible ({exc})"
+        ) from exc
     single = root.is_file()
     if single and file_kind(root) is None:
         load_file(root)  # raises UnsupportedFileError naming the supported types
@@ -95,8 +100,15 @@ def ingest_path(
         new_ids = [hashlib.sha256(f"{source}\0{c.start}\0{c.text}".encode()).hexdigest()[:32] for c in chunks]
         for n, (chunk, chunk_id) in enumerate(zip(chunks, new_ids)):
             meta: dict[str, Any] = {
-                "source": source, "ingest_root": str(root), "file_sha": sha, "n_chunks": len(chunks), "chunk": n,
-                "start": chunk.start, "end": chunk.end, "kind": loaded.kind, "title": file.name,
+                "source": source,
+                "ingest_root": str(root),
+                "file_sha": sha,
+                "n_chunks": len(chunks),
+                "chunk": n,
+                "start": chunk.start,
+                "end": chunk.end,
+                "kind": loaded.kind,
+                "title": file.name,
             }
             if chunk.heading:
                 meta["heading"] = chunk.heading

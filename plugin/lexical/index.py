@@ -87,7 +87,10 @@ class LexicalIndex:
                         "INSERT INTO docs (id, hash, meta) VALUES (?, ?, ?)",
                         (doc_id, digest, json.dumps(dict(meta), ensure_ascii=False)),
                     )
-                    db.execute("INSERT INTO terms (rowid, body) VALUES (?, ?)", (cur.lastrowid, " ".join(analyze(text))))
+                    db.execute(
+                        "INSERT INTO terms (rowid, body) VALUES (?, ?)",
+                        (cur.lastrowid, " ".join(analyze(text))),
+                    )
                 if version is not None:
                     db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('version', ?)", (version,))
                 db.execute("COMMIT")
@@ -133,17 +136,24 @@ class LexicalIndex:
 
     def _count_cached(self, key: Any) -> int:
         if self._count_key != key:
-            self._count_key, self._count_value = key, int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0])
+            self._count_key, self._count_value = (
+                key,
+                int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0]),
+            )
         return self._count_value
 
     def _bodies(self) -> list[tuple[str, str]]:
         reader = sqlite3.connect(self.path, timeout=30)  # its own connection: searches go on meanwhile
         try:
-            return reader.execute("SELECT d.id, t.body FROM docs d JOIN terms t ON t.rowid = d.rowid").fetchall()
+            return reader.execute(
+                "SELECT d.id, t.body FROM docs d JOIN terms t ON t.rowid = d.rowid"
+            ).fetchall()
         finally:
             reader.close()
 
-    def search_many(self, queries: Sequence[str], k: int, where: Where | None = None) -> list[list[tuple[str, float]]]:
+    def search_many(
+        self, queries: Sequence[str], k: int, where: Where | None = None
+    ) -> list[list[tuple[str, float]]]:
         """:meth:`search` for each query."""
         return [self.search(q, k, where) for q in queries]
 
@@ -153,9 +163,13 @@ class LexicalIndex:
         if not wanted:
             return {}
         with self._lock:
-            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.hs_vocab USING fts5vocab(main, terms, 'row')")
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.hs_vocab USING fts5vocab(main, terms, 'row')"
+            )
             marks = ",".join("?" * len(wanted))
-            rows = self._db.execute(f"SELECT term, doc FROM temp.hs_vocab WHERE term IN ({marks})", wanted).fetchall()
+            rows = self._db.execute(
+                f"SELECT term, doc FROM temp.hs_vocab WHERE term IN ({marks})", wanted
+            ).fetchall()
         return {term: int(doc) for term, doc in rows}
 
     def matching_ids(self, where: Where) -> set[str]:

@@ -31,7 +31,9 @@ class Snapshot:
         wanted = [self.vocab[t] for t in terms if t in self.vocab and self.df[self.vocab[t]] <= half]
         if not wanted or k <= 0:
             return []
-        rows, scores = self.model.retrieve([wanted], k=min(k, len(self.ids)), show_progress=False, n_threads=0)
+        rows, scores = self.model.retrieve(
+            [wanted], k=min(k, len(self.ids)), show_progress=False, n_threads=0
+        )
         return [(self.ids[int(r)], float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
 
 
@@ -68,7 +70,9 @@ class Accelerator:
         with self._lock:
             if self._building != key:
                 self._building = key
-                threading.Thread(target=self._rebuild, args=(key, load), name="hopscout-bm25", daemon=True).start()
+                threading.Thread(
+                    target=self._rebuild, args=(key, load), name="hopscout-bm25", daemon=True
+                ).start()
         return None
 
     def _rebuild(self, key: Any, load: Callable[[], list[tuple[str, str]]]) -> None:

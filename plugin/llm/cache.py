@@ -21,7 +21,9 @@ class LLMCache:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
         with self._lock, self._db:
-            self._db.execute("CREATE TABLE IF NOT EXISTS llm_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS llm_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
 
     @staticmethod
     def key(*parts: str) -> str:
@@ -34,7 +36,9 @@ class LLMCache:
 
     def put(self, key: str, value: list[str]) -> None:
         with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO llm_cache (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+            self._db.execute(
+                "INSERT OR REPLACE INTO llm_cache (key, value) VALUES (?, ?)", (key, json.dumps(value))
+            )
 
     def close(self) -> None:
         with self._lock:

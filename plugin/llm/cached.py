@@ -27,8 +27,9 @@ class CachedLLM:
         hit = self.cache.get(self.cache.key(kind, version, self.id, prompt))
         return hit[0] if hit is not None else None
 
-    def complete(self, kind: str, version: str, prompt: str, *, max_tokens: int | None = None,
-                 json_mode: bool = False) -> str:
+    def complete(
+        self, kind: str, version: str, prompt: str, *, max_tokens: int | None = None, json_mode: bool = False
+    ) -> str:
         """The reply to ``prompt`` (from the cache when this model answered it before). Raises
         :class:`~hopscout.errors.LLMUnavailableError` when the model fails; failures are not cached."""
         key = self.cache.key(kind, version, self.id, prompt)

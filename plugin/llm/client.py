@@ -70,16 +70,23 @@ class LLMClient:
         self._failed: tuple[float, LLMUnavailableError] | None = None
         self._json_supported = True
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)), headers=headers)
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)), headers=headers
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMClient | None:
         """A client for ``HOPSCOUT_LLM_*`` settings, or None when no endpoint is configured."""
         if not settings.llm_base_url:
             return None
-        return cls(settings.llm_base_url, settings.llm_model, api_key=settings.llm_api_key,
-                   timeout=settings.llm_timeout, max_retries=settings.llm_max_retries,
-                   max_tokens=settings.llm_max_tokens)
+        return cls(
+            settings.llm_base_url,
+            settings.llm_model,
+            api_key=settings.llm_api_key,
+            timeout=settings.llm_timeout,
+            max_retries=settings.llm_max_retries,
+            max_tokens=settings.llm_max_tokens,
+        )
 
     def __repr__(self) -> str:
         return f"LLMClient({self.base_url!r}, model={self.model!r}, timeout={self.timeout})"
@@ -156,4 +163,3 @@ def _content(response: httpx.Response, base_url: str) -> str:
     if not isinstance(content, str):
         raise LLMUnavailableError(f"LLM endpoint {base_url} sent no text content")
     return content
-

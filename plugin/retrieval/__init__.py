@@ -7,5 +7,19 @@ from .options import EXPANSION_HELP, SearchKwargs, SearchOptions, check_k, check
 from .results import to_hits
 from .signals import SIGNALS, signals
 
-__all__ = ["EXPANSION_HELP", "SIGNALS", "Candidates", "FirstRetrieval", "FirstStage", "Ranked", "Row",
-           "SearchKwargs", "SearchOptions", "Stage", "check_k", "check_queries", "signals", "to_hits"]
+__all__ = [
+    "EXPANSION_HELP",
+    "SIGNALS",
+    "Candidates",
+    "FirstRetrieval",
+    "FirstStage",
+    "Ranked",
+    "Row",
+    "SearchKwargs",
+    "SearchOptions",
+    "Stage",
+    "check_k",
+    "check_queries",
+    "signals",
+    "to_hits",
+]

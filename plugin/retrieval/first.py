@@ -26,8 +26,17 @@ class FirstRetrieval:
         self.embedder = embedder
         self.pool = pool
 
-    def run(self, queries: Sequence[str], *, mode: str, depth: int, where: Where | None = None, both: bool = False,
-            documents: bool = False, with_signals: bool = False) -> list[Candidates]:
+    def run(
+        self,
+        queries: Sequence[str],
+        *,
+        mode: str,
+        depth: int,
+        where: Where | None = None,
+        both: bool = False,
+        documents: bool = False,
+        with_signals: bool = False,
+    ) -> list[Candidates]:
         """The top ``depth`` of the retrievers ``mode`` uses (of both with ``both``). ``documents`` brings the
         dense hits' texts along (worth it when they are the results); ``with_signals`` computes the
         confidence signals (they need both retrievers)."""
@@ -37,20 +46,28 @@ class FirstRetrieval:
         if use_lexical and use_dense and self.pool is not None:
             lexical_job = self.pool.submit(self.index.lexical.search_many, list(queries), depth, where)
         vectors = self.embedder.embed_queries(list(queries)) if use_dense else None
-        dense_rows = self.index.dense(vectors, depth, where, documents=documents) if vectors is not None else None
+        dense_rows = (
+            self.index.dense(vectors, depth, where, documents=documents) if vectors is not None else None
+        )
         if lexical_job is not None:
             lexical_rows = lexical_job.result()
         else:
-            lexical_rows = self.index.lexical.search_many(list(queries), depth, where) if use_lexical else None
+            lexical_rows = (
+                self.index.lexical.search_many(list(queries), depth, where) if use_lexical else None
+            )
         out = []
         for n, query in enumerate(queries):
             drows = dense_rows[n] if dense_rows is not None else []
             lrows = lexical_rows[n] if lexical_rows is not None else []
-            out.append(Candidates(
-                query, np.asarray(vectors[n], dtype=np.float32) if vectors is not None else None,
-                {i: s for i, s, _, _ in drows}, dict(lrows),
-                {i: (t, m) for i, _, t, m in drows} if documents else {},
-            ))
+            out.append(
+                Candidates(
+                    query,
+                    np.asarray(vectors[n], dtype=np.float32) if vectors is not None else None,
+                    {i: s for i, s, _, _ in drows},
+                    dict(lrows),
+                    {i: (t, m) for i, _, t, m in drows} if documents else {},
+                )
+            )
         if with_signals:
             self._add_signals(out)
         return out
@@ -60,8 +77,14 @@ class FirstRetrieval:
         terms = [sorted(set(analyze(c.query))) for c in batch]
         freqs = self.index.lexical.doc_freqs([t for ts in terms for t in ts])
         for c, ts in zip(batch, terms):
-            c.features = signals(list(c.dense.values()), list(c.lexical.values()), list(c.dense), list(c.lexical),
-                                 [freqs.get(t, 0) for t in ts], total)
+            c.features = signals(
+                list(c.dense.values()),
+                list(c.lexical.values()),
+                list(c.dense),
+                list(c.lexical),
+                [freqs.get(t, 0) for t in ts],
+                total,
+            )
 
 
 class FirstStage:
@@ -69,8 +92,9 @@ class FirstStage:
     fuses each retriever's top ``candidates`` (convex, lexical ``weight``). Scores: ``dense`` / ``lexical``, and
     for hybrid ``fused`` beside the parts."""
 
-    def __init__(self, first: FirstRetrieval, *, mode: str, k: int, weight: float, candidates: int,
-                 where: Where | None) -> None:
+    def __init__(
+        self, first: FirstRetrieval, *, mode: str, k: int, weight: float, candidates: int, where: Where | None
+    ) -> None:
         self.first = first
         self.mode = mode
         self.k = k
@@ -79,8 +103,9 @@ class FirstStage:
         self.where = where
 
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
-        batch = self.first.run(queries, mode=self.mode, depth=self.depth, where=self.where,
-                               documents=self.mode == "dense")
+        batch = self.first.run(
+            queries, mode=self.mode, depth=self.depth, where=self.where, documents=self.mode == "dense"
+        )
         return [Ranked(c, self.rows(c)) for c in batch]
 
     def rows(self, c: Candidates) -> list[Row]:
@@ -88,6 +113,15 @@ class FirstStage:
             return [Row(i, s, {"dense": s}) for i, s in c.dense.items()]
         if self.mode == "lexical":
             return [Row(i, s, {"lexical": s}) for i, s in c.lexical.items()]
-        return [Row(i, s, {"fused": s, **({"dense": c.dense[i]} if i in c.dense else {}),
-                           **({"lexical": c.lexical[i]} if i in c.lexical else {})})
-                for i, s in fusion.convex(c.dense, c.lexical, self.weight)[: self.k]]
+        return [
+            Row(
+                i,
+                s,
+                {
+                    "fused": s,
+                    **({"dense": c.dense[i]} if i in c.dense else {}),
+                    **({"lexical": c.lexical[i]} if i in c.lexical else {}),
+                },
+            )
+            for i, s in fusion.convex(c.dense, c.lexical, self.weight)[: self.k]
+        ]

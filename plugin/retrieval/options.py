@@ -25,14 +25,20 @@ POLICIES: tuple[str, ...] = ("never", "always", "auto")
 MAX_HOPS = 4
 MAX_BEAM = 50
 
-EXPANSION_HELP = ("Optional: your own expansion of the query, searched too and fused with the query's results (no "
-                  "LLM call): related terms, the likely answer's wording or a short hypothetical passage. Use it when "
-                  "the query is short or uses words the documents may not.")
-HOPS_HELP = ("Retrieval hops for questions whose answer spans several documents (bridge entities, comparisons): "
-             "1 = plain search; 2-3 follow what the first passages point to. Leave unset for single-fact questions.")
-AUGMENT_HELP = ("Query augmentation with hopscout's configured augmenter (and LLM, when it has one): 'never', "
-                "'always', or 'auto' (only where the collection's calibrated gate expects a gain). Leave unset for "
-                "precise queries.")
+EXPANSION_HELP = (
+    "Optional: your own expansion of the query, searched too and fused with the query's results (no "
+    "LLM call): related terms, the likely answer's wording or a short hypothetical passage. Use it when "
+    "the query is short or uses words the documents may not."
+)
+HOPS_HELP = (
+    "Retrieval hops for questions whose answer spans several documents (bridge entities, comparisons): "
+    "1 = plain search; 2-3 follow what the first passages point to. Leave unset for single-fact questions."
+)
+AUGMENT_HELP = (
+    "Query augmentation with hopscout's configured augmenter (and LLM, when it has one): 'never', "
+    "'always', or 'auto' (only where the collection's calibrated gate expects a gain). Leave unset for "
+    "precise queries."
+)
 
 
 def _agent(text: str) -> dict[str, str]:
@@ -66,8 +72,10 @@ class SearchOptions:
         """From ``search(query, k, **options)``; an unknown option is an InvalidArgumentError naming the valid ones."""
         unknown = sorted(set(options) - cls.names())
         if unknown:
-            raise InvalidArgumentError(f"search has no option {', '.join(map(repr, unknown))}; it accepts: "
-                                       f"{', '.join(sorted(cls.names()))}")
+            raise InvalidArgumentError(
+                f"search has no option {', '.join(map(repr, unknown))}; it accepts: "
+                f"{', '.join(sorted(cls.names()))}"
+            )
         return cls(k=k, **options)
 
     @classmethod
@@ -89,8 +97,13 @@ class SearchOptions:
         if isinstance(fill, bool) or not isinstance(fill, (int, float)) or not 0.0 <= fill <= 0.9:
             raise InvalidArgumentError(f"hop_fill must be a number from 0 to 0.9, got {fill!r}")
         return dataclasses.replace(
-            self, k=check_k(self.k, settings), where=validate_where(self.where), mode=mode,  # type: ignore[arg-type]
-            collection=self.collection or settings.collection, beam=beam, hop_fill=float(fill),
+            self,
+            k=check_k(self.k, settings),
+            where=validate_where(self.where),
+            mode=mode,
+            collection=self.collection or settings.collection,
+            beam=beam,
+            hop_fill=float(fill),
             hop_operator=self.hop_operator or settings.hop_operator,
         )
 

@@ -16,8 +16,19 @@ def to_hits(index: CollectionIndex, ranked: Sequence[Ranked], k: int) -> list[li
     missing = sorted({row.id for r in ranked for row in r.rows[:k]} - docs.keys())
     docs.update({i: (t, m) for i, (t, m, _) in index.get(missing).items()})
     return [
-        [Hit(row.id, docs[row.id][0], float(row.score), public_metadata(docs[row.id][1]), row.scores, row.hop,
-             row.parent, r.note)
-         for row in r.rows[:k] if row.id in docs]
+        [
+            Hit(
+                row.id,
+                docs[row.id][0],
+                float(row.score),
+                public_metadata(docs[row.id][1]),
+                row.scores,
+                row.hop,
+                row.parent,
+                r.note,
+            )
+            for row in r.rows[:k]
+            if row.id in docs
+        ]
         for r in ranked
     ]

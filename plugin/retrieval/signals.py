@@ -11,13 +11,29 @@ from collections.abc import Sequence
 
 import numpy as np
 
-SIGNALS = ("dense_top", "dense_margin", "dense_gap", "dense_spread", "lexical_drop", "agreement", "top1_agree",
-           "query_terms", "idf_mean", "idf_max")
+SIGNALS = (
+    "dense_top",
+    "dense_margin",
+    "dense_gap",
+    "dense_spread",
+    "lexical_drop",
+    "agreement",
+    "top1_agree",
+    "query_terms",
+    "idf_mean",
+    "idf_max",
+)
 DEPTH = 10
 
 
-def signals(dense: Sequence[float], lexical: Sequence[float], dense_ids: Sequence[str], lexical_ids: Sequence[str],
-            doc_freqs: Sequence[int], total_docs: int) -> list[float]:
+def signals(
+    dense: Sequence[float],
+    lexical: Sequence[float],
+    dense_ids: Sequence[str],
+    lexical_ids: Sequence[str],
+    doc_freqs: Sequence[int],
+    total_docs: int,
+) -> list[float]:
     """The signals of one query (in :data:`SIGNALS` order) from its ranked dense/BM25 scores and ids and its
     terms' document counts."""
     d = list(dense[:DEPTH]) or [0.0]

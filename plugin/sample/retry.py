@@ -12,7 +12,7 @@ def retry(call, attempts=5, base_delay=0.1, max_delay=5.0):
         except Exception:
             if attempt == attempts - 1:
                 raise
-            delay = min(max_delay, base_delay * 2 ** attempt)
+            delay = min(max_delay, base_delay * 2**attempt)
             time.sleep(delay * random.uniform(0.5, 1.5))
 
 

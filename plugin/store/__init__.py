@@ -22,11 +22,20 @@ def open_store(settings: Settings, client: Any = None) -> VectorStore:
     try:
         target = BACKENDS[settings.store]
     except KeyError:
-        raise InvalidArgumentError(f"Unknown store {settings.store!r}; choose one of {sorted(BACKENDS)}") from None
+        raise InvalidArgumentError(
+            f"Unknown store {settings.store!r}; choose one of {sorted(BACKENDS)}"
+        ) from None
     module, _, name = target.partition(":")
     store: VectorStore = getattr(import_module(module), name)(settings, client)
     return store
 
 
-__all__ = ["BACKENDS", "CollectionRecord", "Records", "StoreCollection", "VectorStore", "check_collection_name",
-           "open_store"]
+__all__ = [
+    "BACKENDS",
+    "CollectionRecord",
+    "Records",
+    "StoreCollection",
+    "VectorStore",
+    "check_collection_name",
+    "open_store",
+]

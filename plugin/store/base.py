@@ -62,8 +62,13 @@ class StoreCollection(ABC):
         """How many documents it holds."""
 
     @abstractmethod
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str],
-               metadatas: Sequence[Mapping[str, Any]]) -> None:
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        metadatas: Sequence[Mapping[str, Any]],
+    ) -> None:
         """Write documents; an existing id is replaced."""
 
     @abstractmethod
@@ -71,14 +76,23 @@ class StoreCollection(ABC):
         """Remove documents by id; unknown ids are ignored."""
 
     @abstractmethod
-    def get(self, ids: Sequence[str] | None = None, *, where: Where | None = None, texts: bool = False,
-            metadatas: bool = False, embeddings: bool = False, limit: int | None = None,
-            offset: int | None = None) -> Records:
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Where | None = None,
+        texts: bool = False,
+        metadatas: bool = False,
+        embeddings: bool = False,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Records:
         """Documents by id (those that exist) or by filter (a page of ``limit`` from ``offset``)."""
 
     @abstractmethod
-    def query(self, vectors: np.ndarray, n: int, *, where: Where | None = None,
-              documents: bool = False) -> list[list[Match]]:
+    def query(
+        self, vectors: np.ndarray, n: int, *, where: Where | None = None, documents: bool = False
+    ) -> list[list[Match]]:
         """The ``n`` nearest documents to each vector by cosine, best first (``n`` at most :meth:`count`)."""
 
 
@@ -103,7 +117,7 @@ class VectorStore(ABC):
     def delete_collection(self, name: str) -> None:
         """Drop a collection and everything in it."""
 
-    def close(self) -> None:  # noqa: B027 - optional for backends that hold no resources
+    def close(self) -> None:
         """Release what the store holds open."""
 
 

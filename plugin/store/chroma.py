@@ -80,21 +80,46 @@ class ChromaCollection(StoreCollection):
     def count(self) -> int:
         return int(self._collection.count())
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str],
-               metadatas: Sequence[Mapping[str, Any]]) -> None:
-        self._collection.upsert(ids=list(ids), embeddings=np.asarray(vectors, dtype=np.float32), documents=list(texts),
-                                metadatas=[dict(m) for m in metadatas])
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        metadatas: Sequence[Mapping[str, Any]],
+    ) -> None:
+        self._collection.upsert(
+            ids=list(ids),
+            embeddings=np.asarray(vectors, dtype=np.float32),
+            documents=list(texts),
+            metadatas=[dict(m) for m in metadatas],
+        )
 
     def delete(self, ids: Sequence[str]) -> None:
         self._collection.delete(ids=list(ids))
 
-    def get(self, ids: Sequence[str] | None = None, *, where: Where | None = None, texts: bool = False,
-            metadatas: bool = False, embeddings: bool = False, limit: int | None = None,
-            offset: int | None = None) -> Records:
-        include = [name for name, wanted in (("documents", texts), ("metadatas", metadatas),
-                                             ("embeddings", embeddings)) if wanted]
-        got = self._collection.get(ids=list(ids) if ids is not None else None, where=where, include=include,
-                                   limit=limit, offset=offset)
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Where | None = None,
+        texts: bool = False,
+        metadatas: bool = False,
+        embeddings: bool = False,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Records:
+        include = [
+            name
+            for name, wanted in (("documents", texts), ("metadatas", metadatas), ("embeddings", embeddings))
+            if wanted
+        ]
+        got = self._collection.get(
+            ids=list(ids) if ids is not None else None,
+            where=where,
+            include=include,
+            limit=limit,
+            offset=offset,
+        )
         found = list(got["ids"])
         vectors = got.get("embeddings") if embeddings else None
         return Records(
@@ -104,20 +129,25 @@ class ChromaCollection(StoreCollection):
             [vectors[i] if vectors is not None else None for i in range(len(found))],
         )
 
-    def query(self, vectors: np.ndarray, n: int, *, where: Where | None = None,
-              documents: bool = False) -> list[list[Match]]:
+    def query(
+        self, vectors: np.ndarray, n: int, *, where: Where | None = None, documents: bool = False
+    ) -> list[list[Match]]:
         out: list[list[Match]] = []
         step = max(1, _QUERY_HITS // max(1, n))
         for start in range(0, len(vectors), step):
             got = self._collection.query(
                 query_embeddings=np.asarray(vectors[start : start + step], dtype=np.float32),
-                n_results=n, where=where,
+                n_results=n,
+                where=where,
                 include=["documents", "metadatas", "distances"] if documents else ["distances"],
             )
             texts = got["documents"] if documents else [[""] * len(ids) for ids in got["ids"]]
             metas = got["metadatas"] if documents else [[{}] * len(ids) for ids in got["ids"]]
             out.extend(
-                [(i, 1.0 - float(dist), doc or "", dict(meta or {})) for i, dist, doc, meta in zip(ids, dists, docs, ms)]
+                [
+                    (i, 1.0 - float(dist), doc or "", dict(meta or {}))
+                    for i, dist, doc, meta in zip(ids, dists, docs, ms)
+                ]
                 for ids, dists, docs, ms in zip(got["ids"], got["distances"], texts, metas)
             )
         return out
@@ -143,7 +173,9 @@ class ChromaStore(VectorStore):
 
     def collection(self, name: str) -> StoreCollection:
         try:
-            return ChromaCollection(self.client, self.client.get_collection(name=name, embedding_function=None))
+            return ChromaCollection(
+                self.client, self.client.get_collection(name=name, embedding_function=None)
+            )
         except Exception as exc:
             if not _not_found(exc):
                 raise StoreUnavailableError(f"Chroma failed opening collection {name!r}: {exc}") from exc
@@ -154,14 +186,19 @@ class ChromaStore(VectorStore):
 
     def create_collection(self, name: str, metadata: Mapping[str, Any]) -> StoreCollection:
         collection = self.client.get_or_create_collection(
-            name=name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}, metadata=dict(metadata)
+            name=name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata=dict(metadata),
         )
         return ChromaCollection(self.client, collection)
 
     def list_collections(self) -> list[CollectionRecord]:
         try:
-            return [CollectionRecord(c.name, int(c.count()), dict(c.metadata or {}))
-                    for c in self.client.list_collections()]
+            return [
+                CollectionRecord(c.name, int(c.count()), dict(c.metadata or {}))
+                for c in self.client.list_collections()
+            ]
         except Exception as exc:
             raise StoreUnavailableError(f"Chroma failed listing collections: {exc}") from exc
 

@@ -36,7 +36,7 @@ from .queries import PROMPT_VERSION, decompose, expansion_prompt, generation_pro
 from .spec import ToolSpec, split_name, to_spec, tool_document
 
 VIEW_TOOL, VIEW_REQUEST = "tool", "request"
-MAX_QUERIES = 8          # raw request + at most 7 more per call
+MAX_QUERIES = 8  # raw request + at most 7 more per call
 EXPANSION_VIEWS = 3
 _NORM = re.compile(r"[^a-z0-9]+")
 _IDENT = re.compile(r"[A-Za-z_][\w.-]*[\w]")
@@ -67,8 +67,15 @@ class ToolHit:
         return self.spec.input_schema
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "namespace": self.namespace, "key": self.key, "score": self.score,
-                "description": self.spec.description, "input_schema": self.schema, "query": self.query}
+        return {
+            "name": self.name,
+            "namespace": self.namespace,
+            "key": self.key,
+            "score": self.score,
+            "description": self.spec.description,
+            "input_schema": self.schema,
+            "query": self.query,
+        }
 
 
 @dataclass(frozen=True)
@@ -92,8 +99,12 @@ class ToolResults:
         return [h.key for h in self.hits]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"hits": [h.to_dict() for h in self.hits], "queries": list(self.queries),
-                "generated": self.generated, "note": self.note}
+        return {
+            "hits": [h.to_dict() for h in self.hits],
+            "queries": list(self.queries),
+            "generated": self.generated,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -107,8 +118,13 @@ class RegisterReport:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"added": list(self.added), "replaced": list(self.replaced), "unchanged": list(self.unchanged),
-                "expanded": list(self.expanded), "note": self.note}
+        return {
+            "added": list(self.added),
+            "replaced": list(self.replaced),
+            "unchanged": list(self.unchanged),
+            "expanded": list(self.expanded),
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -187,13 +203,17 @@ class ToolCatalog:
         except KeyError:
             close = [k for k in snap.specs if k.endswith(f"/{key}") or k.split("/")[-1] == key.split("/")[-1]]
             hint = f"; did you mean {', '.join(sorted(close)[:5])}?" if close else ""
-            raise ToolNotFoundError(f"no tool {key!r} in catalog {self.collection!r} ({len(snap.specs)} tools){hint}") from None
+            raise ToolNotFoundError(
+                f"no tool {key!r} in catalog {self.collection!r} ({len(snap.specs)} tools){hint}"
+            ) from None
 
     def __len__(self) -> int:
         return len(self._load().specs)
 
     # -- writing ----------------------------------------------------------------------------------
-    def register(self, tools: Iterable[Any], namespace: str | None = None, *, expand: bool = False) -> RegisterReport:
+    def register(
+        self, tools: Iterable[Any], namespace: str | None = None, *, expand: bool = False
+    ) -> RegisterReport:
         """Add or update tools. Unchanged tools (same content hash) are left alone; changed ones are replaced.
 
         ``expand=True`` asks the LLM for a few user requests per tool, stored as extra views (replies are
@@ -201,7 +221,9 @@ class ToolCatalog:
         if isinstance(getattr(tools, "tools", None), list):  # an MCP ListToolsResult
             tools = tools.tools  # type: ignore[attr-defined]
         if isinstance(tools, (str, bytes, dict)) or not isinstance(tools, Iterable):
-            raise InvalidArgumentError("tools must be a list of tools (MCP, OpenAI, LangChain, LlamaIndex, ToolSpec or dicts)")
+            raise InvalidArgumentError(
+                "tools must be a list of tools (MCP, OpenAI, LangChain, LlamaIndex, ToolSpec or dicts)"
+            )
         specs = [to_spec(tool, namespace, position=n) for n, tool in enumerate(tools)]
         keys = [s.key for s in specs]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
@@ -219,7 +241,9 @@ class ToolCatalog:
                 want = [s for s in specs if s.key in changed or s.key not in snap.expanded]
                 views, note = self._expand(want)
             if replaced:
-                self.scout.delete(where={"tool_key": {"$in": [s.key for s in replaced]}}, collection=self.collection)
+                self.scout.delete(
+                    where={"tool_key": {"$in": [s.key for s in replaced]}}, collection=self.collection
+                )
             docs: list[dict[str, Any]] = []
             for spec in added + replaced:
                 docs.append({"id": spec.key, "text": tool_document(spec), "metadata": _main_meta(spec)})
@@ -235,10 +259,17 @@ class ToolCatalog:
             if docs:
                 self.scout.add(docs, collection=self.collection)
             self._snapshot = None
-        return RegisterReport(tuple(s.key for s in added), tuple(s.key for s in replaced),
-                              tuple(s.key for s in unchanged), tuple(k for k, v in views.items() if v), note)
+        return RegisterReport(
+            tuple(s.key for s in added),
+            tuple(s.key for s in replaced),
+            tuple(s.key for s in unchanged),
+            tuple(k for k, v in views.items() if v),
+            note,
+        )
 
-    def register_file(self, path: str | Path, namespace: str | None = None, *, expand: bool = False) -> RegisterReport:
+    def register_file(
+        self, path: str | Path, namespace: str | None = None, *, expand: bool = False
+    ) -> RegisterReport:
         """Register the tools in a JSON file: a list of tools, or ``{"tools": [...]}`` (an MCP tools/list result)."""
         path = Path(path)
         try:
@@ -250,7 +281,9 @@ class ToolCatalog:
         if isinstance(data, dict) and isinstance(data.get("tools"), list):
             data = data["tools"]
         if not isinstance(data, list):
-            raise InvalidArgumentError(f"tool file {path} must hold a JSON list of tools or {{\"tools\": [...]}}")
+            raise InvalidArgumentError(
+                f'tool file {path} must hold a JSON list of tools or {{"tools": [...]}}'
+            )
         return self.register(data, namespace, expand=expand)
 
     def remove(self, names: Iterable[str], namespace: str | None = None) -> int:
@@ -275,7 +308,10 @@ class ToolCatalog:
         if not specs:
             return {}, None
         if self.completions is None:
-            return {}, "expand=True but no LLM is configured (HOPSCOUT_LLM_BASE_URL); tools indexed without expansion"
+            return (
+                {},
+                "expand=True but no LLM is configured (HOPSCOUT_LLM_BASE_URL); tools indexed without expansion",
+            )
         views: dict[str, list[str]] = {}
         failed: list[str] = []
         error: Exception | None = None
@@ -299,7 +335,9 @@ class ToolCatalog:
     def _generate(self, request: str) -> list[str]:
         if self.completions is None:
             return []
-        reply = self.completions.complete("tools/queries", PROMPT_VERSION, generation_prompt(request), json_mode=True)
+        reply = self.completions.complete(
+            "tools/queries", PROMPT_VERSION, generation_prompt(request), json_mode=True
+        )
         return parse_list(reply, limit=MAX_QUERIES - 1, exclude=request)
 
     # -- searching --------------------------------------------------------------------------------
@@ -318,8 +356,9 @@ class ToolCatalog:
         Without them, the configured LLM writes them (``generate=None``: when an LLM is configured; ``False``:
         never); without an LLM, the request's own steps ("... and then ...") are used. ``namespaces`` limits
         the search to tools of those servers."""
-        return self.find_tools_batch([request], k, None if queries is None else [queries], generate=generate,
-                                     namespaces=namespaces)[0]
+        return self.find_tools_batch(
+            [request], k, None if queries is None else [queries], generate=generate, namespaces=namespaces
+        )[0]
 
     def find_tools_batch(
         self,
@@ -338,10 +377,13 @@ class ToolCatalog:
         where = self._namespace_filter(namespaces)
         if generate is not None and not isinstance(generate, bool):
             raise InvalidArgumentError(f"generate must be True, False or None, got {generate!r}")
-        if queries is not None and (isinstance(queries, str) or not isinstance(queries, Sequence)
-                                    or len(queries) != len(requests)):
+        if queries is not None and (
+            isinstance(queries, str) or not isinstance(queries, Sequence) or len(queries) != len(requests)
+        ):
             raise InvalidQueryError("queries must be a list with one list of strings (or None) per request")
-        plans = [self._plan(r, None if queries is None else queries[n], generate) for n, r in enumerate(requests)]
+        plans = [
+            self._plan(r, None if queries is None else queries[n], generate) for n, r in enumerate(requests)
+        ]
         flat = [q for qs, _, _ in plans for q in qs]
         lists = self._search_lists(flat, k, where)
         out, at = [], 0
@@ -350,7 +392,9 @@ class ToolCatalog:
             at += len(qs)
         return out
 
-    def _plan(self, request: str, queries: Sequence[str] | None, generate: bool | None) -> tuple[list[str], bool, str | None]:
+    def _plan(
+        self, request: str, queries: Sequence[str] | None, generate: bool | None
+    ) -> tuple[list[str], bool, str | None]:
         """The queries to search for one request, whether an LLM wrote some, and a note on any fallback."""
         note: str | None = None
         generated = False
@@ -379,7 +423,9 @@ class ToolCatalog:
                     note += f"; used the raw request{f' and its {len(extra)} steps' if extra else ' only'}"
         return [request] + [q for q in dict.fromkeys(extra) if q != request], generated, note
 
-    def _search_lists(self, queries: list[str], k: int, where: dict[str, Any] | None) -> list[dict[str, float]]:
+    def _search_lists(
+        self, queries: list[str], k: int, where: dict[str, Any] | None
+    ) -> list[dict[str, float]]:
         """Per query: ``{tool key: best score over the tool's views}``."""
         if not self._load().specs:
             return [{} for _ in queries]
@@ -395,8 +441,9 @@ class ToolCatalog:
             lists.append(best)
         return lists
 
-    def _rank(self, queries: list[str], lists: list[dict[str, float]], k: int,
-              where: dict[str, Any] | None) -> list[ToolHit]:
+    def _rank(
+        self, queries: list[str], lists: list[dict[str, float]], k: int, where: dict[str, Any] | None
+    ) -> list[ToolHit]:
         snap = self._load()
         fused = _FUSIONS[self.fusion](lists)
         top = max((score for score, _ in fused.values()), default=0.0)
@@ -436,16 +483,22 @@ class ToolCatalog:
             raise InvalidQueryError(f"{what} is empty: describe the capability you need")
         limit = self.scout.settings.max_query_chars
         if len(text) > limit:
-            raise InvalidQueryError(f"{what} has {len(text)} characters, over the limit of {limit} "
-                                    "(HOPSCOUT_MAX_QUERY_CHARS); describe the capability in a sentence or two")
+            raise InvalidQueryError(
+                f"{what} has {len(text)} characters, over the limit of {limit} "
+                "(HOPSCOUT_MAX_QUERY_CHARS); describe the capability in a sentence or two"
+            )
         return text.strip()
 
     @staticmethod
     def _namespace_filter(namespaces: Sequence[str] | None) -> dict[str, Any] | None:
         if namespaces is None:
             return None
-        if isinstance(namespaces, str) or not isinstance(namespaces, Sequence) or not namespaces \
-                or not all(isinstance(n, str) and n for n in namespaces):
+        if (
+            isinstance(namespaces, str)
+            or not isinstance(namespaces, Sequence)
+            or not namespaces
+            or not all(isinstance(n, str) and n for n in namespaces)
+        ):
             raise InvalidArgumentError("namespaces must be a non-empty list of namespace strings")
         return {"tool_namespace": {"$in": list(namespaces)}}
 
@@ -454,8 +507,13 @@ class ToolCatalog:
 
 
 def _main_meta(spec: ToolSpec) -> dict[str, Any]:
-    meta = {"tool_key": spec.key, "tool_view": VIEW_TOOL, "tool_hash": spec.content_hash, "tool_name": spec.name,
-            "tool_spec": json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True)}
+    meta = {
+        "tool_key": spec.key,
+        "tool_view": VIEW_TOOL,
+        "tool_hash": spec.content_hash,
+        "tool_name": spec.name,
+        "tool_spec": json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True),
+    }
     if spec.namespace:
         meta["tool_namespace"] = spec.namespace
     return meta

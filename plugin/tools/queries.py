@@ -17,7 +17,9 @@ _CONNECTOR = re.compile(
     r"finally|lastly|next|besides|in\s+addition)\b,?\s+",
     re.IGNORECASE,
 )
-_LEAD = re.compile(r"^(?:and|then|also|finally|lastly|additionally|next|please|after that)\b[,\s]*", re.IGNORECASE)
+_LEAD = re.compile(
+    r"^(?:and|then|also|finally|lastly|additionally|next|please|after that)\b[,\s]*", re.IGNORECASE
+)
 
 
 def decompose(request: str, *, min_words: int = 3, max_parts: int = 6) -> list[str]:
@@ -38,7 +40,7 @@ def generation_prompt(request: str) -> str:
     """Ask for one short tool-describing search query per capability the request needs."""
     return (
         "A user asked an assistant that has many tools. List the tools it needs: one short search query per "
-        "action, each naming what the tool does (e.g. \"get weather forecast for a city\").\n"
+        'action, each naming what the tool does (e.g. "get weather forecast for a city").\n'
         'Answer only JSON: {"queries": ["...", "..."]}\n\n'
         f"User request: {request.strip()}"
     )

@@ -39,8 +39,12 @@ class ToolSpec:
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "input_schema": self.input_schema,
-                "namespace": self.namespace}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": self.input_schema,
+            "namespace": self.namespace,
+        }
 
     @property
     def content_hash(self) -> str:
@@ -86,8 +90,10 @@ def to_spec(tool: Any, namespace: str | None = None, *, position: int | None = N
     where = f"tool #{position}" if position is not None else "tool"
     source = next((s for s in SOURCES if s.matches(tool)), None)
     if source is None:
-        raise InvalidArgumentError(f"{where}: a {type(tool).__name__} is not a tool (no 'name'); pass MCP, OpenAI, "
-                                   "LangChain or LlamaIndex tools, ToolSpec or dicts")
+        raise InvalidArgumentError(
+            f"{where}: a {type(tool).__name__} is not a tool (no 'name'); pass MCP, OpenAI, "
+            "LangChain or LlamaIndex tools, ToolSpec or dicts"
+        )
     name, description, schema, ns = source.read(tool, where)
     ns = namespace if namespace is not None else ns
     label = f"{where} {name!r}" if isinstance(name, str) else where
@@ -98,19 +104,29 @@ def to_spec(tool: Any, namespace: str | None = None, *, position: int | None = N
     if description is None:
         description = ""
     if not isinstance(description, str):
-        raise InvalidArgumentError(f"{label}: field 'description' must be a string, got {type(description).__name__}")
+        raise InvalidArgumentError(
+            f"{label}: field 'description' must be a string, got {type(description).__name__}"
+        )
     if len(description) > MAX_DESCRIPTION_CHARS:
-        raise InvalidArgumentError(f"{label}: field 'description' has {len(description)} characters "
-                                   f"(limit {MAX_DESCRIPTION_CHARS}); shorten it")
+        raise InvalidArgumentError(
+            f"{label}: field 'description' has {len(description)} characters "
+            f"(limit {MAX_DESCRIPTION_CHARS}); shorten it"
+        )
     if schema is None:
         schema = {}
     if not isinstance(schema, Mapping):
-        raise InvalidArgumentError(f"{label}: field 'input schema' must be a JSON object, got {type(schema).__name__}")
+        raise InvalidArgumentError(
+            f"{label}: field 'input schema' must be a JSON object, got {type(schema).__name__}"
+        )
     props = schema.get("properties")
     if props is not None and not isinstance(props, Mapping):
-        raise InvalidArgumentError(f"{label}: field 'input schema.properties' must be an object, got {type(props).__name__}")
+        raise InvalidArgumentError(
+            f"{label}: field 'input schema.properties' must be an object, got {type(props).__name__}"
+        )
     if ns is not None and (not isinstance(ns, str) or not _NAMESPACE.match(ns)):
-        raise InvalidArgumentError(f"{label}: namespace must be a non-empty string without spaces, '/' or '#' (got {ns!r})")
+        raise InvalidArgumentError(
+            f"{label}: namespace must be a non-empty string without spaces, '/' or '#' (got {ns!r})"
+        )
     try:
         schema = json.loads(json.dumps(schema))
     except (TypeError, ValueError) as exc:
@@ -155,7 +171,9 @@ def _read_object(tool: Any, where: str) -> Fields:
     schema = getattr(tool, "inputSchema", None) or getattr(tool, "input_schema", None)  # MCP Tool objects
     if schema is None and hasattr(tool, "tool_call_schema"):  # LangChain: args without injected ones
         schema = _model_schema(tool.tool_call_schema)
-    if schema is None and isinstance(getattr(tool, "args", None), Mapping):  # LangChain tools without a schema
+    if schema is None and isinstance(
+        getattr(tool, "args", None), Mapping
+    ):  # LangChain tools without a schema
         schema = {"type": "object", "properties": dict(tool.args)}
     return tool.name, getattr(tool, "description", None), _model_schema(schema), None
 
@@ -167,9 +185,16 @@ def _is_llamaindex(tool: Any) -> bool:
 
 SOURCES: tuple[ToolSource, ...] = (
     ToolSource("hopscout", lambda t: isinstance(t, ToolSpec), _read_spec),
-    ToolSource("openai", lambda t: isinstance(t, Mapping) and t.get("type") == "function"
-               and isinstance(t.get("function"), Mapping), _read_openai),
-    ToolSource("json", lambda t: isinstance(t, Mapping), _read_mapping),  # MCP tools/list JSON, bare functions
+    ToolSource(
+        "openai",
+        lambda t: (
+            isinstance(t, Mapping) and t.get("type") == "function" and isinstance(t.get("function"), Mapping)
+        ),
+        _read_openai,
+    ),
+    ToolSource(
+        "json", lambda t: isinstance(t, Mapping), _read_mapping
+    ),  # MCP tools/list JSON, bare functions
     ToolSource("llamaindex", _is_llamaindex, _read_llamaindex),
     ToolSource("object", lambda t: hasattr(t, "name"), _read_object),  # MCP Tool objects, LangChain tools
 )
@@ -184,7 +209,11 @@ def _model_schema(schema: Any) -> Any:
         if callable(fn):
             try:
                 return fn()
-            except (TypeError, ValueError, AttributeError):  # a schema we cannot render is indexed without parameters
+            except (
+                TypeError,
+                ValueError,
+                AttributeError,
+            ):  # a schema we cannot render is indexed without parameters
                 return {}
     return schema
 
