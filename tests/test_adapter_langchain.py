@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from faces import COLLECTION, FIELD_SEARCH, QUERY, check_every_field_is_set, expected_fields
 from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, ParrotFakeChatModel
 from langchain_core.retrievers import BaseRetriever
@@ -25,6 +26,7 @@ from hopscout.adapters.langchain import (
     create_find_tools_tool,
     create_search_tool,
 )
+from hopscout.demo import SAMPLE_DIR
 from hopscout.errors import LLMUnavailableError
 from hopscout.llm import LLM
 
@@ -355,3 +357,13 @@ def test_core_search_options_pass_through_unchanged(scout: Scout) -> None:
         d.id for d in HopscoutRetriever(scout=scout, k=3, search_kwargs=options).invoke("hottest planet")
     ] == expected
     assert [d.id for d in HopscoutRetriever(scout=scout, k=3).invoke("hottest planet", **options)] == expected
+
+
+def test_documents_carry_every_field_of_a_hit(scout: Scout) -> None:
+    scout.ingest(SAMPLE_DIR, collection=COLLECTION)
+    hits = scout.search(QUERY, 6, collection=COLLECTION, **FIELD_SEARCH)
+    retriever = HopscoutRetriever(scout=scout, k=6, collection=COLLECTION, search_kwargs=FIELD_SEARCH)
+    docs = retriever.invoke(QUERY)
+    assert [(d.id, d.page_content) for d in docs] == [(h.id, h.text) for h in hits]
+    assert [d.metadata for d in docs] == [expected_fields(h) for h in hits]
+    check_every_field_is_set([d.metadata for d in docs])

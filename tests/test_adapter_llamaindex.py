@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from faces import COLLECTION, FIELD_SEARCH, QUERY, check_every_field_is_set, expected_fields
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata, MockLLM
 from llama_index.core.objects import ObjectRetriever
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, TextNode
+from llama_index.core.schema import MetadataMode, NodeWithScore, TextNode
 from llama_index.core.tools import BaseTool, FunctionTool
 
 from hopscout import InvalidArgumentError, Scout, Settings
@@ -23,6 +24,7 @@ from hopscout.adapters.llamaindex import (
     HopscoutToolSpec,
     LlamaIndexLLM,
 )
+from hopscout.demo import SAMPLE_DIR
 from hopscout.errors import LLMUnavailableError
 from hopscout.llm import LLM
 
@@ -224,3 +226,19 @@ def test_missing_llamaindex_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delitem(sys.modules, "hopscout.adapters.llamaindex")
     with pytest.raises(ImportError, match=r'pip install "hopscout\[llamaindex\]"'):
         import hopscout.adapters.llamaindex  # noqa: F401
+
+
+def test_nodes_carry_every_field_of_a_hit(scout: Scout) -> None:
+    scout.ingest(SAMPLE_DIR, collection=COLLECTION)
+    hits = scout.search(QUERY, 6, collection=COLLECTION, **FIELD_SEARCH)
+    retriever = HopscoutRetriever(
+        scout, similarity_top_k=6, collection=COLLECTION, search_kwargs=FIELD_SEARCH
+    )
+    nodes = retriever.retrieve(QUERY)
+    assert [(n.node.node_id, n.node.get_content(), n.score) for n in nodes] == [
+        (h.id, h.text, h.score) for h in hits
+    ]
+    assert [n.node.metadata for n in nodes] == [expected_fields(h) for h in hits]
+    check_every_field_is_set([n.node.metadata for n in nodes])
+    shown = nodes[0].node.get_content(metadata_mode=MetadataMode.LLM)  # what a query engine gives its LLM
+    assert "source:" in shown and "scores:" not in shown and "hop_score" not in shown

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from hopscout.demo import SAMPLE_DIR
 from hopscout.ingest.loaders import file_kind
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "plugin" / "sample"
 _SCRIPT = Path(sys.executable).parent / "hopscout"
 COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "hopscout.cli"]
 

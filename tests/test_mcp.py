@@ -18,10 +18,12 @@ import httpx
 import pytest
 from mcp import Client
 
+from hopscout.demo import SAMPLE_DIR as SAMPLE
 from hopscout.servers.bench import INITIALIZE
 
 pytest.importorskip("mcp.server.mcpserver")
 
+from faces import COLLECTION, FIELD_SEARCH, QUERY, check_every_field_is_set
 from mcp_helpers import (
     SCRIPT,
     SERVER,
@@ -34,7 +36,6 @@ from mcp_helpers import (
     stdio_params,
 )
 
-SAMPLE = Path(__file__).parent.parent / "plugin" / "sample"
 TOKEN = "test-token-7"
 WRITE_TOOLS = {"add_documents", "ingest", "delete"}
 DOCS = [
@@ -230,6 +231,28 @@ async def test_stdio_read_only_hides_write_tools(tmp_path: Path, roots: Path) ->
         assert "unknown tool 'add_documents'" in _error(
             await client.call_tool("add_documents", {"documents": DOCS})
         )
+
+
+async def test_search_hits_carry_every_field_of_a_hit(tmp_path: Path, roots: Path) -> None:
+    """Over a real stdio client, the search tool's hits carry every field of a hit (hop, parent and note too)."""
+    settings = {"hop_operator": FIELD_SEARCH["hop_operator"], "augmenter": FIELD_SEARCH["augmenter"]}
+    async with Client(stdio_params(tmp_path / "home", "--root", str(roots), **settings)) as client:
+        _data(await client.call_tool("ingest", {"path": "sample", "collection": COLLECTION}))
+        found = _data(
+            await client.call_tool(
+                "search",
+                {
+                    "query": QUERY,
+                    "k": 6,
+                    "collection": COLLECTION,
+                    "hops": 2,
+                    "augment": FIELD_SEARCH["augment"],
+                },
+            )
+        )
+    fields = [{**hit.pop("metadata"), **hit} for hit in found["hits"]]
+    assert all(set(f) >= {"id", "text", "score", "scores", "source", "hop", "parent", "note"} for f in fields)
+    check_every_field_is_set(fields)
 
 
 def test_stdio_initialize_latency_and_clean_stdout(tmp_path: Path, record_property: Any) -> None:

@@ -1,0 +1,88 @@
+"""The extension points ARCHITECTURE.md promises: its worked examples, registered at run time exactly as
+written there, work through the public search; and the search options are declared once."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import pytest
+
+from hopscout import Scout, SearchOptions, Settings
+from hopscout.augment import AUGMENTERS, AugmenterSpec
+from hopscout.augment.augmenters import Augmentation, AugmentInput
+from hopscout.hop import OPERATORS, HopInput, HopQuery, OperatorSpec
+from hopscout.hop.operators import bridge, mix
+from hopscout.llm import LLMClient
+from hopscout.llm.replies import parse_list
+from hopscout.retrieval import SearchKwargs
+from hopscout.vectors import unit
+
+DOCS = {
+    "film": "Moonlit Harbor is a 1999 drama film directed by Elena Vasquez and shot in Portugal.",
+    "director": "Elena Vasquez is a Chilean filmmaker born in the town of Puerto Alto.",
+    "town": "Puerto Alto is a port town on the banks of the Rio Verde in southern Chile.",
+    "noise": "Sourdough starters need flour and water every day.",
+}
+QUESTION = "Which river flows through the birthplace of the director of Moonlit Harbor?"
+
+
+def mix_bridge(inp: HopInput) -> HopQuery:  # ARCHITECTURE.md's worked example, as written there
+    """Both: the bridge's BM25 text and mix's vector; the hop fuses what each finds."""
+    return HopQuery(vector=mix(inp).vector, text=bridge(inp).text)
+
+
+def keywords(inp: AugmentInput) -> Augmentation:  # ARCHITECTURE.md's worked example, as written there
+    """The query plus a few LLM-written key phrases."""
+    prompt = f'Give 3-6 short search phrases for: {inp.query}\nAnswer only JSON: {{"phrases": ["..."]}}'
+    terms = parse_list(inp.complete("keywords", prompt, 64, json_mode=True), limit=6)
+    if not terms:
+        return Augmentation(llm_calls=1)
+    text = f"{inp.query} {' '.join(terms)}"
+    return Augmentation(vectors=[unit(inp.embedder.embed_queries([text])[0])], texts=[text], llm_calls=1)
+
+
+@pytest.fixture
+def scout(tmp_path: Path, embedder: Any) -> Any:
+    with Scout(Settings(home=tmp_path), embedder=embedder) as made:
+        made.add(list(DOCS.values()), ids=list(DOCS))
+        yield made
+
+
+def test_a_new_hop_operator_is_a_function_and_a_registry_line(
+    scout: Scout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(OPERATORS, "mix_bridge", OperatorSpec("mix_bridge", "embedding", mix_bridge))
+    hits = scout.search(QUESTION, 3, mode="lexical", hops=2, beam=1, hop_operator="mix_bridge", hop_fill=0.67)
+    assert hits[0].id == "film" and {"director"} <= {h.id for h in hits if h.hop == 2}
+
+
+def test_a_new_augmenter_is_a_function_and_a_registry_line(
+    llm_url: str, scout: Scout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(AUGMENTERS, "keywords", AugmenterSpec("keywords", keywords, needs_llm=True))
+    hits = scout.search(QUESTION, 3, augment="always", augmenter="keywords")
+    assert "HOPSCOUT_LLM_BASE_URL" in (hits[0].note or "")  # no LLM configured: the plain ranking, said so
+    llm = LLMClient(llm_url, timeout=120, max_tokens=64)
+    with Scout(Settings(home=scout.settings.home), embedder=scout.embedder, llm=llm) as with_llm:
+        hits = with_llm.search(QUESTION, 3, augment="always", augmenter="keywords")
+    assert llm.calls == 1  # the augmenter asked the LLM once
+    # a 135M model's reply may hold no usable phrase; then the hits say so instead of claiming augmentation
+    assert hits[0].scores["augmented"] == 1.0 or "no usable text" in (hits[0].note or "")
+
+
+def test_search_options_are_declared_once() -> None:
+    fields = {f.name: f for f in dataclasses.fields(SearchOptions)}
+    assert set(get_type_hints(SearchKwargs)) == set(fields) - {"k"}  # the typed **options of Scout.search
+    assert {f.name for f in SearchOptions.agent_options()} == {"hops", "augment", "expansion"}
+
+
+def test_the_store_backend_is_picked_by_name(tmp_path: Path, embedder: Any) -> None:
+    from hopscout import InvalidArgumentError
+    from hopscout.store import BACKENDS
+
+    with pytest.raises(InvalidArgumentError, match="chroma"):
+        Scout(Settings(home=tmp_path, store="nope"), embedder=embedder)
+    with Scout(Settings(home=tmp_path, store="chroma"), embedder=embedder) as scout:
+        assert type(scout.store).__name__ == BACKENDS["chroma"].rpartition(":")[2]
