@@ -24,14 +24,13 @@ from typing import Any
 import numpy as np
 
 from ..augment import AugmenterSpec, augment_batch, default_gate, fit_gate, get_augmenter
-from ..calibration import fit_weight, gather_candidates
 from ..llm import LLM, CachedLLM, LLMCache
 from ..metrics import per_query
 from ..retrieval import SIGNALS, Candidates, FirstRetrieval
 from ..scout import Scout
 from .datasets import load_dataset
 from .folds import SPLIT, cross_fit, halves
-from .harness import index_dataset
+from .harness import cross_fitted_weights, index_dataset
 
 Log = Callable[[str], None]
 
@@ -104,11 +103,7 @@ def run_augment_eval(
     first = scout.engine.first_retrieval(index)
     depth = scout.settings.candidates
     even, odd = halves(len(qids))
-    log("fitting the hybrid weight (2-fold cross-fitting) ...")
-    candidates = gather_candidates(scout, queries, collection)
-    weights, (w_for_even, w_for_odd) = cross_fit(
-        len(qids), lambda fold: fit_weight(candidates, relevant, fold).weight
-    )
+    _, weights, (w_for_even, w_for_odd) = cross_fitted_weights(scout, collection, queries, relevant, log)
     log(f"first retrieval of {len(qids)} queries ({mode}) ...")
     folds = [(even, w_for_even), (odd, w_for_odd)]
     found: list[Any] = [None] * len(qids)

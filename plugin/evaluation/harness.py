@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 from .. import fusion
-from ..calibration import WEIGHT_GRID, fit_weight, fused_ids, gather_candidates
+from ..calibration import WEIGHT_GRID, Candidates, fit_weight, fused_ids, gather_candidates
 from ..metrics import mean, per_query
 from ..scout import Scout
 from ..settings import SearchMode
@@ -62,6 +62,17 @@ def measure_ingest(scout: Scout, dataset: Dataset, sample: int) -> dict[str, flo
     ingest = len(texts) / (time.perf_counter() - start)
     scout.drop_collection(scratch)
     return {"docs": len(texts), "ingest_docs_per_s": ingest, "encoder_docs_per_s": raw, "ratio": ingest / raw}
+
+
+def cross_fitted_weights(
+    scout: Scout, collection: str, queries: Sequence[str], relevant: Sequence[Mapping[str, int]], log: Log
+) -> tuple[Candidates, list[float], tuple[float, float]]:
+    """Each query's hybrid weight fitted on the other fold (:mod:`.folds`), the weights for the even and odd
+    folds, and the dense / BM25 candidates they were fitted on."""
+    log("fitting the hybrid weight (2-fold cross-fitting) ...")
+    candidates = gather_candidates(scout, queries, collection)
+    weights, pair = cross_fit(len(queries), lambda fold: fit_weight(candidates, relevant, fold).weight)
+    return candidates, weights, pair
 
 
 def _timed_runs(
@@ -115,12 +126,9 @@ def run_eval(
     }
     fold_weights: list[float] | None = None
     if "hybrid" in modes:
-        log("fitting the hybrid weight (2-fold cross-fitting) ...")
-        candidates = gather_candidates(scout, queries, collection)
-        fits, (for_even, for_odd) = cross_fit(
-            len(qids), lambda rows: fit_weight(candidates, relevant, rows).weight
+        candidates, fold_weights, (for_even, for_odd) = cross_fitted_weights(
+            scout, collection, queries, relevant, log
         )
-        fold_weights = fits
         full = fit_weight(candidates, relevant)
         report["fusion"] = {
             "method": "convex min-max, lexical weight fitted per collection",
