@@ -40,33 +40,15 @@ COLUMNS = ("ndcg@10", "recall@5", "all@5", "all@10", "multi_all@10", "llm_calls"
 
 
 def dataset_specs(dataset: Dataset) -> list[ToolSpec]:
-    """Tool specs from a BEIR-like tool set: Seal-Tools ``metadata.schema``, MetaTool ``metadata.description``,
-    or the text layout ``name / description / Parameters: - p (type, required): desc``."""
+    """Tool specs from a BEIR-like tool set: the tool JSON in ``metadata.schema`` (any shape :func:`to_spec`
+    reads), MetaTool's ``metadata.description``, or the text layout ``name / description / Parameters: - p
+    (type, required): desc``. The corpus id is the tool's name."""
     specs = []
     for doc_id, doc in dataset.corpus.items():
         meta = doc.get("metadata") or {}
         schema = meta.get("schema")
         if isinstance(schema, Mapping):
-            params = schema.get("parameters") or {}
-            props = {
-                p: {"type": v.get("type", "string"), "description": v.get("description", "")}
-                for p, v in params.items()
-                if isinstance(v, Mapping)
-            }
-            input_schema = {
-                "type": "object",
-                "properties": props,
-                "required": list(schema.get("required") or []),
-            }
-            specs.append(
-                to_spec(
-                    {
-                        "name": doc_id,
-                        "description": schema.get("api_description", ""),
-                        "inputSchema": input_schema,
-                    }
-                )
-            )
+            specs.append(to_spec({**schema, "name": doc_id}))
         elif isinstance(meta.get("description"), str):
             specs.append(to_spec({"name": doc_id, "description": meta["description"]}))
         else:

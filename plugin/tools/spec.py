@@ -3,7 +3,8 @@
 Accepted without importing any framework (each shape a :class:`ToolSource` in :data:`SOURCES`; adding one is a
 reader function and one line there): MCP tools (objects or dicts with ``name``, ``description``,
 ``inputSchema``), OpenAI function/tool JSON (``{"type": "function", "function": {...}}`` or a bare
-``{"name", "description", "parameters"}``), LangChain tools (``.name``, ``.description``, ``.args`` or
+``{"name", "description", "parameters"}``), API catalogs (``api_name`` / ``api_description``, parameters as a
+name → ``{type, description}`` mapping or an OpenAPI-style list; see :func:`input_schema`), LangChain tools (``.name``, ``.description``, ``.args`` or
 ``.tool_call_schema``), LlamaIndex tools (``.metadata.name``, ``.metadata.description``,
 ``.metadata.fn_schema``) and :class:`ToolSpec` itself."""
 
@@ -156,10 +157,63 @@ def _read_openai(tool: Mapping[str, Any], where: str) -> Fields:
 
 
 def _read_mapping(tool: Mapping[str, Any], where: str) -> Fields:
-    if "name" not in tool:
+    name = next((tool[k] for k in _NAME_KEYS if k in tool), None)
+    if name is None:
         raise InvalidArgumentError(f"{where}: field 'name' is missing (keys: {sorted(map(str, tool))[:8]})")
+    description = next((tool[k] for k in _DESCRIPTION_KEYS if tool.get(k)), tool.get("description"))
     schema = next((tool[k] for k in ("inputSchema", "input_schema", "parameters") if k in tool), None)
-    return tool["name"], tool.get("description"), schema, tool.get("namespace")
+    return name, description, input_schema(schema, tool.get("required")), tool.get("namespace")
+
+
+# Where the fields live in the JSON shapes tools are published in: MCP / OpenAI (``name``, ``description``),
+# Seal-Tools and API catalogs (``api_name``, ``api_description``), OpenAPI operations (``operationId``,
+# ``summary``).
+_NAME_KEYS = ("name", "api_name", "operationId")
+_DESCRIPTION_KEYS = ("description", "api_description", "summary")
+_PY_TYPES = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "list": "array",
+    "dict": "object",
+}
+
+
+def input_schema(parameters: Any, required: Any = None) -> Any:
+    """A tool's parameters as JSON Schema, from the shapes catalogs use: JSON Schema itself (MCP, OpenAI), a
+    mapping of name → ``{type, description}`` (Seal-Tools; ``required`` beside it), or an OpenAPI-style list
+    of ``{name, description, schema | type, required}``. Anything else is returned as it is (``to_spec``
+    then says what is wrong with it)."""
+    if isinstance(parameters, list) and all(
+        isinstance(p, Mapping) and isinstance(p.get("name"), str) for p in parameters
+    ):
+        props = {
+            p["name"]: _property(p.get("schema") or {"type": p.get("type")}, p.get("description"))
+            for p in parameters
+        }
+        needed = [p["name"] for p in parameters if p.get("required") is True]
+        return {"type": "object", "properties": props, **({"required": needed} if needed else {})}
+    if (
+        not isinstance(parameters, Mapping)
+        or "properties" in parameters
+        or parameters.get("type") == "object"
+    ):
+        return parameters
+    if parameters and all(isinstance(v, Mapping) for v in parameters.values()):  # name → {type, description}
+        props = {str(k): _property(v, v.get("description")) for k, v in parameters.items()}
+        needed = [str(r) for r in required] if isinstance(required, list) else []
+        return {"type": "object", "properties": props, **({"required": needed} if needed else {})}
+    return parameters
+
+
+def _property(schema: Mapping[str, Any], description: Any) -> dict[str, Any]:
+    prop = {k: v for k, v in schema.items() if v is not None and k != "description"}
+    if isinstance(prop.get("type"), str):
+        prop["type"] = _PY_TYPES.get(prop["type"], prop["type"])
+    if description:
+        prop["description"] = str(description)
+    return prop
 
 
 def _read_llamaindex(tool: Any, where: str) -> Fields:
