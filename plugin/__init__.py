@@ -13,12 +13,13 @@ from .errors import (
     InvalidArgumentError,
     InvalidQueryError,
     LLMUnavailableError,
+    NoRecordedReplyError,
     StoreUnavailableError,
     ToolNotFoundError,
     UnreadableFileError,
     UnsupportedFileError,
 )
-from .llm import LLM, LLMClient
+from .llm import LLM, LLMClient, ReplayLLM
 from .retrieval import SearchOptions
 from .scout import Scout
 from .settings import Settings
@@ -44,8 +45,10 @@ __all__ = [
     "InvalidQueryError",
     "LLMClient",
     "LLMUnavailableError",
+    "NoRecordedReplyError",
     "OpenAIEmbedder",
     "RegisterReport",
+    "ReplayLLM",
     "Scout",
     "SearchOptions",
     "SentenceTransformerEmbedder",

@@ -43,5 +43,10 @@ class LLMUnavailableError(HopscoutError, ConnectionError):
     """The LLM endpoint is down, too slow (timeout), or answered with an error or an unusable response."""
 
 
+class NoRecordedReplyError(LLMUnavailableError):
+    """A recorded LLM (:class:`hopscout.llm.ReplayLLM`) has no reply for this task and subject; the LLM itself is
+    fine, so other subjects are still asked."""
+
+
 class ToolNotFoundError(HopscoutError, LookupError):
     """No tool with that key is registered in the catalog."""

@@ -23,7 +23,7 @@ from hopscout.evaluation.tools import dataset_specs
 from hopscout.llm.replies import parse_list
 from hopscout.metrics import mean, per_query
 from hopscout.tools.queries import decompose
-from hopscout.tools.spec import tool_document
+from hopscout.tools.spec import to_spec, tool_document
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -251,3 +251,133 @@ def test_real_llm_generation_and_expansion(make_scout: Any, collection: str, llm
     fresh = ToolCatalog(catalog.scout, collection=collection, llm=llm)
     assert fresh.find_tools("email my boss the weather forecast for Rome", k=3).queries == result.queries
     assert llm.calls == calls  # the cache is persisted under settings.home
+
+
+# -- shapes of published tool catalogs ---------------------------------------------------------------------
+OPENAPI_OPERATION = {  # an OpenAPI operation: operationId, summary, parameters as a list
+    "operationId": "getPetById",
+    "summary": "Find a pet in the store by its id",
+    "parameters": [
+        {
+            "name": "petId",
+            "in": "path",
+            "required": True,
+            "description": "Id of the pet",
+            "schema": {"type": "integer"},
+        },
+        {"name": "fields", "in": "query", "description": "Fields to return", "schema": {"type": "string"}},
+    ],
+}
+SEAL_STYLE = {  # Seal-Tools and other API sets: api_name, api_description, name → {type, description}
+    "api_name": "getFilmDetails",
+    "api_description": "Details of a film: director, cast and year",
+    "parameters": {"title": {"type": "str", "description": "Title of the film"}},
+    "required": ["title"],
+    "responses": {"details": {"type": "str", "description": "The film's details"}},
+}
+API_WITH_DESCRIPTION = {  # an API set that keeps the text under "description" beside api_name
+    "api_name": "convertUnits",
+    "description": "Convert a value between units of length, mass or temperature",
+    "parameters": [{"name": "value", "description": "The value", "schema": {"type": "number"}}],
+}
+
+
+@pytest.mark.parametrize(
+    ("tool", "name", "description", "properties", "required"),
+    [
+        (
+            OPENAPI_OPERATION,
+            "getPetById",
+            "Find a pet in the store by its id",
+            {
+                "petId": {"type": "integer", "description": "Id of the pet"},
+                "fields": {"type": "string", "description": "Fields to return"},
+            },
+            ["petId"],
+        ),
+        (
+            SEAL_STYLE,
+            "getFilmDetails",
+            "Details of a film: director, cast and year",
+            {"title": {"type": "string", "description": "Title of the film"}},
+            ["title"],
+        ),
+        (
+            API_WITH_DESCRIPTION,
+            "convertUnits",
+            "Convert a value between units of length, mass or temperature",
+            {"value": {"type": "number", "description": "The value"}},
+            None,
+        ),
+    ],
+)
+def test_published_catalog_shapes_keep_name_description_and_parameters(
+    tool: dict[str, Any], name: str, description: str, properties: dict[str, Any], required: list[str] | None
+) -> None:
+    spec = to_spec(tool)
+    assert (spec.name, spec.description) == (name, description)
+    assert spec.input_schema["properties"] == properties and spec.input_schema.get("required") == required
+    document = tool_document(spec)
+    assert description in document and all(f"- {p}" in document for p in properties)
+
+
+def test_dataset_specs_read_every_shape_in_metadata(tmp_path: Path) -> None:
+    folder = tmp_path / "apis"
+    folder.mkdir()
+    corpus = [
+        {"_id": t.get("operationId") or t["api_name"], "title": "", "text": "", "metadata": {"schema": t}}
+        for t in (OPENAPI_OPERATION, SEAL_STYLE, API_WITH_DESCRIPTION)
+    ]
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(row) for row in corpus))
+    (folder / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "which pet has id 7"}))
+    (folder / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tgetPetById\t1\n")
+    specs = {s.name: s for s in dataset_specs(load_dataset(folder))}
+    assert set(specs) == {"getPetById", "getFilmDetails", "convertUnits"}
+    assert all(s.description and s.input_schema["properties"] for s in specs.values())
+
+
+# -- views written elsewhere --------------------------------------------------------------------------------
+def test_register_views_written_elsewhere(make_scout: Any, collection: str) -> None:
+    catalog = ToolCatalog(make_scout(), collection=collection)
+    tools = [WEATHER_MCP, EMAIL_OPENAI, STOCK_BARE]
+    views = {"stock_price": ["how is ACME trading today", "what is Tesla worth per share right now"]}
+    assert catalog.register(tools, views=views).expanded == ("stock_price",)
+    hit = catalog.find_tools("is ACME trading up today", k=1).hits[0]
+    assert hit.key == "stock_price"
+    assert catalog.register(tools, views=views).expanded == ()  # the same views again: nothing to do
+    changed = {"stock_price": ["share price of a company"], "get_forecast": ["will it rain tomorrow in Oslo"]}
+    report = catalog.register(tools, views=changed)
+    assert sorted(report.expanded) == ["get_forecast", "stock_price"] and report.added == ()
+    assert (
+        catalog.find_tools("how is ACME trading today", k=1).hits[0].key == "stock_price"
+    )  # still by its text
+    with pytest.raises(InvalidArgumentError, match="not among the tools"):
+        catalog.register(tools, views={"nope": ["a request"]})
+    with pytest.raises(InvalidArgumentError, match="list of strings"):
+        catalog.register(tools, views={"stock_price": "a request"})
+
+
+# -- recorded LLM outputs replayed as the LLM ---------------------------------------------------------------
+def test_recorded_outputs_replay_as_the_llm(make_scout: Any, collection: str, tmp_path: Path) -> None:
+    from hopscout import ReplayLLM
+
+    recorded = tmp_path / "recorded.jsonl"
+    recorded.write_text(
+        "\n".join(
+            json.dumps(row)
+            for row in [
+                {"_id": "stock_price", "requests": ["how is ACME trading today", "Tesla share price now"]},
+                {"_id": "q1", "queries": ["current stock price of a company", "send an email"]},
+            ]
+        )
+    )
+    request = "I own some ACME; tell my broker what it trades at"
+    llm = ReplayLLM.from_jsonl(recorded, subjects={"q1": request})
+    catalog = ToolCatalog(make_scout(), collection=collection, llm=llm)
+    report = catalog.register([WEATHER_MCP, EMAIL_OPENAI, STOCK_BARE], expand=True)
+    assert report.expanded == ("stock_price",) and "no recorded views for 2 tools" in (report.note or "")
+    found = catalog.find_tools(request, k=3)
+    assert found.generated and found.queries[1:] == ["current stock price of a company", "send an email"]
+    assert {h.key for h in found.hits[:2]} == {"stock_price", "sendEmail"}
+    other = catalog.find_tools("weather in Paris", k=1)  # no recording for this request: LLM-free, said so
+    assert not other.generated and "no recorded" in (other.note or "")

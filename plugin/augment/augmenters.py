@@ -27,6 +27,7 @@ from ..embedders import Embedder
 from ..errors import InvalidArgumentError
 from ..index import CollectionIndex
 from ..llm import CachedLLM
+from ..llm.replay import PASSAGE, REPHRASINGS
 from ..llm.replies import clean_passage, parse_list
 from ..vectors import unit
 
@@ -53,12 +54,13 @@ class AugmentInput:
     llm: CachedLLM | None = None
     expansion: str | None = None
 
-    def complete(self, kind: str, prompt: str, max_tokens: int, json_mode: bool = False) -> str:
-        """The LLM's (cached) reply; only called by augmenters whose spec says ``needs_llm``."""
+    def complete(self, task: str, prompt: str, max_tokens: int, json_mode: bool = False) -> str:
+        """The LLM's (cached) reply about this query; only called by augmenters whose spec says ``needs_llm``.
+        ``task`` names what is asked (:mod:`hopscout.llm.replay`'s task names), so recorded replies can answer."""
         if self.llm is None:
             raise InvalidArgumentError("this augmenter needs an LLM (set HOPSCOUT_LLM_BASE_URL)")
         return self.llm.complete(
-            f"augment/{kind}", PROMPT_VERSION, prompt, max_tokens=max_tokens, json_mode=json_mode
+            task, PROMPT_VERSION, prompt, subject=self.query, max_tokens=max_tokens, json_mode=json_mode
         )
 
 
@@ -126,7 +128,7 @@ def _passage_prompt(query: str) -> str:
 
 def hyde(inp: AugmentInput) -> Augmentation:
     """A hypothetical answer passage; its document embedding averaged with the query's (HyDE)."""
-    passage = clean_passage(inp.complete("passage", _passage_prompt(inp.query), PASSAGE_TOKENS))
+    passage = clean_passage(inp.complete(PASSAGE, _passage_prompt(inp.query), PASSAGE_TOKENS))
     if not passage:
         return Augmentation(llm_calls=1)
     doc_vec = inp.embedder.embed_documents([passage])[0]
@@ -135,7 +137,7 @@ def hyde(inp: AugmentInput) -> Augmentation:
 
 def query2doc(inp: AugmentInput) -> Augmentation:
     """Query + generated passage: one dense query, and for BM25 the query repeated so it keeps its weight."""
-    passage = clean_passage(inp.complete("passage", _passage_prompt(inp.query), PASSAGE_TOKENS))
+    passage = clean_passage(inp.complete(PASSAGE, _passage_prompt(inp.query), PASSAGE_TOKENS))
     if not passage:
         return Augmentation(llm_calls=1)
     dense_text = f"{inp.query} {passage}"
@@ -155,7 +157,7 @@ def _rephrase_prompt(query: str) -> str:
 
 def multi_query(inp: AugmentInput) -> Augmentation:
     """2–3 LLM rephrasings of the query, each searched by both retrievers (fused afterwards)."""
-    reply = inp.complete("rephrase", _rephrase_prompt(inp.query), REPHRASE_TOKENS, json_mode=True)
+    reply = inp.complete(REPHRASINGS, _rephrase_prompt(inp.query), REPHRASE_TOKENS, json_mode=True)
     rephrased = parse_list(reply, limit=3, exclude=inp.query)
     if not rephrased:
         return Augmentation(llm_calls=1)

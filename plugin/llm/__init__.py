@@ -4,5 +4,6 @@ endpoints (:class:`LLMClient`), and the disk cache every LLM path goes through (
 from .cache import LLMCache
 from .cached import CachedLLM, llm_id
 from .client import LLM, LLMClient
+from .replay import ReplayLLM
 
-__all__ = ["LLM", "CachedLLM", "LLMCache", "LLMClient", "llm_id"]
+__all__ = ["LLM", "CachedLLM", "LLMCache", "LLMClient", "ReplayLLM", "llm_id"]

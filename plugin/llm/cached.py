@@ -4,6 +4,7 @@ augmentation) goes through one :class:`CachedLLM`."""
 
 from __future__ import annotations
 
+from ..errors import NoRecordedReplyError
 from .cache import LLMCache
 from .client import LLM
 
@@ -28,10 +29,25 @@ class CachedLLM:
         return hit[0] if hit is not None else None
 
     def complete(
-        self, kind: str, version: str, prompt: str, *, max_tokens: int | None = None, json_mode: bool = False
+        self,
+        kind: str,
+        version: str,
+        prompt: str,
+        *,
+        subject: str | None = None,
+        max_tokens: int | None = None,
+        json_mode: bool = False,
     ) -> str:
-        """The reply to ``prompt`` (from the cache when this model answered it before). Raises
+        """The reply to ``prompt`` (from the cache when this model answered it before). ``kind`` names the task
+        and ``subject`` what the prompt is about (the request, the tool, the query): a model that replays
+        recorded outputs (:class:`~hopscout.llm.replay.ReplayLLM`) answers from those two. Raises
         :class:`~hopscout.errors.LLMUnavailableError` when the model fails; failures are not cached."""
+        replay = getattr(self.llm, "replay", None)
+        if callable(replay) and subject is not None:
+            text = replay(kind, subject)
+            if text is None:
+                raise NoRecordedReplyError(f"no recorded {kind} reply for {subject[:80]!r}")
+            return str(text)
         key = self.cache.key(kind, version, self.id, prompt)
         hit = self.cache.get(key)
         if hit is not None:

@@ -9,10 +9,11 @@ LLM failures never raise from ``find_tools``: it falls back to the LLM-free path
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,13 @@ from ..errors import (
     InvalidArgumentError,
     InvalidQueryError,
     LLMUnavailableError,
+    NoRecordedReplyError,
     ToolNotFoundError,
     UnreadableFileError,
 )
 from ..index import CollectionIndex
 from ..llm import LLM, CachedLLM
+from ..llm.replay import TOOL_QUERIES, TOOL_VIEWS
 from ..llm.replies import parse_list
 from ..retrieval import check_k
 from ..scout import Scout
@@ -109,7 +112,8 @@ class ToolResults:
 
 @dataclass(frozen=True)
 class RegisterReport:
-    """Tool keys added, replaced (changed) and left unchanged; tools given synthetic requests; fallback note."""
+    """Tool keys added, replaced (changed) and left unchanged; tools given new views (your ``views`` or LLM
+    requests); a fallback note."""
 
     added: tuple[str, ...] = ()
     replaced: tuple[str, ...] = ()
@@ -131,7 +135,7 @@ class RegisterReport:
 class _Snapshot:
     specs: dict[str, ToolSpec] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
-    expanded: set[str] = field(default_factory=set)
+    view_hashes: dict[str, str] = field(default_factory=dict)  # tools with views → what their views are
     by_name: dict[str, list[str]] = field(default_factory=dict)
     count: int = -1
 
@@ -184,7 +188,10 @@ class ToolCatalog:
                 snap.hashes[spec.key] = meta["tool_hash"]
                 for form in {_norm(spec.name), _norm(spec.key), _norm(split_name(spec.name))}:
                     snap.by_name.setdefault(form, []).append(spec.key)
-            snap.expanded = {m["tool_key"] for _, m in index.metadatas({"tool_view": VIEW_REQUEST})}
+            snap.view_hashes = {
+                m["tool_key"]: str(m.get("views_hash", ""))
+                for _, m in index.metadatas({"tool_view": VIEW_REQUEST})
+            }
             self._snapshot = snap
             return snap
 
@@ -212,12 +219,19 @@ class ToolCatalog:
 
     # -- writing ----------------------------------------------------------------------------------
     def register(
-        self, tools: Iterable[Any], namespace: str | None = None, *, expand: bool = False
+        self,
+        tools: Iterable[Any],
+        namespace: str | None = None,
+        *,
+        expand: bool = False,
+        views: Mapping[str, Sequence[str]] | None = None,
     ) -> RegisterReport:
         """Add or update tools. Unchanged tools (same content hash) are left alone; changed ones are replaced.
 
-        ``expand=True`` asks the LLM for a few user requests per tool, stored as extra views (replies are
-        cached, so an unchanged tool never costs a second call)."""
+        ``views`` gives tools extra views, written elsewhere (e.g. by your own LLM, in a batch): per tool (its
+        name, or its key ``namespace/name``), a few requests a user might make that it serves; a tool then scores
+        as its best view. ``expand=True`` asks hopscout's LLM for views of the tools that ``views`` does not
+        cover (replies are cached, so an unchanged tool never costs a second call)."""
         if isinstance(getattr(tools, "tools", None), list):  # an MCP ListToolsResult
             tools = tools.tools  # type: ignore[attr-defined]
         if isinstance(tools, (str, bytes, dict)) or not isinstance(tools, Iterable):
@@ -229,33 +243,52 @@ class ToolCatalog:
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
             raise InvalidArgumentError(f"tools given twice in one register call: {', '.join(dupes[:10])}")
+        given = _check_views(views, specs) if views is not None else {}
         with self._lock:
             snap = self._load(force=True)
             added = [s for s in specs if s.key not in snap.hashes]
             replaced = [s for s in specs if s.key in snap.hashes and snap.hashes[s.key] != s.content_hash]
             changed = {s.key for s in added + replaced}
             unchanged = [s for s in specs if s.key not in changed]
-            views: dict[str, list[str]] = {}
+            new_views = {  # given views that differ from what the tool has now
+                key: texts
+                for key, texts in given.items()
+                if key in changed or snap.view_hashes.get(key) != _views_hash(texts)
+            }
             note = None
             if expand:
-                want = [s for s in specs if s.key in changed or s.key not in snap.expanded]
-                views, note = self._expand(want)
-            if replaced:
+                want = [
+                    s
+                    for s in specs
+                    if s.key not in given and (s.key in changed or s.key not in snap.view_hashes)
+                ]
+                generated, note = self._expand(want)
+                new_views.update(generated)
+            stale = [s.key for s in replaced]
+            stale_views = [key for key in new_views if key not in changed and key in snap.view_hashes]
+            if stale:
+                self.scout.delete(where={"tool_key": {"$in": stale}}, collection=self.collection)
+            if stale_views:
                 self.scout.delete(
-                    where={"tool_key": {"$in": [s.key for s in replaced]}}, collection=self.collection
+                    where={"$and": [{"tool_key": {"$in": stale_views}}, {"tool_view": VIEW_REQUEST}]},
+                    collection=self.collection,
                 )
             docs: list[dict[str, Any]] = []
             for spec in added + replaced:
                 docs.append({"id": spec.key, "text": tool_document(spec), "metadata": _main_meta(spec)})
-            for key, requests in views.items():
-                spec = next(s for s in specs if s.key == key)
-                if key not in changed and key in snap.expanded:
-                    continue
-                for n, text in enumerate(requests):
-                    meta = {"tool_key": key, "tool_view": VIEW_REQUEST, "tool_hash": spec.content_hash}
-                    if spec.namespace:
-                        meta["tool_namespace"] = spec.namespace
-                    docs.append({"id": f"{key}#r{n}", "text": text, "metadata": meta})
+            by_key = {s.key: s for s in specs}
+            for key, texts in new_views.items():
+                namespace = by_key[key].namespace
+                meta = {
+                    "tool_key": key,
+                    "tool_view": VIEW_REQUEST,
+                    "tool_hash": by_key[key].content_hash,
+                    "views_hash": _views_hash(texts),
+                    **({"tool_namespace": namespace} if namespace else {}),
+                }
+                docs.extend(
+                    {"id": f"{key}#r{n}", "text": text, "metadata": meta} for n, text in enumerate(texts)
+                )
             if docs:
                 self.scout.add(docs, collection=self.collection)
             self._snapshot = None
@@ -263,7 +296,7 @@ class ToolCatalog:
             tuple(s.key for s in added),
             tuple(s.key for s in replaced),
             tuple(s.key for s in unchanged),
-            tuple(k for k, v in views.items() if v),
+            tuple(k for k, v in new_views.items() if v),
             note,
         )
 
@@ -315,28 +348,38 @@ class ToolCatalog:
         views: dict[str, list[str]] = {}
         failed: list[str] = []
         error: Exception | None = None
+        missing: list[str] = []  # a recorded LLM with no reply for these tools
         for spec in specs:
             prompt = expansion_prompt(spec)
-            reply = self.completions.cached("tools/expand", PROMPT_VERSION, prompt)
+            reply = self.completions.cached(TOOL_VIEWS, PROMPT_VERSION, prompt)
             if reply is None:
                 if error is not None:  # the LLM failed once: serve what is cached, call no more
                     failed.append(spec.key)
                     continue
                 try:
-                    reply = self.completions.complete("tools/expand", PROMPT_VERSION, prompt, json_mode=True)
+                    reply = self.completions.complete(
+                        TOOL_VIEWS, PROMPT_VERSION, prompt, subject=spec.key, json_mode=True
+                    )
+                except NoRecordedReplyError:
+                    missing.append(spec.key)
+                    continue
                 except LLMUnavailableError as exc:
                     error = exc
                     failed.append(spec.key)
                     continue
             views[spec.key] = parse_list(reply, limit=EXPANSION_VIEWS, exclude=spec.name)
-        note = f"{error}; {len(failed)} tools indexed without expansion" if error else None
-        return views, note
+        notes = [f"{error}; {len(failed)} tools indexed without expansion"] if error else []
+        if missing:
+            notes.append(
+                f"no recorded views for {len(missing)} tools (e.g. {missing[0]!r}); indexed without expansion"
+            )
+        return views, "; ".join(notes) or None
 
     def _generate(self, request: str) -> list[str]:
         if self.completions is None:
             return []
         reply = self.completions.complete(
-            "tools/queries", PROMPT_VERSION, generation_prompt(request), json_mode=True
+            TOOL_QUERIES, PROMPT_VERSION, generation_prompt(request), subject=request, json_mode=True
         )
         return parse_list(reply, limit=MAX_QUERIES - 1, exclude=request)
 
@@ -504,6 +547,30 @@ class ToolCatalog:
 
     def close(self) -> None:
         """Nothing to release: the catalog's caches belong to its scout."""
+
+
+def _views_hash(texts: Sequence[str]) -> str:
+    return hashlib.sha256(json.dumps(list(texts), ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def _check_views(views: Any, specs: Sequence[ToolSpec]) -> dict[str, list[str]]:
+    """``views`` keyed by tool key (a name is read in the tools' namespace); raises on unknown tools or bad text."""
+    if not isinstance(views, Mapping):
+        raise InvalidArgumentError("views must map a tool's name (or key) to a list of request strings")
+    keys = {s.key for s in specs}
+    by_name = {s.name: s.key for s in specs}
+    out: dict[str, list[str]] = {}
+    for name, texts in views.items():
+        key = name if name in keys else by_name.get(name)
+        if key is None:
+            raise InvalidArgumentError(f"views for {name!r}, which is not among the tools being registered")
+        if isinstance(texts, str) or not isinstance(texts, Sequence):
+            raise InvalidArgumentError(f"views for {name!r} must be a list of strings")
+        cleaned = [" ".join(t.split()) for t in texts if isinstance(t, str) and t.strip()]
+        if len(cleaned) != len(texts):
+            raise InvalidArgumentError(f"views for {name!r} must be non-empty strings")
+        out[key] = list(dict.fromkeys(cleaned))
+    return out
 
 
 def _main_meta(spec: ToolSpec) -> dict[str, Any]:
