@@ -137,6 +137,11 @@ def eval_(
     fills: str = typer.Option(
         "0.3", "--fills", help="Multi-hop: comma-separated shares of slots later hops fill."
     ),
+    views: Path | None = typer.Option(
+        None,
+        "--views",
+        help='With --tools: JSONL of {"_id": tool, "requests": [...]}: views of the tools, registered with them.',
+    ),
     caller_queries: Path | None = typer.Option(
         None,
         "--caller-queries",
@@ -211,6 +216,7 @@ def eval_(
             expand=expand,
             expand_llm=client,
             caller_queries=caller_queries,
+            views=views,
             limit=limit,
             llm_limit=llm_limit or None,
             log=log,

@@ -381,3 +381,45 @@ def test_recorded_outputs_replay_as_the_llm(make_scout: Any, collection: str, tm
     assert {h.key for h in found.hits[:2]} == {"stock_price", "sendEmail"}
     other = catalog.find_tools("weather in Paris", k=1)  # no recording for this request: LLM-free, said so
     assert not other.generated and "no recorded" in (other.note or "")
+
+
+# -- how a tool's score is made --------------------------------------------------------------------------------
+TRAVEL = [
+    {"name": "book_flight", "description": "Book a seat on a commercial airline flight between two airports"},
+    {"name": "reserve_hotel", "description": "Reserve a hotel room for given dates in a city"},
+    {"name": "rent_car", "description": "Rent a car at an airport or in a city"},
+    {
+        "name": "travel_insurance",
+        "description": "Buy insurance that covers a trip, its luggage and its delays",
+    },
+    {"name": "currency_rates", "description": "Exchange rates between currencies, updated hourly"},
+]
+
+
+def test_caller_queries_lead_and_the_request_breaks_ties(make_scout: Any, collection: str) -> None:
+    catalog = ToolCatalog(make_scout(), collection=collection)
+    catalog.register(TRAVEL)
+    request = "sort out my trip to Lisbon next month"
+    plain = catalog.find_tools(request, k=5)
+    planned = catalog.find_tools(request, k=5, queries=["book a plane ticket", "reserve a hotel room"])
+    assert {h.key for h in planned.hits[:2]} == {"book_flight", "reserve_hotel"}, [
+        h.key for h in planned.hits
+    ]
+    assert {h.query for h in planned.hits[:2]} == {"book a plane ticket", "reserve a hotel room"}
+    assert plain.queries == [request] and planned.queries[0] == request
+
+
+def test_a_view_finds_a_tool_its_description_does_not(make_scout: Any, collection: str) -> None:
+    catalog = ToolCatalog(make_scout(), collection=collection)
+    tools = [
+        *TRAVEL,
+        {"name": "zorblex", "description": "The all-in-one assistant for modern teams."},
+        {"name": "spell_check", "description": "Check the spelling and grammar of an English text or email"},
+    ]
+    request = "put my email into French"
+    catalog.register(tools)
+    assert catalog.find_tools(request, k=3).hits[0].key != "zorblex"  # its description says nothing of it
+    catalog.register(
+        tools, views={"zorblex": ["translate this paragraph into French", "say this in Spanish"]}
+    )
+    assert catalog.find_tools(request, k=3).hits[0].key == "zorblex"

@@ -7,16 +7,21 @@ cross-fitted: queries are split by position (even / odd), each half is searched 
 other half (stored on the collection, as ``hopscout calibrate`` would), so no query is scored with a weight
 fitted on itself. Rows:
 
-- ``dense`` / ``bm25``: the raw request, one retriever, tool documents only (the baselines);
-- ``hybrid``: the raw request only, calibrated fusion (what the core alone gives);
+- ``dense`` / ``bm25`` / ``hybrid``: the raw request through the core's search over the tool documents (one
+  retriever, or the cross-fitted fusion): the baselines;
 - ``find_tools``: the LLM-free catalog path (raw request + its own steps, name match, calibrated fusion);
-- ``+expansion`` (``--expand``): the same over a catalog whose tools also carry LLM-written requests;
+- ``find_tools+views`` (``--views``): the same over a catalog whose tools also carry the recorded views;
+- ``+expansion`` (``--expand``): over a catalog whose tools carry views hopscout's LLM wrote;
 - ``+generated`` (``--llm``): LLM-written queries beside the raw request, on the first ``llm_limit`` queries,
   with ``find_tools`` on the same queries (``find_tools@llm``) for comparison;
-- ``+caller`` (``--caller-queries``): queries given per query id in a JSONL file."""
+- ``+caller`` (``--caller-queries``): queries given per query id in a JSONL file, beside the raw request, on the
+  queries that have them, with each input alone on the same queries: ``raw@caller`` (the request alone) and
+  ``caller_only`` (the queries alone, max-fused), and ``find_tools@caller``; ``+caller+views`` (and its
+  ``raw+views@caller``, ``caller_only+views``) over the views catalog when ``--views`` is given too."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 import time
@@ -30,6 +35,7 @@ from ..errors import UnreadableFileError
 from ..llm import LLM
 from ..metrics import mean, per_query
 from ..scout import Scout
+from ..settings import SearchMode
 from ..tools.catalog import VIEW_TOOL, ToolCatalog
 from ..tools.spec import ToolSpec, to_spec
 from .datasets import Dataset, load_dataset
@@ -80,18 +86,30 @@ def catalog_collection(dataset: Dataset, suffix: str = "") -> str:
 
 def load_caller_queries(path: str | Path) -> dict[str, list[str]]:
     """``{"_id": qid, "queries": [...]}`` per line → ``{qid: queries}``."""
+    return _load_lists(path, "queries")
+
+
+def load_views(path: str | Path) -> dict[str, list[str]]:
+    """Recorded views as they are, ``{"_id": tool, "requests": [...]}`` per line → ``{tool: requests}``."""
+    return _load_lists(path, "requests")
+
+
+def _load_lists(path: str | Path, field: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                out[str(row["_id"])] = [str(q) for q in row["queries"] if str(q).strip()]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise UnreadableFileError(
-                    f'{path}:{n}: expected {{"_id": ..., "queries": [...]}}: {exc}'
-                ) from exc
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot read {path}: {exc}") from exc
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out[str(row["_id"])] = [str(q) for q in row[field] if str(q).strip()]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UnreadableFileError(
+                f'{path}:{n}: expected {{"_id": ..., "{field}": [...]}}: {exc}'
+            ) from exc
     return out
 
 
@@ -150,13 +168,22 @@ def _row(
 
 
 def _index_catalog(
-    scout: Scout, dataset: Dataset, collection: str, llm: LLM | None, expand: bool, log: Log
+    scout: Scout,
+    dataset: Dataset,
+    collection: str,
+    llm: LLM | None,
+    expand: bool,
+    log: Log,
+    views: Mapping[str, Sequence[str]] | None = None,
 ) -> ToolCatalog:
     catalog = ToolCatalog(scout, collection=collection, llm=llm)
     specs = dataset_specs(dataset)
-    if len(catalog) != len(specs) or expand:
+    if len(catalog) != len(specs) or expand or views:
         log(f"registering {len(specs)} tools into {collection}{' with expansion' if expand else ''} ...")
-        report = catalog.register(specs, expand=expand)
+        names = {s.name for s in specs}
+        report = catalog.register(
+            specs, expand=expand, views={t: v for t, v in (views or {}).items() if t in names} or None
+        )
         if report.note:
             log(f"note: {report.note}")
     return catalog
@@ -195,6 +222,33 @@ def _run_find(
     return runs, times, notes
 
 
+def _queries_alone(
+    catalog: ToolCatalog,
+    qids: Sequence[str],
+    given: Mapping[str, list[str]],
+    weights: Mapping[str, float],
+    k: int,
+) -> dict[str, list[str]]:
+    """Each query's caller queries searched without the request: each alone, the tool lists max-fused."""
+    runs = {}
+    for weight in sorted(set(weights.values())):
+        catalog.scout.set_fusion_weight(weight, collection=catalog.collection)
+        fold = [q for q in qids if weights[q] == weight]
+        texts = [t for q in fold for t in given[q][:7]]
+        found = dict(zip(texts, catalog.find_tools_batch(texts, 4 * k, [[] for _ in texts]))) if texts else {}
+        for q in fold:
+            best: dict[str, float] = {}
+            for t in given[q][:7]:
+                for hit in found[t].hits:
+                    best[hit.key] = max(best.get(hit.key, float("-inf")), hit.score)
+            runs[q] = sorted(best, key=lambda key: (-best[key], key))[:k]
+    return runs
+
+
+def _digest(views: Mapping[str, list[str]]) -> str:
+    return hashlib.sha256(json.dumps(views, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def _fold_weights(
     scout: Scout, collection: str, dataset: Dataset, qids: Sequence[str]
 ) -> tuple[dict[str, float], list[float]]:
@@ -214,6 +268,7 @@ def run_tool_eval(
     expand: bool = False,
     expand_llm: LLM | None = None,
     caller_queries: str | Path | None = None,
+    views: str | Path | None = None,
     limit: int | None = None,
     llm_limit: int | None = 100,
     k: int = 10,
@@ -234,19 +289,31 @@ def run_tool_eval(
     }
     results = report["results"]
     raw = [dataset.queries[q] for q in qids]
-    for mode, label in (("dense", "dense"), ("lexical", "bm25")):
+    baselines: tuple[tuple[SearchMode, str], ...] = (("dense", "dense"), ("lexical", "bm25"))
+    for mode, label in baselines:
         log(f"baseline {label} ...")
         start = time.perf_counter()
-        hits = scout.search_batch(raw, k, mode=mode, where={"tool_view": VIEW_TOOL}, collection=collection)  # type: ignore[arg-type]
+        found = scout.search_batch(raw, k, mode=mode, where={"tool_view": VIEW_TOOL}, collection=collection)
         per_ms = (time.perf_counter() - start) * 1000 / max(1, len(raw))
-        results[label] = _row({q: [h.id for h in hs] for q, hs in zip(qids, hits)}, dataset)
+        results[label] = _row({q: [h.id for h in hs] for q, hs in zip(qids, found)}, dataset)
         results[label]["mean_ms_batched"] = per_ms
     log("fitting the catalog's hybrid weight (2-fold cross-fitting) ...")
     weights, fold = _fold_weights(scout, collection, dataset, qids)
     report["fusion"] = {"split": SPLIT, "fold_weights": fold}
     log("hybrid (raw request only) ...")
-    runs, times, _ = _run_find(catalog, qids, dataset, weights, k, queries=lambda _: [])
-    results["hybrid"] = _row(runs, dataset, times)
+    plain, times = {}, []
+    for qid in qids:
+        start = time.perf_counter()
+        top = scout.search(
+            dataset.queries[qid],
+            k,
+            where={"tool_view": VIEW_TOOL},
+            collection=collection,
+            fusion_weight=weights[qid],
+        )
+        times.append((time.perf_counter() - start) * 1000)
+        plain[qid] = [h.id for h in top]
+    results["hybrid"] = _row(plain, dataset, times)
     log("find_tools (no LLM) ...")
     runs, times, _ = _run_find(catalog, qids, dataset, weights, k, generate=False)
     results["find_tools"] = _row(runs, dataset, times, 0)
@@ -274,15 +341,31 @@ def run_tool_eval(
         results["+expansion"] = _row(xruns, dataset, xtimes, 0)
         results["+expansion"]["index_llm_calls"] = index_calls
         results["+expansion"]["fold_weights"] = xfold
+    catalogs = [("", catalog)]
+    if views:
+        recorded = load_views(views)
+        vcollection = catalog_collection(dataset, f"-v{_digest(recorded)}")
+        vcatalog = _index_catalog(scout, dataset, vcollection, None, False, log, recorded)
+        log("find_tools with the recorded views ...")
+        vruns, vtimes, _ = _run_find(vcatalog, qids, dataset, weights, k, generate=False)
+        results["find_tools+views"] = _row(vruns, dataset, vtimes, 0)
+        results["find_tools+views"]["tools_with_views"] = sum(1 for t in recorded if t in dataset.corpus)
+        catalogs.append(("+views", vcatalog))
     if caller_queries:
         given = load_caller_queries(caller_queries)
         sub = [q for q in qids if q in given]
+        sub_weights = {q: weights[q] for q in sub}
         log(f"+caller queries on {len(sub)} queries ...")
-        cruns, ctimes, _ = _run_find(
-            catalog, sub, dataset, {q: weights[q] for q in sub}, k, queries=lambda q: given[q][:7]
-        )
-        results["+caller"] = _row(cruns, dataset, ctimes, 0)
         results["find_tools@caller"] = _row({q: runs[q] for q in sub}, dataset, None, 0)
+        for suffix, cat in catalogs:
+            # the guarantee: the fusion against each of its inputs alone, on the same queries and catalog
+            raw_runs, _, _ = _run_find(cat, sub, dataset, sub_weights, k, timed=0, queries=lambda _: [])
+            results[f"raw{suffix}@caller"] = _row(raw_runs, dataset, None, 0)
+            results[f"caller_only{suffix}"] = _row(
+                _queries_alone(cat, sub, given, sub_weights, k), dataset, None, 0
+            )
+            cruns, ctimes, _ = _run_find(cat, sub, dataset, sub_weights, k, queries=lambda q: given[q][:7])
+            results[f"+caller{suffix}"] = _row(cruns, dataset, ctimes, 0)
     return report
 
 

@@ -36,16 +36,21 @@ class FirstRetrieval:
         both: bool = False,
         documents: bool = False,
         with_signals: bool = False,
+        vectors: np.ndarray | None = None,
     ) -> list[Candidates]:
         """The top ``depth`` of the retrievers ``mode`` uses (of both with ``both``). ``documents`` brings the
         dense hits' texts along (worth it when they are the results); ``with_signals`` computes the
-        confidence signals (they need both retrievers)."""
+        confidence signals (they need both retrievers); ``vectors`` are the queries' embeddings when the caller
+        has them already (a second search of the same queries)."""
         use_dense = both or mode != "lexical"
         use_lexical = both or mode != "dense"
         lexical_job: Any = None
         if use_lexical and use_dense and self.pool is not None:
             lexical_job = self.pool.submit(self.index.lexical.search_many, list(queries), depth, where)
-        vectors = self.embedder.embed_queries(list(queries)) if use_dense else None
+        if use_dense and vectors is None:
+            vectors = self.embedder.embed_queries(list(queries))
+        elif not use_dense:
+            vectors = None
         dense_rows = (
             self.index.dense(vectors, depth, where, documents=documents) if vectors is not None else None
         )

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import fusion
 from ..errors import (
     CollectionNotFoundError,
@@ -41,6 +43,12 @@ from .spec import ToolSpec, split_name, to_spec, tool_document
 VIEW_TOOL, VIEW_REQUEST = "tool", "request"
 MAX_QUERIES = 8  # raw request + at most 7 more per call
 EXPANSION_VIEWS = 3
+# How a tool's score is made (measured on MetaTool with recorded views and agent queries; README, "Tool retrieval"):
+VIEW_SHARE = 0.5  # a tool with views: (1 - share) x its description's score + share x its best view's score
+STEP_RAW_BONUS = (
+    0.5  # LLM-free steps: the best of the request and its steps, plus half the request's own score
+)
+REWRITE_RAW_SHARE = 0.25  # caller / LLM queries: the best query's score, plus a quarter of the request's
 _NORM = re.compile(r"[^a-z0-9]+")
 _IDENT = re.compile(r"[A-Za-z_][\w.-]*[\w]")
 
@@ -158,7 +166,6 @@ class ToolCatalog:
         if llm is not None and not callable(getattr(llm, "complete", None)):
             raise InvalidArgumentError(f"llm must have a complete(prompt) method, got {type(llm).__name__}")
         self.completions: CachedLLM | None = scout.engine.completions(llm)
-        self.fusion = "max"
         self._snapshot: _Snapshot | None = None
         self._lock = threading.RLock()
 
@@ -427,20 +434,20 @@ class ToolCatalog:
         plans = [
             self._plan(r, None if queries is None else queries[n], generate) for n, r in enumerate(requests)
         ]
-        flat = [q for qs, _, _ in plans for q in qs]
+        flat = [q for plan in plans for q in plan.queries]
         lists = self._search_lists(flat, k, where)
         out, at = [], 0
-        for qs, generated, note in plans:
-            out.append(ToolResults(self._rank(qs, lists[at : at + len(qs)], k, where), qs, generated, note))
-            at += len(qs)
+        for plan in plans:
+            hits = self._rank(plan, lists[at : at + len(plan.queries)], k, where)
+            out.append(ToolResults(hits, plan.queries, plan.generated, plan.note))
+            at += len(plan.queries)
         return out
 
-    def _plan(
-        self, request: str, queries: Sequence[str] | None, generate: bool | None
-    ) -> tuple[list[str], bool, str | None]:
-        """The queries to search for one request, whether an LLM wrote some, and a note on any fallback."""
+    def _plan(self, request: str, queries: Sequence[str] | None, generate: bool | None) -> _Plan:
+        """The queries to search for one request, what they are, whether an LLM wrote them, any fallback note."""
         note: str | None = None
         generated = False
+        rewrites = queries is not None
         if queries is not None:
             if isinstance(queries, str) or not isinstance(queries, Sequence):
                 raise InvalidQueryError(f"queries must be a list of strings, got {type(queries).__name__}")
@@ -455,7 +462,7 @@ class ToolCatalog:
             elif use_llm:
                 try:
                     extra = self._generate(request)
-                    generated = bool(extra)
+                    generated = rewrites = bool(extra)
                     if not extra:
                         note = "the LLM wrote no usable query"
                 except LLMUnavailableError as exc:
@@ -464,33 +471,60 @@ class ToolCatalog:
                 extra = decompose(request)
                 if note:
                     note += f"; used the raw request{f' and its {len(extra)} steps' if extra else ' only'}"
-        return [request] + [q for q in dict.fromkeys(extra) if q != request], generated, note
+        searched = [request] + [q for q in dict.fromkeys(extra) if q != request]
+        return _Plan(searched, rewrites, generated, note)
 
     def _search_lists(
         self, queries: list[str], k: int, where: dict[str, Any] | None
     ) -> list[dict[str, float]]:
-        """Per query: ``{tool key: best score over the tool's views}``."""
-        if not self._load().specs:
+        """Per query: ``{tool key: score}``, the search mode's fused scores (the collection's fusion weight).
+        A tool's score is its description's; a tool with views scores ``(1 - VIEW_SHARE) x`` its description's
+        plus ``VIEW_SHARE x`` its best view's (each normalised in its own list: a field of its own)."""
+        snap = self._load()
+        if not snap.specs:
             return [{} for _ in queries]
         settings = self.scout.settings
+        engine = self.scout.engine
+        index = self._index()
+        index.sync()
+        first = engine.first_retrieval(index)
+        weight = engine.fusion_weight(index)
+        mode = settings.search_mode
         n = min(settings.max_k, max(settings.candidates, 4 * k))
-        lists: list[dict[str, float]] = []
-        for hits in self.scout.search_batch(queries, n, where=where, collection=self.collection):
-            best: dict[str, float] = {}
-            for hit in hits:
-                key = hit.metadata.get("tool_key")
-                if key is not None and hit.score > best.get(key, float("-inf")):
-                    best[key] = hit.score
-            lists.append(best)
-        return lists
+
+        def tool_scores(
+            where_view: dict[str, Any] | None, vectors: Any = None
+        ) -> tuple[list[dict[str, float]], Any]:
+            found = first.run(queries, mode=mode, depth=n, where=where_view, vectors=vectors)
+            lists = []
+            for cands in found:
+                best: dict[str, float] = {}
+                for doc_id, score in cands.ranking(mode, weight)[:n]:
+                    key = doc_id.partition("#")[0]  # a view's id is "<tool key>#r<n>"; keys hold no '#'
+                    best[key] = max(best.get(key, float("-inf")), score)
+                lists.append(best)
+            vecs = [c.vector for c in found if c.vector is not None]
+            return lists, np.stack(vecs) if vecs and len(vecs) == len(found) else None
+
+        if not snap.view_hashes:
+            return tool_scores(where)[0]
+        described, vectors = tool_scores(_and(where, {"tool_view": VIEW_TOOL}))
+        viewed, _ = tool_scores(_and(where, {"tool_view": VIEW_REQUEST}), vectors)
+        return [
+            {
+                key: (1 - VIEW_SHARE) * d.get(key, 0.0) + VIEW_SHARE * v.get(key, 0.0)
+                for key in d.keys() | v.keys()
+            }
+            for d, v in zip(described, viewed)
+        ]
 
     def _rank(
-        self, queries: list[str], lists: list[dict[str, float]], k: int, where: dict[str, Any] | None
+        self, plan: _Plan, lists: list[dict[str, float]], k: int, where: dict[str, Any] | None
     ) -> list[ToolHit]:
         snap = self._load()
-        fused = _FUSIONS[self.fusion](lists)
+        fused = _fuse_queries(lists, plan.rewrites)
         top = max((score for score, _ in fused.values()), default=0.0)
-        for key, bonus in self._name_matches(queries[0], snap).items():
+        for key, bonus in self._name_matches(plan.queries[0], snap).items():
             if where is None or snap.specs[key].namespace in where["tool_namespace"]["$in"]:
                 fused[key] = (top + bonus, fused.get(key, (0.0, 0))[1])
         ranked = sorted(fused.items(), key=lambda item: (-item[1][0], item[0]))
@@ -499,7 +533,7 @@ class ToolCatalog:
             spec = snap.specs.get(key)
             if spec is None:
                 continue  # written by another process since the snapshot; picked up on the next load
-            out.append(ToolHit(spec, float(score), queries[source]))
+            out.append(ToolHit(spec, float(score), plan.queries[source]))
             if len(out) == k:
                 break
         return out
@@ -591,12 +625,40 @@ def _norm(text: str) -> str:
 
 
 # -- fusing the per-query tool lists: {tool: score} per query → {tool: (score, index of the query it came from)} --
-def _fuse_raw_max(lists: list[dict[str, float]]) -> fusion.Sourced:
-    """Best score, with the raw request's score added at half weight (breaks ties towards the whole request)."""
-    best = fusion.max_lists(lists)
-    raw = lists[0] if lists else {}
-    return {key: (score + 0.5 * raw.get(key, 0.0), src) for key, (score, src) in best.items()}
+def _fuse_queries(lists: list[dict[str, float]], rewrites: bool) -> fusion.Sourced:
+    """One score per tool from the raw request's list (``lists[0]``) and the other queries' lists.
+
+    Rewrites (caller or LLM queries, each standing for a capability the request needs): a tool's best score
+    over them plus ``REWRITE_RAW_SHARE x`` its raw-request score (the rewrites are sharper than the request;
+    the request breaks their ties). LLM-free steps (fragments of the request): the best score over the request
+    and its steps plus ``STEP_RAW_BONUS x`` the request's (the whole request stays ahead of any one fragment).
+    Measured against max, RRF and CombSUM fusion: README, "Tool retrieval"."""
+    raw, extra = lists[0], lists[1:]
+    if not extra:
+        return {key: (score, 0) for key, score in raw.items()}
+    if rewrites:
+        best = {key: (score, n + 1) for key, (score, n) in fusion.max_lists(extra).items()}
+        bonus = REWRITE_RAW_SHARE
+    else:
+        best = fusion.max_lists(lists)
+        bonus = STEP_RAW_BONUS
+    keys = best.keys() | raw.keys()
+    return {
+        key: (best.get(key, (0.0, 0))[0] + bonus * raw.get(key, 0.0), best.get(key, (0.0, 0))[1])
+        for key in keys
+    }
 
 
-# "max": a tool's best score over the queries (each query's scores are min-max fused, so in [0, 1]).
-_FUSIONS = {"max": fusion.max_lists, "rrf": fusion.rrf_lists, "raw_max": _fuse_raw_max}
+def _and(where: dict[str, Any] | None, condition: dict[str, Any]) -> dict[str, Any]:
+    return condition if where is None else {"$and": [where, condition]}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The queries searched for one request (the request first); whether the others are rewrites (caller or
+    LLM queries) rather than the request's own steps; whether an LLM wrote them; a fallback note."""
+
+    queries: list[str]
+    rewrites: bool
+    generated: bool
+    note: str | None
