@@ -178,7 +178,9 @@ def test_document_and_query_helpers() -> None:
             "getFilmDetails", "Details of a film", {"properties": {"film_title": {"description": "Title"}}}
         )
     )
-    assert doc.startswith("get film details (getFilmDetails)") and "film_title (film title): Title" in doc
+    assert doc.startswith("get film details\nDetails of a film") and "film_title (film title): Title" in doc
+    assert tool_document(ToolSpec("Now", "Google Trends")).startswith("now\n")  # a brand is not said twice
+    assert tool_document(ToolSpec("天气", "Weather")).startswith("天气\n")  # a name without Latin letters stays
     steps = decompose(
         "Book a flight to Rome for May 3rd. Then reserve a hotel near the Colosseum, "
         "and also rent a car at the airport."

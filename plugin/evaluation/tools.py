@@ -178,14 +178,15 @@ def _index_catalog(
 ) -> ToolCatalog:
     catalog = ToolCatalog(scout, collection=collection, llm=llm)
     specs = dataset_specs(dataset)
-    if len(catalog) != len(specs) or expand or views:
-        log(f"registering {len(specs)} tools into {collection}{' with expansion' if expand else ''} ...")
-        names = {s.name for s in specs}
-        report = catalog.register(
-            specs, expand=expand, views={t: v for t, v in (views or {}).items() if t in names} or None
-        )
-        if report.note:
-            log(f"note: {report.note}")
+    log(
+        f"registering {len(specs)} tools into {collection}{' with expansion' if expand else ''} (a no-op when indexed) ..."
+    )
+    names = {s.name for s in specs}
+    report = catalog.register(
+        specs, expand=expand, views={t: v for t, v in (views or {}).items() if t in names} or None
+    )
+    if report.note:
+        log(f"note: {report.note}")
     return catalog
 
 

@@ -38,7 +38,7 @@ from ..retrieval import check_k
 from ..scout import Scout
 from ..store import check_collection_name
 from .queries import PROMPT_VERSION, decompose, expansion_prompt, generation_prompt
-from .spec import ToolSpec, split_name, to_spec, tool_document
+from .spec import DOCUMENT_VERSION, ToolSpec, split_name, to_spec, tool_document
 
 VIEW_TOOL, VIEW_REQUEST = "tool", "request"
 MAX_QUERIES = 8  # raw request + at most 7 more per call
@@ -254,7 +254,7 @@ class ToolCatalog:
         with self._lock:
             snap = self._load(force=True)
             added = [s for s in specs if s.key not in snap.hashes]
-            replaced = [s for s in specs if s.key in snap.hashes and snap.hashes[s.key] != s.content_hash]
+            replaced = [s for s in specs if s.key in snap.hashes and snap.hashes[s.key] != _indexed_hash(s)]
             changed = {s.key for s in added + replaced}
             unchanged = [s for s in specs if s.key not in changed]
             new_views = {  # given views that differ from what the tool has now
@@ -289,7 +289,7 @@ class ToolCatalog:
                 meta = {
                     "tool_key": key,
                     "tool_view": VIEW_REQUEST,
-                    "tool_hash": by_key[key].content_hash,
+                    "tool_hash": _indexed_hash(by_key[key]),
                     "views_hash": _views_hash(texts),
                     **({"tool_namespace": namespace} if namespace else {}),
                 }
@@ -583,6 +583,11 @@ class ToolCatalog:
         """Nothing to release: the catalog's caches belong to its scout."""
 
 
+def _indexed_hash(spec: ToolSpec) -> str:
+    """Changes when the tool or the way its document is written changes (then it is indexed again)."""
+    return f"{spec.content_hash}.{DOCUMENT_VERSION}"
+
+
 def _views_hash(texts: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(list(texts), ensure_ascii=False).encode()).hexdigest()[:16]
 
@@ -611,7 +616,7 @@ def _main_meta(spec: ToolSpec) -> dict[str, Any]:
     meta = {
         "tool_key": spec.key,
         "tool_view": VIEW_TOOL,
-        "tool_hash": spec.content_hash,
+        "tool_hash": _indexed_hash(spec),
         "tool_name": spec.name,
         "tool_spec": json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True),
     }
