@@ -33,14 +33,14 @@ def mix_bridge(inp: HopInput) -> HopQuery:  # ARCHITECTURE.md's worked example, 
     return HopQuery(vector=mix(inp).vector, text=bridge(inp).text)
 
 
-def keywords(inp: AugmentInput) -> Augmentation:  # ARCHITECTURE.md's worked example, as written there
-    """The query plus a few LLM-written key phrases."""
-    prompt = f'Give 3-6 short search phrases for: {inp.query}\nAnswer only JSON: {{"phrases": ["..."]}}'
-    terms = parse_list(inp.complete("keywords", prompt, 64, json_mode=True), limit=6)
-    if not terms:
+def subquestions(inp: AugmentInput) -> Augmentation:  # ARCHITECTURE.md's worked example, as written there
+    """2-4 simpler questions whose answers together answer the query."""
+    prompt = f'Split into 2-4 simpler questions: {inp.query}\nAnswer only JSON: {{"questions": ["..."]}}'
+    asked = parse_list(inp.complete("augment/subquestions", prompt, 96, json_mode=True), limit=4)
+    if not asked:
         return Augmentation(llm_calls=1)
-    text = f"{inp.query} {' '.join(terms)}"
-    return Augmentation(vectors=[unit(inp.embedder.embed_queries([text])[0])], texts=[text], llm_calls=1)
+    vectors = [unit(v) for v in inp.embedder.embed_queries(asked)]
+    return Augmentation(vectors=vectors, texts=asked, llm_calls=1)
 
 
 @pytest.fixture
@@ -61,14 +61,16 @@ def test_a_new_hop_operator_is_a_function_and_a_registry_line(
 def test_a_new_augmenter_is_a_function_and_a_registry_line(
     llm_url: str, scout: Scout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(AUGMENTERS, "keywords", AugmenterSpec("keywords", keywords, needs_llm=True))
-    hits = scout.search(QUESTION, 3, augment="always", augmenter="keywords")
+    monkeypatch.setitem(
+        AUGMENTERS, "subquestions", AugmenterSpec("subquestions", subquestions, needs_llm=True)
+    )
+    hits = scout.search(QUESTION, 3, augment="always", augmenter="subquestions")
     assert "HOPSCOUT_LLM_BASE_URL" in (hits[0].note or "")  # no LLM configured: the plain ranking, said so
     llm = LLMClient(llm_url, timeout=120, max_tokens=64)
     with Scout(Settings(home=scout.settings.home), embedder=scout.embedder, llm=llm) as with_llm:
-        hits = with_llm.search(QUESTION, 3, augment="always", augmenter="keywords")
+        hits = with_llm.search(QUESTION, 3, augment="always", augmenter="subquestions")
     assert llm.calls == 1  # the augmenter asked the LLM once
-    # a 135M model's reply may hold no usable phrase; then the hits say so instead of claiming augmentation
+    # a 135M model's reply may hold no usable question; then the hits say so instead of claiming augmentation
     assert hits[0].scores["augmented"] == 1.0 or "no usable text" in (hits[0].note or "")
 
 

@@ -180,7 +180,8 @@ def test_document_and_query_helpers() -> None:
     )
     assert doc.startswith("get film details\nDetails of a film") and "film_title (film title): Title" in doc
     assert tool_document(ToolSpec("Now", "Google Trends")).startswith("now\n")  # a brand is not said twice
-    assert tool_document(ToolSpec("天气", "Weather")).startswith("天气\n")  # a name without Latin letters stays
+    # a name without Latin letters stays as it is
+    assert tool_document(ToolSpec("天气", "Weather")).startswith("天气\n")
     steps = decompose(
         "Book a flight to Rome for May 3rd. Then reserve a hotel near the Colosseum, "
         "and also rent a car at the airport."

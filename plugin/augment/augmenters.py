@@ -9,7 +9,8 @@ LLM-free: ``rocchio`` (vector pseudo-relevance feedback over the first retrieval
 β 0.5) and ``rm3`` (the top passages' most weighted terms added to the query). Caller-supplied: ``expansion``
 (text an agent or MCP client passes). LLM: ``hyde`` (a hypothetical passage, its embedding averaged with the
 query's as in Gao et al. 2022), ``query2doc`` (query + generated passage for both retrievers, the query
-repeated for BM25 as in Wang et al. 2023), ``multi_query`` (2–3 LLM rephrasings, each retrieved and fused).
+repeated for BM25 as in Wang et al. 2023), ``multi_query`` (2–3 LLM rephrasings, each retrieved and fused),
+``keywords`` (LLM-written expansion terms added to the query).
 
 Adding one: a function ``(AugmentInput) -> Augmentation`` and an :class:`AugmenterSpec` line below."""
 
@@ -27,7 +28,7 @@ from ..embedders import Embedder
 from ..errors import InvalidArgumentError
 from ..index import CollectionIndex
 from ..llm import CachedLLM
-from ..llm.replay import PASSAGE, REPHRASINGS
+from ..llm.replay import KEYWORDS, PASSAGE, REPHRASINGS
 from ..llm.replies import clean_passage, parse_list
 from ..vectors import unit
 
@@ -38,6 +39,7 @@ RM3_TERMS = 10
 QUERY2DOC_REPEAT = 5
 PASSAGE_TOKENS = 96
 REPHRASE_TOKENS = 96
+KEYWORD_TOKENS = 64
 
 
 @dataclass
@@ -147,6 +149,25 @@ def query2doc(inp: AugmentInput) -> Augmentation:
     )
 
 
+def _keywords_prompt(query: str) -> str:
+    return (
+        "List 6 to 12 search keywords or short phrases that documents answering the query below would contain "
+        "(synonyms, technical terms, likely answer words).\n"
+        'Answer only JSON: {"keywords": ["...", "..."]}\n\n'
+        f"Query: {query.strip()}"
+    )
+
+
+def keywords(inp: AugmentInput) -> Augmentation:
+    """The query plus LLM-written expansion keywords (query expansion), for both retrievers."""
+    reply = inp.complete(KEYWORDS, _keywords_prompt(inp.query), KEYWORD_TOKENS, json_mode=True)
+    terms = parse_list(reply, limit=12, exclude=inp.query, min_words=1)
+    if not terms:
+        return Augmentation(llm_calls=1)
+    text = f"{inp.query} {' '.join(terms)}"
+    return Augmentation(vectors=[unit(inp.embedder.embed_queries([text])[0])], texts=[text], llm_calls=1)
+
+
 def _rephrase_prompt(query: str) -> str:
     return (
         "Rewrite the search query below in 3 different ways, using other words for the same need.\n"
@@ -192,6 +213,7 @@ AUGMENTERS: dict[str, AugmenterSpec] = {
         AugmenterSpec("hyde", hyde, needs_llm=True),
         AugmenterSpec("query2doc", query2doc, needs_llm=True),
         AugmenterSpec("multi_query", multi_query, needs_llm=True),
+        AugmenterSpec("keywords", keywords, needs_llm=True),
     )
 }
 LLM_AUGMENTERS = frozenset(name for name, spec in AUGMENTERS.items() if spec.needs_llm)

@@ -16,8 +16,9 @@ _BULLET = re.compile(r"^\s*(?:[-*•]+|\d+[.)]|query\s*\d*\s*:|request\s*\d*\s*:
 _PREAMBLE = re.compile(r"^\s*(?:sure[,!.]?|here(?:'s| is)[^:\n]*:|passage:|answer:)\s*", re.IGNORECASE)
 
 
-def parse_list(text: str, *, limit: int = 5, exclude: str = "") -> list[str]:
-    """Strings from an LLM reply: a JSON list (anywhere in a JSON object) or one item per line."""
+def parse_list(text: str, *, limit: int = 5, exclude: str = "", min_words: int = 2) -> list[str]:
+    """Strings from an LLM reply: a JSON list (anywhere in a JSON object) or one item per line. Items of fewer
+    than ``min_words`` words are dropped (one-word junk from tiny models; keywords want ``min_words=1``)."""
     items = _json_strings(text)
     if items is None and text.lstrip().startswith(("{", "[", "```")):
         items = _QUOTED_VALUE.findall(text)  # truncated JSON (token cap): keep the complete string values
@@ -29,7 +30,7 @@ def parse_list(text: str, *, limit: int = 5, exclude: str = "") -> list[str]:
                 continue
             items.append(line)
     cleaned = [" ".join(item.split())[:MAX_ITEM_CHARS] for item in items if isinstance(item, str)]
-    return dedupe([c for c in cleaned if len(c.split()) >= 2], exclude=exclude)[:limit]
+    return dedupe([c for c in cleaned if len(c.split()) >= min_words], exclude=exclude)[:limit]
 
 
 def _json_strings(text: str) -> list[str] | None:
