@@ -3,19 +3,33 @@
 - the hybrid fusion weight (:func:`calibrate_fusion`): the lexical weight that maximises nDCG@10. Dense and
   lexical candidates are fetched once per query; each weight on the grid re-fuses them offline with the same
   :func:`hopscout.fusion.convex` that search uses, so the fitted weight behaves the same online;
-- the augmentation gate (:func:`calibrate_augment`, see :mod:`hopscout.augment.gate`)."""
+- the augmentation gate (:func:`calibrate_augment`, see :mod:`hopscout.augment.gate`);
+- the confidence estimates (:func:`calibrate_confidence`, see :mod:`hopscout.retrieval.confidence`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import fusion
-from .augment import Gate, augment_batch, fit_gate, gates_metadata, get_augmenter
+from .analysis import analyze
+from .augment import Gate, augment_batch, budget, fit_gate, gates_metadata, get_augmenter
 from .augment.gate import META_GATE
 from .errors import InvalidArgumentError
 from .llm import LLM
+from .logistic import Logistic
 from .metrics import mean, per_query
+from .retrieval.confidence import (
+    COVERAGE_DEPTH,
+    DEFAULT_CONFIDENCE,
+    META_CONFIDENCE,
+    NO_ANSWER_WEIGHT,
+    ConfidenceModels,
+    hit_features,
+    query_features,
+)
 from .scout import Scout
 
 WEIGHT_GRID = tuple(round(0.1 * i, 1) for i in range(11))
@@ -150,7 +164,7 @@ def calibrate_augment(
     always = per_query({str(n): [i for i, _ in o.ranking[:10]] for n, o in enumerate(outcomes)}, qrels)
     gains = [always[str(n)]["ndcg@10"] - never[str(n)]["ndcg@10"] for n in range(len(firsts))]
     features = [c.features or [] for c in firsts]
-    gate = fit_gate(features, gains)
+    gate = fit_gate(features, gains, max_fraction=budget(spec.name))
     chosen = gate.decide(features)
     base = [never[str(n)]["ndcg@10"] for n in range(len(firsts))]
     gated = sum(b + (g if c else 0.0) for b, g, c in zip(base, gains, chosen)) / len(base)
@@ -166,3 +180,124 @@ def calibrate_augment(
         sum(always[str(n)]["ndcg@10"] for n in range(len(firsts))) / len(base),
         gated,
     )
+
+
+@dataclass(frozen=True)
+class ConfidenceData:
+    """Labelled confidence features: per query (real, and again with its relevant documents removed) and per
+    hit of each real query's top ``k`` (the hit rows carry the query's index in ``hit_query``)."""
+
+    queries: np.ndarray  # features of each real query
+    top_relevant: np.ndarray  # 1 when its top hit is relevant
+    removed: np.ndarray  # features of each query with its relevant documents removed (label 0)
+    hits: np.ndarray  # hit features without the confidence logit (filled from a query model when fitting)
+    hit_relevant: np.ndarray
+    hit_query: np.ndarray
+
+
+def confidence_data(
+    scout: Scout,
+    collection: str | None,
+    queries: Sequence[str],
+    relevant: Sequence[Mapping[str, int]],
+    weights: Sequence[float] | None = None,
+    k: int = 10,
+    mode: str = "hybrid",
+) -> ConfidenceData:
+    """The features of :mod:`hopscout.retrieval.confidence` for labelled queries, from the collection's own first
+    retrieval (hybrid; ``weights`` per query, default the collection's). Hit rows hold a placeholder logit (0)."""
+    engine = scout.engine
+    index = engine.index(collection)
+    index.sync()
+    first = engine.first_retrieval(index)
+    found = first.run(
+        list(queries), mode=mode, depth=max(k, scout.settings.candidates), both=True, with_signals=True
+    )
+    weight = engine.fusion_weight(index)
+    rankings = [c.ranking(mode, weights[n] if weights is not None else weight) for n, c in enumerate(found)]
+    ids = {i for ranking in rankings for i, _ in ranking[: max(k, COVERAGE_DEPTH)]}
+    golds = [{i for i, g in rel.items() if g > 0} for rel in relevant]
+    removed = [c.without(gold) for c, gold in zip(found, golds)]
+    removed_rankings = [
+        c.ranking(mode, weights[n] if weights is not None else weight) for n, c in enumerate(removed)
+    ]
+    ids |= {i for ranking in removed_rankings for i, _ in ranking[:COVERAGE_DEPTH]}
+    terms = {i: set(analyze(t)) for i, (t, _, _) in index.get(sorted(ids)).items()}
+    q_rows, labels, r_rows, h_rows, h_labels, h_query = [], [], [], [], [], []
+    for n, (c, ranking, gold) in enumerate(zip(found, rankings, golds)):
+        q_rows.append(query_features(c, ranking, terms))
+        labels.append(float(bool(ranking) and ranking[0][0] in gold))
+        r_rows.append(query_features(removed[n], removed_rankings[n], terms))
+        for rank, (doc_id, _) in enumerate(ranking[:k]):
+            h_rows.append(hit_features(0.5, c, ranking, doc_id, rank, terms))
+            h_labels.append(float(doc_id in gold))
+            h_query.append(n)
+    return ConfidenceData(
+        np.asarray(q_rows),
+        np.asarray(labels),
+        np.asarray(r_rows),
+        np.asarray(h_rows),
+        np.asarray(h_labels),
+        np.asarray(h_query),
+    )
+
+
+def fit_confidence(data: ConfidenceData, rows: Sequence[int] | np.ndarray | None = None) -> ConfidenceModels:
+    """Both confidence models fitted on the query rows ``rows`` (all by default) and their hits."""
+    picked = np.arange(len(data.queries)) if rows is None else np.asarray(rows, dtype=int)
+    x = np.vstack([data.queries[picked], data.removed[picked]])
+    y = np.concatenate([data.top_relevant[picked], np.zeros(len(picked))])
+    w = np.concatenate([np.ones(len(picked)), np.full(len(picked), NO_ANSWER_WEIGHT)])
+    query = Logistic.fit(x, y, weights=w)
+    hits = np.isin(data.hit_query, picked)
+    return ConfidenceModels(query, Logistic.fit(_with_logits(data, query, hits), data.hit_relevant[hits]))
+
+
+def _with_logits(data: ConfidenceData, query: Logistic, hits: np.ndarray) -> np.ndarray:
+    """Hit rows with the query model's logit in their first column."""
+    p = np.clip(query.probability(data.queries), 1e-6, 1 - 1e-6)
+    rows = data.hits[hits].copy()
+    rows[:, 0] = np.log(p / (1 - p))[data.hit_query[hits]]
+    return rows
+
+
+@dataclass(frozen=True)
+class ConfidenceFit:
+    """The models stored (or the defaults kept) and the held-out check that decided."""
+
+    models: ConfidenceModels
+    calibrated: bool
+    held_out_brier: float  # of the calibrated fit, on queries it did not see
+    default_brier: float  # of the shipped defaults, on the same queries
+    queries: int
+
+
+def calibrate_confidence(
+    scout: Scout,
+    queries: Sequence[str],
+    relevant: Sequence[Mapping[str, int]],
+    *,
+    collection: str | None = None,
+    store: bool = True,
+    folds: int = 3,
+) -> ConfidenceFit:
+    """Fit the collection's confidence models on labelled queries and store them, if refitted without each
+    ``folds``-th of the queries they predict that part's top-hit relevance better (Brier score) than the shipped
+    defaults do; otherwise the defaults stay."""
+    if len(queries) != len(relevant) or len(queries) < 2 * folds:
+        raise InvalidArgumentError(
+            f"confidence calibration needs {2 * folds}+ labelled queries, got {len(queries)}"
+        )
+    data = confidence_data(scout, collection, queries, relevant)
+    fold = np.arange(len(queries)) % folds
+    held, default = np.zeros(len(queries)), DEFAULT_CONFIDENCE.query.probability(data.queries)
+    for part in range(folds):
+        model = fit_confidence(data, np.flatnonzero(fold != part)).query
+        held[fold == part] = model.probability(data.queries[fold == part])
+    brier = float(np.mean((held - data.top_relevant) ** 2))
+    default_brier = float(np.mean((default - data.top_relevant) ** 2))
+    better = brier < default_brier
+    models = fit_confidence(data) if better else DEFAULT_CONFIDENCE
+    if store and better:
+        scout.engine.index(collection).update_metadata(**{META_CONFIDENCE: models.to_json()})
+    return ConfidenceFit(models, better, brier, default_brier, len(queries))

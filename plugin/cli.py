@@ -92,17 +92,39 @@ def search(
     )
     if as_json:
         typer.echo(
-            json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False)
+            json.dumps(
+                {
+                    "query": query,
+                    "confidence": hits[0].confidence if hits else None,
+                    "hits": [h.to_dict() for h in hits],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
         )
         return
     if not hits:
         typer.echo("no results")
+    elif hits[0].confidence is not None:
+        level = (
+            "likely"
+            if hits[0].confidence >= 0.6
+            else "uncertain"
+            if hits[0].confidence >= 0.3
+            else "unlikely"
+        )
+        typer.echo(f"confidence {hits[0].confidence:.2f}: the top hit is {level} to be relevant")
     for rank, hit in enumerate(hits, 1):
         where_from = hit.source or hit.id
         heading = hit.metadata.get("heading")
         hop = f" (hop {hit.hop} from {hit.parent})" if hit.hop > 1 else ""
         typer.secho(
-            f"{rank}. [{hit.score:.3f}] {where_from}" + (f" › {heading}" if heading else "") + hop, bold=True
+            f"{rank}. [{hit.score:.3f}"
+            + (f", relevance {hit.relevance:.2f}" if hit.relevance is not None else "")
+            + f"] {where_from}"
+            + (f" › {heading}" if heading else "")
+            + hop,
+            bold=True,
         )
         text = " ".join(hit.text.split())
         typer.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
@@ -155,8 +177,19 @@ def eval_(
     augmenters: list[str] | None = typer.Option(
         None, "--augmenter", help="With --augment: augmenter(s) to measure (default rocchio and rm3)."
     ),
+    confidence: bool = typer.Option(
+        False,
+        "--confidence",
+        help="How well the confidence estimates tell found from not found (AUROC, ECE).",
+    ),
     augment_mode: str = typer.Option(
         "hybrid", "--augment-mode", help="With --augment: dense, lexical or hybrid."
+    ),
+    recorded: Path | None = typer.Option(
+        None,
+        "--recorded",
+        help="With --augment: recorded LLM outputs (JSONL keyed by query id) replayed as the LLM, and as the "
+        "agent's expansion= text for the expansion augmenter.",
     ),
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
@@ -184,13 +217,22 @@ def eval_(
         )
         typer.echo(json.dumps(hop_report, indent=2) if as_json else format_multihop(hop_report))
         return
+    if confidence:
+        from .evaluation.confidence_eval import format_confidence_report, run_confidence_eval
+
+        conf_report = run_confidence_eval(folder, scout, limit=limit, log=log)
+        typer.echo(json.dumps(conf_report, indent=2) if as_json else format_confidence_report(conf_report))
+        return
     if augment is not None:
         from .augment import check_policy
         from .evaluation.augment_eval import format_augment_report, run_augment_eval
         from .llm import LLMClient
 
-        check_policy(augment)
-        names = augmenters or ["rocchio", "rm3"]
+        for policy in augment.split(","):
+            check_policy(policy.strip())  # never, always, auto and the oracle are all measured
+        names = [
+            n.strip() for name in (augmenters or ["rocchio", "rm3"]) for n in name.split(",") if n.strip()
+        ]
         aug_report = run_augment_eval(
             folder,
             scout,
@@ -198,6 +240,7 @@ def eval_(
             mode=augment_mode,
             limit=limit,
             llm=LLMClient.from_settings(base),
+            recorded=recorded,
             log=log,
         )
         typer.echo(json.dumps(aug_report, indent=2) if as_json else format_augment_report(aug_report))
@@ -265,7 +308,8 @@ def calibrate(
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Fit the hybrid fusion weight (and with --augment the augmentation gate) on labelled queries; store them."""
+    """Fit the hybrid fusion weight and the confidence estimates (with --augment also the augmentation gate) on
+    labelled queries; store them with the collection."""
     from .calibration import calibrate_fusion
     from .evaluation.datasets import load_dataset
 
@@ -309,16 +353,29 @@ def calibrate(
     fit = calibrate_fusion(
         scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
     )
+    from .calibration import calibrate_confidence
+
+    conf = calibrate_confidence(
+        scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
+    )
     result = {
         "collection": collection or scout.settings.collection,
         "fusion_weight": fit.weight,
         "queries": fit.queries,
         "ndcg@10_by_weight": {str(w): v for w, v in fit.ndcg_by_weight.items()},
+        "confidence": {
+            "calibrated": conf.calibrated,
+            "held_out_brier": conf.held_out_brier,
+            "default_brier": conf.default_brier,
+        },
     }
+    kept = "stored confidence models fitted here" if conf.calibrated else "kept the shipped confidence models"
     typer.echo(
         json.dumps(result, indent=2)
         if as_json
-        else f"stored lexical weight {fit.weight} (nDCG@10 {100 * fit.ndcg_by_weight[fit.weight]:.1f} on {fit.queries} queries)"
+        else f"stored lexical weight {fit.weight} (nDCG@10 {100 * fit.ndcg_by_weight[fit.weight]:.1f} on "
+        f"{fit.queries} queries); {kept} (held-out Brier {conf.held_out_brier:.3f} vs "
+        f"{conf.default_brier:.3f} for the defaults)"
     )
 
 

@@ -1,7 +1,7 @@
 """The engine under :class:`~hopscout.Scout`: it owns the store, the per-collection indexes, fusion weights,
 writes, the LLM and its cache, and the hop operators, and runs every search as a pipeline of stages:
 
-    validate → first retrieval → [augment] → [hop] → hits
+    validate → first retrieval → [augment] → [hop] → confidence → hits
 
 (:mod:`hopscout.retrieval`, :mod:`hopscout.augment`, :mod:`hopscout.hop`). Features built on the core (tool
 retrieval, ingestion, calibration, evaluation) use the engine's public methods, never its private state."""
@@ -21,7 +21,9 @@ from .hop import HopOperator, HopStage, get_operator
 from .index import META_DIM, META_EMBEDDER, CollectionIndex
 from .llm import LLM, CachedLLM, LLMCache, LLMClient
 from .retrieval import FirstRetrieval, FirstStage, SearchOptions, Stage, check_queries, to_hits
+from .retrieval.confidence import COVERAGE_DEPTH, load_confidence
 from .retrieval.options import check_fusion_weight
+from .retrieval.results import fetch_texts
 from .settings import Settings
 from .store import VectorStore, check_collection_name
 from .types import CollectionInfo, Hit
@@ -248,7 +250,14 @@ class Engine:
                 k=opts.k,
                 where=opts.where,
             )
-        return to_hits(index, stage.retrieve(queries), opts.k)
+        ranked = stage.retrieve(queries)
+        rankings = [r.candidates.ranking(mode, weight) for r in ranked]  # the first retrieval's own order
+        shown = {row.id for r in ranked for row in r.rows[: opts.k]}
+        texts = fetch_texts(
+            index, ranked, shown | {i for ranking in rankings for i, _ in ranking[:COVERAGE_DEPTH]}
+        )
+        load_confidence(index.last_metadata or index.metadata()).annotate(ranked, rankings, texts, opts.k)
+        return to_hits(index, ranked, opts.k)
 
     def close(self) -> None:
         """Release the lexical index files, the LLM cache and worker threads."""

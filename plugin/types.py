@@ -24,6 +24,10 @@ class Hit:
     say which ``hop`` found them and from which ``parent`` passage (None on the first hop). Searches with
     ``augment=`` add ``scores["augmented"]`` (1.0 or 0.0) and a ``note`` when an augmenter fell back.
 
+    ``confidence`` is the search's: the estimated probability that its top hit is relevant (the same on every
+    hit of one result; low means "probably nothing here": rephrase, expand or stop). ``relevance`` is this
+    hit's own estimated probability of being relevant. Both are absolute, unlike ``score``.
+
     Every face shows a hit the same way: :meth:`to_dict` (MCP, CLI ``--json``) and :meth:`to_metadata`
     (LangChain documents, LlamaIndex nodes) carry the same fields."""
 
@@ -35,6 +39,8 @@ class Hit:
     hop: int = 1
     parent: str | None = None
     note: str | None = None
+    confidence: float | None = None
+    relevance: float | None = None
 
     @property
     def source(self) -> str | None:
@@ -43,7 +49,8 @@ class Hit:
         return str(value) if value is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``id, text, score, source, metadata, scores, hop, parent`` and ``note`` when set."""
+        """JSON-ready form: ``id, text, score, source, metadata, scores, hop, parent, confidence, relevance`` and
+        ``note`` when set."""
         return {
             "id": self.id,
             "text": self.text,
@@ -53,6 +60,8 @@ class Hit:
             "scores": dict(self.scores),
             "hop": self.hop,
             "parent": self.parent,
+            "confidence": self.confidence,
+            "relevance": self.relevance,
             **({"note": self.note} if self.note else {}),
         }
 
@@ -66,7 +75,7 @@ class Hit:
 
 
 # The fields hopscout adds to a document's own metadata in :meth:`Hit.to_metadata`.
-HIT_FIELDS = ("id", "score", "source", "scores", "hop", "parent", "note")
+HIT_FIELDS = ("id", "score", "source", "scores", "hop", "parent", "confidence", "relevance", "note")
 
 
 @dataclass(frozen=True)

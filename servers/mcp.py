@@ -62,11 +62,23 @@ class SearchHit(BaseModel):
         default=None,
         description="What hopscout wants you to know about this search (e.g. an augmentation that fell back).",
     )
+    confidence: float | None = Field(
+        default=None, description="The search's estimated probability that its top hit is relevant."
+    )
+    relevance: float | None = Field(
+        default=None, description="This passage's estimated probability of relevance."
+    )
 
 
 class SearchResult(BaseModel):
     query: str
     collection: str
+    confidence: float | None = Field(
+        default=None,
+        description="Estimated probability (0-1) that the top hit is relevant. Below about 0.3 the collection "
+        "probably does not hold the answer in these words: search again with `expansion` (your own related terms "
+        "or a short hypothetical answer), rephrase, or tell the user it was not found.",
+    )
     hits: list[SearchHit]
 
 
@@ -138,6 +150,8 @@ with the names and terms a matching passage would contain ("why does espresso ta
 "ownership rules for borrowed references in Rust", not "rust"). One topic per query: for several topics \
 make several calls. No instructions or filler ("please find documents about..."). Exact identifiers, error \
 codes and names work best with mode="lexical"; paraphrased questions with the default hybrid.
+The result's `confidence` (0-1) estimates whether the top hit is relevant: when it is low, search again with \
+`expansion` (your own related terms or a short hypothetical answer) or rephrase, rather than trusting the hits.
 Restrict by metadata with `where` (Chroma syntax): {"topic": "coffee"}, {"year": {"$gte": 2020}}, {"$and": \
 [{"lang": "en"}, {"source": {"$in": ["a.md", "b.md"]}}]}."""
 
@@ -392,6 +406,7 @@ class HopscoutMCPServer(MCPServer):
             return SearchResult(
                 query=query,
                 collection=collection or scout.settings.collection,
+                confidence=hits[0].confidence if hits else None,
                 hits=[SearchHit(**hit.to_dict()) for hit in hits],
             )
 

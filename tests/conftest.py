@@ -118,7 +118,8 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url:
         yield url.rstrip("/")
         return
-    script = shutil.which("start-llm-server") or "/work/shared/llm/start-llm-server"
+    repo = Path(__file__).resolve().parent.parent
+    script = shutil.which("start-llm-server") or str(repo.parent / "shared" / "llm" / "start-llm-server")
     if not Path(script).exists():
         pytest.skip("no LLM server: set HOPSCOUT_TEST_LLM_URL or install start-llm-server (../shared/llm)")
     folder = tmp_path_factory.mktemp("llm-server")

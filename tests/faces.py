@@ -24,6 +24,8 @@ def expected_fields(hit: Hit) -> dict[str, Any]:
         "source": hit.source,
         "hop": hit.hop,
         "parent": hit.parent,
+        "confidence": hit.confidence,
+        "relevance": hit.relevance,
         "note": hit.note,
     }
 
@@ -31,6 +33,8 @@ def expected_fields(hit: Hit) -> dict[str, Any]:
 def check_every_field_is_set(fields: list[dict[str, Any]]) -> None:
     """The search above set every field on the hits a face returned."""
     assert fields and all(f["source"] and f["id"] and f["scores"] for f in fields)
+    assert all(0 < f["confidence"] < 1 and 0 < f["relevance"] < 1 for f in fields)
+    assert len({f["confidence"] for f in fields}) == 1  # the search's, on every hit
     assert all("calibrate" in f["note"] for f in fields)  # augment='auto' says why it augmented nothing
     assert {"augmented", "dense", "lexical", "hop_score"} <= set(fields[0]["scores"])
     later = [f for f in fields if f["hop"] == 2]

@@ -251,7 +251,12 @@ async def test_search_hits_carry_every_field_of_a_hit(tmp_path: Path, roots: Pat
             )
         )
     fields = [{**hit.pop("metadata"), **hit} for hit in found["hits"]]
-    assert all(set(f) >= {"id", "text", "score", "scores", "source", "hop", "parent", "note"} for f in fields)
+    assert all(
+        set(f)
+        >= {"id", "text", "score", "scores", "source", "hop", "parent", "note", "confidence", "relevance"}
+        for f in fields
+    )
+    assert found["confidence"] == fields[0]["confidence"]
     check_every_field_is_set(fields)
 
 

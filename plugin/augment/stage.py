@@ -21,10 +21,11 @@ from ..errors import InvalidArgumentError, LLMUnavailableError
 from ..filters import Where
 from ..llm import CachedLLM
 from ..retrieval import Candidates, FirstRetrieval, Ranked, Row, SearchOptions
+from ..retrieval.confidence import COVERAGE_DEPTH, load_confidence, query_confidence
 from ..retrieval.options import POLICIES
 from ..settings import Settings
 from .augmenters import Augmentation, AugmenterSpec, AugmentInput, get_augmenter
-from .gate import Gate, load_gate
+from .gate import ConfidenceGate, Gate, load_gate
 
 AUGMENT_SHARE = 0.5
 _log = logging.getLogger("hopscout.augment")
@@ -147,11 +148,13 @@ def augment_batch(
     depth: int,
     where: Where | None,
     llm: LLMSource,
-    expansion: str | None = None,
+    expansion: str | Sequence[str | None] | None = None,
 ) -> list[Outcome]:
     """Augment the queries ``decide`` marks and fuse with the original; the others keep their first ranking.
 
-    ``llm`` is asked for the model only when an LLM augmenter has a query to augment."""
+    ``llm`` is asked for the model only when an LLM augmenter has a query to augment. ``expansion`` is the
+    caller's text for every query, or one text per query."""
+    texts = [expansion] * len(firsts) if expansion is None or isinstance(expansion, str) else list(expansion)
     model = llm() if spec.needs_llm and any(decide) else None
     feedback: dict[str, tuple[str, dict[str, Any], Any]] = {}
     if spec.feedback and any(decide):
@@ -160,7 +163,7 @@ def augment_batch(
     augs: list[Augmentation | None] = []
     notes: list[str | None] = []
     times: list[float] = []
-    for cands, chosen in zip(firsts, decide):
+    for cands, chosen, text in zip(firsts, decide, texts):
         start = time.perf_counter()
         aug, note = None, None
         if chosen:
@@ -175,7 +178,7 @@ def augment_batch(
                 first.embedder,
                 feedback,
                 model,
-                expansion,
+                text,
             )
             aug, note = _augment_one(spec, inp)
         times.append((time.perf_counter() - start) * 1000)
@@ -215,7 +218,7 @@ class AugmentStage:
         where: Where | None,
         expansion: str | None,
         llm: LLMSource,
-        gate: Gate | None = None,
+        gate: Gate | ConfidenceGate | None = None,
     ) -> None:
         self.first = first
         self.policy = policy
@@ -234,15 +237,22 @@ class AugmentStage:
         firsts = self.first.run(
             queries, mode=self.mode, depth=self.depth, where=self.where, both=True, with_signals=auto
         )
-        gate = None
+        gate: Gate | ConfidenceGate | None = None
         if self.policy == "never":
             decide = [False] * len(firsts)
         elif self.policy == "always":
             decide = [True] * len(firsts)
         else:
             index = self.first.index
-            gate = self.gate or load_gate(index.last_metadata or index.metadata(), self.spec.name, self.mode)
-            decide = gate.decide([c.features or [] for c in firsts])
+            metadata = index.last_metadata or index.metadata()
+            gate = self.gate or load_gate(metadata, self.spec.name, self.mode)
+            confidence = None
+            if isinstance(gate, ConfidenceGate):
+                rankings = [c.ranking(self.mode, self.weight) for c in firsts]
+                ids = sorted({i for ranking in rankings for i, _ in ranking[:COVERAGE_DEPTH]})
+                texts = {i: t for i, (t, _, _) in index.get(ids).items()}
+                confidence = query_confidence(load_confidence(metadata), firsts, rankings, texts)
+            decide = gate.decide([c.features or [] for c in firsts], confidence)
         outcomes = augment_batch(
             self.first,
             firsts,

@@ -13,6 +13,7 @@ of its own (deleted after the run), so its latency is the LLM's, not a cache hit
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
 import time
@@ -23,16 +24,21 @@ from typing import Any
 
 import numpy as np
 
-from ..augment import AugmenterSpec, augment_batch, default_gate, fit_gate, get_augmenter
-from ..llm import LLM, CachedLLM, LLMCache
+from ..augment import AugmenterSpec, augment_batch, budget, default_gate, fit_gate, get_augmenter
+from ..calibration import confidence_data, fit_confidence
+from ..errors import UnreadableFileError
+from ..llm import LLM, CachedLLM, LLMCache, ReplayLLM
 from ..metrics import per_query
 from ..retrieval import SIGNALS, Candidates, FirstRetrieval
+from ..retrieval.confidence import DEFAULT_CONFIDENCE
 from ..scout import Scout
 from .datasets import load_dataset
 from .folds import SPLIT, cross_fit, halves
 from .harness import cross_fitted_weights, index_dataset
 
 Log = Callable[[str], None]
+AGENT_EXPANSION_FIELD = "keywords"
+REASK_SHARES = tuple(n / 10 for n in range(11))
 
 
 def _ndcg(rankings: Sequence[Sequence[str]], qids: Sequence[str], qrels: Any) -> list[float]:
@@ -76,6 +82,9 @@ class _FirstPass:
     never: list[float]
     sample: list[int]
     first_ms: list[float]
+    expansions: list[str | None]  # the agent's own expansion= text per query (for the expansion augmenter)
+    confidence: list[float]  # each query's confidence (the models fitted on the other fold)
+    default_confidence: list[float]  # each query's confidence from the shipped (uncalibrated) models
 
     @property
     def features(self) -> list[list[float]]:
@@ -90,13 +99,23 @@ def run_augment_eval(
     mode: str = "hybrid",
     limit: int | None = None,
     llm: LLM | None = None,
+    recorded: str | Path | None = None,
     latency_sample: int = 50,
     log: Log = lambda _: None,
 ) -> dict[str, Any]:
-    """Evaluate each augmenter under never / always / auto (cross-fitted) / oracle on the set in ``folder``."""
+    """Evaluate each augmenter under never / always / auto (cross-fitted) / oracle on the set in ``folder``.
+
+    ``recorded``: a capable LLM's outputs (JSONL keyed by query id: ``passage``, ``queries``, ``keywords``),
+    replayed as the LLM (:class:`~hopscout.llm.ReplayLLM`); its ``keywords`` are also the agent's own
+    ``expansion=`` text for the ``expansion`` augmenter."""
     dataset = load_dataset(folder)
     collection = index_dataset(scout, dataset, log)
     qids, queries, relevant = dataset.judged(limit)
+    expansions: list[str | None] = [None] * len(qids)
+    if recorded is not None:
+        llm = ReplayLLM.from_jsonl(recorded, subjects=dataset.queries)
+        rows = {q: r for q, r in _recorded_rows(recorded).items()}
+        expansions = [_agent_expansion(rows.get(q)) for q in qids]
     specs = [get_augmenter(name) for name in augmenters]
     index = scout.engine.index(collection)
     index.sync()
@@ -127,8 +146,25 @@ def run_augment_eval(
             dataset.qrels,
         )
 
+    log("confidence of every query (2-fold cross-fitted) ...")
+    confidence, default_confidence = _cross_fitted_confidence(
+        scout, collection, queries, relevant, weights, mode
+    )
     passed = _FirstPass(
-        first, mode, depth, qids, dataset.qrels, found, weights, folds, ndcg_of(mode), sample, first_ms
+        first,
+        mode,
+        depth,
+        qids,
+        dataset.qrels,
+        found,
+        weights,
+        folds,
+        ndcg_of(mode),
+        sample,
+        first_ms,
+        expansions,
+        confidence,
+        default_confidence,
     )
     report: dict[str, Any] = {
         "dataset": dataset.name,
@@ -175,6 +211,7 @@ def _evaluate_augmenter(
             depth=passed.depth,
             where=None,
             llm=lambda: llm,
+            expansion=[passed.expansions[r] for r in fold] if spec.caller_text else None,
         )
 
     aug_ms = []
@@ -191,10 +228,13 @@ def _evaluate_augmenter(
     always = _ndcg([[i for i, _ in o.ranking[:10]] for o in outcomes], qids, passed.qrels)
     gains = [a - b for a, b in zip(always, never)]
     fold_gates, gates = cross_fit(
-        len(qids), lambda fold: fit_gate([features[r] for r in fold], [gains[r] for r in fold])
+        len(qids),
+        lambda fold: fit_gate(
+            [features[r] for r in fold], [gains[r] for r in fold], max_fraction=budget(spec.name)
+        ),
     )
     decide = [gate.decide([f])[0] for gate, f in zip(fold_gates, features)]
-    default = default_gate(spec.name).decide(features)
+    default = default_gate(spec.name).decide(features, passed.default_confidence)
     table: dict[str, dict[str, float]] = {}
     for policy, chosen in (
         ("never", [False] * len(qids)),
@@ -226,7 +266,73 @@ def _evaluate_augmenter(
         },
         "gates_never": sum(gate.threshold > 1.0 for gate in gates),
         "signal_rho": signal_correlations(features, gains),
+        "agent_loop": agent_loop(passed.confidence, never, always),
     }
+
+
+def _cross_fitted_confidence(
+    scout: Scout,
+    collection: str,
+    queries: list[str],
+    relevant: list[dict[str, int]],
+    weights: list[float],
+    mode: str,
+) -> tuple[list[float], list[float]]:
+    """Each query's confidence from models fitted on the other fold (as a calibrated collection would give),
+    and from the shipped defaults (as an uncalibrated one does)."""
+    data = confidence_data(scout, collection, queries, relevant, weights, mode=mode)
+    out = np.zeros(len(queries))
+    for part in halves(len(queries)):
+        rows = np.asarray(part, dtype=int)
+        if len(rows):
+            model = fit_confidence(data, np.setdiff1d(np.arange(len(queries)), rows)).query
+            out[rows] = model.probability(data.queries[rows])
+    return out.tolist(), DEFAULT_CONFIDENCE.query.probability(data.queries).tolist()
+
+
+def agent_loop(
+    confidence: Sequence[float],
+    first: Sequence[float],
+    second: Sequence[float],
+    shares: Sequence[float] = REASK_SHARES,
+) -> list[dict[str, float]]:
+    """An agent that searches, and where the result's confidence is lowest searches again with the second
+    ranking (its own expansion, or an augmenter): nDCG@10 against the share of queries asked twice."""
+    order = np.argsort(np.asarray(confidence), kind="stable")
+    curve = []
+    for share in shares:
+        again = set(order[: round(share * len(order))].tolist())
+        curve.append(
+            {
+                "reasked": share,
+                "ndcg@10": float(np.mean([second[r] if r in again else first[r] for r in range(len(first))])),
+            }
+        )
+    return curve
+
+
+def _recorded_rows(path: str | Path) -> dict[str, dict[str, Any]]:
+    rows = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot read recorded outputs {path}: {exc}") from exc
+    for n, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+                rows[str(row["_id"])] = row
+            except (ValueError, KeyError) as exc:
+                raise UnreadableFileError(f"{path}:{n}: expected a JSON object with an _id: {exc}") from exc
+    return rows
+
+
+def _agent_expansion(row: dict[str, Any] | None) -> str | None:
+    """What an agent passes as ``expansion=``: the recorded expansion keywords, joined."""
+    if not row or not row.get(AGENT_EXPANSION_FIELD):
+        return None
+    value = row[AGENT_EXPANSION_FIELD]
+    return " ".join(value) if isinstance(value, list) else str(value)
 
 
 def oracle_capture(rows: dict[str, dict[str, float]]) -> float | None:
@@ -277,6 +383,11 @@ def format_augment_report(report: dict[str, Any]) -> str:
                 if capture is not None
                 else "nothing: the oracle gains nothing over never"
             )
+        )
+        loop = {round(p["reasked"], 1): p["ndcg@10"] for p in result["agent_loop"]}
+        lines.append(
+            "  agent loop (re-ask the least confident share): "
+            + ", ".join(f"{int(100 * share)}% → {100 * loop[share]:.1f}" for share in (0.2, 0.4, 0.6, 1.0))
         )
         if result["fallbacks"]:
             lines.append(f"  {result['fallbacks']} fallbacks: {'; '.join(result['notes'])}")

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .. import fusion
+from .signals import signals
 
 
 @dataclass
@@ -23,6 +24,32 @@ class Candidates:
     lexical: dict[str, float]
     docs: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     features: list[float] | None = None
+    term_idf: dict[str, float] = field(
+        default_factory=dict
+    )  # the query's BM25 terms and their IDF (with signals)
+
+    def with_signals(self) -> Candidates:
+        """These candidates with their confidence signals computed (from the lists and ``term_idf``)."""
+        self.features = signals(
+            list(self.dense.values()),
+            list(self.lexical.values()),
+            list(self.dense),
+            list(self.lexical),
+            list(self.term_idf.values()),
+        )
+        return self
+
+    def without(self, ids: set[str]) -> Candidates:
+        """These candidates as if the documents ``ids`` were not in the collection (signals recomputed)."""
+        return Candidates(
+            self.query,
+            self.vector,
+            {i: s for i, s in self.dense.items() if i not in ids},
+            {i: s for i, s in self.lexical.items() if i not in ids},
+            {},
+            None,
+            dict(self.term_idf),
+        ).with_signals()
 
     def ranking(self, mode: str, weight: float) -> list[tuple[str, float]]:
         """The mode's ranking of these candidates (ties by id); hybrid fuses them with lexical ``weight``."""
@@ -42,6 +69,7 @@ class Row:
     scores: dict[str, float]
     hop: int = 1
     parent: str | None = None
+    relevance: float | None = None
 
 
 @dataclass
@@ -51,6 +79,7 @@ class Ranked:
     candidates: Candidates
     rows: list[Row]
     note: str | None = None
+    confidence: float | None = None
 
 
 class Stage(Protocol):

@@ -15,7 +15,7 @@ from ..embedders import Embedder
 from ..filters import Where
 from ..index import CollectionIndex
 from .candidates import Candidates, Ranked, Row
-from .signals import signals
+from .signals import idf
 
 
 class FirstRetrieval:
@@ -82,20 +82,15 @@ class FirstRetrieval:
         terms = [sorted(set(analyze(c.query))) for c in batch]
         freqs = self.index.lexical.doc_freqs([t for ts in terms for t in ts])
         for c, ts in zip(batch, terms):
-            c.features = signals(
-                list(c.dense.values()),
-                list(c.lexical.values()),
-                list(c.dense),
-                list(c.lexical),
-                [freqs.get(t, 0) for t in ts],
-                total,
-            )
+            c.term_idf = {t: idf(freqs.get(t, 0), total) for t in ts}
+            c.with_signals()
 
 
 class FirstStage:
     """The plain search: the first retrieval ranked by the mode. Single retrievers keep their own order; hybrid
     fuses each retriever's top ``candidates`` (convex, lexical ``weight``). Scores: ``dense`` / ``lexical``, and
-    for hybrid ``fused`` beside the parts."""
+    for hybrid ``fused`` beside the parts. Both retrievers always run (the other one on a worker thread): the
+    confidence of the result reads them both (:mod:`.confidence`)."""
 
     def __init__(
         self, first: FirstRetrieval, *, mode: str, k: int, weight: float, candidates: int, where: Where | None
@@ -104,12 +99,12 @@ class FirstStage:
         self.mode = mode
         self.k = k
         self.weight = weight
-        self.depth = k if mode != "hybrid" else max(k, candidates)
+        self.depth = max(k, candidates)
         self.where = where
 
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
         batch = self.first.run(
-            queries, mode=self.mode, depth=self.depth, where=self.where, documents=self.mode == "dense"
+            queries, mode=self.mode, depth=self.depth, where=self.where, both=True, with_signals=True
         )
         return [Ranked(c, self.rows(c)) for c in batch]
 

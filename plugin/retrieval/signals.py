@@ -26,21 +26,24 @@ SIGNALS = (
 DEPTH = 10
 
 
+def idf(doc_freq: int, total_docs: int) -> float:
+    """A term's IDF as the signals read it: ``log(1 + N / (1 + df))``."""
+    return math.log(1 + max(total_docs, 1) / (1 + doc_freq))
+
+
 def signals(
     dense: Sequence[float],
     lexical: Sequence[float],
     dense_ids: Sequence[str],
     lexical_ids: Sequence[str],
-    doc_freqs: Sequence[int],
-    total_docs: int,
+    term_idf: Sequence[float],
 ) -> list[float]:
     """The signals of one query (in :data:`SIGNALS` order) from its ranked dense/BM25 scores and ids and its
-    terms' document counts."""
+    BM25 terms' IDF (:func:`idf`)."""
     d = list(dense[:DEPTH]) or [0.0]
     lx = list(lexical[:DEPTH])
     top_d, top_l = set(dense_ids[:DEPTH]), set(lexical_ids[:DEPTH])
-    n = max(total_docs, 1)
-    idf = [math.log(1 + n / (1 + f)) for f in doc_freqs] or [0.0]
+    idf_values = list(term_idf) or [0.0]
     return [
         d[0],
         d[0] - d[1] if len(d) > 1 else 0.0,
@@ -49,7 +52,7 @@ def signals(
         (lx[0] - lx[-1]) / lx[0] if lx and lx[0] > 0 else 0.0,
         len(top_d & top_l) / DEPTH,
         float(bool(dense_ids) and bool(lexical_ids) and dense_ids[0] == lexical_ids[0]),
-        math.log1p(len(doc_freqs)),
-        float(np.mean(idf)),
-        float(np.max(idf)),
+        math.log1p(len(term_idf)),
+        float(np.mean(idf_values)),
+        float(np.max(idf_values)),
     ]

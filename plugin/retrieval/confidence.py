@@ -1,0 +1,249 @@
+"""How sure a search is: the probability that its top hit is relevant (``confidence``), and for each hit the
+probability that it is (``relevance``). Both are absolute, so they compare across queries and collections, and
+an agent can tell "found it" from "nothing here" (then: rephrase, pass its own ``expansion=``, or stop).
+
+Two small logistic models (:class:`~hopscout.logistic.Logistic`) read what the first retrieval already holds: its
+confidence signals (:mod:`.signals`), how much of the query's IDF mass the BM25 top matched, the fused margin,
+how the dense and BM25 tops rate each other, how far each top stands above its top 50, and how much of the
+query the top documents contain. Shipped defaults were fitted on four public sets (SciFact, MetaTool,
+Seal-Tools in/out; :func:`hopscout.evaluation.confidence_eval.fit_defaults`); ``hopscout calibrate DIR`` fits
+them to a collection (stored with it) and keeps the fit only when it beats the default on held-out queries.
+Training adds each labelled query once more with its relevant documents removed (label 0, weight
+:data:`NO_ANSWER_WEIGHT`): what "nothing relevant here" looks like."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..analysis import analyze
+from ..logistic import Logistic
+from .candidates import Candidates, Ranked
+from .signals import SIGNALS
+
+META_CONFIDENCE = "hopscout:confidence"
+NO_ANSWER_WEIGHT = (
+    0.1  # the weight of a labelled query with its answers removed: a prior that few queries have none
+)
+COVERAGE_DEPTH = 5
+FEATURES = (
+    *SIGNALS,
+    "lexical_coverage",
+    "fused_margin",
+    "top_dense",
+    "top_lexical_share",
+    "dense_top_lexical_share",
+    "lexical_top_dense",
+    "dense_z",
+    "lexical_z",
+    "top_coverage",
+    "best_coverage",
+)
+HIT_FEATURES = ("confidence_logit", "dense", "lexical_share", "log_rank", "fused", "coverage")
+
+
+def query_features(
+    c: Candidates, ranking: Sequence[tuple[str, float]], terms: Mapping[str, set[str]]
+) -> list[float]:
+    """The confidence features of one query (:data:`FEATURES`) from its candidates (with signals), the ranking
+    they produced, and the BM25 terms of the top documents (``terms``: id → terms; missing ids count as none)."""
+    signal = list(c.features or [0.0] * len(SIGNALS))
+    dense = sorted(c.dense.values(), reverse=True)
+    lexical = sorted(c.lexical.values(), reverse=True)
+    dense_top_id = max(c.dense, key=c.dense.__getitem__) if c.dense else None
+    lexical_top_id = max(c.lexical, key=c.lexical.__getitem__) if c.lexical else None
+    top = ranking[0][0] if ranking else None
+    lt = lexical[0] if lexical else 0.0
+    idf_mass = sum(c.term_idf.values())
+    coverages = [_coverage(c.term_idf, terms.get(i, set())) for i, _ in ranking[:COVERAGE_DEPTH]]
+    return signal + [
+        lt / idf_mass if idf_mass > 0 else 0.0,
+        ranking[0][1] - ranking[1][1] if len(ranking) > 1 else 1.0,
+        c.dense.get(top, 0.0) if top else 0.0,
+        c.lexical.get(top, 0.0) / lt if top and lt > 0 else 0.0,
+        c.lexical.get(dense_top_id, 0.0) / lt if dense_top_id and lt > 0 else 0.0,
+        c.dense.get(lexical_top_id, 0.0) if lexical_top_id else 0.0,
+        _z(dense),
+        _z(lexical),
+        coverages[0] if coverages else 0.0,
+        max(coverages, default=0.0),
+    ]
+
+
+def hit_features(
+    confidence: float,
+    c: Candidates,
+    ranking: Sequence[tuple[str, float]],
+    doc_id: str,
+    rank: int,
+    terms: Mapping[str, set[str]],
+) -> list[float]:
+    """The relevance features of one hit (:data:`HIT_FEATURES`)."""
+    lt = max(c.lexical.values(), default=0.0)
+    p = min(max(confidence, 1e-6), 1 - 1e-6)
+    fused = dict(ranking).get(doc_id, 0.0)
+    return [
+        math.log(p / (1 - p)),
+        c.dense.get(doc_id, 0.0),
+        c.lexical.get(doc_id, 0.0) / lt if lt > 0 else 0.0,
+        math.log1p(rank),
+        fused,
+        _coverage(c.term_idf, terms.get(doc_id, set())),
+    ]
+
+
+def _coverage(term_idf: Mapping[str, float], doc_terms: set[str]) -> float:
+    """The share of the query's IDF mass whose terms the document contains."""
+    total = sum(term_idf.values())
+    return sum(v for t, v in term_idf.items() if t in doc_terms) / total if total > 0 else 0.0
+
+
+def _z(scores: Sequence[float]) -> float:
+    """How far the top score stands above the top 50, in standard deviations."""
+    head = np.asarray(scores[:50], dtype=np.float64)
+    return float((head[0] - head.mean()) / (head.std() + 1e-6)) if len(head) > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class ConfidenceModels:
+    """The query model (P(top hit relevant)) and the hit model (P(this hit relevant))."""
+
+    query: Logistic
+    hit: Logistic
+
+    def to_json(self) -> str:
+        return json.dumps({"query": json.loads(self.query.to_json()), "hit": json.loads(self.hit.to_json())})
+
+    @classmethod
+    def from_json(cls, text: str) -> ConfidenceModels:
+        raw = json.loads(text)
+        return cls(
+            Logistic.from_json(json.dumps(raw["query"]), len(FEATURES)),
+            Logistic.from_json(json.dumps(raw["hit"]), len(HIT_FEATURES)),
+        )
+
+    def annotate(
+        self,
+        ranked: Sequence[Ranked],
+        rankings: Sequence[Sequence[tuple[str, float]]],
+        texts: Mapping[str, str],
+        k: int,
+    ) -> None:
+        """Set each query's ``confidence`` and its top ``k`` rows' ``relevance`` (from the first retrieval's
+        ``rankings`` and the ``texts`` of its top documents)."""
+        terms = {i: set(analyze(t)) for i, t in texts.items()}
+        rows_x = [query_features(r.candidates, ranking, terms) for r, ranking in zip(ranked, rankings)]
+        if not rows_x:
+            return
+        for r, ranking, p in zip(ranked, rankings, self.query.probability(rows_x)):
+            r.confidence = float(p)
+            hits = [
+                hit_features(r.confidence, r.candidates, ranking, row.id, n, terms)
+                for n, row in enumerate(r.rows[:k])
+            ]
+            if hits:
+                for row, q in zip(r.rows, self.hit.probability(hits)):
+                    row.relevance = float(q)
+
+
+def query_confidence(
+    models: ConfidenceModels,
+    found: Sequence[Candidates],
+    rankings: Sequence[Sequence[tuple[str, float]]],
+    texts: Mapping[str, str],
+) -> list[float]:
+    """Each query's confidence alone (no hits): what the augmentation gate reads before it decides."""
+    terms = {i: set(analyze(t)) for i, t in texts.items()}
+    rows = [query_features(c, ranking, terms) for c, ranking in zip(found, rankings)]
+    return [float(p) for p in models.query.probability(rows)] if rows else []
+
+
+def load_confidence(metadata: Mapping[str, object]) -> ConfidenceModels:
+    """The collection's calibrated models, else the shipped defaults."""
+    raw = metadata.get(META_CONFIDENCE)
+    return ConfidenceModels.from_json(raw) if isinstance(raw, str) else DEFAULT_CONFIDENCE
+
+
+# Fitted on SciFact, MetaTool and Seal-Tools in/out (pooled; 5,151 labelled queries plus each with its relevant
+# documents removed) by hopscout.evaluation.confidence_eval.fit_defaults; see the README for their quality.
+DEFAULT_CONFIDENCE = ConfidenceModels(
+    query=Logistic(
+        mean=(
+            0.440734,
+            0.068461,
+            0.168847,
+            0.0518025,
+            0.513701,
+            0.268142,
+            0.30829,
+            2.64823,
+            4.59569,
+            6.09388,
+            0.280698,
+            0.242664,
+            0.40106,
+            0.798376,
+            0.57956,
+            0.306725,
+            3.65482,
+            3.31426,
+            0.196726,
+            0.225731,
+        ),
+        scale=(
+            0.123316,
+            0.078127,
+            0.096867,
+            0.0284456,
+            0.166771,
+            0.159597,
+            0.461787,
+            0.669011,
+            0.579392,
+            1.33365,
+            0.236043,
+            0.198061,
+            0.152767,
+            0.334432,
+            0.407898,
+            0.208439,
+            0.898369,
+            1.21365,
+            0.186801,
+            0.179771,
+        ),
+        coef=(
+            0.0292642,
+            0.11931,
+            0.332534,
+            0.0608916,
+            0.190667,
+            -0.0204242,
+            -0.0723588,
+            0.176552,
+            0.477213,
+            0.274593,
+            -0.320549,
+            0.420756,
+            0.263807,
+            0.144,
+            0.0753854,
+            -0.00129443,
+            -0.0249168,
+            0.208724,
+            0.647716,
+            -0.0232731,
+        ),
+        bias=0.285428,
+    ),
+    hit=Logistic(
+        mean=(0.869909, 0.286567, 0.401911, 1.51044, 0.434288, 0.110809),
+        scale=(1.7606, 0.148475, 0.346383, 0.695407, 0.235532, 0.136369),
+        coef=(0.710096, 0.0671831, 0.595499, -0.381666, 1.05184, -0.228328),
+        bias=-2.73453,
+    ),
+)
