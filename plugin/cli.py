@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from .errors import HopscoutError
+from .errors import CollectionNotFoundError, HopscoutError, InvalidArgumentError, StoreNotFoundError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hopscout: retrieval for LLM agents.")
 
@@ -22,18 +22,65 @@ HomeOpt = typer.Option(None, "--home", help="Store location (default: HOPSCOUT_H
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"hopscout {version('hopscout')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print hopscout's version and exit."
+    ),
+) -> None:
+    """hopscout: retrieval for LLM agents."""
+
+
 def _err(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
 
 
-def _scout(home: Path | None = None, **settings: Any) -> Any:
-    from .scout import Scout
-    from .settings import Settings
+def _settings(home: Path | None = None) -> Any:
+    from .settings import load_settings
 
-    values = {k: v for k, v in settings.items() if v is not None}
-    if home is not None:
-        values["home"] = home
-    return Scout(Settings(**values))
+    return load_settings() if home is None else load_settings(home=home)
+
+
+def _scout(home: Path | None = None, *, existing: bool = False) -> Any:
+    """A Scout on ``home``; ``existing``: the command only reads, so a home with no store is an error (rather
+    than an empty store created there)."""
+    from .scout import Scout
+
+    settings = _settings(home)
+    embedded = settings.store == "chroma" and settings.chroma_url is None
+    if existing and embedded and not (settings.home / "chroma").exists():
+        flag = f" --home {home}" if home is not None else ""
+        raise StoreNotFoundError(
+            f"no hopscout store at {settings.home}: index something first (`hopscout ingest PATH{flag}`), "
+            "or point --home / HOPSCOUT_HOME at an existing one"
+        )
+    return Scout(settings)
+
+
+def _where(text: str | None) -> Any:
+    """A ``--where`` JSON filter, or a one-line error saying what is wrong with it."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgumentError(
+            f"--where is not valid JSON ({exc.msg} at character {exc.pos}): give an object such as "
+            '\'{"lang": "en"}\''
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidArgumentError(
+            f'--where must be a JSON object such as \'{{"lang": "en"}}\', got {type(value).__name__}'
+        )
+    return value
 
 
 @app.command()
@@ -47,14 +94,23 @@ def ingest(
     from tqdm import tqdm
 
     scout = _scout(home)
-    with tqdm(total=0, unit="chunk", desc="embedding", disable=as_json or not sys.stderr.isatty()) as bar:
+    quiet = as_json or not sys.stderr.isatty()
+    with (
+        tqdm(total=0, unit="file", desc="reading", disable=quiet) as files_bar,
+        tqdm(total=0, unit="chunk", desc="embedding", disable=quiet) as chunks_bar,
+    ):
 
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+        def follow(bar: Any) -> Any:
+            def update(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
 
-        report = scout.ingest(path, collection=collection, progress=progress)
+            return update
+
+        report = scout.ingest(
+            path, collection=collection, progress=follow(chunks_bar), parsed=follow(files_bar)
+        )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
@@ -63,12 +119,33 @@ def ingest(
         f"removed {len(report.removed)} files; {report.chunks} chunks written"
     )
     for failed, reason in report.failed.items():
-        _err(f"skipped {failed}: {reason}")
+        _err(f"failed {failed}: {reason}")
+    for reason, paths in _by_reason(report.skipped).items():
+        shown = ", ".join(Path(p).name for p in paths[:5]) + (
+            f" and {len(paths) - 5} more" if len(paths) > 5 else ""
+        )
+        _err(f"skipped {len(paths)} file{'s' if len(paths) != 1 else ''}, {reason}: {shown}")
+    seen = report.added or report.replaced or report.unchanged or report.removed or report.failed
+    if not seen and not report.skipped:
+        from .ingest.loaders import SUPPORTED_SUFFIXES
+
+        _err(
+            f"nothing to index in {path}: no files with a supported type ({' '.join(sorted(SUPPORTED_SUFFIXES))})"
+        )
+
+
+def _by_reason(skipped: Any) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for path, reason in skipped.items():
+        grouped.setdefault(reason, []).append(path)
+    return grouped
 
 
 @app.command()
 def search(
-    query: str = typer.Argument(..., help="What to look for."),
+    query: str | None = typer.Argument(
+        None, help="What to look for; - (or nothing, with text piped in) reads it from stdin."
+    ),
     k: int = typer.Option(5, "--k", "-k", help="How many results."),
     mode: str | None = typer.Option(None, "--mode", help="dense, lexical or hybrid (default hybrid)."),
     where: str | None = typer.Option(
@@ -83,11 +160,9 @@ def search(
     as_json: bool = JsonOpt,
 ) -> None:
     """Search a collection."""
-    try:
-        filters = json.loads(where) if where else None
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"--where is not valid JSON: {exc}") from exc
-    hits = _scout(home).search(
+    query = _query(query)
+    filters = _where(where)
+    hits = _scout(home, existing=True).search(
         query, k, where=filters, mode=mode, collection=collection, hops=hops, hop_operator=operator
     )
     if as_json:
@@ -128,6 +203,15 @@ def search(
         )
         text = " ".join(hit.text.split())
         typer.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
+
+
+def _query(query: str | None) -> str:
+    """The query argument, or stdin's text for ``-`` (or no argument with text piped in)."""
+    if query is not None and query != "-":
+        return query
+    if query is None and sys.stdin.isatty():
+        raise InvalidArgumentError('give a query: hopscout search "what to look for" (or - to read stdin)')
+    return sys.stdin.read().strip()
 
 
 @app.command("eval")
@@ -196,9 +280,8 @@ def eval_(
 ) -> None:
     """Quality (nDCG@10, recall, all@10, MRR) and latency of each mode, with baselines, in one run."""
     from .evaluation.harness import format_report, run_eval
-    from .settings import Settings
 
-    base = Settings() if home is None else Settings(home=home)
+    base = _settings(home)
     scout = _scout(base.home / "eval")
     log = lambda msg: typer.echo(msg, err=True)
     if hops > 1 or hop_oracle:
@@ -412,31 +495,59 @@ def train_hop(
 
 @app.command()
 def collections(home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:
-    """List collections with their size and embedder."""
-    infos = _scout(home).collections()
+    """List collections with their size (in chunks) and embedder."""
+    scout = _scout(home, existing=True)
+    infos = scout.collections()
     if as_json:
         typer.echo(json.dumps([info.to_dict() for info in infos], indent=2))
         return
+    if not infos:
+        _err(f"no collections in {scout.settings.home}: add some with `hopscout ingest PATH`")
     for info in infos:
-        typer.echo(f"{info.name}\t{info.count} docs\t{info.embedder}")
+        typer.echo(f"{info.name}\t{info.count} chunks\t{info.embedder}")
 
 
 @app.command()
 def delete(
-    ids: list[str] = typer.Argument(None, help="Document ids to delete."),
+    ids: list[str] = typer.Argument(None, help="Document (chunk) ids to delete."),
     where: str | None = typer.Option(None, "--where", help="Delete documents matching this JSON filter."),
-    drop: bool = typer.Option(False, "--drop", help="Delete the whole collection."),
+    drop: bool = typer.Option(False, "--drop", help="Delete the whole collection (asks to confirm)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="With --drop: do not ask to confirm."),
     collection: str | None = CollectionOpt,
     home: Path | None = HomeOpt,
 ) -> None:
-    """Delete documents (by id or filter) or a whole collection."""
-    scout = _scout(home)
+    """Delete documents (by id or filter), or with --drop a whole collection."""
+    filters = _where(where)
+    if drop and (ids or filters):
+        raise InvalidArgumentError(
+            "--drop deletes the whole collection and takes no ids or --where; leave out --drop to delete "
+            "only those documents"
+        )
+    if not drop and not ids and not filters:
+        raise InvalidArgumentError(
+            "say what to delete: document ids, --where FILTER, or --drop for the whole collection"
+        )
+    scout = _scout(home, existing=True)
+    name = collection or scout.settings.collection
     if drop:
-        scout.drop_collection(collection or scout.settings.collection)
-        typer.echo("collection dropped")
+        info = next((i for i in scout.collections() if i.name == name), None)
+        if info is None:
+            raise CollectionNotFoundError(
+                f"no collection {name!r} in {scout.settings.home}: `hopscout collections` lists them"
+            )
+        count = info.count
+        if not yes:
+            if not sys.stdin.isatty():
+                raise InvalidArgumentError(
+                    f"--drop deletes collection {name!r} ({count} chunks): add --yes to confirm"
+                )
+            typer.confirm(f"Delete collection {name!r} and its {count} chunks?", abort=True)
+        scout.drop_collection(name)
+        typer.echo(f"dropped collection {name!r} ({count} chunks)")
         return
-    removed = scout.delete(ids or None, where=json.loads(where) if where else None, collection=collection)
-    typer.echo(f"deleted {removed} documents")
+    removed = scout.delete(ids or None, where=filters, collection=collection)
+    missing = f" ({len(ids) - removed} of the {len(ids)} ids not found)" if ids and removed < len(ids) else ""
+    typer.echo(f"deleted {removed} chunks from {name!r}{missing}")
 
 
 @app.command()
@@ -459,9 +570,8 @@ def bench(
 ) -> None:
     """Search latency at each size and ingest throughput, as ratios to the raw encoder measured in the same run."""
     from .bench import format_bench, run_bench
-    from .settings import Settings
 
-    base = Settings() if home is None else Settings(home=home)
+    base = _settings(home)
     report = run_bench(
         _scout(base.home / "bench"),
         data,
@@ -499,13 +609,26 @@ def _face_command(entry: Any) -> Any:
 _register_face_commands()
 
 
-def main() -> None:
-    """Console entry point: hopscout errors print as one clear line and exit 2."""
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point. Every mistake a user can make (a bad option, a bad ``HOPSCOUT_*`` value, a missing
+    store, any hopscout error) prints one ``error:`` line and exits 2; nothing is half-done."""
     try:
-        app()
+        code = app(args=argv, prog_name="hopscout", standalone_mode=False)
+    except typer.Abort:
+        _err("aborted: nothing was changed")
+        sys.exit(1)
+    except typer.TyperException as exc:  # Typer's (vendored Click's) usage errors: bad option, bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()
+            sys.exit(exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        _err(f"error: {exc.format_message()}{hint}")  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2))
     except HopscoutError as exc:
         _err(f"error: {exc}")
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
+import numpy as np
+
 from . import augment
 from .embedders import Embedder
 from .errors import InvalidArgumentError
@@ -122,8 +124,10 @@ class Engine:
         metadatas: Sequence[Mapping[str, Any]],
         progress: Progress | None = None,
     ) -> None:
-        """Embed and store documents; a writer thread stores each batch while the next is embedded."""
-        size = self.settings.batch_size * 4
+        """Embed and store documents; a writer thread stores each group of batches while the next is embedded.
+        ``progress(done, total)`` follows every embedding batch."""
+        size = self.settings.batch_size
+        group = size * 4  # texts per store write
         pending: queue.Queue[Any] = queue.Queue(maxsize=2)
         failure: list[BaseException] = []
 
@@ -138,17 +142,18 @@ class Engine:
 
         thread = threading.Thread(target=writer, name="hopscout-writer", daemon=True)
         thread.start()
-        done = 0
         try:
-            for start in range(0, len(ids), size):
+            for start in range(0, len(ids), group):
                 if failure:
                     break
-                batch = slice(start, start + size)
-                vectors = self.embedder.embed_documents(texts[batch])
-                pending.put((ids[batch], texts[batch], vectors, metadatas[batch]))
-                done += len(texts[batch])
-                if progress:
-                    progress(done, len(ids))
+                end = min(start + group, len(ids))
+                parts = []
+                for first in range(start, end, size):
+                    parts.append(self.embedder.embed_documents(texts[first : min(first + size, end)]))
+                    if progress:
+                        progress(min(first + size, end), len(ids))
+                vectors = np.concatenate(parts)
+                pending.put((ids[start:end], texts[start:end], vectors, metadatas[start:end]))
         finally:
             pending.put(None)
             thread.join()

@@ -15,6 +15,14 @@ class InvalidArgumentError(HopscoutError, ValueError):
     """An argument has the wrong type or is out of range (k <= 0, a bad filter, ...)."""
 
 
+class InvalidSettingError(HopscoutError, ValueError):
+    """A setting (a ``HOPSCOUT_*`` environment variable or a keyword setting) has a value hopscout cannot use."""
+
+
+class StoreNotFoundError(HopscoutError, LookupError):
+    """A command that only reads (search, collections, delete) was pointed at a home with no hopscout store."""
+
+
 class CollectionNotFoundError(HopscoutError, LookupError):
     """The named collection does not exist in the store."""
 

@@ -17,7 +17,7 @@ from .errors import HopscoutError, InvalidArgumentError
 from .filters import Where, validate_where
 from .llm import LLM
 from .retrieval import SearchKwargs, SearchOptions
-from .settings import Settings
+from .settings import Settings, load_settings
 from .store import VectorStore, check_collection_name, open_store
 from .types import CollectionInfo, Document, Hit, IngestReport
 
@@ -54,7 +54,7 @@ class Scout:
             raise InvalidArgumentError("Pass store= (a VectorStore) or client= (a Chroma client), not both")
         if llm is not None and not callable(getattr(llm, "complete", None)):
             raise InvalidArgumentError(f"llm must have a complete(prompt) method, got {type(llm).__name__}")
-        resolved = settings or Settings(**overrides)
+        resolved = settings or load_settings(**overrides)
         self.engine = Engine(
             resolved, embedder or make_embedder(resolved), store or open_store(resolved, client), llm
         )
@@ -119,18 +119,25 @@ class Scout:
         return ids_out
 
     def ingest(
-        self, path: str | Path, *, collection: str | None = None, progress: Progress | None = None
+        self,
+        path: str | Path,
+        *,
+        collection: str | None = None,
+        progress: Progress | None = None,
+        parsed: Progress | None = None,
     ) -> IngestReport:
         """Index a file or a folder (text, Markdown, HTML, PDF, code) in overlapping token-sized chunks.
 
-        Re-ingesting a folder skips unchanged files, replaces changed ones and removes deleted ones."""
+        Re-ingesting a folder skips unchanged files, replaces changed ones and removes deleted ones. The report
+        names every file passed over and why. ``parsed(files done, files)`` reports reading and chunking,
+        ``progress(chunks done, chunks)`` embedding."""
         from .ingest.pipeline import ingest_path
 
         name = check_collection_name(collection or self.settings.collection)
         existed = self.engine.exists(name)
         index = self.engine.index(name, create=True)
         try:
-            return ingest_path(self.engine, index, Path(path), progress=progress)
+            return ingest_path(self.engine, index, Path(path), progress=progress, parsed=parsed)
         except HopscoutError:
             if not existed and index.count() == 0:
                 self.engine.drop(name)  # a failed first ingest leaves no empty collection behind

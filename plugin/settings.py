@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import InvalidSettingError
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 SearchMode = Literal["dense", "lexical", "hybrid"]
@@ -127,3 +130,28 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return value.strip().rstrip("/")
+
+
+def load_settings(**values: Any) -> Settings:
+    """:class:`Settings` from keyword values and ``HOPSCOUT_*`` variables; a bad value is an
+    :class:`~hopscout.errors.InvalidSettingError` naming the variable (or keyword), the value and what it accepts,
+    instead of pydantic's multi-line report."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise InvalidSettingError(describe_validation_error(exc, values)) from None
+
+
+def describe_validation_error(exc: ValidationError, given: Mapping[str, Any] | None = None) -> str:
+    """One line per bad field: ``HOPSCOUT_MAX_K='abc': Input should be a valid integer``."""
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        label = name if given and name in given else f"HOPSCOUT_{name.upper()}"
+        if error["type"] == "extra_forbidden":
+            problems.append(
+                f"unknown setting {label} (see `hopscout --help` and the README's settings table)"
+            )
+            continue
+        problems.append(f"{label}={error.get('input')!r}: {error['msg']}")
+    return "; ".join(problems)

@@ -100,7 +100,8 @@ class CollectionInfo:
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What an ingest did: files added, replaced, skipped as unchanged, removed, failed (path → reason)."""
+    """What an ingest did: files added, replaced, left as unchanged, removed, failed (path → reason: could not be
+    read), skipped (path → reason: hidden, an unsupported type, or no text in it) and the chunks written."""
 
     added: tuple[str, ...] = ()
     replaced: tuple[str, ...] = ()
@@ -108,6 +109,7 @@ class IngestReport:
     removed: tuple[str, ...] = ()
     failed: Mapping[str, str] = field(default_factory=dict)
     chunks: int = 0
+    skipped: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,5 +118,6 @@ class IngestReport:
             "unchanged": list(self.unchanged),
             "removed": list(self.removed),
             "failed": dict(self.failed),
+            "skipped": dict(self.skipped),
             "chunks": self.chunks,
         }

@@ -39,9 +39,15 @@ def hopscout(home: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOPSCOUT_")}
     env.update(HOPSCOUT_HOME=str(home), COLUMNS="200", NO_COLOR="1")
 
-    def run(*args: str, timeout: float = 180) -> Run:
+    def run(*args: str, timeout: float = 180, stdin: str = "", **env_extra: str) -> Run:
         proc = subprocess.run(
-            [*COMMAND, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+            [*COMMAND, *args],
+            env={**env, **env_extra},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
@@ -130,11 +136,127 @@ def test_unknown_collection_is_named(hopscout) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: ") and "'nope-x1'" in lines[0], run.err
 
 
+def one_error_line(run: Run) -> str:
+    """The run failed with exit 2 and said why in exactly one ``error:`` line (no traceback, no box)."""
+    assert run.code == 2, (run.code, run.out, run.err)
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
+    return lines[0]
+
+
 def test_bad_where_json_is_rejected_with_a_message(hopscout) -> None:
-    run = hopscout("search", "anything", "--where", "not json")
-    assert run.code != 0
-    assert "Traceback" not in run.err
-    assert "--where is not valid JSON" in run.err, run.err
+    assert "--where is not valid JSON" in one_error_line(
+        hopscout("search", "anything", "--where", "not json")
+    )
+    assert "JSON object" in one_error_line(hopscout("search", "anything", "--where", "[1, 2]"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("search", "x", "-k", "abc"), ("search", "x", "--bogus"), ("delete", "--where", "{bad")],
+    ids=["k-not-a-number", "unknown-option", "delete-bad-where"],
+)
+def test_bad_options_are_one_line(hopscout, args: tuple[str, ...]) -> None:
+    line = one_error_line(hopscout(*args))
+    assert "╭" not in line and "Usage" not in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "command"),
+    [
+        ("HOPSCOUT_SEARCH_MODE", "foo", "search"),
+        ("HOPSCOUT_MAX_K", "abc", "search"),
+        ("HOPSCOUT_MAX_K", "abc", "collections"),
+        ("HOPSCOUT_CHUNK_TOKENS", "-3", "ingest"),
+    ],
+)
+def test_bad_setting_values_name_the_variable(hopscout, tmp_path: Path, variable, value, command) -> None:
+    args = {
+        "search": ("search", "coffee"),
+        "collections": ("collections",),
+        "ingest": ("ingest", str(tmp_path)),
+    }
+    line = one_error_line(hopscout(*args[command], **{variable: value}))
+    assert f"{variable}={value!r}" in line, line
+
+
+def test_delete_drop_with_an_id_deletes_nothing(hopscout, demo_runs: tuple[Run, Run]) -> None:
+    assert demo_runs[0].code == 0
+    before = {i["name"]: i["count"] for i in json.loads(hopscout("collections", "--json").out)}
+    assert "takes no ids" in one_error_line(hopscout("delete", "--drop", "abc", "-c", "hopscout-demo"))
+    assert "--yes" in one_error_line(hopscout("delete", "--drop", "-c", "hopscout-demo"))  # stdin is no tty
+    assert "--drop" in one_error_line(hopscout("delete"))
+    after = {i["name"]: i["count"] for i in json.loads(hopscout("collections", "--json").out)}
+    assert after == before and before["hopscout-demo"] > 0
+
+
+def test_delete_by_id_and_drop_with_yes(hopscout, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Kettles boil water for tea.\n", encoding="utf-8")
+    assert hopscout("ingest", str(tmp_path), "-c", "cli-drop").code == 0
+    hit = json.loads(hopscout("search", "kettle", "--json", "-c", "cli-drop").out)["hits"][0]
+    run = hopscout("delete", hit["id"], "nope", "-c", "cli-drop")
+    assert run.code == 0 and "deleted 1 chunks" in run.out and "1 of the 2 ids not found" in run.out, run
+    run = hopscout("delete", "--drop", "--yes", "-c", "cli-drop")
+    assert run.code == 0 and "dropped collection 'cli-drop'" in run.out, run
+    names = [i["name"] for i in json.loads(hopscout("collections", "--json").out)]
+    assert "cli-drop" not in names
+
+
+def test_search_on_a_missing_home_creates_nothing(hopscout, tmp_path: Path) -> None:
+    missing = tmp_path / "no-store-here"
+    assert "no hopscout store" in one_error_line(hopscout("search", "coffee", "--home", str(missing)))
+    assert "no hopscout store" in one_error_line(hopscout("collections", "--home", str(missing)))
+    assert not missing.exists()
+
+
+def test_collections_on_an_empty_store_says_so(hopscout, tmp_path: Path) -> None:
+    (tmp_path / "empty" / "chroma").mkdir(parents=True)
+    run = hopscout("collections", "--home", str(tmp_path / "empty"))
+    assert run.code == 0 and run.out == "" and "no collections" in run.err and "hopscout ingest" in run.err
+
+
+def test_version_and_query_from_stdin(hopscout, demo_runs: tuple[Run, Run]) -> None:
+    from importlib.metadata import version
+
+    run = hopscout("--version")
+    assert run.code == 0 and run.out.strip() == f"hopscout {version('hopscout')}"
+    piped = hopscout("search", "-", "--json", "-c", "hopscout-demo", stdin="why does my coffee taste sour\n")
+    assert piped.code == 0, piped.err
+    result = json.loads(piped.out)
+    assert result["query"] == "why does my coffee taste sour"
+    assert Path(result["hits"][0]["source"]).name == "coffee-brewing.md"
+
+
+def test_folder_ingest_names_what_it_skips_and_reruns_clean(hopscout, tmp_path: Path) -> None:
+    from test_ingest_units import make_pdf
+
+    docs = tmp_path / "mixed"
+    docs.mkdir()
+    (docs / "notes.md").write_text("# Notes\n\nDescale the kettle monthly.\n", encoding="utf-8")
+    (docs / "table.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (docs / ".secret.txt").write_text("hidden\n", encoding="utf-8")
+    (docs / "empty.txt").write_text("", encoding="utf-8")
+    (docs / "scan.pdf").write_bytes(make_pdf([""]))  # a page with no text layer
+    # junk after %%EOF: pypdf logs "EOF marker not found" (on stderr, into --json output) and reads it anyway
+    (docs / "damaged.pdf").write_bytes(make_pdf(["Repaired text survives"]) + b"\0" * 2000)
+
+    first = hopscout("ingest", str(docs), "-c", "cli-mixed")
+    assert first.code == 0, first.err
+    assert "added 2, replaced 0, unchanged 0, removed 0 files" in first.out, first.out
+    assert "skipped 1 file, unsupported type (.csv): table.csv" in first.err, first.err
+    assert "skipped 1 file, hidden file: .secret.txt" in first.err
+    assert "skipped 2 files, no text to index" in first.err and "empty.txt" in first.err
+    assert "EOF marker" not in first.err and "failed" not in first.err
+    again = hopscout("ingest", str(docs), "-c", "cli-mixed", "--json")
+    assert again.code == 0 and again.err == "", again.err
+    report = json.loads(again.out)  # stdout is only the JSON: nothing from pypdf
+    assert report["added"] == [] and len(report["unchanged"]) == 2 and len(report["skipped"]) == 4
+
+
+def test_ingest_of_an_empty_folder_hints(hopscout, tmp_path: Path) -> None:
+    (tmp_path / "nothing").mkdir()
+    run = hopscout("ingest", str(tmp_path / "nothing"), "-c", "cli-nothing")
+    assert run.code == 0 and "nothing to index" in run.err and ".md" in run.err, run
 
 
 def test_eval_json_report(hopscout, home: Path) -> None:

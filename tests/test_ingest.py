@@ -243,19 +243,18 @@ CRASH_SCRIPT = textwrap.dedent(
 
     folder, name = sys.argv[1], sys.argv[2]
     scout = Scout()
-    calls = 0
+    group = 4 * scout.settings.batch_size  # texts per store write; progress follows every embedding batch
     lock = None
 
     def progress(done, total):
-        global calls, lock
-        calls += 1
+        global lock
         index = scout.engine.index(name)
-        if calls == 2:
+        if done == 2 * group:  # the second write is embedded, the first handed to the writer thread
             # Hold the lexical index's write lock, as another process might: the writer thread stores its
             # next batch in Chroma, then waits for this lock before updating the lexical index.
             lock = sqlite3.connect(index.lexical.path, timeout=30, isolation_level=None)
             lock.execute("BEGIN IMMEDIATE")
-        elif calls == 3:
+        elif done == 3 * group:
             # Die once Chroma holds chunks the lexical index lacks: mid-write, between the two stores.
             deadline = time.monotonic() + 30
             while index.collection.count() <= lock.execute("SELECT count(*) FROM docs").fetchone()[0]:

@@ -235,6 +235,18 @@ def test_pdf_text_and_page_offsets(tmp_path: Path) -> None:
     assert loaded.text[loaded.pages[1] :].startswith("Second page")
 
 
+def test_a_chunk_running_onto_the_next_page_carries_both(tmp_path: Path) -> None:
+    words = " ".join(f"w{i}" for i in range(30))
+    loaded = load_file(write(tmp_path / "doc.pdf", make_pdf([f"Start {words}", f"More {words}", "Tail end"])))
+    chunks = Chunker(TOKENIZER_PATH, max_tokens=40, overlap=0).chunk(loaded)
+    spans = [(c.page, c.last_page) for c in chunks]
+    assert spans[0][0] == 1 and spans[-1][1] == 3
+    assert any(first != last for first, last in spans), spans  # 40 tokens cannot stay on one 60-token page
+    for chunk, (first, last) in zip(chunks, spans):
+        assert first is not None and last is not None and first <= last
+        assert loaded.text[loaded.pages[first - 1] :].find(chunk.text[:8]) >= 0
+
+
 def test_pdf_with_only_owner_password_is_readable(tmp_path: Path) -> None:
     writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(make_pdf(["Open text"]))))
     writer.encrypt(user_password="", owner_password="owner", algorithm="AES-256")

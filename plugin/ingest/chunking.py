@@ -27,6 +27,7 @@ class Chunk:
     end: int
     heading: str  # heading path of the section the chunk starts in, "" if none
     page: int | None  # 1-based PDF page the chunk starts on, None for non-PDF
+    last_page: int | None = None  # 1-based PDF page the chunk ends on (== page unless it spans pages)
 
 
 class Chunker:
@@ -82,6 +83,7 @@ class Chunker:
                     end=end,
                     heading=sections[index].heading if index >= 0 else "",
                     page=bisect_right(pages, start) if pages else None,
+                    last_page=bisect_right(pages, end - 1) if pages else None,
                 )
             )
         return chunks

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import codecs
 import io
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -214,8 +217,26 @@ def _guess_encoding(data: bytes) -> str | None:
     return next(encoding for score, encoding in scored if score == top)
 
 
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs what it repairs in a damaged PDF ("EOF marker not found") as warnings, which Python prints on
+    stderr and which break ``--json`` output; a PDF it cannot read raises, and that is reported instead."""
+    pypdf_logger = logging.getLogger("pypdf")
+    level = pypdf_logger.level
+    pypdf_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        pypdf_logger.setLevel(level)
+
+
 def _load_pdf(path: Path, data: bytes) -> LoadedFile:
     """Extract text page by page (joined by a blank line) and record where each page starts."""
+    with _quiet_pypdf():
+        return _parse_pdf(path, data)
+
+
+def _parse_pdf(path: Path, data: bytes) -> LoadedFile:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):

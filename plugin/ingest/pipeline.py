@@ -24,15 +24,26 @@ from .loaders import file_kind, load_file
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"}
 
 
-def _files_under(root: Path) -> list[Path]:
-    found = []
+NO_TEXT = "no text to index (an empty file, or a PDF of scanned pages without a text layer)"
+
+
+def _files_under(root: Path) -> tuple[list[Path], dict[str, str]]:
+    """The files to ingest under ``root``, and the files passed over with why (hidden, unsupported type).
+    Hidden folders and tool folders (.git, node_modules, virtualenvs, caches) are not entered."""
+    found, skipped = [], {}
     for folder, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
         for name in sorted(names):
             path = Path(folder) / name
-            if not name.startswith(".") and file_kind(path) is not None and path.is_file():
+            if not path.is_file():
+                continue
+            if name.startswith("."):
+                skipped[str(path)] = "hidden file"
+            elif file_kind(path) is None:
+                skipped[str(path)] = f"unsupported type ({path.suffix or 'no suffix'})"
+            else:
                 found.append(path)
-    return found
+    return found, skipped
 
 
 def _chunker(engine: Engine) -> Chunker:
@@ -55,9 +66,14 @@ def _known_files(index: CollectionIndex, root: str) -> dict[str, dict[str, Any]]
 
 
 def ingest_path(
-    engine: Engine, index: CollectionIndex, path: Path, progress: Callable[[int, int], None] | None = None
+    engine: Engine,
+    index: CollectionIndex,
+    path: Path,
+    progress: Callable[[int, int], None] | None = None,
+    parsed: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    """Ingest one file or a folder tree into ``index``; see the module docstring for the re-run rules."""
+    """Ingest one file or a folder tree into ``index``; see the module docstring for the re-run rules.
+    ``parsed(files done, files)`` follows reading and chunking, ``progress(chunks done, chunks)`` embedding."""
     try:
         root = path.expanduser().resolve(strict=True)
     except OSError as exc:
@@ -67,7 +83,7 @@ def ingest_path(
     single = root.is_file()
     if single and file_kind(root) is None:
         load_file(root)  # raises UnsupportedFileError naming the supported types
-    files = [root] if single else _files_under(root)
+    files, skipped = ([root], {}) if single else _files_under(root)
     known = _known_files(index, str(root))
     chunker = _chunker(engine)
     added, replaced, unchanged, failed = [], [], [], {}
@@ -75,7 +91,9 @@ def ingest_path(
     texts: list[str] = []
     metas: list[dict[str, Any]] = []
     stale: list[str] = []
-    for file in files:
+    for done, file in enumerate(files):
+        if parsed:
+            parsed(done, len(files))
         source = str(file)
         try:
             data = file.read_bytes()
@@ -97,6 +115,11 @@ def ingest_path(
             failed[source] = str(exc)
             continue
         chunks = chunker.chunk(loaded)
+        if not chunks:  # nothing stored, so a re-run finds it again: it is reported skipped every time
+            skipped[source] = NO_TEXT
+            if before:
+                stale.extend(before["ids"])
+            continue
         new_ids = [hashlib.sha256(f"{source}\0{c.start}\0{c.text}".encode()).hexdigest()[:32] for c in chunks]
         for n, (chunk, chunk_id) in enumerate(zip(chunks, new_ids)):
             meta: dict[str, Any] = {
@@ -114,6 +137,8 @@ def ingest_path(
                 meta["heading"] = chunk.heading
             if chunk.page is not None:
                 meta["page"] = chunk.page
+            if chunk.last_page is not None and chunk.last_page != chunk.page:
+                meta["page_end"] = chunk.last_page
             ids.append(chunk_id)
             texts.append(chunk.text)
             metas.append(meta)
@@ -122,10 +147,14 @@ def ingest_path(
             replaced.append(source)
         else:
             added.append(source)
+    if parsed:
+        parsed(len(files), len(files))
     present = {str(f) for f in files}
     removed = [source for source in known if source not in present]
     stale.extend(i for source in removed for i in known[source]["ids"])
     if ids:
         engine.write(index, ids, texts, metas, progress)
     index.delete(stale)
-    return IngestReport(tuple(added), tuple(replaced), tuple(unchanged), tuple(removed), failed, len(ids))
+    return IngestReport(
+        tuple(added), tuple(replaced), tuple(unchanged), tuple(removed), failed, len(ids), skipped
+    )
