@@ -619,11 +619,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except typer.TyperException as exc:  # Typer's (vendored Click's) usage errors: bad option, bad value
         if type(exc).__name__ == "NoArgsIsHelpError":
-            exc.show()
+            exc.show()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        _err(f"error: {exc.format_message()}{hint}")  # type: ignore[attr-defined]
+        _err(f"error: {exc.format_message()}{hint}")
         sys.exit(getattr(exc, "exit_code", 2))
     except HopscoutError as exc:
         _err(f"error: {exc}")
