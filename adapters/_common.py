@@ -30,6 +30,12 @@ def reply_text(text: Any, model: str) -> str:
     return text
 
 
+def agent_help(option: str) -> str:
+    """How agent-facing tools describe a search option (:meth:`hopscout.SearchOptions.agent_options`: one text
+    for every face)."""
+    return next(f.metadata["agent"] for f in SearchOptions.agent_options() if f.name == option)
+
+
 def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """``options`` unchanged, or :class:`InvalidArgumentError` naming the unknown ones and the valid ones
     (:class:`hopscout.SearchOptions`' fields, so new options pass through)."""
@@ -88,7 +94,10 @@ def tool_results_text(results: Any) -> str:
 class ToolPicker:
     """Framework tools registered in a :class:`~hopscout.tools.ToolCatalog`, picked back by request.
 
-    Only the tools given here are ever returned, even when the catalog's collection holds others."""
+    A new catalog (``scout=``) lives in ``collection``, else in the framework's own ``default_collection``,
+    never in the scout's shared ``tools`` collection (which the MCP server's ``find_tools`` serves: the same
+    tools registered there again would come back twice). Only the tools given here are ever returned, even
+    when the catalog's collection holds others."""
 
     def __init__(
         self,
@@ -100,6 +109,7 @@ class ToolPicker:
         namespace: str | None = None,
         collection: str | None = None,
         llm: Any = None,
+        default_collection: str,
     ) -> None:
         if (scout is None) == (catalog is None):
             raise InvalidArgumentError("pass scout= (a Scout) or catalog= (a ToolCatalog), exactly one")
@@ -107,7 +117,11 @@ class ToolPicker:
             raise InvalidArgumentError(
                 "collection= and llm= configure a new catalog: set them on your ToolCatalog"
             )
-        self.catalog = catalog if catalog is not None else ToolCatalog(scout, collection=collection, llm=llm)
+        self.catalog = (
+            catalog
+            if catalog is not None
+            else ToolCatalog(scout, collection=collection or default_collection, llm=llm)
+        )
         self.tools = list(tools)
         self.namespace = namespace
         self._by_name: dict[str, Any] = {}

@@ -12,11 +12,12 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hopscout import Hit, LLMUnavailableError, Scout, SearchOptions
+from hopscout import Hit, HopscoutError, LLMUnavailableError, Scout
 
 from ._common import (
     JSON_INSTRUCTION,
     ToolPicker,
+    agent_help,
     check_options,
     hits_text,
     missing_framework,
@@ -33,8 +34,8 @@ try:
     from langchain_core.language_models import BaseLanguageModel
     from langchain_core.messages import HumanMessage, SystemMessage
     from langchain_core.retrievers import BaseRetriever
-    from langchain_core.tools import BaseTool, StructuredTool
-    from pydantic import AliasChoices, ConfigDict, Field, create_model, model_validator
+    from langchain_core.tools import BaseTool, StructuredTool, ToolException
+    from pydantic import AliasChoices, ConfigDict, Field, ValidationError, create_model, model_validator
 except ImportError as exc:  # pragma: no cover - exercised by blanking the module in tests
     raise missing_framework(__name__, "langchain-core", "langchain") from exc
 
@@ -50,16 +51,13 @@ __all__ = [
 ]
 
 _FIELDS = ("k", "where", "collection", "mode")
+# HopscoutToolSelector's own catalog, apart from the scout's "tools" (the MCP server's find_tools serves that one)
+_TOOLS_COLLECTION = "langchain_tools"
 
 
 def _document(hit: Hit) -> Document:
     """The hit's text as page content; its metadata plus hopscout's fields (:meth:`hopscout.Hit.to_metadata`)."""
     return Document(page_content=hit.text, id=hit.id, metadata=hit.to_metadata())
-
-
-def _agent_help(option: str) -> str:
-    """How agent-facing tools describe a search option (one text for every face)."""
-    return next(f.metadata["agent"] for f in SearchOptions.agent_options() if f.name == option)
 
 
 async def _in_executor(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -110,6 +108,16 @@ class HopscoutRetriever(BaseRetriever):
         return [_document(hit) for hit in hits]
 
 
+def _invalid_arguments(error: ValidationError) -> str:
+    """What the model reads when its arguments break the tool's schema (k out of range, a missing query)."""
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
+        + ("" if e["type"] == "missing" else f" (got {e.get('input')!r})")
+        for e in error.errors()
+    )
+    return f"Invalid arguments: {problems}. Fix them and call the tool again."
+
+
 def _tool(
     fn: Any,
     name: str,
@@ -121,10 +129,20 @@ def _tool(
     k_about: str,
     **extra: Any,
 ) -> StructuredTool:
-    """``fn(<field>, k, **extra) -> (content, artifact)`` as a sync + async ``content_and_artifact`` tool."""
+    """``fn(<field>, k, **extra) -> (content, artifact)`` as a sync + async ``content_and_artifact`` tool.
 
-    async def afn(**kwargs: Any) -> Any:
-        return await _in_executor(fn, **kwargs)
+    hopscout's errors (an empty query, a missing collection, ...) and arguments outside the schema come back
+    to the model as an error ``ToolMessage`` (``status="error"``) it can read and act on, not as an exception
+    that ends the agent's run."""
+
+    def run(**kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except HopscoutError as exc:
+            raise ToolException(f"{name} failed: {exc}") from exc
+
+    async def arun(**kwargs: Any) -> Any:
+        return await _in_executor(run, **kwargs)
 
     args = create_model(
         schema,
@@ -135,12 +153,14 @@ def _tool(
         },
     )
     return StructuredTool.from_function(
-        func=fn,
-        coroutine=afn,
+        func=run,
+        coroutine=arun,
         name=name,
         description=description,
         args_schema=args,
         response_format="content_and_artifact",
+        handle_tool_error=True,
+        handle_validation_error=_invalid_arguments,
     )
 
 
@@ -157,7 +177,8 @@ def create_search_tool(
 
     The model sees ``query``, ``k`` and an optional ``expansion`` (its own expansion of the query, fused
     without an LLM call); ``collection`` and ``search_kwargs`` (``where``, ``mode``, ...) are fixed here.
-    Returns ``(text of the hits, list[Document])`` (``response_format="content_and_artifact"``)."""
+    Returns ``(text of the hits, list[Document])`` (``response_format="content_and_artifact"``); a failed call
+    (empty query, ``k`` out of range, unknown collection) returns an error ``ToolMessage`` the model can read."""
     fixed = check_options({**search_kwargs, "collection": collection})
 
     def search(query: str, k: int = k, expansion: str | None = None) -> tuple[str, list[Document]]:
@@ -176,8 +197,8 @@ def create_search_tool(
         "query",
         "What to look for: a question or keywords, in natural language.",
         k,
-        "How many passages to return.",
-        expansion=(str | None, Field(default=None, description=_agent_help("expansion"))),
+        "Number of passages to return.",  # not "How many ...": catalogs index this text, and requests ask so
+        expansion=(str | None, Field(default=None, description=agent_help("expansion"))),
     )
 
 
@@ -188,7 +209,8 @@ def create_find_tools_tool(
     name: str = "find_tools",
     description: str | None = None,
 ) -> StructuredTool:
-    """A ``StructuredTool`` that finds catalog tools for a task: ``(one line per tool, ToolResults)``."""
+    """A ``StructuredTool`` that finds catalog tools for a task: ``(one line per tool, ToolResults)``; a failed call
+    returns an error ``ToolMessage`` the model can read."""
 
     def find_tools(request: str, k: int = k) -> tuple[str, ToolResults]:
         results = catalog.find_tools(request, k=k)
@@ -206,15 +228,19 @@ def create_find_tools_tool(
         "request",
         "The task you need a tool for, in plain words ('email the report to Ann').",
         k,
-        "How many tools to return.",
+        "Number of tools to return.",
     )
 
 
 class HopscoutToolSelector:
     """Picks the tools relevant to a request out of many LangChain tools, for ``model.bind_tools(...)``.
 
-    The tools are registered in a hopscout tool catalog (give ``scout=`` for a new one, or ``catalog=``);
-    :meth:`select` returns the same tool objects, best first.
+    The tools are registered in a hopscout tool catalog: give ``scout=`` for a new one, in the collection
+    ``"langchain_tools"`` (or ``collection=``), or ``catalog=`` for a :class:`~hopscout.ToolCatalog` of your own.
+    The default is not the scout's ``tools`` collection, which the MCP server's ``find_tools`` serves: the
+    selector's tools would show up there a second time. :meth:`select` returns the same tool objects, best
+    first; ``select(request, queries=[...])`` passes the agent's own queries (one per capability the request
+    needs) to :meth:`~hopscout.ToolCatalog.find_tools`.
 
     >>> selector = HopscoutToolSelector(tools, scout=scout, k=5)
     >>> model.bind_tools(selector.select("what's the weather in Oslo tomorrow?"))
@@ -240,6 +266,7 @@ class HopscoutToolSelector:
             namespace=namespace,
             collection=collection,
             llm=llm,
+            default_collection=_TOOLS_COLLECTION,
         )
         self.catalog = self._picker.catalog
         self.report = self._picker.report  # what registering the tools changed in the catalog

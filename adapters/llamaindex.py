@@ -10,11 +10,12 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
-from hopscout import HIT_FIELDS, Hit, LLMUnavailableError, Scout
+from hopscout import HIT_FIELDS, Hit, InvalidArgumentError, LLMUnavailableError, Scout
 
 from ._common import (
     JSON_INSTRUCTION,
     ToolPicker,
+    agent_help,
     check_options,
     hits_text,
     missing_framework,
@@ -34,6 +35,12 @@ try:
     from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
     from llama_index.core.tools import BaseTool
     from llama_index.core.tools.tool_spec.base import BaseToolSpec
+    from llama_index.core.vector_stores.types import (
+        FilterCondition,
+        FilterOperator,
+        MetadataFilter,
+        MetadataFilters,
+    )
 except ImportError as exc:  # pragma: no cover - exercised by blanking the module in tests
     raise missing_framework(__name__, "llama-index-core", "llamaindex") from exc
 
@@ -41,6 +48,22 @@ if TYPE_CHECKING:
     from hopscout import ToolCatalog
 
 __all__ = ["HopscoutRetriever", "HopscoutToolRetriever", "HopscoutToolSpec", "LlamaIndexLLM"]
+
+# HopscoutToolRetriever's own catalog, apart from the scout's "tools" (the MCP server's find_tools serves that one)
+_TOOLS_COLLECTION = "llamaindex_tools"
+
+# LlamaIndex's filter operators that hopscout's Chroma-syntax filters can express
+_OPERATORS = {
+    FilterOperator.EQ: "$eq",
+    FilterOperator.NE: "$ne",
+    FilterOperator.GT: "$gt",
+    FilterOperator.GTE: "$gte",
+    FilterOperator.LT: "$lt",
+    FilterOperator.LTE: "$lte",
+    FilterOperator.IN: "$in",
+    FilterOperator.NIN: "$nin",
+}
+_CONDITIONS = {FilterCondition.AND: "$and", FilterCondition.OR: "$or"}
 
 
 # ingest bookkeeping and hopscout's retrieval fields: kept in node.metadata, left out of what the LLM and
@@ -77,20 +100,58 @@ async def _in_executor(fn: Any, *args: Any, **kwargs: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
 
+def _chroma_filter(filters: MetadataFilters | MetadataFilter) -> dict[str, Any] | None:
+    """LlamaIndex ``MetadataFilters`` as the Chroma-syntax ``where`` hopscout takes (None: no filter)."""
+    if isinstance(filters, MetadataFilter):
+        op = _OPERATORS.get(filters.operator)
+        if op is None:
+            raise InvalidArgumentError(
+                f"hopscout cannot filter with FilterOperator.{filters.operator.name} (on {filters.key!r}); "
+                f"it supports {', '.join(o.name for o in _OPERATORS)}"
+            )
+        return {filters.key: {op: filters.value}}
+    condition = filters.condition or FilterCondition.AND
+    if condition not in _CONDITIONS:
+        raise InvalidArgumentError(
+            f"hopscout cannot combine filters with FilterCondition.{condition.name}; it supports "
+            f"{', '.join(c.name for c in _CONDITIONS)} (negate the operators instead: NE, NIN)"
+        )
+    parts = [part for part in map(_chroma_filter, filters.filters) if part]
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    return {_CONDITIONS[condition]: parts}
+
+
+def _where(where: Any, filters: Any) -> dict[str, Any] | None:
+    """One filter from ``where=`` or ``filters=``: a Chroma-syntax dict or LlamaIndex ``MetadataFilters``."""
+    if where is not None and filters is not None:
+        raise InvalidArgumentError("pass where= or filters= (a filter either way), not both")
+    value = where if where is not None else filters
+    if isinstance(value, (MetadataFilters, MetadataFilter)):
+        return _chroma_filter(value)
+    if value is not None and not isinstance(value, dict):
+        raise InvalidArgumentError(
+            f"a filter is LlamaIndex MetadataFilters or a Chroma-syntax dict, got {type(value).__name__}"
+        )
+    return value
+
+
 class HopscoutRetriever(BaseRetriever):
     """A LlamaIndex retriever over a :class:`hopscout.Scout` collection: ``NodeWithScore`` of ``TextNode``s
     carrying the hit's id, text and metadata.
 
-    ``where`` is a Chroma-syntax metadata filter; ``search_kwargs`` passes any other :meth:`Scout.search`
-    option through (checked against its signature: ``fusion_weight``, and ``hops`` / ``augment`` where the
-    core has them)."""
+    ``filters`` takes LlamaIndex ``MetadataFilters`` (as ``VectorIndexRetriever`` does: EQ, NE, GT, GTE, LT, LTE,
+    IN, NIN, combined with AND / OR, nested); ``where`` a Chroma-syntax dict (``{"year": {"$gte": 2020}}``);
+    either takes either. ``search_kwargs`` passes any other :meth:`Scout.search` option through (checked
+    against its signature: ``fusion_weight``, and ``hops`` / ``augment`` where the core has them)."""
 
     def __init__(
         self,
         scout: Scout,
         *,
         similarity_top_k: int = 4,
-        where: dict[str, Any] | None = None,
+        filters: MetadataFilters | dict[str, Any] | None = None,
+        where: dict[str, Any] | MetadataFilters | None = None,
         collection: str | None = None,
         mode: str | None = None,
         search_kwargs: dict[str, Any] | None = None,
@@ -102,7 +163,7 @@ class HopscoutRetriever(BaseRetriever):
         self.scout = scout
         self.similarity_top_k = similarity_top_k
         self.search_options = check_options(
-            {**search_kwargs, "where": where, "collection": collection, "mode": mode}
+            {**search_kwargs, "where": _where(where, filters), "collection": collection, "mode": mode}
         )
         super().__init__(callback_manager=callback_manager, verbose=verbose)
 
@@ -114,11 +175,22 @@ class HopscoutRetriever(BaseRetriever):
         return await _in_executor(self._retrieve, query_bundle)
 
 
+def _agent_texts(fn: Any) -> Any:
+    """Fill the docstring's ``{expansion}`` with the core's agent-facing text for that option (LlamaIndex reads
+    a tool's parameter descriptions from its Google-style ``Args``: ``name (type): text``, one line each)."""
+    fn.__doc__ = (fn.__doc__ or "").format(expansion=agent_help("expansion"))
+    return fn
+
+
 class HopscoutToolSpec(BaseToolSpec):
     """``search`` (and ``find_tools`` when given a catalog) as LlamaIndex tools: ``spec.to_tool_list()``.
 
-    ``collection`` and ``search_kwargs`` (``where``, ``mode``, ...) are fixed here; the model sees the query,
-    how many results it wants, and an optional ``expansion`` of its own (searched too, fused, no LLM call)."""
+    ``collection``, the filter (``filters=`` LlamaIndex ``MetadataFilters`` or ``where=`` a Chroma-syntax dict,
+    as for :class:`HopscoutRetriever`) and ``search_kwargs`` (``mode``, ...) are fixed here; the model sees the
+    query, how many results it wants, and an optional ``expansion`` of its own (searched too, fused, no LLM
+    call), each described in the tool's schema. A call hopscout refuses (an empty query, ``k`` below 1, an
+    unknown collection) raises hopscout's error; a LlamaIndex agent hands its message to the model as an error
+    tool output (``ToolOutput.is_error``)."""
 
     spec_functions: list[Any] = [("search", "asearch"), ("find_tools", "afind_tools")]  # noqa: RUF012 - BaseToolSpec's
 
@@ -129,36 +201,37 @@ class HopscoutToolSpec(BaseToolSpec):
         catalog: Optional["ToolCatalog"] = None,
         collection: str | None = None,
         k: int = 5,
+        filters: MetadataFilters | dict[str, Any] | None = None,
         **search_kwargs: Any,
     ) -> None:
         self.scout = scout
         self.catalog = catalog
         self.k = k
-        self.search_options = check_options({**search_kwargs, "collection": collection})
+        where = _where(search_kwargs.pop("where", None), filters)
+        self.search_options = check_options({**search_kwargs, "where": where, "collection": collection})
         if catalog is None:
             self.spec_functions = [("search", "asearch")]
 
+    @_agent_texts
     def search(self, query: str, k: int | None = None, expansion: str | None = None) -> str:
         """Search the indexed documents (hybrid semantic + keyword) for passages relevant to a query.
 
         Args:
-            query: What to look for: a question or keywords, in natural language.
-            k: How many passages to return (optional).
-            expansion: Optional: your own expansion of the query (related terms, the likely answer's wording or
-                a short hypothetical passage), searched too and fused with the query's results.
+            query (str): What to look for: a question or keywords, in natural language.
+            k (int, optional): Number of passages to return, at least 1 (leave it out for the tool's default).
+            expansion (str, optional): {expansion}
         """
-        return hits_text(
-            self.scout.search(query, k or self.k, **with_expansion(self.search_options, expansion))
-        )
+        k = self.k if k is None else k
+        return hits_text(self.scout.search(query, k, **with_expansion(self.search_options, expansion)))
 
+    @_agent_texts
     async def asearch(self, query: str, k: int | None = None, expansion: str | None = None) -> str:
         """Search the indexed documents (hybrid semantic + keyword) for passages relevant to a query.
 
         Args:
-            query: What to look for: a question or keywords, in natural language.
-            k: How many passages to return (optional).
-            expansion: Optional: your own expansion of the query (related terms, the likely answer's wording or
-                a short hypothetical passage), searched too and fused with the query's results.
+            query (str): What to look for: a question or keywords, in natural language.
+            k (int, optional): Number of passages to return, at least 1 (leave it out for the tool's default).
+            expansion (str, optional): {expansion}
         """
         return await _in_executor(self.search, query, k, expansion)
 
@@ -166,21 +239,21 @@ class HopscoutToolSpec(BaseToolSpec):
         """Find the tools that can do a task; returns their names and descriptions, best first.
 
         Args:
-            request: The task you need a tool for, in plain words (e.g. 'email the report to Ann').
-            k: How many tools to return (optional).
+            request (str): The task you need a tool for, in plain words (e.g. 'email the report to Ann').
+            k (int, optional): Number of tools to return, at least 1 (leave it out for the tool's default).
         """
         if self.catalog is None:
-            raise ValueError(
+            raise InvalidArgumentError(
                 "find_tools needs a catalog: HopscoutToolSpec(scout, catalog=ToolCatalog(scout))"
             )
-        return tool_results_text(self.catalog.find_tools(request, k=k or self.k))
+        return tool_results_text(self.catalog.find_tools(request, k=self.k if k is None else k))
 
     async def afind_tools(self, request: str, k: int | None = None) -> str:
         """Find the tools that can do a task; returns their names and descriptions, best first.
 
         Args:
-            request: The task you need a tool for, in plain words (e.g. 'email the report to Ann').
-            k: How many tools to return (optional).
+            request (str): The task you need a tool for, in plain words (e.g. 'email the report to Ann').
+            k (int, optional): Number of tools to return, at least 1 (leave it out for the tool's default).
         """
         return await _in_executor(self.find_tools, request, k)
 
@@ -212,8 +285,11 @@ class HopscoutToolRetriever(ObjectRetriever[BaseTool]):
 
     >>> FunctionAgent(tool_retriever=HopscoutToolRetriever(tools, scout=scout, k=5), llm=llm)
 
-    The tools are registered in a hopscout tool catalog (``scout=`` for a new one, or ``catalog=``);
-    ``retrieve(request)`` / ``aretrieve`` return the same tool objects, best first."""
+    The tools are registered in a hopscout tool catalog: ``scout=`` for a new one, in the collection
+    ``"llamaindex_tools"`` (or ``collection=``), or ``catalog=`` for a :class:`~hopscout.ToolCatalog` of your
+    own. The default is not the scout's ``tools`` collection, which the MCP server's ``find_tools`` serves: the
+    retriever's tools would show up there a second time. ``retrieve(request)`` / ``aretrieve`` return the same
+    tool objects, best first."""
 
     def __init__(
         self,
@@ -234,6 +310,7 @@ class HopscoutToolRetriever(ObjectRetriever[BaseTool]):
             namespace=namespace,
             collection=collection,
             llm=llm,
+            default_collection=_TOOLS_COLLECTION,
         )
         self.catalog = picker.catalog
         self.report = picker.report  # what registering the tools changed in the catalog

@@ -3,6 +3,10 @@
 One of the 30 is hopscout's own ``search`` tool over the bundled sample corpus; the selected tools are the
 caller's own objects, ready for ``chat_model.bind_tools(selected)``. Offline, no LLM needed.
 
+A request that needs two tools ("email Ann ... and put a meeting on my calendar") is selected with the queries
+an agent writes for it, one per capability (``selector.select(request, queries=[...])``): one search for the
+whole request ranks the calendar tools first, since most of its words are about the meeting.
+
     python examples/langchain_tool_selection.py
 """
 
@@ -176,7 +180,8 @@ def run_sql_query(sql: str) -> str:
 
 @tool
 def get_directions(origin: str, destination: str, mode: str = "driving") -> str:
-    """Route and travel time between two places by car, transit, bike or on foot."""
+    """Directions between two places: the route, the distance and how long the trip takes by car, public
+    transit, cycling or walking."""
     return "25 min"
 
 
@@ -192,13 +197,17 @@ def play_music(query: str) -> str:
     return "playing"
 
 
-REQUESTS = [
-    "do I need an umbrella in Oslo tomorrow?",
-    "email Ann the minutes and put a follow-up meeting with her on my calendar next week",
-    "how many euros is 250 dollars?",
-    "what do our notes say about feeding a sourdough starter?",
-    "open a bug report in hopscout/hopscout about the crash",
-    "how long does it take to cycle from the station to the office?",
+# each request, and the queries an agent wrote for it (None: the request alone)
+REQUESTS: list[tuple[str, list[str] | None]] = [
+    ("do I need an umbrella in Oslo tomorrow?", None),
+    (
+        "email Ann the minutes and put a follow-up meeting with her on my calendar next week",
+        ["send an email", "schedule a meeting"],
+    ),
+    ("how many euros is 250 dollars?", None),
+    ("what do our notes say about feeding a sourdough starter?", None),
+    ("open a bug report in hopscout/hopscout about the crash", None),
+    ("how long does it take to cycle from the station to the office?", None),
 ]
 
 
@@ -221,9 +230,11 @@ def main(home: str) -> None:
             f"{len(tools)} tools in the catalog: {len(selector.report.added)} added, "
             f"{len(selector.report.unchanged)} unchanged since the last run"
         )
-        for request in REQUESTS:
-            picked = selector.select(request)
+        for request, queries in REQUESTS:
+            picked = selector.select(request, queries=queries)
             print(f"\n? {request}\n  -> {', '.join(t.name for t in picked)}")
+            if queries:
+                print(f"     (with the agent's queries: {', '.join(map(repr, queries))})")
             if picked[0] is notes:
                 call = {"name": notes.name, "args": {"query": request}, "id": "1", "type": "tool_call"}
                 first, text = notes.invoke(call).content.split("\n")[:2]

@@ -1,5 +1,6 @@
 """LangChain adapter: the langchain-tests standard suites, plus what they do not cover (filters, pass-through
-options, the tool selector, the chat-model bridge, the missing-extra error)."""
+options, tool errors as error ToolMessages, the tool selector and its collection, the chat-model bridge, the
+missing-extra error)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ import pytest
 from faces import COLLECTION, FIELD_SEARCH, QUERY, check_every_field_is_set, expected_fields
 from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, ParrotFakeChatModel
+from langchain_core.messages import ToolMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import BaseTool, StructuredTool, tool
 from langchain_tests.integration_tests import RetrieversIntegrationTests, ToolsIntegrationTests
 from langchain_tests.unit_tests import ToolsUnitTests
 
-from hopscout import InvalidArgumentError, Scout, Settings
+from hopscout import InvalidArgumentError, Scout, Settings, ToolCatalog
 from hopscout.adapters.langchain import (
     HopscoutRetriever,
     HopscoutToolSelector,
@@ -251,6 +253,62 @@ def test_find_tools_tool_names_the_tools(catalog: Any) -> None:
     assert message.artifact.keys[0] == "get_weather" and len(message.artifact.hits) == 2
 
 
+def _call(tool: BaseTool, **args: Any) -> dict[str, Any]:
+    return {"type": "tool_call", "id": "1", "name": tool.name, "args": args}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"query": ""}, "search failed: a query is empty"),
+        ({"query": "   "}, "search failed: a query is empty"),
+        (
+            {"query": "hot planet", "k": 0},
+            "Invalid arguments: k: Input should be greater than or equal to 1 (got 0)",
+        ),
+        (
+            {"query": "hot planet", "k": 51},
+            "Invalid arguments: k: Input should be less than or equal to 50 (got 51)",
+        ),
+        ({"k": 2}, "Invalid arguments: query: Field required"),
+    ],
+)
+async def test_search_tool_errors_come_back_as_error_tool_messages(
+    scout: Scout, args: dict[str, Any], message: str
+) -> None:
+    search = create_search_tool(scout, k=2)
+    for reply in (search.invoke(_call(search, **args)), await search.ainvoke(_call(search, **args))):
+        assert isinstance(reply, ToolMessage) and reply.status == "error" and reply.tool_call_id == "1"
+        assert reply.content.startswith(message) and reply.artifact is None
+
+
+def test_unknown_collection_comes_back_as_an_error_tool_message(scout: Scout) -> None:
+    search = create_search_tool(scout, collection="no-such-collection")
+    reply = search.invoke(_call(search, query="hot planet"))
+    assert reply.status == "error" and "No collection 'no-such-collection'" in reply.content
+    assert search.invoke({"query": "hot planet"}).startswith(
+        "search failed: No collection"
+    )  # plain invoke too
+
+
+def test_find_tools_tool_errors_come_back_as_error_tool_messages(catalog: Any) -> None:
+    find = create_find_tools_tool(catalog)
+    reply = find.invoke(_call(find, request=" "))
+    assert reply.status == "error" and reply.content.startswith("find_tools failed: request is empty")
+    reply = find.invoke(_call(find, request="send an email", k=0))
+    assert reply.status == "error" and "k: Input should be greater than or equal to 1" in reply.content
+    assert find.invoke(_call(find, request="send an email", k=1)).status == "success"
+
+
+def test_search_tool_does_not_answer_how_many_requests(scout: Scout) -> None:
+    """A catalog indexes each tool's parameter texts: the search tool's ``k`` must not read like a question."""
+    pytest.importorskip("hopscout.tools")
+    search = create_search_tool(scout, name="search_notes", description="Search the team's notes.")
+    selector = HopscoutToolSelector([*_toolbox(), search], scout=scout, collection="lc-how-many", k=2)
+    assert selector.select("how many yen is 250 dollars?")[0].name == "convert_currency"
+    assert selector.select("how many emails did Ann send?")[0].name == "send_email"
+
+
 # -- tool selector --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("request_text", "expected"),
@@ -268,6 +326,23 @@ def test_selector_returns_the_relevant_tool_objects(scout: Scout, request_text: 
     picked = selector.select(request_text)
     assert len(picked) == 3 and picked[0].name == expected
     assert all(any(p is t for t in tools) for p in picked)  # the caller's own tool objects
+
+
+def test_selector_keeps_out_of_the_shared_tools_collection(embedder: Any, tmp_path: Path) -> None:
+    pytest.importorskip("hopscout.tools")
+    with Scout(Settings(home=tmp_path), embedder=embedder) as fresh:
+        selector = HopscoutToolSelector(_toolbox(), scout=fresh, k=2)
+        assert selector.catalog.collection == "langchain_tools" and len(selector.catalog) == 6
+        shared = ToolCatalog(fresh)  # the MCP server's find_tools serves this one
+        assert shared.collection == fresh.settings.tools_collection and len(shared) == 0
+        assert fresh.settings.tools_collection not in {c.name for c in fresh.collections()}
+        assert selector.select("how many yen is 250 dollars?")[0].name == "convert_currency"
+        assert (
+            HopscoutToolSelector(_toolbox(), scout=fresh, collection="my-tools").catalog.collection
+            == "my-tools"
+        )
+        given = HopscoutToolSelector(_toolbox(), catalog=shared)
+        assert given.catalog is shared and len(shared) == 6  # a catalog of your own is used as it is
 
 
 async def test_selector_only_returns_its_own_tools(scout: Scout, catalog: Any) -> None:

@@ -1,23 +1,33 @@
-"""LlamaIndex adapter through LlamaIndex's own interfaces: a query engine over the retriever (MockLLM), the
-tool spec's ``to_tool_list()``, an agent's ``tool_retriever``, and the LLM bridge."""
+"""LlamaIndex adapter through LlamaIndex's own interfaces: a query engine over the retriever (MockLLM), its
+``MetadataFilters``, the tool spec's ``to_tool_list()`` (schema, errors as an agent sees them), an agent's
+``tool_retriever``, and the LLM bridge."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from faces import COLLECTION, FIELD_SEARCH, QUERY, check_every_field_is_set, expected_fields
-from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
+from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
 from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata, MockLLM
+from llama_index.core.llms.mock import MockFunctionCallingLLM
 from llama_index.core.objects import ObjectRetriever
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import MetadataMode, NodeWithScore, TextNode
 from llama_index.core.tools import BaseTool, FunctionTool
+from llama_index.core.vector_stores.types import (
+    FilterCondition,
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+)
 
-from hopscout import InvalidArgumentError, Scout, Settings
+from hopscout import InvalidArgumentError, Scout, SearchOptions, Settings, ToolCatalog
 from hopscout.adapters.llamaindex import (
     HopscoutRetriever,
     HopscoutToolRetriever,
@@ -29,12 +39,18 @@ from hopscout.errors import LLMUnavailableError
 from hopscout.llm import LLM
 
 DOCS = [
-    ("Venus is the hottest planet in the solar system, hotter than Mercury.", {"topic": "space"}),
-    ("Mars is a cold desert planet with a thin carbon dioxide atmosphere.", {"topic": "space"}),
-    ("Jupiter is the largest planet; its Great Red Spot is a giant storm.", {"topic": "space"}),
-    ("Grind finer if your espresso tastes sour; coarser if it tastes bitter.", {"topic": "coffee"}),
-    ("Pour-over coffee wants water just off the boil, around 94 degrees.", {"topic": "coffee"}),
-    ("A sourdough starter needs daily feeding with flour and water.", {"topic": "baking"}),
+    (
+        "Venus is the hottest planet in the solar system, hotter than Mercury.",
+        {"topic": "space", "year": 2020},
+    ),
+    ("Mars is a cold desert planet with a thin carbon dioxide atmosphere.", {"topic": "space", "year": 2021}),
+    ("Jupiter is the largest planet; its Great Red Spot is a giant storm.", {"topic": "space", "year": 2022}),
+    (
+        "Grind finer if your espresso tastes sour; coarser if it tastes bitter.",
+        {"topic": "coffee", "year": 2020},
+    ),
+    ("Pour-over coffee wants water just off the boil, around 94 degrees.", {"topic": "coffee", "year": 2023}),
+    ("A sourdough starter needs daily feeding with flour and water.", {"topic": "baking", "year": 2021}),
 ]
 
 
@@ -106,6 +122,135 @@ def test_retriever_on_both_backends(make_scout: Any, collection: str) -> None:
     scout.add([text for text, _ in DOCS], metadatas=[meta for _, meta in DOCS], collection=collection)
     nodes = HopscoutRetriever(scout, collection=collection, similarity_top_k=2).retrieve("the largest planet")
     assert len(nodes) == 2 and "Jupiter" in nodes[0].node.get_content()
+    recent_space = MetadataFilters(
+        filters=[
+            MetadataFilter(key="topic", value="space"),
+            MetadataFilter(key="year", value=2021, operator=FilterOperator.GTE),
+        ]
+    )
+    nodes = HopscoutRetriever(
+        scout, collection=collection, similarity_top_k=6, filters=recent_space
+    ).retrieve("planet")
+    assert sorted(n.node.metadata["year"] for n in nodes) == [2021, 2022]
+
+
+# -- MetadataFilters ------------------------------------------------------------------------------------
+def _f(key: str, value: Any, op: FilterOperator = FilterOperator.EQ) -> MetadataFilter:
+    return MetadataFilter(key=key, value=value, operator=op)
+
+
+FILTER_CASES: list[tuple[str, MetadataFilters, Callable[[dict[str, Any]], bool]]] = [
+    ("EQ", MetadataFilters(filters=[_f("topic", "space")]), lambda m: m["topic"] == "space"),
+    (
+        "NE",
+        MetadataFilters(filters=[_f("topic", "space", FilterOperator.NE)]),
+        lambda m: m["topic"] != "space",
+    ),
+    ("GT", MetadataFilters(filters=[_f("year", 2021, FilterOperator.GT)]), lambda m: m["year"] > 2021),
+    ("GTE", MetadataFilters(filters=[_f("year", 2021, FilterOperator.GTE)]), lambda m: m["year"] >= 2021),
+    ("LT", MetadataFilters(filters=[_f("year", 2021, FilterOperator.LT)]), lambda m: m["year"] < 2021),
+    ("LTE", MetadataFilters(filters=[_f("year", 2021, FilterOperator.LTE)]), lambda m: m["year"] <= 2021),
+    (
+        "IN",
+        MetadataFilters(filters=[_f("topic", ["coffee", "baking"], FilterOperator.IN)]),
+        lambda m: m["topic"] in {"coffee", "baking"},
+    ),
+    (
+        "NIN",
+        MetadataFilters(filters=[_f("year", [2020, 2021], FilterOperator.NIN)]),
+        lambda m: m["year"] not in {2020, 2021},
+    ),
+    (
+        "AND",
+        MetadataFilters(filters=[_f("topic", "space"), _f("year", 2020, FilterOperator.GT)]),
+        lambda m: m["topic"] == "space" and m["year"] > 2020,
+    ),
+    (
+        "OR",
+        MetadataFilters(filters=[_f("topic", "baking"), _f("year", 2023)], condition=FilterCondition.OR),
+        lambda m: m["topic"] == "baking" or m["year"] == 2023,
+    ),
+    (
+        "nested",  # space AND (2020 OR 2022), then OR'd with coffee from 2023
+        MetadataFilters(
+            filters=[
+                MetadataFilters(
+                    filters=[
+                        _f("topic", "space"),
+                        MetadataFilters(
+                            filters=[_f("year", 2020), _f("year", 2022)], condition=FilterCondition.OR
+                        ),
+                    ]
+                ),
+                MetadataFilters(filters=[_f("topic", "coffee"), _f("year", 2023)]),
+            ],
+            condition=FilterCondition.OR,
+        ),
+        lambda m: (
+            (m["topic"] == "space" and m["year"] in {2020, 2022})
+            or (m["topic"] == "coffee" and m["year"] == 2023)
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "filters", "keep"), FILTER_CASES, ids=[c[0] for c in FILTER_CASES])
+def test_metadata_filters_select_exactly_the_matching_documents(
+    scout: Scout, name: str, filters: MetadataFilters, keep: Callable[[dict[str, Any]], bool]
+) -> None:
+    expected = sorted(text for text, meta in DOCS if keep(meta))
+    assert 0 < len(expected) < len(DOCS)  # each case keeps some documents and drops some
+    retriever = HopscoutRetriever(scout, similarity_top_k=len(DOCS), filters=filters)
+    assert sorted(n.node.get_content() for n in retriever.retrieve("planet coffee bread")) == expected
+    spec_search = HopscoutToolSpec(scout, k=len(DOCS), filters=filters).to_tool_list()[0]
+    assert str(spec_search.call(query="planet coffee bread")).count("score") == len(expected)
+
+
+async def test_metadata_filters_in_a_query_engine_and_as_where(scout: Scout) -> None:
+    space = MetadataFilters(filters=[_f("topic", "space")])
+    engine = RetrieverQueryEngine.from_args(
+        HopscoutRetriever(scout, similarity_top_k=2, filters=space), llm=MockLLM()
+    )
+    response = await engine.aquery("what tastes sour?")
+    assert {n.node.metadata["topic"] for n in response.source_nodes} == {"space"}
+    as_where = HopscoutRetriever(scout, similarity_top_k=6, where=space).retrieve("what tastes sour?")
+    as_dict = HopscoutRetriever(scout, similarity_top_k=6, filters={"topic": "space"}).retrieve(
+        "what tastes sour?"
+    )
+    assert [n.node.node_id for n in as_where] == [n.node.node_id for n in as_dict] and len(as_dict) == 3
+
+
+@pytest.mark.parametrize(
+    ("filters", "named"),
+    [
+        (MetadataFilters(filters=[_f("topic", "spa", FilterOperator.TEXT_MATCH)]), "TEXT_MATCH"),
+        (MetadataFilters(filters=[_f("tags", "rust", FilterOperator.CONTAINS)]), "CONTAINS"),
+        (MetadataFilters(filters=[_f("tags", ["a", "b"], FilterOperator.ANY)]), "ANY"),
+        (MetadataFilters(filters=[_f("topic", None, FilterOperator.IS_EMPTY)]), "IS_EMPTY"),
+        (
+            MetadataFilters(
+                filters=[_f("topic", "space"), MetadataFilters(filters=[_f("x", "y", FilterOperator.ALL)])]
+            ),
+            "ALL",
+        ),
+        (MetadataFilters(filters=[_f("topic", "space")], condition=FilterCondition.NOT), "NOT"),
+    ],
+)
+def test_unsupported_filters_name_the_operator(scout: Scout, filters: MetadataFilters, named: str) -> None:
+    with pytest.raises(
+        InvalidArgumentError, match=rf"cannot .* with Filter\w+\.{named}\b.*; it supports [A-Z]"
+    ):
+        HopscoutRetriever(scout, filters=filters)
+    with pytest.raises(InvalidArgumentError, match=rf"\.{named}\b"):
+        HopscoutToolSpec(scout, filters=filters)
+
+
+def test_one_filter_at_a_time(scout: Scout) -> None:
+    space = MetadataFilters(filters=[_f("topic", "space")])
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        HopscoutRetriever(scout, filters=space, where={"topic": "space"})
+    with pytest.raises(InvalidArgumentError, match="MetadataFilters or a Chroma-syntax dict, got list"):
+        HopscoutRetriever(scout, filters=[_f("topic", "space")])  # type: ignore[arg-type]
 
 
 def test_retriever_options_follow_the_core_signature(scout: Scout) -> None:
@@ -131,6 +276,68 @@ def test_tool_spec_search_tool(scout: Scout) -> None:
     tool = HopscoutToolSpec(scout, k=1).to_tool_list()[0]
     assert "Jupiter" not in str(tool.call(query="tell me more"))
     assert "Jupiter" in str(tool.call(query="tell me more", expansion="Jupiter Great Red Spot"))
+
+
+def test_tool_spec_parameters_are_described_in_the_schema(scout: Scout) -> None:
+    catalog = ToolCatalog(scout, collection="li-described", llm=None)
+    tools = HopscoutToolSpec(scout, catalog=catalog).to_tool_list()
+    for tool in tools:
+        properties = tool.metadata.fn_schema.model_json_schema()["properties"]
+        assert all(p.get("description") for p in properties.values()), (tool.metadata.name, properties)
+        assert "Args:" in tool.metadata.description and "{" not in tool.metadata.description
+    expansion = tools[0].metadata.fn_schema.model_json_schema()["properties"]["expansion"]
+    agent_text = next(f.metadata["agent"] for f in SearchOptions.agent_options() if f.name == "expansion")
+    assert expansion["description"] == agent_text  # the same words as every other face
+
+
+@pytest.mark.parametrize("k", [0, -2])
+async def test_tool_spec_refuses_k_below_one(scout: Scout, k: int) -> None:
+    catalog = ToolCatalog(scout, collection="li-k", llm=None)
+    catalog.register(_toolbox())
+    search, find_tools = HopscoutToolSpec(scout, catalog=catalog, k=2).to_tool_list()
+    with pytest.raises(InvalidArgumentError, match=rf"k must be between 1 and \d+.*got {k}"):
+        search.call(query="hot planet", k=k)
+    with pytest.raises(InvalidArgumentError, match=rf"k must be between 1 and \d+.*got {k}"):
+        await find_tools.acall(request="send an email", k=k)
+    assert str(search.call(query="hot planet")).count("score") == 2  # unset k: the spec's own
+
+
+def _calls(*calls: tuple[str, dict[str, Any]]) -> Callable[..., ChatMessage]:
+    """A function-calling model's script: the given tool calls in its first turn, then the tool outputs."""
+
+    def respond(messages: Any, **kwargs: Any) -> ChatMessage:
+        results = [m.content for m in messages if m.role == MessageRole.TOOL]
+        if results:
+            return ChatMessage(role=MessageRole.ASSISTANT, content=" | ".join(results))
+        blocks = [
+            ToolCallBlock(tool_call_id=str(n), tool_name=name, tool_kwargs=args)
+            for n, (name, args) in enumerate(calls)
+        ]
+        return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+
+    return respond
+
+
+async def test_agent_reads_the_tool_spec_errors(scout: Scout) -> None:
+    catalog = ToolCatalog(scout, collection="li-agent-errors", llm=None)
+    catalog.register(_toolbox())
+    spec = HopscoutToolSpec(scout, catalog=catalog, collection="no-such-collection")
+    script = _calls(
+        ("search", {"query": "hot planet", "k": 0}),
+        ("search", {"query": "  "}),
+        ("search", {"query": "hot planet"}),
+        ("find_tools", {"request": "convert 250 dollars to yen", "k": 1}),
+    )
+    agent = FunctionAgent(tools=spec.to_tool_list(), llm=MockFunctionCallingLLM(response_generator=script))
+    handler = agent.run("look it up")
+    outputs = [ev.tool_output async for ev in handler.stream_events() if isinstance(ev, ToolCallResult)]
+    await handler
+    assert [o.is_error for o in outputs] == [True, True, True, False]
+    k_zero, empty, missing, found = (o.content for o in outputs)
+    assert "k must be between 1 and" in k_zero and "got 0" in k_zero
+    assert "query is empty" in empty
+    assert "no-such-collection" in missing
+    assert found.startswith("convert_currency:")
 
 
 async def test_tool_spec_with_catalog(scout: Scout) -> None:
@@ -162,6 +369,20 @@ def test_tool_retriever_returns_the_relevant_tool_objects(
     picked = retriever.retrieve(request_text)
     assert len(picked) == 2 and picked[0].metadata.name == expected
     assert all(any(p is t for t in tools) for p in picked)
+
+
+def test_tool_retriever_keeps_out_of_the_shared_tools_collection(embedder: Any, tmp_path: Path) -> None:
+    with Scout(Settings(home=tmp_path), embedder=embedder) as scout:
+        retriever = HopscoutToolRetriever(_toolbox(), scout=scout, k=2)
+        assert retriever.catalog.collection == "llamaindex_tools" and len(retriever.catalog) == 5
+        shared = ToolCatalog(scout)  # the MCP server's find_tools serves this one
+        assert shared.collection == scout.settings.tools_collection and len(shared) == 0
+        assert scout.settings.tools_collection not in {c.name for c in scout.collections()}
+        assert retriever.retrieve("will it rain in Oslo tomorrow?")[0].metadata.name == "get_weather"
+        own = HopscoutToolRetriever(_toolbox(), scout=scout, collection="my-tools")
+        assert own.catalog.collection == "my-tools"
+        given = HopscoutToolRetriever(_toolbox(), catalog=shared)
+        assert given.catalog is shared and len(shared) == 5  # a catalog of your own is used as it is
 
 
 async def test_agent_takes_the_tool_retriever(scout: Scout) -> None:
