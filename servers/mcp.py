@@ -130,6 +130,11 @@ class ToolMatch(BaseModel):
     input_schema: dict[str, Any] = Field(description="JSON Schema of the tool's arguments.")
     score: float
     server: str | None = Field(default=None, description="The upstream server (namespace) that provides it.")
+    annotations: dict[str, Any] | None = Field(
+        default=None,
+        description="The MCP annotations its server gave the tool (null: none known): readOnlyHint, "
+        "destructiveHint, idempotentHint, openWorldHint, title. The server's hints, not guarantees.",
+    )
 
 
 class FindToolsResult(BaseModel):
@@ -487,15 +492,16 @@ class HopscoutMCPServer(MCPServer):
         if self.router is not None:
             await self.router.wait_ready()
         catalog = await _call(lambda: self.engine.catalog)
-        options = {}
-        if self.router is not None and "namespaces" in inspect.signature(catalog.find_tools).parameters:
-            options["namespaces"] = sorted(self.router.upstreams)  # only tools of the configured upstreams
+        options: dict[str, Any] = {}
+        if self.router is not None:
+            # search only what call_tool forwards: the upstreams' tools, and only read-only ones if it is read-only
+            options = {"namespaces": sorted(self.router.upstreams), "read_only": self.router.read_only}
         found = await _call(catalog.find_tools, request, k, queries, **options)
         matches = []
         for hit in found.hits:
             spec = hit.spec
-            if self.router is not None and not self.router.routable(spec.key):
-                continue  # left in the catalog by an upstream that is no longer configured
+            if self.router is not None and not self.router.offers(spec.key):
+                continue  # indexed, but its upstream no longer lists it
             matches.append(
                 ToolMatch(
                     name=spec.key,
@@ -503,6 +509,7 @@ class HopscoutMCPServer(MCPServer):
                     input_schema=spec.input_schema,
                     score=float(hit.score),
                     server=spec.namespace,
+                    annotations=spec.annotations,
                 )
             )
         note = found.note

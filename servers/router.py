@@ -8,7 +8,15 @@ Upstreams come from a JSON file in the standard ``mcpServers`` format (also acce
 
 Each server's tools enter the catalog under its name (``files/read_file``) and are indexed again whenever it
 sends ``notifications/tools/list_changed`` (as a notification on a handshake-era connection, or as a
-``subscriptions/listen`` event on a 2026-07-28 one)."""
+``subscriptions/listen`` event on a 2026-07-28 one).
+
+How a connection picks its protocol era is the server's ``"protocol"`` (:data:`PROTOCOLS`). The default,
+``"legacy"``, opens with the ``initialize`` handshake, which every SDK v1 server (most deployed servers) and
+every dual-era v2 server speaks; a server that refuses it naming the 2026 versions it serves is connected
+again with ``server/discover``. ``"auto"`` (the SDK's default) probes ``server/discover`` first, which a v1
+server logs as a 31-line validation error before the fallback; a version (``"2026-07-28"``) adopts it with no
+probe. A read-only router (``--read-only``) forwards, and ``find_tools`` offers, only tools whose server marks
+them read-only (``readOnlyHint: true``)."""
 
 from __future__ import annotations
 
@@ -24,7 +32,13 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
-from mcp.types import CallToolResult, Tool, ToolListChangedNotification
+from mcp.types import (
+    UNSUPPORTED_PROTOCOL_VERSION,
+    CallToolResult,
+    Tool,
+    ToolListChangedNotification,
+)
+from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 from typing_extensions import Self
 
 from hopscout import InvalidArgumentError
@@ -32,6 +46,14 @@ from hopscout import InvalidArgumentError
 logger = logging.getLogger("hopscout.servers.router")
 
 READY_TIMEOUT = 120.0  # seconds find_tools / call_tool wait for upstreams still connecting or indexing
+# An upstream's "protocol": how its connection picks the protocol era (module docstring); the first is the default.
+PROTOCOLS = ("legacy", "auto", *MODERN_PROTOCOL_VERSIONS)
+
+
+def permits(tool: Tool, read_only: bool) -> bool:
+    """Whether a router (read-only or not) forwards calls to ``tool``: read-only forwards only the tools their
+    server marks read-only. ``find_tools`` offers exactly these (its catalog filter ``read_only`` is this test)."""
+    return not read_only or bool(tool.annotations and tool.annotations.read_only_hint)
 
 
 @dataclass
@@ -76,6 +98,11 @@ def load_upstreams(config: dict[str, Any], source: str = "upstream config") -> l
             raise InvalidArgumentError(
                 f"{source}: server {name!r} has type {kind!r}; hopscout connects to stdio "
                 '("command") and streamable HTTP ("url") servers'
+            )
+        if entry.get("protocol", PROTOCOLS[0]) not in PROTOCOLS:
+            raise InvalidArgumentError(
+                f"{source}: server {name!r} has protocol {entry['protocol']!r}; use one of "
+                f"{', '.join(map(repr, PROTOCOLS))} (default {PROTOCOLS[0]!r}: the initialize handshake)"
             )
         upstreams.append(Upstream(name, dict(entry, type="stdio" if kind == "stdio" else "http")))
     return upstreams
@@ -129,9 +156,7 @@ class Router:
     async def _run(self, up: Upstream) -> None:
         try:
             async with AsyncExitStack() as stack:
-                client = await stack.enter_async_context(
-                    Client(await self._transport(up, stack), message_handler=up.on_message)
-                )
+                client = await self._connect(up, stack)
                 up.client = client
                 await self._reindex(up)
                 up.ready.set()
@@ -144,11 +169,28 @@ class Router:
                         up.changed = anyio.Event()
                         await self._reindex(up)
         except Exception as exc:  # noqa: BLE001 - an upstream that fails must not take the router down
-            up.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            cause = _cause(exc)
+            up.error = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
             logger.warning("upstream %s failed: %s", up.name, up.error)
         finally:
             up.client = None
             up.ready.set()
+
+    async def _connect(self, up: Upstream, stack: AsyncExitStack) -> Client:
+        """A client connected in the upstream's protocol mode. In ``legacy`` mode a server that refuses the
+        handshake naming modern versions (-32022) is connected again, with ``server/discover``."""
+        mode = up.config.get("protocol", PROTOCOLS[0])
+        try:
+            return await stack.enter_async_context(
+                Client(await self._transport(up, stack), mode=mode, message_handler=up.on_message)
+            )
+        except Exception as exc:  # an MCPError, inside the transport's task group(s)
+            if mode != "legacy" or not _modern_only(_cause(exc)):
+                raise
+        logger.info("upstream %s refused the initialize handshake; connecting with server/discover", up.name)
+        return await stack.enter_async_context(
+            Client(await self._transport(up, stack), mode="auto", message_handler=up.on_message)
+        )
 
     async def _transport(self, up: Upstream, stack: AsyncExitStack) -> Any:
         entry = up.config
@@ -206,10 +248,11 @@ class Router:
             for up in self.upstreams.values():
                 await up.ready.wait()
 
-    def routable(self, key: str) -> bool:
+    def offers(self, key: str) -> bool:
+        """Whether ``call`` would forward the tool with catalog key ``server/tool`` (known now, and permitted)."""
         server, _, name = key.partition("/")
         up = self.upstreams.get(server)
-        return up is not None and name in up.tools
+        return up is not None and name in up.tools and permits(up.tools[name], self.read_only)
 
     def _resolve(self, name: str) -> tuple[Upstream, Tool]:
         server, sep, tool_name = name.partition("/")
@@ -229,7 +272,7 @@ class Router:
     async def call(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
         await self.wait_ready()
         up, tool = self._resolve(name)
-        if self.read_only and not (tool.annotations and tool.annotations.read_only_hint):
+        if not permits(tool, self.read_only):
             raise ToolError(
                 f"{up.name}/{tool.name} is not marked read-only by its server, and this hopscout "
                 "server is read-only (HOPSCOUT_READ_ONLY)"
@@ -245,3 +288,21 @@ class Router:
         return CallToolResult(
             content=result.content, structured_content=result.structured_content, is_error=result.is_error
         )
+
+
+def _cause(error: BaseException) -> BaseException:
+    """The one error inside (nested) exception groups, as the transports' task groups raise it; else ``error``.
+    (Read by the groups' ``exceptions``: Python 3.10 has no built-in ``BaseExceptionGroup``.)"""
+    inner = getattr(error, "exceptions", None)
+    while isinstance(inner, tuple) and len(inner) == 1 and isinstance(inner[0], BaseException):
+        error = inner[0]
+        inner = getattr(error, "exceptions", None)
+    return error
+
+
+def _modern_only(error: BaseException) -> bool:
+    """Whether ``error`` refuses the initialize handshake naming modern versions to use instead (-32022)."""
+    if not isinstance(error, MCPError) or error.code != UNSUPPORTED_PROTOCOL_VERSION:
+        return False
+    supported = error.data.get("supported") if isinstance(error.data, dict) else None
+    return isinstance(supported, list) and any(version in MODERN_PROTOCOL_VERSIONS for version in supported)

@@ -48,7 +48,8 @@ class ServerSettings(BaseSettings):
     read_only: bool = Field(
         default=False,
         description="Hide the write tools (add_documents, ingest, delete); "
-        "the router forwards only upstream tools marked read-only.",
+        "the router offers (find_tools) and forwards (call_tool) only upstream tools marked read-only "
+        "(readOnlyHint).",
     )
     roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,

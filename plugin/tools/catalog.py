@@ -77,6 +77,11 @@ class ToolHit:
     def schema(self) -> dict[str, Any]:
         return self.spec.input_schema
 
+    @property
+    def annotations(self) -> dict[str, Any] | None:
+        """The tool's MCP annotations (``readOnlyHint``, ``destructiveHint``, ...), as its server gave them."""
+        return self.spec.annotations
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -85,6 +90,7 @@ class ToolHit:
             "score": self.score,
             "description": self.spec.description,
             "input_schema": self.schema,
+            "annotations": self.annotations,
             "query": self.query,
         }
 
@@ -290,6 +296,7 @@ class ToolCatalog:
                     "tool_key": key,
                     "tool_view": VIEW_REQUEST,
                     "tool_hash": _indexed_hash(by_key[key]),
+                    "tool_read_only": by_key[key].read_only,
                     "views_hash": _views_hash(texts),
                     **({"tool_namespace": namespace} if namespace else {}),
                 }
@@ -399,15 +406,22 @@ class ToolCatalog:
         *,
         generate: bool | None = None,
         namespaces: Sequence[str] | None = None,
+        read_only: bool = False,
     ) -> ToolResults:
         """The ``k`` tools that best fit ``request``.
 
         ``queries`` (e.g. written by the calling agent, one per capability) are searched beside the raw request.
         Without them, the configured LLM writes them (``generate=None``: when an LLM is configured; ``False``:
         never); without an LLM, the request's own steps ("... and then ...") are used. ``namespaces`` limits
-        the search to tools of those servers."""
+        the search to tools of those servers; ``read_only=True`` to tools whose annotations mark them read-only
+        (``readOnlyHint: true``). Both filter the search itself, so ``k`` tools come back when that many pass."""
         return self.find_tools_batch(
-            [request], k, None if queries is None else [queries], generate=generate, namespaces=namespaces
+            [request],
+            k,
+            None if queries is None else [queries],
+            generate=generate,
+            namespaces=namespaces,
+            read_only=read_only,
         )[0]
 
     def find_tools_batch(
@@ -418,13 +432,19 @@ class ToolCatalog:
         *,
         generate: bool | None = None,
         namespaces: Sequence[str] | None = None,
+        read_only: bool = False,
     ) -> list[ToolResults]:
         """:meth:`find_tools` for many requests at once (one batched search); ``queries[i]`` goes with request i."""
         if isinstance(requests, str) or not isinstance(requests, Sequence) or not requests:
             raise InvalidQueryError("requests must be a non-empty list of strings")
         requests = [self._check_text(r, "request") for r in requests]
         k = check_k(k, self.scout.settings)
+        if not isinstance(read_only, bool):
+            raise InvalidArgumentError(f"read_only must be True or False, got {read_only!r}")
         where = self._namespace_filter(namespaces)
+        if read_only:
+            where = _and(where, {"tool_read_only": True})
+        allowed = _Allowed(None if namespaces is None else frozenset(namespaces), read_only)
         if generate is not None and not isinstance(generate, bool):
             raise InvalidArgumentError(f"generate must be True, False or None, got {generate!r}")
         if queries is not None and (
@@ -438,7 +458,7 @@ class ToolCatalog:
         lists = self._search_lists(flat, k, where)
         out, at = [], 0
         for plan in plans:
-            hits = self._rank(plan, lists[at : at + len(plan.queries)], k, where)
+            hits = self._rank(plan, lists[at : at + len(plan.queries)], k, allowed)
             out.append(ToolResults(hits, plan.queries, plan.generated, plan.note))
             at += len(plan.queries)
         return out
@@ -518,14 +538,12 @@ class ToolCatalog:
             for d, v in zip(described, viewed)
         ]
 
-    def _rank(
-        self, plan: _Plan, lists: list[dict[str, float]], k: int, where: dict[str, Any] | None
-    ) -> list[ToolHit]:
+    def _rank(self, plan: _Plan, lists: list[dict[str, float]], k: int, allowed: _Allowed) -> list[ToolHit]:
         snap = self._load()
         fused = _fuse_queries(lists, plan.rewrites)
         top = max((score for score, _ in fused.values()), default=0.0)
         for key, bonus in self._name_matches(plan.queries[0], snap).items():
-            if where is None or snap.specs[key].namespace in where["tool_namespace"]["$in"]:
+            if allowed(snap.specs[key]):  # a named tool joins only if the search's filter would let it in
                 fused[key] = (top + bonus, fused.get(key, (0.0, 0))[1])
         ranked = sorted(fused.items(), key=lambda item: (-item[1][0], item[0]))
         out = []
@@ -617,6 +635,7 @@ def _main_meta(spec: ToolSpec) -> dict[str, Any]:
         "tool_key": spec.key,
         "tool_view": VIEW_TOOL,
         "tool_hash": _indexed_hash(spec),
+        "tool_read_only": spec.read_only,  # what find_tools(read_only=True) filters on
         "tool_name": spec.name,
         "tool_spec": json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True),
     }
@@ -656,6 +675,18 @@ def _fuse_queries(lists: list[dict[str, float]], rewrites: bool) -> fusion.Sourc
 
 def _and(where: dict[str, Any] | None, condition: dict[str, Any]) -> dict[str, Any]:
     return condition if where is None else {"$and": [where, condition]}
+
+
+@dataclass(frozen=True)
+class _Allowed:
+    """The filter of one find_tools call as a test of a tool (the same test its ``where`` makes in the store)."""
+
+    namespaces: frozenset[str] | None
+    read_only: bool
+
+    def __call__(self, spec: ToolSpec) -> bool:
+        in_namespace = self.namespaces is None or spec.namespace in self.namespaces
+        return in_namespace and (not self.read_only or spec.read_only)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ reader function and one line there): MCP tools (objects or dicts with ``name``, 
 ``{"name", "description", "parameters"}``), API catalogs (``api_name`` / ``api_description``, parameters as a
 name → ``{type, description}`` mapping or an OpenAPI-style list; see :func:`input_schema`), LangChain tools (``.name``, ``.description``, ``.args`` or
 ``.tool_call_schema``), LlamaIndex tools (``.metadata.name``, ``.metadata.description``,
-``.metadata.fn_schema``) and :class:`ToolSpec` itself."""
+``.metadata.fn_schema``) and :class:`ToolSpec` itself. A tool's MCP ``annotations`` (``readOnlyHint``,
+``destructiveHint``, ``idempotentHint``, ``openWorldHint``, ``title``), when it has them, are kept as published."""
 
 from __future__ import annotations
 
@@ -23,29 +24,47 @@ _NAME = re.compile(r"^[^\s/#][^\n\r\t#]{0,199}(?<!\s)$")
 _NAMESPACE = re.compile(r"^[^\s/#]{1,100}$")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 MAX_DESCRIPTION_CHARS = 8000
+# MCP tool annotations (hints a server gives about a tool): their wire names, and the Python names SDKs use.
+HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
+_ANNOTATION_ALIASES = {
+    "read_only_hint": "readOnlyHint",
+    "destructive_hint": "destructiveHint",
+    "idempotent_hint": "idempotentHint",
+    "open_world_hint": "openWorldHint",
+}
 
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """A tool as the catalog stores it: name, description, JSON-Schema of its input, and its server."""
+    """A tool as the catalog stores it: name, description, JSON-Schema of its input, its server, and the MCP
+    annotations its server gave it (``{"readOnlyHint": true, ...}``; None when it gave none)."""
 
     name: str
     description: str
     input_schema: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
     namespace: str | None = None
+    annotations: dict[str, Any] | None = field(default=None, hash=False, compare=True)
 
     @property
     def key(self) -> str:
         """Unique key in a catalog: ``namespace/name``, or the name when there is no namespace."""
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
+    @property
+    def read_only(self) -> bool:
+        """Whether its server marks it read-only (``readOnlyHint: true``); unmarked tools are not."""
+        return bool(self.annotations and self.annotations.get("readOnlyHint") is True)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        spec = {
             "name": self.name,
             "description": self.description,
             "input_schema": self.input_schema,
             "namespace": self.namespace,
         }
+        if self.annotations:  # absent, not null: a tool without annotations keeps the hash it had before them
+            spec["annotations"] = self.annotations
+        return spec
 
     @property
     def content_hash(self) -> str:
@@ -139,7 +158,36 @@ def to_spec(tool: Any, namespace: str | None = None, *, position: int | None = N
         schema = json.loads(json.dumps(schema))
     except (TypeError, ValueError) as exc:
         raise InvalidArgumentError(f"{label}: field 'input schema' is not JSON-serialisable: {exc}") from exc
-    return ToolSpec(name, description, schema, ns)
+    return ToolSpec(name, description, schema, ns, _annotations(tool, label))
+
+
+def _annotations(tool: Any, label: str) -> dict[str, Any] | None:
+    """A tool's MCP annotations in their wire form (``readOnlyHint``, ...), from an MCP ``Tool`` (its
+    ``ToolAnnotations``), a tool dict's ``"annotations"`` or a :class:`ToolSpec`; None when it has none."""
+    found = tool.get("annotations") if isinstance(tool, Mapping) else getattr(tool, "annotations", None)
+    if found is None:
+        return None
+    if not isinstance(found, Mapping) and callable(getattr(found, "model_dump", None)):  # pydantic (MCP SDK)
+        found = found.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if not isinstance(found, Mapping) and not isinstance(tool, Mapping):
+        return None  # a framework object's own attribute of that name, not MCP annotations
+    if not isinstance(found, Mapping):
+        raise InvalidArgumentError(
+            f"{label}: field 'annotations' must be an object like {{\"readOnlyHint\": true}}, "
+            f"got {type(found).__name__}"
+        )
+    out = {_ANNOTATION_ALIASES.get(str(k), str(k)): v for k, v in found.items() if v is not None}
+    for hint in HINTS:
+        if hint in out and not isinstance(out[hint], bool):
+            raise InvalidArgumentError(
+                f"{label}: annotation {hint!r} must be true or false, got {out[hint]!r}"
+            )
+    if "title" in out and not isinstance(out["title"], str):
+        raise InvalidArgumentError(f"{label}: annotation 'title' must be a string, got {out['title']!r}")
+    try:
+        return json.loads(json.dumps(out)) or None
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"{label}: field 'annotations' is not JSON-serialisable: {exc}") from exc
 
 
 # -- the shapes tools come in: each recognised by ``matches`` and read into (name, description, schema, namespace) --
