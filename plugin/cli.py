@@ -275,6 +275,12 @@ def eval_(
         help="With --augment: recorded LLM outputs (JSONL keyed by query id) replayed as the LLM, and as the "
         "agent's expansion= text for the expansion augmenter.",
     ),
+    poison: bool = typer.Option(
+        False,
+        "--poison",
+        help="Add the attack suite: hostile tools (with --tools) or passages built from half the queries, "
+        "measured on the other half (share of queries they reach in the top 5 / at rank 1).",
+    ),
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -345,6 +351,7 @@ def eval_(
             views=views,
             limit=limit,
             llm_limit=llm_limit or None,
+            poison=poison,
             log=log,
         )
         typer.echo(json.dumps(tool_report, indent=2) if as_json else format_tool_report(tool_report))
@@ -357,6 +364,13 @@ def eval_(
         ingest_sample=ingest_sample,
         log=log,
     )
+    if poison:
+        from .evaluation.poison_eval import add_passage_poison, format_passage_poison
+
+        add_passage_poison(report, folder, scout, limit, log)
+        if not as_json:
+            typer.echo(format_passage_poison(report))
+            report["results"].pop("poison")
     typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 

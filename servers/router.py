@@ -16,7 +16,13 @@ every dual-era v2 server speaks; a server that refuses it naming the 2026 versio
 again with ``server/discover``. ``"auto"`` (the SDK's default) probes ``server/discover`` first, which a v1
 server logs as a 31-line validation error before the fallback; a version (``"2026-07-28"``) adopts it with no
 probe. A read-only router (``--read-only``) forwards, and ``find_tools`` offers, only tools whose server marks
-them read-only (``readOnlyHint: true``)."""
+them read-only (``readOnlyHint: true``).
+
+Each server has a ``"trust"`` (:data:`TRUST_LEVELS`, default ``"untrusted"``): the tools of an untrusted server
+that look hostile (a description that reads as a word list, repeats itself, instructs the agent, matches
+everything, or takes another server's tool name) are demoted in ``find_tools`` and one untrusted server takes at
+most a share of its slots; a trusted server's tools are never demoted. ``find_tools`` hits name their server and
+its trust, and carry the flags."""
 
 from __future__ import annotations
 
@@ -48,6 +54,8 @@ logger = logging.getLogger("hopscout.servers.router")
 READY_TIMEOUT = 120.0  # seconds find_tools / call_tool wait for upstreams still connecting or indexing
 # An upstream's "protocol": how its connection picks the protocol era (module docstring); the first is the default.
 PROTOCOLS = ("legacy", "auto", *MODERN_PROTOCOL_VERSIONS)
+# An upstream's "trust": how find_tools treats its tools that look hostile (module docstring); the last is the default.
+TRUST_LEVELS = ("trusted", "untrusted")
 
 
 def permits(tool: Tool, read_only: bool) -> bool:
@@ -68,6 +76,11 @@ class Upstream:
     ready: anyio.Event = field(default_factory=anyio.Event)
     changed: anyio.Event = field(default_factory=anyio.Event)
     reindexed: int = 0
+
+    @property
+    def trust(self) -> str:
+        """The server's trust level: ``"trusted"`` or ``"untrusted"`` (the default)."""
+        return str(self.config.get("trust", TRUST_LEVELS[-1]))
 
     async def on_message(self, message: Any) -> None:
         if isinstance(message, ToolListChangedNotification):
@@ -103,6 +116,11 @@ def load_upstreams(config: dict[str, Any], source: str = "upstream config") -> l
             raise InvalidArgumentError(
                 f"{source}: server {name!r} has protocol {entry['protocol']!r}; use one of "
                 f"{', '.join(map(repr, PROTOCOLS))} (default {PROTOCOLS[0]!r}: the initialize handshake)"
+            )
+        if entry.get("trust", TRUST_LEVELS[-1]) not in TRUST_LEVELS:
+            raise InvalidArgumentError(
+                f"{source}: server {name!r} has trust {entry['trust']!r}; use one of "
+                f"{', '.join(map(repr, TRUST_LEVELS))} (default {TRUST_LEVELS[-1]!r})"
             )
         upstreams.append(Upstream(name, dict(entry, type="stdio" if kind == "stdio" else "http")))
     return upstreams
@@ -236,7 +254,9 @@ class Router:
             stale = sorted({s.name for s in known if s.namespace == up.name} - {t.name for t in tools})
             if stale:
                 await anyio.to_thread.run_sync(lambda: catalog.remove(stale, namespace=up.name))
-            report = await anyio.to_thread.run_sync(lambda: catalog.register(docs, namespace=up.name))
+            report = await anyio.to_thread.run_sync(
+                lambda: catalog.register(docs, namespace=up.name, trust=up.trust)
+            )
         up.tools = {tool.name: tool for tool in tools}
         up.reindexed += 1
         logger.info("upstream %s indexed: %s; removed %d", up.name, report, len(stale))

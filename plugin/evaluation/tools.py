@@ -17,7 +17,10 @@ fitted on itself. Rows:
 - ``+caller`` (``--caller-queries``): queries given per query id in a JSONL file, beside the raw request, on the
   queries that have them, with each input alone on the same queries: ``raw@caller`` (the request alone) and
   ``caller_only`` (the queries alone, max-fused), and ``find_tools@caller``; ``+caller+views`` (and its
-  ``raw+views@caller``, ``caller_only+views``) over the views catalog when ``--views`` is given too."""
+  ``raw+views@caller``, ``caller_only+views``) over the views catalog when ``--views`` is given too;
+- ``find_tools_undefended`` (``--poison``): ``find_tools`` with its defences against hostile tools off, for
+  their cost on clean requests; and ``results["poison"][kind] = {"top5", "top1", ...}``: the attack suite
+  (:mod:`.poison_eval`)."""
 
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from ..tools.catalog import VIEW_TOOL, ToolCatalog
 from ..tools.spec import ToolSpec, to_spec
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
+from .poison_eval import paired_latency, run_tool_poison
 
 Log = Callable[[str], None]
 COLUMNS = ("ndcg@10", "recall@5", "all@5", "all@10", "multi_all@10", "llm_calls", "p50_ms")
@@ -273,9 +277,11 @@ def run_tool_eval(
     limit: int | None = None,
     llm_limit: int | None = 100,
     k: int = 10,
+    poison: bool = False,
     log: Log = lambda _: None,
 ) -> dict[str, Any]:
-    """Evaluate tool retrieval on the set in ``folder``; returns the JSON-ready report."""
+    """Evaluate tool retrieval on the set in ``folder``; returns the JSON-ready report. ``poison``: add the
+    attack suite (``results["poison"]``) and find_tools without its defences (``find_tools_undefended``)."""
     dataset = load_dataset(folder)
     qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
     collection = catalog_collection(dataset)
@@ -318,6 +324,14 @@ def run_tool_eval(
     log("find_tools (no LLM) ...")
     runs, times, _ = _run_find(catalog, qids, dataset, weights, k, generate=False)
     results["find_tools"] = _row(runs, dataset, times, 0)
+    if poison:
+        log("find_tools without defences ...")
+        open_catalog = ToolCatalog(scout, collection=collection, defend=False)
+        oruns, _, _ = _run_find(open_catalog, qids, dataset, weights, k, timed=0, generate=False)
+        results["find_tools_undefended"] = _row(oruns, dataset, None, 0)
+        results["poison"], report["poison"] = run_tool_poison(catalog, dataset, qids, weights, log)
+        log("find_tools latency with and without defences (paired) ...")
+        report["poison"]["latency"] = paired_latency(catalog, open_catalog, raw[:60], k)
 
     if llm is not None:
         sub = qids[:llm_limit] if llm_limit else qids
@@ -377,6 +391,8 @@ def format_tool_report(report: dict[str, Any]) -> str:
         f"{'mode':<16}{'queries':>8}" + "".join(f"{c:>13}" for c in COLUMNS),
     ]
     for mode, row in report["results"].items():
+        if mode == "poison":
+            continue
         cells = []
         for c in COLUMNS:
             value = row.get(c)
@@ -390,10 +406,37 @@ def format_tool_report(report: dict[str, Any]) -> str:
                 cells.append(f"{100 * value:>13.1f}")
         lines.append(f"{mode:<16}{row.get('queries', 0):>8}" + "".join(cells))
     lines.append(f"hybrid weight per fold: {report['fusion']['fold_weights']} ({report['fusion']['split']})")
+    if "poison" in report["results"]:
+        lines.extend(format_poison(report["results"]["poison"], report["poison"]))
     lines.append(
         "metrics in %; multi_all@10 = all@10 over queries with >= 2 gold tools; dense/bm25 batched, not timed"
     )
     return "\n".join(lines)
 
 
-__all__ = ["dataset_specs", "format_tool_report", "load_caller_queries", "run_tool_eval"]
+def format_poison(kinds: dict[str, Any], suite: dict[str, Any]) -> list[str]:
+    """Lines of the attack suite: per attacker kind, the share of queries it reached, defended and not."""
+    lines = [
+        (
+            f"poison ({suite['measured_queries']} queries; {suite['split']}): share of queries with the "
+            "attacker in the top 5 / at rank 1, in %"
+        ),
+        f"{'attacker':<18}{'top5':>8}{'top1':>8}{'undefended top5':>17}{'top1':>8}  flags",
+    ]
+    for kind, row in kinds.items():
+        off = row["undefended"]
+        lines.append(
+            f"{kind:<18}{100 * row['top5']:>8.1f}{100 * row['top1']:>8.1f}{100 * off['top5']:>17.1f}"
+            f"{100 * off['top1']:>8.1f}  {','.join(row.get('flags', [])) or '-'}"
+        )
+    lines.append(f"clean items flagged: {100 * suite['clean_flagged']:.2f}%")
+    if suite.get("latency"):
+        lat = suite["latency"]
+        lines.append(
+            f"find_tools p50 {lat['p50_ms']:.1f} ms with defences, {lat['p50_ms_undefended']:.1f} without "
+            f"(ratio {lat['p50_ratio']:.2f}, {lat['timed']} requests timed in alternating order)"
+        )
+    return lines
+
+
+__all__ = ["dataset_specs", "format_poison", "format_tool_report", "load_caller_queries", "run_tool_eval"]

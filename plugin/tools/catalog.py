@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ from ..llm.replies import parse_list
 from ..retrieval import check_k
 from ..scout import Scout
 from ..store import check_collection_name
+from ..suspicion import has_instructions, text_flags
+from . import guard
 from .queries import PROMPT_VERSION, decompose, expansion_prompt, generation_prompt
 from .spec import DOCUMENT_VERSION, ToolSpec, split_name, to_spec, tool_document
 
@@ -60,6 +63,8 @@ class ToolHit:
     spec: ToolSpec
     score: float
     query: str | None = None  # the query whose result list gave the tool its score
+    flags: tuple[str, ...] = ()  # why it looks hostile (word_list, repetitive, instructions, hub, name_clash)
+    trust: str = guard.UNTRUSTED  # its server's trust level: an untrusted flagged tool's score was demoted
 
     @property
     def name(self) -> str:
@@ -92,6 +97,8 @@ class ToolHit:
             "input_schema": self.schema,
             "annotations": self.annotations,
             "query": self.query,
+            "flags": list(self.flags),
+            "trust": self.trust,
         }
 
 
@@ -152,6 +159,10 @@ class _Snapshot:
     view_hashes: dict[str, str] = field(default_factory=dict)  # tools with views → what their views are
     by_name: dict[str, list[str]] = field(default_factory=dict)
     count: int = -1
+    trust: dict[str, str] = field(default_factory=dict)
+    flags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # text and name flags; hubs join later
+    hubs: set[str] | None = None  # computed on the first search of this snapshot
+    added: dict[str, float] = field(default_factory=dict)  # when each tool was first registered
 
 
 class ToolCatalog:
@@ -164,10 +175,16 @@ class ToolCatalog:
 
     ``llm`` (anything with ``complete``) defaults to the scout's LLM (``Scout(llm=...)`` or HOPSCOUT_LLM_*);
     without one, query generation and expansion are skipped and the LLM-free path is used. Replies are cached
-    in the scout's LLM cache."""
+    in the scout's LLM cache. ``defend=False`` still flags tools that look hostile but neither demotes nor
+    caps them (to measure what the defences do)."""
 
-    def __init__(self, scout: Scout, *, collection: str | None = None, llm: LLM | None = None) -> None:
+    def __init__(
+        self, scout: Scout, *, collection: str | None = None, llm: LLM | None = None, defend: bool = True
+    ) -> None:
         self.scout = scout
+        if not isinstance(defend, bool):
+            raise InvalidArgumentError(f"defend must be True or False, got {defend!r}")
+        self.defend = defend
         self.collection = check_collection_name(collection or scout.settings.tools_collection)
         if llm is not None and not callable(getattr(llm, "complete", None)):
             raise InvalidArgumentError(f"llm must have a complete(prompt) method, got {type(llm).__name__}")
@@ -199,8 +216,15 @@ class ToolCatalog:
                 spec = ToolSpec(**json.loads(meta["tool_spec"]))
                 snap.specs[spec.key] = spec
                 snap.hashes[spec.key] = meta["tool_hash"]
+                snap.trust[spec.key] = str(meta.get("tool_trust", guard.UNTRUSTED))
+                snap.added[spec.key] = float(meta.get("tool_added", 0.0))
                 for form in {_norm(spec.name), _norm(spec.key), _norm(split_name(spec.name))}:
                     snap.by_name.setdefault(form, []).append(spec.key)
+            clashes = guard.name_clashes(snap.specs.values(), snap.trust, snap.added)
+            for key, spec in snap.specs.items():
+                flags = _text_flags(spec) + ((guard.NAME_CLASH,) if key in clashes else ())
+                if flags:
+                    snap.flags[key] = flags
             snap.view_hashes = {
                 m["tool_key"]: str(m.get("views_hash", ""))
                 for _, m in index.metadatas({"tool_view": VIEW_REQUEST})
@@ -238,13 +262,20 @@ class ToolCatalog:
         *,
         expand: bool = False,
         views: Mapping[str, Sequence[str]] | None = None,
+        trust: str = guard.UNTRUSTED,
     ) -> RegisterReport:
         """Add or update tools. Unchanged tools (same content hash) are left alone; changed ones are replaced.
 
         ``views`` gives tools extra views, written elsewhere (e.g. by your own LLM, in a batch): per tool (its
         name, or its key ``namespace/name``), a few requests a user might make that it serves; a tool then scores
         as its best view. ``expand=True`` asks hopscout's LLM for views of the tools that ``views`` does not
-        cover (replies are cached, so an unchanged tool never costs a second call)."""
+        cover (replies are cached, so an unchanged tool never costs a second call).
+
+        ``trust`` is the tools' server's trust level: ``"untrusted"`` (the default) tools that look hostile
+        (their ``flags``) are demoted and one untrusted server takes at most a share of the slots;
+        ``"trusted"`` tools keep their flags but are never demoted (see :mod:`hopscout.tools.guard`). A tool
+        registered again with another trust level is replaced."""
+        trust = guard.check_trust(trust)
         if isinstance(getattr(tools, "tools", None), list):  # an MCP ListToolsResult
             tools = tools.tools  # type: ignore[attr-defined]
         if isinstance(tools, (str, bytes, dict)) or not isinstance(tools, Iterable):
@@ -260,7 +291,9 @@ class ToolCatalog:
         with self._lock:
             snap = self._load(force=True)
             added = [s for s in specs if s.key not in snap.hashes]
-            replaced = [s for s in specs if s.key in snap.hashes and snap.hashes[s.key] != _indexed_hash(s)]
+            replaced = [
+                s for s in specs if s.key in snap.hashes and snap.hashes[s.key] != _indexed_hash(s, trust)
+            ]
             changed = {s.key for s in added + replaced}
             unchanged = [s for s in specs if s.key not in changed]
             new_views = {  # given views that differ from what the tool has now
@@ -288,14 +321,15 @@ class ToolCatalog:
                 )
             docs: list[dict[str, Any]] = []
             for spec in added + replaced:
-                docs.append({"id": spec.key, "text": tool_document(spec), "metadata": _main_meta(spec)})
+                meta = _main_meta(spec, trust, snap.added.get(spec.key))
+                docs.append({"id": spec.key, "text": tool_document(spec), "metadata": meta})
             by_key = {s.key: s for s in specs}
             for key, texts in new_views.items():
                 namespace = by_key[key].namespace
                 meta = {
                     "tool_key": key,
                     "tool_view": VIEW_REQUEST,
-                    "tool_hash": _indexed_hash(by_key[key]),
+                    "tool_hash": _indexed_hash(by_key[key], trust),
                     "tool_read_only": by_key[key].read_only,
                     "views_hash": _views_hash(texts),
                     **({"tool_namespace": namespace} if namespace else {}),
@@ -455,10 +489,11 @@ class ToolCatalog:
             self._plan(r, None if queries is None else queries[n], generate) for n, r in enumerate(requests)
         ]
         flat = [q for plan in plans for q in plan.queries]
+        snap = self._guarded()
         lists = self._search_lists(flat, k, where)
         out, at = [], 0
         for plan in plans:
-            hits = self._rank(plan, lists[at : at + len(plan.queries)], k, allowed)
+            hits = self._rank(plan, lists[at : at + len(plan.queries)], k, allowed, snap)
             out.append(ToolResults(hits, plan.queries, plan.generated, plan.note))
             at += len(plan.queries)
         return out
@@ -538,23 +573,53 @@ class ToolCatalog:
             for d, v in zip(described, viewed)
         ]
 
-    def _rank(self, plan: _Plan, lists: list[dict[str, float]], k: int, allowed: _Allowed) -> list[ToolHit]:
-        snap = self._load()
+    def _rank(
+        self, plan: _Plan, lists: list[dict[str, float]], k: int, allowed: _Allowed, snap: _Snapshot
+    ) -> list[ToolHit]:
         fused = _fuse_queries(lists, plan.rewrites)
         top = max((score for score, _ in fused.values()), default=0.0)
         for key, bonus in self._name_matches(plan.queries[0], snap).items():
             if allowed(snap.specs[key]):  # a named tool joins only if the search's filter would let it in
                 fused[key] = (top + bonus, fused.get(key, (0.0, 0))[1])
-        ranked = sorted(fused.items(), key=lambda item: (-item[1][0], item[0]))
-        out = []
-        for key, (score, source) in ranked:
-            spec = snap.specs.get(key)
-            if spec is None:
-                continue  # written by another process since the snapshot; picked up on the next load
-            out.append(ToolHit(spec, float(score), plan.queries[source]))
-            if len(out) == k:
-                break
-        return out
+        fused = {  # written by another process since the snapshot: picked up on the next load
+            key: (score * self._prior(snap, key), source)
+            for key, (score, source) in fused.items()
+            if key in snap.specs
+        }
+        ranked = [key for key, _ in sorted(fused.items(), key=lambda item: (-item[1][0], item[0]))]
+        if self.defend and not allowed.alone:
+            namespaces = {key: snap.specs[key].namespace for key in ranked}
+            ranked = guard.cap_servers(ranked, namespaces, snap.trust, k)
+        return [
+            ToolHit(
+                snap.specs[key],
+                float(fused[key][0]),
+                plan.queries[fused[key][1]],
+                _flags(snap, key),
+                snap.trust.get(key, guard.UNTRUSTED),
+            )
+            for key in ranked[:k]
+        ]
+
+    def _prior(self, snap: _Snapshot, key: str) -> float:
+        return guard.prior(_flags(snap, key), snap.trust.get(key, guard.UNTRUSTED)) if self.defend else 1.0
+
+    def flagged(self) -> dict[str, tuple[str, ...]]:
+        """Every tool that looks hostile, by key, with its flags (see :mod:`hopscout.tools.guard`)."""
+        snap = self._guarded()
+        return {key: _flags(snap, key) for key in sorted(snap.specs) if _flags(snap, key)}
+
+    def _guarded(self) -> _Snapshot:
+        """The snapshot with its hubs: the tools in the top results of many generic probe requests."""
+        with self._lock:
+            snap = self._load()
+            if snap.hubs is None:
+                snap.hubs = set()  # while probing, and for good if the catalog is empty
+                if len(snap.specs) >= guard.HUB_MIN_TOOLS:
+                    probes = self._search_lists(list(guard.PROBES), guard.HUB_K, None)
+                    tops = [sorted(found, key=lambda key: (-found[key], key)) for found in probes]
+                    snap.hubs = guard.hubs(tops, len(snap.specs))
+            return snap
 
     @staticmethod
     def _name_matches(request: str, snap: _Snapshot) -> dict[str, float]:
@@ -601,9 +666,19 @@ class ToolCatalog:
         """Nothing to release: the catalog's caches belong to its scout."""
 
 
-def _indexed_hash(spec: ToolSpec) -> str:
-    """Changes when the tool or the way its document is written changes (then it is indexed again)."""
-    return f"{spec.content_hash}.{DOCUMENT_VERSION}"
+def _indexed_hash(spec: ToolSpec, trust: str) -> str:
+    """Changes when the tool, its trust level or the way its document is written changes (then it is indexed
+    again). Untrusted tools keep the hash they had before trust levels existed."""
+    suffix = "" if trust == guard.UNTRUSTED else f".{trust}"
+    return f"{spec.content_hash}.{DOCUMENT_VERSION}{suffix}"
+
+
+def _text_flags(spec: ToolSpec) -> tuple[str, ...]:
+    """What reads as hostile in the tool's description, and instructions to the agent in its parameters."""
+    flags = text_flags(spec.description)
+    if "instructions" not in flags and has_instructions(tool_document(spec)):
+        flags += ("instructions",)
+    return flags
 
 
 def _views_hash(texts: Sequence[str]) -> str:
@@ -630,11 +705,13 @@ def _check_views(views: Any, specs: Sequence[ToolSpec]) -> dict[str, list[str]]:
     return out
 
 
-def _main_meta(spec: ToolSpec) -> dict[str, Any]:
+def _main_meta(spec: ToolSpec, trust: str, added: float | None = None) -> dict[str, Any]:
     meta = {
         "tool_key": spec.key,
         "tool_view": VIEW_TOOL,
-        "tool_hash": _indexed_hash(spec),
+        "tool_hash": _indexed_hash(spec, trust),
+        "tool_trust": trust,
+        "tool_added": added or time.time(),  # who registered a name first keeps it (guard.name_clashes)
         "tool_read_only": spec.read_only,  # what find_tools(read_only=True) filters on
         "tool_name": spec.name,
         "tool_spec": json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True),
@@ -642,6 +719,11 @@ def _main_meta(spec: ToolSpec) -> dict[str, Any]:
     if spec.namespace:
         meta["tool_namespace"] = spec.namespace
     return meta
+
+
+def _flags(snap: _Snapshot, key: str) -> tuple[str, ...]:
+    flags = snap.flags.get(key, ())
+    return flags + (guard.HUB,) if snap.hubs and key in snap.hubs else flags
 
 
 def _norm(text: str) -> str:
@@ -683,6 +765,11 @@ class _Allowed:
 
     namespaces: frozenset[str] | None
     read_only: bool
+
+    @property
+    def alone(self) -> bool:
+        """Whether the caller asked for one server's tools (then that server is not capped)."""
+        return self.namespaces is not None and len(self.namespaces) == 1
 
     def __call__(self, spec: ToolSpec) -> bool:
         in_namespace = self.namespaces is None or spec.namespace in self.namespaces

@@ -1,0 +1,234 @@
+"""``hopscout eval DIR [--tools] --poison``: how often a hostile tool or passage reaches an agent.
+
+Attackers (:mod:`.attacks`) are built from the even-position half of the judged queries and measured on the
+odd half, one attacker at a time, each added to the set's own index and removed after. Attack success is the
+share of measured queries with the attacker in the top 5 (``top5``) and at rank 1 (``top1``), with the
+defences on (the engine as shipped) and off (``undefended``: the same flags, nothing demoted or capped).
+
+Passages: the engine's document search has no prior yet, so the ``defended`` figures for passages apply the
+catalog's prior to the hits of ``Scout.search`` (a flagged passage's fused score times
+:data:`hopscout.tools.guard.DEMOTION`, over the top 20, re-sorted): what the prior would do in the pipeline."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..metrics import mean, per_query
+from ..scout import Scout
+from ..suspicion import text_flags
+from ..tools.catalog import ToolCatalog
+from ..tools.guard import DEMOTION
+from ..tools.spec import split_name
+from . import attacks
+from .datasets import Dataset, load_dataset
+from .folds import halves
+from .harness import index_dataset
+
+Log = Callable[[str], None]
+TOP = 5
+POOL = 20  # hits re-ranked by the passage prior
+CLUSTERS = 3  # concepts attacked on a passage set, one passage each
+SPLIT = "attackers built from the even-position judged queries, measured on the odd ones"
+
+
+def _shares(rankings: Sequence[Sequence[str]], attacker: str) -> dict[str, float]:
+    n = max(1, len(rankings))
+    return {
+        "top5": sum(attacker in r[:TOP] for r in rankings) / n,
+        "top1": sum(bool(r) and r[0] == attacker for r in rankings) / n,
+    }
+
+
+def _find(catalog: ToolCatalog, dataset: Dataset, qids: Sequence[str], weights: Mapping[str, float]) -> list:
+    """Top-5 tool keys per query, each query searched with its cross-fitted fusion weight."""
+    out: dict[str, list[str]] = {}
+    for weight in sorted({weights[q] for q in qids}):
+        catalog.scout.set_fusion_weight(weight, collection=catalog.collection)
+        fold = [q for q in qids if weights[q] == weight]
+        for start in range(0, len(fold), 128):
+            chunk = fold[start : start + 128]
+            found = catalog.find_tools_batch([dataset.queries[q] for q in chunk], TOP, generate=False)
+            out.update({q: r.keys for q, r in zip(chunk, found)})
+    return [out[q] for q in qids]
+
+
+def run_tool_poison(
+    catalog: ToolCatalog,
+    dataset: Dataset,
+    qids: Sequence[str],
+    weights: Mapping[str, float],
+    log: Log = lambda _: None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Per attacker kind ``{"top5", "top1", "undefended": {...}, "flags", "queries"}``, and what the suite was
+    (the attackers' texts, the split, the share of the clean catalog flagged)."""
+    build_rows, measure_rows = halves(len(qids))
+    build, measure = [qids[r] for r in build_rows], [qids[r] for r in measure_rows]
+    gold: dict[str, int] = {}
+    for q in build:
+        for key, grade in dataset.qrels[q].items():
+            if grade > 0:
+                gold[key] = gold.get(key, 0) + 1
+    specs = catalog.tools()
+    names = {s.key: split_name(s.name) or s.name for s in specs}
+    flagged = catalog.flagged()
+    open_catalog = ToolCatalog(catalog.scout, collection=catalog.collection, defend=False)
+    results: dict[str, dict[str, Any]] = {}
+    suite: dict[str, Any] = {
+        "split": SPLIT,
+        "measured_queries": len(measure),
+        "clean_tools": len(specs),
+        "clean_flagged": len(flagged) / max(1, len(specs)),
+        "clean_flagged_tools": {key: list(flags) for key, flags in flagged.items()},
+        "attackers": {},
+    }
+    for attacker in attacks.tool_attackers([dataset.queries[q] for q in build], gold, names):
+        log(f"poison: {attacker.kind} ({attacker.name}) ...")
+        tool = {"name": attacker.name, "description": attacker.text}
+        catalog.register([tool], namespace=attacks.ATTACKER_NAMESPACE)
+        key = f"{attacks.ATTACKER_NAMESPACE}/{attacker.name}"
+        try:
+            flags = list(catalog.flagged().get(key, ()))
+            defended = _shares(_find(catalog, dataset, measure, weights), key)
+            undefended = _shares(_find(open_catalog, dataset, measure, weights), key)
+        finally:
+            catalog.remove([attacker.name], namespace=attacks.ATTACKER_NAMESPACE)
+        results[attacker.kind] = {
+            **defended,
+            "undefended": undefended,
+            "flags": flags,
+            "queries": len(measure),
+        }
+        suite["attackers"][attacker.kind] = {"name": key, "text": attacker.text, "target": attacker.target}
+    return results, suite
+
+
+def _defended(hits: Sequence[Any], flagged: Callable[[Any], bool]) -> list[str]:
+    """Hit ids re-ranked with the prior: a flagged hit's fused score times DEMOTION."""
+    scored = [(h.score * (DEMOTION if flagged(h) else 1.0), n, h.id) for n, h in enumerate(hits)]
+    return [doc_id for _, _, doc_id in sorted(scored, key=lambda t: (-t[0], t[1]))]
+
+
+def run_passage_poison(
+    scout: Scout,
+    dataset: Dataset,
+    collection: str,
+    qids: Sequence[str],
+    log: Log = lambda _: None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """GASLITE-style passages against the ``CLUSTERS`` concepts most shared by the build half's queries, each
+    measured on the odd-half queries that name its concept; and the clean side: the share of the corpus
+    flagged, and nDCG@10 of the hybrid search with and without the prior on all measured queries."""
+    build_rows, measure_rows = halves(len(qids))
+    build = {qids[r]: dataset.queries[qids[r]] for r in build_rows}
+    measure = [qids[r] for r in measure_rows]
+    flagged_ids = {i for i in dataset.corpus if text_flags(dataset.doc_text(i))}
+    is_flagged: Callable[[Any], bool] = lambda h: h.id in flagged_ids or bool(text_flags(h.text))
+    clean = scout.search_batch([dataset.queries[q] for q in measure], POOL, collection=collection)
+    plain_runs = {q: [h.id for h in hs][:10] for q, hs in zip(measure, clean)}
+    prior_runs = {q: _defended(hs, is_flagged)[:10] for q, hs in zip(measure, clean)}
+    suite: dict[str, Any] = {
+        "split": SPLIT,
+        "measured_queries": len(measure),
+        "clean_passages": len(dataset.corpus),
+        "clean_flagged": len(flagged_ids) / max(1, len(dataset.corpus)),
+        "ndcg@10": mean(per_query(plain_runs, dataset.qrels))["ndcg@10"],
+        "ndcg@10_with_prior": mean(per_query(prior_runs, dataset.qrels))["ndcg@10"],
+        "defence": "prior applied to the hits of Scout.search (not yet in the engine's pipeline)",
+        "attackers": {},
+    }
+    per_cluster = []
+    for concept, members in attacks.concept_clusters(build, CLUSTERS):
+        targets = [q for q in measure if concept in dataset.queries[q].lower()]
+        if not targets:
+            continue
+        attacker = attacks.gaslite(concept, [build[q] for q in members])
+        log(f"poison: gaslite on '{concept}' ({len(targets)} queries) ...")
+        scout.add([attacker.text], ids=[attacker.name], collection=collection)
+        try:
+            found = scout.search_batch([dataset.queries[q] for q in targets], POOL, collection=collection)
+        finally:
+            scout.delete(ids=[attacker.name], collection=collection)
+        undefended = _shares([[h.id for h in hs] for hs in found], attacker.name)
+        defended = _shares([_defended(hs, is_flagged) for hs in found], attacker.name)
+        per_cluster.append((len(targets), defended, undefended))
+        suite["attackers"][concept] = {
+            "id": attacker.name,
+            "text": attacker.text,
+            "queries": len(targets),
+            "flags": list(text_flags(attacker.text)),
+            **defended,
+            "undefended": undefended,
+        }
+    total = sum(n for n, _, _ in per_cluster) or 1
+
+    def pooled(which: int) -> dict[str, float]:
+        return {m: sum(n * parts[which][m] for n, *parts in per_cluster) / total for m in ("top5", "top1")}
+
+    results = {"gaslite": {**pooled(0), "undefended": pooled(1), "queries": total}} if per_cluster else {}
+    return results, suite
+
+
+def add_passage_poison(
+    report: dict[str, Any], folder: Any, scout: Scout, limit: int | None = None, log: Log = lambda _: None
+) -> dict[str, Any]:
+    """``report`` (:func:`hopscout.evaluation.harness.run_eval`'s) with the passage attack suite added:
+    ``results["poison"]["gaslite"] = {"top5", "top1", ...}`` and ``report["poison"]`` (what it was)."""
+    dataset = load_dataset(folder)
+    collection = index_dataset(scout, dataset, log)
+    qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
+    report["results"]["poison"], report["poison"] = run_passage_poison(scout, dataset, collection, qids, log)
+    return report
+
+
+def format_passage_poison(report: dict[str, Any]) -> str:
+    """Lines of the passage attack suite."""
+    suite = report["poison"]
+    lines = [
+        (
+            f"poison ({suite['split']}; {suite['defence']}): share of a concept's queries with the attacker "
+            "in the top 5 / at rank 1, in %"
+        ),
+        f"{'concept':<18}{'queries':>8}{'top5':>8}{'top1':>8}{'undefended top5':>17}{'top1':>8}  flags",
+    ]
+    rows = dict(suite["attackers"])
+    if "gaslite" in report["results"]["poison"]:
+        rows["(all)"] = {**report["results"]["poison"]["gaslite"], "flags": []}
+    for concept, row in rows.items():
+        off = row["undefended"]
+        lines.append(
+            f"{concept:<18}{row['queries']:>8}{100 * row['top5']:>8.1f}{100 * row['top1']:>8.1f}"
+            f"{100 * off['top5']:>17.1f}{100 * off['top1']:>8.1f}  {','.join(row['flags']) or '-'}"
+        )
+    lines.append(
+        f"clean passages flagged: {100 * suite['clean_flagged']:.2f}%; hybrid nDCG@10 on the measured queries "
+        f"{100 * suite['ndcg@10']:.1f}, with the prior {100 * suite['ndcg@10_with_prior']:.1f}"
+    )
+    return "\n".join(lines)
+
+
+def paired_latency(
+    defended: ToolCatalog, undefended: ToolCatalog, requests: Sequence[str], k: int
+) -> dict[str, float]:
+    """p50 ms of ``find_tools`` with and without the defences, timed in alternating order per request (so
+    warm-up and a busy machine weigh on both alike), and their ratio."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for n, request in enumerate(requests):
+        for defend in (True, False) if n % 2 else (False, True):
+            catalog = defended if defend else undefended
+            start = time.perf_counter()
+            catalog.find_tools(request, k, generate=False)
+            times[defend].append((time.perf_counter() - start) * 1000)
+    on, off = statistics.median(times[True]), statistics.median(times[False])
+    return {"p50_ms": on, "p50_ms_undefended": off, "p50_ratio": on / off, "timed": len(requests)}
+
+
+__all__ = [
+    "add_passage_poison",
+    "format_passage_poison",
+    "paired_latency",
+    "run_passage_poison",
+    "run_tool_poison",
+]
