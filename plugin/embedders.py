@@ -1,8 +1,10 @@
-"""Text → normalised vectors. One small interface, three sources: the bundled MiniLM, any
-sentence-transformers model, or an OpenAI-compatible ``/v1/embeddings`` endpoint."""
+"""Text → normalised vectors. One small interface, four sources: the bundled MiniLM through onnxruntime (the
+default), any sentence-transformers model through torch, the same through ONNX, or an OpenAI-compatible
+``/v1/embeddings`` endpoint."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -18,6 +20,8 @@ from .vectors import unit_rows
 
 _SMALL_BATCH = 4
 _ONE_THREAD = threading.Lock()
+_BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
+_log = logging.getLogger("hopscout.embedders")
 
 
 class Embedder(ABC):
@@ -84,7 +88,7 @@ class SentenceTransformerEmbedder(Embedder):
     ) -> None:
         self._bundled = str(model) == DEFAULT_EMBEDDER
         self._model_ref = str(bundled_model_path() if self._bundled else model)
-        self.id = "sentence-transformers/all-MiniLM-L6-v2" if self._bundled else str(model)
+        self.id = _BUNDLED_ID if self._bundled else str(model)
         self.device = device
         self.batch_size = batch_size
         self.query_prefix = query_prefix
@@ -167,6 +171,103 @@ class SentenceTransformerEmbedder(Embedder):
                 torch.set_num_threads(threads)
 
 
+class OnnxEmbedder(Embedder):
+    """A sentence-transformers model (Transformer → mean Pooling → Normalize, e.g. the bundled MiniLM) run by
+    onnxruntime: exported once to a local cache (:mod:`hopscout.encoders`), then loaded without torch.
+
+    Same ``id`` as :class:`SentenceTransformerEmbedder` for the same model (the vectors match it, cosine ≥ 0.999),
+    so collections built by either are read by both. With ``fallback`` (HOPSCOUT_ENCODER=auto) a failed export or
+    a missing onnxruntime logs a note and runs the model through torch instead; ``backend`` says which ran."""
+
+    def __init__(
+        self,
+        model: str | Path = DEFAULT_EMBEDDER,
+        *,
+        cache_dir: Path | None = None,
+        threads: int | None = None,
+        batch_size: int = 32,
+        query_prefix: str = "",
+        document_prefix: str = "",
+        fallback: bool = True,
+    ) -> None:
+        bundled = str(model) == DEFAULT_EMBEDDER
+        self._path = bundled_model_path() if bundled else Path(model)
+        self.id = _BUNDLED_ID if bundled else str(model)
+        self.cache_dir = cache_dir
+        self.threads = threads
+        self.batch_size = batch_size
+        self.query_prefix = query_prefix
+        self.document_prefix = document_prefix
+        self.fallback = fallback
+        self.backend: str | None = None  # "onnx" or "torch" once loaded; None: nothing loaded yet
+        self.note: str | None = None  # why the torch fallback runs, when it does
+        self._encoder: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> Any:
+        """The loaded :class:`~hopscout.encoders.OnnxEncoder`, or the torch fallback embedder."""
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = self._load()
+        return self._encoder
+
+    def _load(self) -> Any:
+        from .encoders import load_onnx_encoder, read_sentence_model
+
+        try:
+            encoder = load_onnx_encoder(
+                read_sentence_model(self._path),
+                self.cache_dir,
+                threads=self.threads,
+                batch_size=self.batch_size,
+            )
+            self.backend = "onnx"
+            return encoder
+        except EmbedderUnavailableError as exc:
+            if not self.fallback:
+                raise
+            self.note = f"the ONNX encoder is unavailable ({exc}); running {self.id} through torch instead"
+            _log.warning("hopscout: %s", self.note)
+        torch_embedder = SentenceTransformerEmbedder(
+            DEFAULT_EMBEDDER if self.id == _BUNDLED_ID else self._path, batch_size=max(self.batch_size, 64)
+        )
+        torch_embedder.model  # noqa: B018 - load now, so a broken model fails here, once
+        self.backend = "torch"
+        return torch_embedder
+
+    @property
+    def dim(self) -> int:
+        from .encoders import read_sentence_model
+
+        try:
+            return read_sentence_model(self._path).dim
+        except EmbedderUnavailableError:
+            return int(self.encoder.dim)
+
+    @property
+    def tokenizer_path(self) -> Path | None:
+        path = self._path / "tokenizer.json"
+        return path if path.exists() else None
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input the model reads; longer text is truncated."""
+        from .encoders import read_sentence_model
+
+        try:
+            return read_sentence_model(self._path).max_seq_length
+        except EmbedderUnavailableError:
+            return int(self.encoder.max_tokens)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        encoder = self.encoder
+        if isinstance(encoder, SentenceTransformerEmbedder):
+            return encoder._encode(texts)
+        return np.asarray(encoder.encode(texts))
+
+
 class OpenAIEmbedder(Embedder):
     """An OpenAI-compatible ``POST {base_url}/embeddings`` endpoint (OpenAI, vLLM, Ollama, llama.cpp, TEI)."""
 
@@ -238,6 +339,14 @@ def make_embedder(settings: Settings) -> Embedder:
             batch_size=settings.batch_size,
             query_prefix=settings.query_prefix,
             document_prefix=settings.document_prefix,
+        )
+    onnx = settings.encoder == "onnx" or (settings.encoder == "auto" and name == DEFAULT_EMBEDDER)
+    if onnx and settings.device == "cpu":
+        return OnnxEmbedder(
+            name,
+            query_prefix=settings.query_prefix,
+            document_prefix=settings.document_prefix,
+            fallback=settings.encoder == "auto",
         )
     return SentenceTransformerEmbedder(
         name,

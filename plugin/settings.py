@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         description="Seconds between checks that the lexical index matches Chroma (0 = every search). "
         "Raise it when many processes share a Chroma server and a second of staleness is fine.",
     )
+    encoder: Literal["auto", "onnx", "torch"] = Field(
+        default="auto",
+        description="How sentence-transformers models run: onnx (exported once to a local ONNX file under "
+        "~/.cache/hopscout, run by onnxruntime, no torch at search time), torch, or auto (onnx for the bundled "
+        "model, falling back to torch with a note if the export or onnxruntime fails; torch for other models).",
+    )
     device: str = Field(default="cpu", description="Torch device for sentence-transformers models.")
     allow_downloads: bool = Field(
         default=False,
