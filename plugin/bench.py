@@ -94,7 +94,12 @@ def run_bench(
     start = time.perf_counter()
     vectors = scout.embedder.embed_documents(texts)
     encoder_docs_per_s = len(texts) / (time.perf_counter() - start)
-    report: dict[str, Any] = {"embedder": scout.embedder.id, "queries": len(queries), "sizes": {}}
+    report: dict[str, Any] = {
+        "embedder": scout.embedder.id,
+        "encoder": scout.embedder.backend,  # onnx or torch (HOPSCOUT_ENCODER), after any fallback
+        "queries": len(queries),
+        "sizes": {},
+    }
 
     ingest_texts = texts[:256]
     scratch = "bench-ingest-scratch"
@@ -144,8 +149,9 @@ def run_bench(
 
 def format_bench(report: dict[str, Any]) -> str:
     """A readable table of :func:`run_bench`'s report."""
+    encoder = f"{report['embedder']} ({report.get('encoder')})"
     lines = [
-        f"hopscout bench — embedder {report['embedder']}, {report['queries']} queries per size",
+        f"hopscout bench — embedder {encoder}, {report['queries']} queries per size",
         f"{'chunks':>8} {'mode':<8} {'p50 ms':>8} {'p95 ms':>8} {'p50 / one query encode':>24}",
     ]
     for size, row in report["sizes"].items():

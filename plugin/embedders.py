@@ -33,6 +33,7 @@ class Embedder(ABC):
     id: str
     query_prefix: str = ""
     document_prefix: str = ""
+    backend: str | None = None  # what encodes, once it has: "onnx", "torch" or "http"; None before first use
 
     @property
     @abstractmethod
@@ -117,7 +118,9 @@ class SentenceTransformerEmbedder(Embedder):
         hf_logging.disable_progress_bar()  # keep stderr clean (MCP stdio, CLI pipes)
 
         try:
-            return SentenceTransformer(self._model_ref, device=self.device)
+            model = SentenceTransformer(self._model_ref, device=self.device)
+            self.backend = "torch"
+            return model
         except Exception as exc:
             hint = (
                 ""
@@ -199,7 +202,6 @@ class OnnxEmbedder(Embedder):
         self.query_prefix = query_prefix
         self.document_prefix = document_prefix
         self.fallback = fallback
-        self.backend: str | None = None  # "onnx" or "torch" once loaded; None: nothing loaded yet
         self.note: str | None = None  # why the torch fallback runs, when it does
         self._encoder: Any = None
         self._lock = threading.Lock()
@@ -290,6 +292,7 @@ class OpenAIEmbedder(Embedder):
         self.query_prefix = query_prefix
         self.document_prefix = document_prefix
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.backend = "http"
         self._client = httpx.Client(base_url=base_url.rstrip("/") + "/", timeout=timeout, headers=headers)
         self._dim: int | None = None
 

@@ -44,6 +44,7 @@ def test_onnx_vectors_match_the_torch_model(onnx_embedder: OnnxEmbedder, embedde
     assert (queries * embedder.embed_queries(QUERIES)).sum(1).min() >= 0.999
     one_by_one = np.vstack([onnx_embedder.embed_documents([t]) for t in DOCS[:5]])  # no padding effects
     assert (one_by_one * docs[:5]).sum(1).min() >= 0.9999
+    assert embedder.backend == "torch"
     assert onnx_embedder.id == embedder.id and onnx_embedder.dim == embedder.dim == 384
     assert onnx_embedder.max_tokens == embedder.max_tokens == 256
     assert onnx_embedder.tokenizer_path == embedder.tokenizer_path
