@@ -74,7 +74,6 @@ def run_tool_poison(
     specs = catalog.tools()
     names = {s.key: split_name(s.name) or s.name for s in specs}
     flagged = catalog.flagged()
-    open_catalog = ToolCatalog(catalog.scout, collection=catalog.collection, defend=False)
     results: dict[str, dict[str, Any]] = {}
     suite: dict[str, Any] = {
         "split": SPLIT,
@@ -92,6 +91,9 @@ def run_tool_poison(
         try:
             flags = list(catalog.flagged().get(key, ()))
             defended = _shares(_find(catalog, dataset, measure, weights), key)
+            # a new catalog each time: a snapshot is reloaded when the tool count changes, and each attacker
+            # leaves the count where the one before left it
+            open_catalog = ToolCatalog(catalog.scout, collection=catalog.collection, defend=False)
             undefended = _shares(_find(open_catalog, dataset, measure, weights), key)
         finally:
             catalog.remove([attacker.name], namespace=attacks.ATTACKER_NAMESPACE)
