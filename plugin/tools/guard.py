@@ -26,6 +26,7 @@ NAMESPACE_SHARE = 0.6  # of k slots, one untrusted server takes at most ceil(sha
 HUB_K = 5  # a probe "hits" the tools in its top HUB_K
 HUB_SHARE = 0.2  # a hub is in the top HUB_K of at least this share of the probes
 HUB_MIN_TOOLS = 20  # smaller catalogs have too few tools for any to stand out
+HUB_LIFT = 4.0  # ... and at least this many times the share a tool reaches by chance (HUB_K / tools)
 _SQUAT_WORDS = frozenset(
     {"official", "pro", "plus", "new", "latest", "real", "original", "v2", "tool", "api"}
 )
@@ -101,12 +102,15 @@ def prior(flags: Sequence[str], trust: str) -> float:
 
 def hubs(probe_tops: Iterable[Sequence[str]], tools: int) -> set[str]:
     """The tools in the top :data:`HUB_K` of at least :data:`HUB_SHARE` of the probes (``probe_tops``: each
-    probe's ranked tool keys), in a catalog of at least :data:`HUB_MIN_TOOLS` tools."""
+    probe's ranked tool keys), and of :data:`HUB_LIFT` times the share any tool reaches by chance, in a catalog
+    of at least :data:`HUB_MIN_TOOLS` tools. In a catalog of 30, every tool is in a probe's top 5 one time in
+    six by chance: a fixed share alone flagged half of an honest one (the LlamaIndex example's)."""
     tops = [list(top)[:HUB_K] for top in probe_tops]
     if tools < HUB_MIN_TOOLS or not tops:
         return set()
+    share = max(HUB_SHARE, HUB_LIFT * HUB_K / tools)
     counts = Counter(key for top in tops for key in top)
-    return {key for key, n in counts.items() if n >= HUB_SHARE * len(tops)}
+    return {key for key, n in counts.items() if n >= share * len(tops)}
 
 
 def _core_name(name: str) -> str:
