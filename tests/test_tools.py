@@ -426,3 +426,16 @@ def test_a_view_finds_a_tool_its_description_does_not(make_scout: Any, collectio
         tools, views={"zorblex": ["translate this paragraph into French", "say this in Spanish"]}
     )
     assert catalog.find_tools(request, k=3).hits[0].key == "zorblex"
+
+
+def test_a_second_catalog_sees_a_swap_that_keeps_the_count(make_scout: Any, collection: str) -> None:
+    scout = make_scout()
+    writer, reader = ToolCatalog(scout, collection=collection), ToolCatalog(scout, collection=collection)
+    writer.register([{"name": "get_weather", "description": "Weather forecast for a city"}])
+    assert [h.key for h in reader.find_tools("will it rain in Oslo?", k=1).hits] == ["get_weather"]
+    writer.remove(["get_weather"])  # one tool out, another in: the count stays 1
+    writer.register([{"name": "convert_currency", "description": "Convert an amount between currencies"}])
+    assert [h.key for h in reader.find_tools("how many euros is 20 dollars?", k=1).hits] == [
+        "convert_currency"
+    ]
+    assert [spec.name for spec in reader.tools()] == ["convert_currency"]

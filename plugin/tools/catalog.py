@@ -31,7 +31,7 @@ from ..errors import (
     ToolNotFoundError,
     UnreadableFileError,
 )
-from ..index import CollectionIndex
+from ..index import META_VERSION, CollectionIndex
 from ..llm import LLM, CachedLLM
 from ..llm.replay import TOOL_QUERIES, TOOL_VIEWS
 from ..llm.replies import parse_list
@@ -159,6 +159,7 @@ class _Snapshot:
     view_hashes: dict[str, str] = field(default_factory=dict)  # tools with views → what their views are
     by_name: dict[str, list[str]] = field(default_factory=dict)
     count: int = -1
+    version: str = ""  # the store's write version when read (hopscout.index: every write stamps a new one)
     trust: dict[str, str] = field(default_factory=dict)
     flags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # text and name flags; hubs join later
     hubs: set[str] | None = None  # computed on the first search of this snapshot
@@ -208,10 +209,13 @@ class ToolCatalog:
             except CollectionNotFoundError:
                 self._snapshot = _Snapshot(count=0)
                 return self._snapshot
+            index.sync()  # reads the store's write version: any write, here or by another process, changes it
+            version = str((index.last_metadata or {}).get(META_VERSION, ""))
             count = index.count()
-            if not force and self._snapshot is not None and self._snapshot.count == count:
-                return self._snapshot
-            snap = _Snapshot(count=count)
+            known = self._snapshot
+            if not force and known is not None and (known.count, known.version) == (count, version):
+                return known
+            snap = _Snapshot(count=count, version=version)
             for _, meta in index.metadatas({"tool_view": VIEW_TOOL}):
                 spec = ToolSpec(**json.loads(meta["tool_spec"]))
                 snap.specs[spec.key] = spec
