@@ -243,6 +243,9 @@ def eval_(
     fills: str = typer.Option(
         "0.3", "--fills", help="Multi-hop: comma-separated shares of slots later hops fill."
     ),
+    lowercase: bool = typer.Option(
+        False, "--lowercase", help="Multi-hop: on a lower-cased copy of the set (no capitalisation cues)."
+    ),
     views: Path | None = typer.Option(
         None,
         "--views",
@@ -302,6 +305,7 @@ def eval_(
             hops=max(hops, 2),
             oracle=hop_oracle,
             limit=limit,
+            lowercase=lowercase,
             log=log,
         )
         typer.echo(json.dumps(hop_report, indent=2) if as_json else format_multihop(hop_report))

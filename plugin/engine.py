@@ -12,6 +12,7 @@ import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -19,8 +20,8 @@ import numpy as np
 from . import augment
 from .embedders import Embedder
 from .errors import InvalidArgumentError
-from .hop import HopOperator, HopStage, get_operator
-from .index import META_DIM, META_EMBEDDER, CollectionIndex
+from .hop import HopOperator, HopStage, PassagePhrases, PhraseTable, get_operator
+from .index import META_DIM, META_EMBEDDER, CollectionIndex, content_hash
 from .llm import LLM, CachedLLM, LLMCache, LLMClient
 from .retrieval import FirstRetrieval, FirstStage, SearchOptions, Stage, check_queries, to_hits
 from .retrieval.confidence import COVERAGE_DEPTH, load_confidence
@@ -50,6 +51,7 @@ class Engine:
         self._llm_cache: LLMCache | None = None
         self._indexes: dict[str, CollectionIndex] = {}
         self._hop_operators: dict[str, HopOperator] = {}
+        self._phrases: dict[str, PassagePhrases] = {}
         self._lock = threading.RLock()
 
     # -- collections ------------------------------------------------------------------------------
@@ -93,11 +95,29 @@ class Engine:
     def drop(self, collection: str) -> None:
         """Delete a whole collection, vectors and lexical index."""
         index = self.index(collection)
+        phrases_file = self._phrases_path(index)
         with self._lock:
             self._indexes.pop(index.name, None)
+            phrases = self._phrases.pop(index.name, None)
         index.lexical.close()
+        if phrases is not None:
+            phrases.table.close()
         self.store.delete_collection(index.name)
         index.lexical.path.unlink(missing_ok=True)
+        phrases_file.unlink(missing_ok=True)
+
+    # -- key phrases (the phrase hop) ---------------------------------------------------------------
+    def _phrases_path(self, index: CollectionIndex) -> Path:
+        return index.lexical.path.with_suffix(".phrases.sqlite")
+
+    def phrases(self, index: CollectionIndex) -> PassagePhrases:
+        """The collection's key phrases and their vectors (:mod:`hopscout.hop.phrases`), opened once."""
+        with self._lock:
+            found = self._phrases.get(index.name)
+            if found is None or found.index is not index:
+                found = PassagePhrases(index, self.embedder, PhraseTable(self._phrases_path(index)))
+                self._phrases[index.name] = found
+            return found
 
     # -- fusion weight ----------------------------------------------------------------------------
     def fusion_weight(self, index: CollectionIndex, override: float | None = None) -> float:
@@ -123,9 +143,12 @@ class Engine:
         texts: Sequence[str],
         metadatas: Sequence[Mapping[str, Any]],
         progress: Progress | None = None,
+        *,
+        phrases: bool | None = None,
     ) -> None:
         """Embed and store documents; a writer thread stores each group of batches while the next is embedded.
-        ``progress(done, total)`` follows every embedding batch."""
+        ``progress(done, total)`` follows every embedding batch. Then, unless ``phrases`` is False (default:
+        HOPSCOUT_INDEX_PHRASES), the passages' key phrases are encoded for the ``phrase`` hop."""
         size = self.settings.batch_size
         group = size * 4  # texts per store write
         pending: queue.Queue[Any] = queue.Queue(maxsize=2)
@@ -159,6 +182,9 @@ class Engine:
             thread.join()
         if failure:
             raise failure[0]
+        if self.settings.index_phrases if phrases is None else phrases:
+            hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
+            self.phrases(index).add(ids, texts, hashes)
 
     # -- the LLM and the hop operators ----------------------------------------------------------------
     @property
@@ -249,6 +275,9 @@ class Engine:
                 embedder=self.embedder,
                 operator=operator,
                 text_level=hop.text_level,
+                passage_vectors=hop.passage_vectors,
+                phrases=self.phrases(index) if hop.phrases else None,
+                pool=self.pool,
                 hops=opts.hops,
                 beam=cast(int, opts.beam),
                 fill=cast(float, opts.hop_fill),
@@ -270,6 +299,9 @@ class Engine:
             for index in self._indexes.values():
                 index.lexical.close()
             self._indexes.clear()
+            for phrases in self._phrases.values():
+                phrases.table.close()
+            self._phrases.clear()
             if self._llm_cache is not None:
                 self._llm_cache.close()
                 self._llm_cache = None

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         description="Hop operator for hops > 1: bridge or entity (text-level BM25), identity, mix, learned or "
         "treehop (embedding-level).",
     )
+    index_phrases: bool = Field(
+        default=True,
+        description="Encode each written passage's key phrases (up to 8) for the phrase hops; off: a passage "
+        "gets them on its first hop instead (an encode at search time).",
+    )
     hop_beam: int = Field(
         default=3, ge=1, le=50, description="Passages of each layer that spawn a next query."
     )

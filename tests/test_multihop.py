@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from hopscout import EmbedderMismatchError, InvalidArgumentError, Scout
-from hopscout.hop import HopModel, bridge_entities, train_hop
+from hopscout.evaluation.multihop_eval import run_multihop_eval
+from hopscout.hop import HopModel, bridge_entities, key_phrases, train_hop
+from hopscout.index import HASH_KEY
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -119,3 +121,93 @@ def test_train_hop_saves_weights_that_refuse_another_embedder(embedder, tmp_path
     assert json.loads(out.with_suffix(".json").read_text())["arch"] == "learned"
     with pytest.raises(EmbedderMismatchError, match="train-hop"):
         HopModel.load(out, "some/other-model", 384)
+
+
+def _lower_chain_scout(make_scout, collection: str, **settings: object) -> Scout:
+    scout = make_scout(hop_fill=0.67, **settings)
+    ids = [c[0] for c in CHAIN] + [f"d{n}" for n in range(len(DISTRACTORS))]
+    scout.add(
+        [c[1].lower() for c in CHAIN] + [d.lower() for d in DISTRACTORS], ids=ids, collection=collection
+    )
+    return scout
+
+
+def _phrase_rows(scout: Scout, collection: str) -> int:
+    """Passages whose stored key phrases match their current content."""
+    index = scout.engine.index(collection)
+    hashes = {i: meta[HASH_KEY] for i, (_, meta, _) in index.get(index.ids()).items()}
+    return len(scout.engine.phrases(index).table.get(hashes))
+
+
+def test_phrase_hops_walk_the_chain_without_capitals(make_scout, collection: str) -> None:
+    scout = _lower_chain_scout(make_scout, collection)
+    question = QUESTION.lower()
+    assert _phrase_rows(scout, collection) == len(CHAIN) + len(DISTRACTORS)  # encoded when written
+    bridge = scout.search(
+        question, 3, mode="dense", collection=collection, hops=3, beam=1, hop_operator="bridge"
+    )
+    assert all(h.hop == 1 for h in bridge)  # no capitalised names: the text bridge has nothing to follow
+    hits = scout.search(
+        question, 3, mode="dense", collection=collection, hops=3, beam=1, hop_operator="phrase"
+    )
+    by_id = {h.id: h for h in hits}
+    assert hits[0].id == "film" and {"director", "town"} <= set(by_id), [(h.id, h.hop) for h in hits]
+    assert by_id["director"].hop == 2 and by_id["director"].parent == "film"
+    assert by_id["town"].hop == 3 and by_id["town"].parent == "director"
+    fused = scout.search(
+        question, 3, mode="dense", collection=collection, hops=3, beam=1, hop_operator="bridge_phrase"
+    )
+    assert [h.id for h in fused] == [h.id for h in hits]  # the bridge half adds nothing on lower-case text
+    wide = scout.search(
+        question, 3, mode="dense", collection=collection, hops=2, beam=3, hop_operator="phrase"
+    )
+    assert all(
+        h.parent != h.id for h in wide
+    )  # a passage's own phrases lead back to it: never its own parent
+
+
+def test_phrases_are_made_on_the_first_hop_when_not_indexed(make_scout, collection: str) -> None:
+    scout = _lower_chain_scout(make_scout, collection, index_phrases=False)
+    assert _phrase_rows(scout, collection) == 0
+    hits = scout.search(
+        QUESTION.lower(), 3, mode="dense", collection=collection, hops=2, beam=1, hop_operator="phrase"
+    )
+    assert [h.id for h in hits[:2]] == ["film", "director"] and hits[1].parent == "film"
+    assert _phrase_rows(scout, collection) == 1  # only the passage the hop started from
+    scout.add(["elena vasquez directed moonlit harbor, a drama film."], ids=["film"], collection=collection)
+    assert _phrase_rows(scout, collection) == 0, "an updated passage's phrases are stale until its next hop"
+
+
+def test_key_phrases_ignore_capitals_and_need_a_second_passage() -> None:
+    counts = {"elena": 2, "vasquez": 2, "chilean": 1, "filmmaker": 3, "town": 9, "puerto": 2, "alto": 2}
+    doc_freq = lambda words: {w: counts.get(w, 0) for w in words}
+    text = CHAIN[1][1]
+    assert key_phrases(text, doc_freq, 20) == key_phrases(text.lower(), doc_freq, 20)
+    phrases = key_phrases(text, doc_freq, 20)
+    assert "elena vasquez" in phrases and "puerto alto" in phrases
+    assert not any("chilean" in p for p in phrases)  # in one passage only: it links nothing
+
+
+def test_multihop_eval_reports_operators_cost_and_oracle_on_a_lower_cased_copy(make_scout) -> None:
+    scout = make_scout()
+    report = run_multihop_eval(
+        FIXTURES / "chains_hotpotqa_ircot",
+        scout,
+        operators=["bridge", "phrase", "bridge_phrase"],
+        oracle=True,
+        lowercase=True,
+    )
+    results = report["results"]
+    assert report["dataset"].endswith("-lc") and report["queries"] == 29
+    assert results["hop:bridge:fill0.3"]["all@10"] == results["hybrid"]["all@10"]  # nothing to bridge
+    assert results["hop:phrase:fill0.3"]["all@10"] >= results["hybrid"]["all@10"]
+    cost = report["phrase_cost"]
+    assert cost["phrases_s"] > 0 and cost["bytes_per_passage"] > 0 and cost["time_ratio"] > 0
+    assert set(report["oracle"]) == {"query_alone", "bridge", "phrase", "bridge_phrase"}
+    oracle = report["oracle"]
+    assert all(row["pairs"] > 0 for row in oracle.values())
+    assert oracle["bridge"]["mrr"] == 0.0  # lower-cased: no names, so no bridge query at all
+    assert (
+        oracle["phrase"]["mrr"] > oracle["query_alone"]["mrr"]
+    )  # the phrase hop finds the other gold sooner
+    assert "eval-phrase-cost-scratch" not in {c.name for c in scout.collections()}

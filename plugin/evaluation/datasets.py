@@ -23,6 +23,7 @@ class Dataset:
     query_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     fingerprint: str = ""
     folder: str = ""
+    lowercase: bool = False  # a lower-cased copy (corpus and queries): text without capitalisation cues
 
     def doc_text(self, doc_id: str) -> str:
         """The text indexed for a corpus entry: its title (when the text does not start with it) and text."""
@@ -41,8 +42,9 @@ class Dataset:
         return [qid for qid in self.queries if any(v > 0 for v in self.qrels.get(qid, {}).values())]
 
 
-def load_dataset(folder: str | Path) -> Dataset:
-    """Load a BEIR-like folder; raises UnreadableFileError naming the missing or broken file."""
+def load_dataset(folder: str | Path, *, lowercase: bool = False) -> Dataset:
+    """Load a BEIR-like folder (``lowercase``: a lower-cased copy of its corpus and queries, named ``NAME-lc``);
+    raises UnreadableFileError naming the missing or broken file."""
     folder = Path(folder)
     for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
         if not (folder / name).is_file():
@@ -67,7 +69,13 @@ def load_dataset(folder: str | Path) -> Dataset:
         for cells in reader:
             if len(cells) >= 3:
                 qrels.setdefault(cells[0], {})[cells[1]] = int(float(cells[2]))
-    return Dataset(folder.name, corpus, queries, qrels, fields, digest.hexdigest()[:12], str(folder))
+    if lowercase:
+        for row in corpus.values():
+            row.update({key: row[key].lower() for key in ("title", "text") if isinstance(row.get(key), str)})
+        queries = {qid: text.lower() for qid, text in queries.items()}
+        digest.update(b"lowercase")
+    name = f"{folder.name}-lc" if lowercase else folder.name
+    return Dataset(name, corpus, queries, qrels, fields, digest.hexdigest()[:12], str(folder), lowercase)
 
 
 def _jsonl(path: Path, digest: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..hop import OPERATORS, HopInput
+from ..hop import OPERATORS, HopInput, HopQuery
+from ..hop.stage import reciprocal_rank_fusion
 from ..scout import Scout
 from .datasets import Dataset, load_dataset
 from .harness import index_dataset
@@ -60,10 +61,12 @@ def run_multihop_eval(
     hops: int = 2,
     oracle: bool = False,
     limit: int | None = None,
+    lowercase: bool = False,
     log: Log = lambda _: None,
 ) -> dict[str, Any]:
-    """all@K / recall@K (K = 10 and 5) for single-shot modes and each operator × merge, in one run."""
-    dataset = load_dataset(folder)
+    """all@K / recall@K (K = 10 and 5) for single-shot modes and each operator × merge, in one run
+    (``lowercase``: on a lower-cased copy of the set)."""
+    dataset = load_dataset(folder, lowercase=lowercase)
     collection = index_dataset(scout, dataset, log)
     qids, questions, relevant = dataset.judged(limit)
     golds = [{d for d, g in rel.items() if g > 0} for rel in relevant]
@@ -92,6 +95,8 @@ def run_multihop_eval(
                 report["results"][mode].update({"all@5": row["all@5"], "recall@5": row["recall@5"]})
     best_mode = max(single, key=lambda m: report["results"][m]["all@10"])
     report["best_single_shot"] = best_mode
+    if any(OPERATORS[name].phrases for name in operators or available_operators(scout)):
+        report["phrase_cost"] = phrase_cost(scout, dataset, collection, log)
     for name in operators or available_operators(scout):
         for fill in fills:
             label = f"hop:{name}:fill{fill}"
@@ -121,6 +126,44 @@ def run_multihop_eval(
     return report
 
 
+def phrase_cost(
+    scout: Scout, dataset: Dataset, collection: str, log: Log = lambda _: None, sample: int = 500
+) -> dict[str, float]:
+    """What the key phrases cost at index time: encode time on ``sample`` passages as a ratio to writing them
+    without phrases, and bytes stored per passage beside the passage's own vector and text. Also makes the
+    phrases of any passage of ``collection`` that lacks them, so no search below pays for that."""
+    engine = scout.engine
+    index = engine.index(collection)
+    ids = index.ids()
+    stored = index.get(ids)
+    log(f"key phrases for {len(ids)} passages ...")
+    engine.phrases(index).lookup({i: (t, m) for i, (t, m, _) in stored.items()})
+    texts = [stored[i][0] for i in ids[:sample]]
+    scratch = engine.index("eval-phrase-cost-scratch", create=True)
+    try:
+        engine.embedder.embed_documents(texts[:4])  # warm up
+        start = time.perf_counter()
+        engine.write(scratch, ids[:sample], texts, [{}] * len(texts), phrases=False)
+        plain = time.perf_counter() - start
+        start = time.perf_counter()
+        engine.phrases(scratch).add(ids[:sample], texts, ["-"] * len(texts))
+        extra = time.perf_counter() - start
+        table = engine.phrases(scratch).table
+        phrases, blob = table.sizes()
+    finally:
+        engine.drop(scratch.name)
+    own = sum(len(t.encode()) for t in texts) / len(texts) + 4 * engine.embedder.dim
+    return {
+        "passages": len(texts),
+        "write_s": plain,
+        "phrases_s": extra,
+        "time_ratio": extra / plain,
+        "bytes_per_passage": (phrases + blob) / len(texts),
+        "passage_bytes": own,
+        "bytes_ratio": (phrases + blob) / len(texts) / own,
+    }
+
+
 def hop_oracle(
     scout: Scout, dataset: Dataset, collection: str, operators: Sequence[str], log: Log = lambda _: None
 ) -> dict[str, dict[str, float]]:
@@ -136,10 +179,12 @@ def hop_oracle(
     position = {doc_id: n for n, doc_id in enumerate(ids)}
     with open(chains_file, encoding="utf-8") as fh:
         chains = [json.loads(line) for line in fh]
-    q_vecs = scout.embedder.embed_queries([c["question"] for c in chains])
+    question = (lambda c: c["question"].lower()) if dataset.lowercase else (lambda c: c["question"])
+    q_vecs = scout.embedder.embed_queries([question(c) for c in chains])
     out: dict[str, dict[str, float]] = {}
     for name in ["query_alone", *operators]:
         op = None if name == "query_alone" else scout.engine.hop_operator(name)
+        phrases = scout.engine.phrases(index) if name != "query_alone" and OPERATORS[name].phrases else None
         reciprocal, hits = [], []
         for chain, q_vec in zip(chains, q_vecs):
             gold = [s["corpus_id"] for s in chain["steps"] if s["corpus_id"] in position]
@@ -147,16 +192,22 @@ def hop_oracle(
                 others = set(gold) - {given}
                 if not others:
                     continue
-                text = stored[given][0]
-                spec = op(HopInput(chain["question"], q_vec, text, matrix[position[given]])) if op else None
-                vector = q_vec if spec is None else spec.vector
-                if vector is not None:
-                    scores = matrix @ vector
+                text, meta, _ = stored[given]
+                names, e = (
+                    phrases.lookup({given: (text, meta)}).get(given, ([], None)) if phrases else ([], None)
+                )
+                inp = HopInput(question(chain), q_vec, text, matrix[position[given]], tuple(names), e)
+                spec = op(inp) if op else HopQuery(vector=q_vec)
+                lists = []
+                if spec.vector is not None:  # a passage scores its best match over the query vectors
+                    scores = (matrix @ np.atleast_2d(spec.vector).T).max(axis=1)
                     scores[position[given]] = -np.inf
-                    ranked = [ids[i] for i in np.argsort(-scores)[:100]]
-                else:  # a text-level operator's query
-                    query = spec.text if spec is not None and spec.text else ""
-                    ranked = [d for d, _ in index.lexical.search(query, 101) if d != given][:100]
+                    lists.append([(ids[i], float(scores[i])) for i in np.argsort(-scores)[:100]])
+                if spec.text:
+                    lists.append(
+                        [(d, s) for d, s in index.lexical.search(spec.text, 101) if d != given][:100]
+                    )
+                ranked = [d for d, _ in (lists[0] if len(lists) == 1 else reciprocal_rank_fusion(lists, 100))]
                 rank = next((r for r, d in enumerate(ranked) if d in others), None)
                 reciprocal.append(0.0 if rank is None else 1.0 / (rank + 1))
                 hits.append(float(rank is not None and rank < 10))
@@ -179,6 +230,13 @@ def format_multihop(report: dict[str, Any]) -> str:
             f"{mode:<24}{100 * row['all@10']:>8.1f}{100 * row['recall@10']:>8.1f}{100 * row['all@5']:>8.1f}"
             f"{100 * row['recall@5']:>8.1f}{row.get('p50_ms', float('nan')):>8.1f}  "
             + (f"+{paired['wins']} / -{paired['losses']}" if paired else "")
+        )
+    if "phrase_cost" in report:
+        cost = report["phrase_cost"]
+        lines.append(
+            f"key phrases at index time ({cost['passages']} passages): encode {cost['phrases_s']:.1f} s = "
+            f"{cost['time_ratio']:.2f}x the plain write ({cost['write_s']:.1f} s); {cost['bytes_per_passage']:.0f} "
+            f"bytes per passage = {cost['bytes_ratio']:.2f}x its vector and text"
         )
     if "oracle" in report:
         lines.append("oracle (given one gold passage, rank of the other gold): MRR, hit@10")

@@ -23,11 +23,17 @@ class OperatorSpec:
     level: Literal["text", "embedding"]
     run: HopOperator | None = None
     trained: bool = False
+    phrases: bool = False  # reads the passage's key phrases and their vectors (hopscout.hop.phrases)
 
     @property
     def text_level(self) -> bool:
         """Reads passages only: its hop needs no query or passage vectors."""
         return self.level == "text"
+
+    @property
+    def passage_vectors(self) -> bool:
+        """Reads the passage's stored vector (embedding-level operators that do not read phrases)."""
+        return self.level == "embedding" and not self.phrases
 
     def load(self, embedder_id: str, dim: int, home: Path) -> HopOperator:
         """The runnable operator; trained ones load their weights for this embedder (refusing another's)."""
@@ -53,6 +59,8 @@ OPERATORS: dict[str, OperatorSpec] = {
         OperatorSpec("mix", "embedding", operators.mix),
         OperatorSpec("entity", "text", operators.entity),
         OperatorSpec("bridge", "text", operators.bridge),
+        OperatorSpec("phrase", "embedding", operators.phrase, phrases=True),
+        OperatorSpec("bridge_phrase", "embedding", operators.bridge_phrase, phrases=True),
         OperatorSpec("learned", "embedding", trained=True),
         OperatorSpec("treehop", "embedding", trained=True),
     )

@@ -7,6 +7,7 @@ stops when it brings nothing new; what later hops find fills the last ``fill`` s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,8 @@ from ..embedders import Embedder
 from ..filters import Where
 from ..index import CollectionIndex
 from ..retrieval import Ranked, Row, Stage
-from .types import HopInput, HopOperator
+from .phrases import PassagePhrases
+from .types import HopInput, HopOperator, HopQuery
 
 CANDIDATES = 20  # per spawned query
 
@@ -56,12 +58,18 @@ class HopStage:
         fill: float,
         k: int,
         where: Where | None,
+        passage_vectors: bool | None = None,
+        phrases: PassagePhrases | None = None,
+        pool: Executor | None = None,
     ) -> None:
         self.inner = inner
         self.index = index
         self.embedder = embedder
         self.operator = operator
         self.text_level = text_level
+        self.passage_vectors = not text_level if passage_vectors is None else passage_vectors
+        self.phrases = phrases  # the operator reads key phrases: these are the collection's
+        self.pool = pool
         self.hops = hops
         self.beam = beam
         self.k = k
@@ -92,33 +100,37 @@ class HopStage:
 
     def _later_hops(self, query: str, q_vec: np.ndarray, first: Ranked) -> list[Row]:
         keep = self.k - self.fill
-        seen = {row.id for row in first.rows[:keep]}
         frontier = first.rows[: self.beam]
+        # a passage is never found again from the layer it spawned from (no hit is its own parent)
+        seen = {row.id for row in first.rows[:keep]} | {row.id for row in frontier}
         found: list[Row] = []
         for layer in range(2, self.hops + 1):
-            stored = self.index.get([row.id for row in frontier], embeddings=not self.text_level)
+            stored = self.index.get([row.id for row in frontier], embeddings=self.passage_vectors)
+            phrases = (
+                self.phrases.lookup({i: (t, m) for i, (t, m, _) in stored.items()}) if self.phrases else {}
+            )
             best: dict[str, tuple[float, str]] = {}
-            vectors, parents = [], []
+            specs: list[tuple[str, HopQuery]] = []
             for parent in frontier:
                 if parent.id not in stored:
                     continue
                 text, _, vec = stored[parent.id]
                 c = np.asarray(vec, dtype=np.float32) if vec is not None else np.zeros(0, dtype=np.float32)
-                spec = self.operator(HopInput(query, q_vec, text, c))
-                if spec.vector is not None:
-                    vectors.append(spec.vector)
-                    parents.append(parent.id)
-                if spec.text:
-                    rows = self.index.lexical.search(spec.text, CANDIDATES, self.where)
-                    top = rows[0][1] if rows else 1.0
-                    for doc_id, score in rows:
-                        _keep_best(best, doc_id, score / top, parent.id, seen)
-            if vectors:
-                for parent_id, matches in zip(
-                    parents, self.index.dense(np.stack(vectors), CANDIDATES, self.where)
-                ):
-                    for doc_id, score, _, _ in matches:
-                        _keep_best(best, doc_id, score, parent_id, seen)
+                names, e = phrases.get(parent.id, ([], None))
+                specs.append((parent.id, self.operator(HopInput(query, q_vec, text, c, tuple(names), e))))
+            texts = [(parent_id, spec.text) for parent_id, spec in specs if spec.text]
+            # BM25 queries run on the pool while the store answers the vectors (both release the GIL)
+            job = self.pool.submit(self._lexical, texts) if self.pool is not None and texts else None
+            dense = self._dense_per_parent(specs)
+            lexical = job.result() if job is not None else self._lexical(texts)
+            for parent_id, spec in specs:
+                lists = []
+                if parent_id in lexical:
+                    lists.append(lexical[parent_id])
+                if parent_id in dense:
+                    lists.append(dense[parent_id])
+                for doc_id, score in lists[0] if len(lists) == 1 else reciprocal_rank_fusion(lists):
+                    _keep_best(best, doc_id, score, parent_id, seen)
             if not best:
                 break  # stop rule: this layer brought nothing new
             ranked = sorted(best.items(), key=lambda item: -item[1][0])
@@ -133,6 +145,52 @@ class HopStage:
             seen.update(row.id for row in layer_rows)
             frontier = layer_rows[: self.beam]
         return found
+
+    def _lexical(self, texts: list[tuple[str, str]]) -> dict[str, list[tuple[str, float]]]:
+        """Each parent's BM25 query, scores scaled so its best is 1."""
+        out = {}
+        for parent_id, text in texts:
+            rows = self.index.lexical.search(text, CANDIDATES, self.where)
+            top = rows[0][1] if rows else 1.0
+            out[parent_id] = [(doc_id, score / top) for doc_id, score in rows]
+        return out
+
+    def _dense_per_parent(self, specs: list[tuple[str, HopQuery]]) -> dict[str, list[tuple[str, float]]]:
+        """Every parent's query vectors searched in one store call; a passage scores its best cosine over the
+        parent's vectors, best ``CANDIDATES`` first."""
+        vectors: list[np.ndarray] = []
+        owners: list[str] = []
+        for parent_id, spec in specs:
+            if spec.vector is not None:
+                rows = np.atleast_2d(spec.vector)
+                vectors.extend(rows)
+                owners.extend([parent_id] * len(rows))
+        if not vectors:
+            return {}
+        scores: dict[str, dict[str, float]] = {}
+        for parent_id, matches in zip(
+            owners, self.index.dense(np.stack(vectors), CANDIDATES, self.where, documents=False)
+        ):
+            mine = scores.setdefault(parent_id, {})
+            for doc_id, score, _, _ in matches:
+                mine[doc_id] = max(score, mine.get(doc_id, -np.inf))
+        return {
+            parent_id: sorted(mine.items(), key=lambda item: -item[1])[:CANDIDATES]
+            for parent_id, mine in scores.items()
+        }
+
+
+def reciprocal_rank_fusion(
+    lists: Sequence[Sequence[tuple[str, float]]], depth: int = CANDIDATES, c: int = 60
+) -> list[tuple[str, float]]:
+    """Equal-weight RRF of ranked ``(id, score)`` lists, scaled so the best is 1 (so parents compare); the
+    best ``depth``."""
+    fused: dict[str, float] = {}
+    for ranked in lists:
+        for rank, (doc_id, _) in enumerate(ranked):
+            fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (c + rank)
+    top = max(fused.values(), default=1.0)
+    return sorted(((d, s / top) for d, s in fused.items()), key=lambda item: -item[1])[:depth]
 
 
 def _keep_best(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import fusion
+from ..documents import as_documents
 from ..errors import (
     CollectionNotFoundError,
     InvalidArgumentError,
@@ -341,8 +342,15 @@ class ToolCatalog:
                 docs.extend(
                     {"id": f"{key}#r{n}", "text": text, "metadata": meta} for n, text in enumerate(texts)
                 )
-            if docs:
-                self.scout.add(docs, collection=self.collection)
+            if docs:  # tools are found in one hop: no key phrases for the phrase hop
+                written = as_documents(docs, None, None)
+                self.scout.engine.write(
+                    self._index(create=True),
+                    [str(d.id) for d in written],
+                    [d.text for d in written],
+                    [dict(d.metadata) for d in written],
+                    phrases=False,
+                )
             self._snapshot = None
         return RegisterReport(
             tuple(s.key for s in added),

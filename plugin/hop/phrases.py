@@ -1,0 +1,193 @@
+"""Key phrases per passage and their vectors, made when the passage is written: what the ``phrase`` hop adds
+to the question's vector, so a hop needs no LLM and no encoding at search time.
+
+Why phrases and not the passage vector: a pooled passage vector blurs the names a second hop needs (no operator
+trained on it found the next passage better than the question alone), while a passage's rare phrases name the
+page it leads to. Candidates do not depend on capitalisation: maximal runs of up to four words between stop
+words and punctuation (RAKE-style), scored by their words' mean IDF in the collection plus 0.5 per extra word,
+keeping only words that occur in at least two passages (a phrase in one passage links nothing).
+
+Stored in one SQLite file per collection beside its BM25 index, keyed by id and content hash: a passage whose
+phrases are missing or stale (written before this existed, by another process, or with ``index_phrases`` off)
+gets them on its first hop, so old collections keep working."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis import STOPWORDS, analyze
+from ..embedders import Embedder
+from ..index import HASH_KEY, CollectionIndex, content_hash, public_metadata
+
+MAX_PHRASES = 8  # stored per passage
+MAX_WORDS = 4  # per phrase
+_TOKEN = re.compile(r"[^\W_][\w'\-]*|[^\w\s]")
+# Words that split phrases: BM25's stopwords plus function words that glue names together in prose.
+_SPLIT = STOPWORDS | frozenset(
+    """across after afterwards against almost along already also although always among amongst another
+    anyone anything around became become becomes becoming behind beside besides beyond born cannot de del der
+    des di du due either else even ever every first former formerly however jr la le les later latter least
+    less many may might much must namely neither never new next often one onto others otherwise per perhaps
+    rather several since st still though thus together toward towards two upon us via well whereas whether
+    whose within without yet known""".split()  # noqa: SIM905 - a word list reads best as words
+)
+DocFreq = Callable[[Sequence[str]], Mapping[str, int]]
+
+
+def _runs(text: str) -> list[list[str]]:
+    """Lower-cased runs of up to MAX_WORDS non-stop words, split at stop words, digits and punctuation."""
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for token in _TOKEN.findall(text.lower()):
+        word = token.strip("'-")
+        if not word or not word[0].isalnum() or word in _SPLIT or word.isdigit() or len(word) < 2:
+            if current:
+                runs.append(current)
+            current = []
+            continue
+        current.append(word)
+        if len(current) == MAX_WORDS:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def key_phrases(text: str, doc_freq: DocFreq, total: int, limit: int = MAX_PHRASES) -> list[str]:
+    """The passage's best ``limit`` phrases, best first; ``doc_freq(words)`` gives each word's document count
+    in the collection (``total`` passages)."""
+    runs = _runs(text)
+    freq = doc_freq(sorted({w for run in runs for w in run}))
+    scored: dict[str, float] = {}
+    for run in runs:
+        words = [w for w in run if freq.get(w, 0) >= 2]  # a word in one passage links nothing
+        if not words:
+            continue
+        idf = [math.log((total + 1) / (freq[w] + 1)) for w in words]
+        phrase = " ".join(words)
+        score = sum(idf) / len(idf) + 0.5 * (len(words) - 1)
+        if score > scored.get(phrase, -math.inf):
+            scored[phrase] = score
+    return [p for p, _ in sorted(scored.items(), key=lambda item: -item[1])[:limit]]
+
+
+def lexical_doc_freq(index: CollectionIndex) -> DocFreq:
+    """Document counts of words from the collection's BM25 index (a word counts as its rarest analysed term)."""
+
+    def doc_freq(words: Sequence[str]) -> dict[str, int]:
+        terms = {w: analyze(w) for w in words}
+        counts = index.lexical.doc_freqs([t for ts in terms.values() for t in ts])
+        return {w: min((counts.get(t, 0) for t in ts), default=0) for w, ts in terms.items()}
+
+    return doc_freq
+
+
+class PhraseTable:
+    """``id → (content hash, phrases, float16 vectors)`` for one collection, in one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.executescript(
+            "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS phrases "
+            "(id TEXT PRIMARY KEY, hash TEXT NOT NULL, phrases TEXT NOT NULL, vectors BLOB NOT NULL, dim INTEGER)"
+        )
+        self._lock = threading.Lock()
+
+    def get(self, hashes: Mapping[str, str]) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Stored phrases and vectors of the ids whose stored hash matches ``hashes[id]``."""
+        if not hashes:
+            return {}
+        marks = ",".join("?" * len(hashes))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id, hash, phrases, vectors, dim FROM phrases WHERE id IN ({marks})", list(hashes)
+            ).fetchall()
+        out = {}
+        for doc_id, digest, phrases, blob, dim in rows:
+            if digest == hashes[doc_id]:
+                vectors = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim or 1)
+                out[doc_id] = (json.loads(phrases), vectors)
+        return out
+
+    def put(self, rows: Sequence[tuple[str, str, list[str], np.ndarray]]) -> None:
+        """Store ``(id, hash, phrases, vectors)`` rows, replacing what the ids held."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO phrases (id, hash, phrases, vectors, dim) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (i, h, json.dumps(p, ensure_ascii=False), v.astype(np.float16).tobytes(), v.shape[1])
+                        for i, h, p, v in rows
+                    ],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def sizes(self) -> tuple[int, int]:
+        """Bytes stored: phrase texts, vectors."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT sum(length(phrases)), sum(length(vectors)) FROM phrases"
+            ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class PassagePhrases:
+    """One collection's key phrases: made and encoded when passages are written (:meth:`add`), or on a
+    passage's first hop when they are missing or stale (:meth:`lookup`)."""
+
+    def __init__(self, index: CollectionIndex, embedder: Embedder, table: PhraseTable) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.table = table
+
+    def add(self, ids: Sequence[str], texts: Sequence[str], hashes: Sequence[str], batch: int = 256) -> None:
+        """Make, encode and store the phrases of written passages (``hashes``: their content hashes)."""
+        doc_freq = lexical_doc_freq(self.index)
+        total = self.index.lexical.count()
+        for start in range(0, len(ids), batch):
+            end = min(start + batch, len(ids))
+            phrases = [key_phrases(t, doc_freq, total) for t in texts[start:end]]
+            self.table.put(list(zip(ids[start:end], hashes[start:end], phrases, self._encode(phrases))))
+
+    def lookup(
+        self, stored: Mapping[str, tuple[str, Mapping[str, object]]]
+    ) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Phrases and vectors of ``stored`` passages (``id → (text, store metadata)``), making missing ones."""
+        hashes = {i: _hash(text, meta) for i, (text, meta) in stored.items()}
+        found = self.table.get(hashes)
+        missing = [i for i in stored if i not in found]
+        if missing:
+            self.add(missing, [stored[i][0] for i in missing], [hashes[i] for i in missing])
+            found.update(self.table.get({i: hashes[i] for i in missing}))
+        return found
+
+    def _encode(self, phrases: Sequence[list[str]]) -> list[np.ndarray]:
+        unique = sorted({p for ps in phrases for p in ps})
+        vectors = self.embedder.embed_queries(unique) if unique else np.zeros((0, 1), np.float32)
+        row = {p: n for n, p in enumerate(unique)}
+        dim = vectors.shape[1] if unique else 1
+        return [vectors[[row[p] for p in ps]] if ps else np.zeros((0, dim), np.float32) for ps in phrases]
+
+
+def _hash(text: str, meta: Mapping[str, object]) -> str:
+    digest = meta.get(HASH_KEY)
+    return str(digest) if digest else content_hash(text, public_metadata(meta))
