@@ -83,9 +83,9 @@ class Settings(BaseSettings):
 
     # -- multi-hop ------------------------------------------------------------------------------------
     hop_operator: str = Field(
-        default="bridge",
-        description="Hop operator for hops > 1: bridge or entity (text-level BM25), identity, mix, learned or "
-        "treehop (embedding-level).",
+        default="bridge_phrase",
+        description="Hop operator for hops > 1: bridge_phrase (bridge and phrase fused), phrase, identity, mix, "
+        "learned or treehop (embedding-level), bridge or entity (text-level BM25).",
     )
     index_phrases: bool = Field(
         default=True,
@@ -129,6 +129,21 @@ class Settings(BaseSettings):
         default=128, ge=1, le=4096, description="Cap on the tokens an LLM call may generate."
     )
     tools_collection: str = Field(default="tools", description="Collection that holds the tool catalog.")
+
+    # -- hostile tools and passages (hopscout.suspicion, hopscout.tools.guard) ------------------------------
+    flagged_demotion: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=1.0,
+        description="Score multiplier for a passage, or a tool of an untrusted server, that reads as a word "
+        "list, repeats itself or speaks to the agent (1 = no demotion; flags are still shown).",
+    )
+    server_share: float = Field(
+        default=0.6,
+        gt=0.0,
+        le=1.0,
+        description="Most of the k find_tools slots one untrusted server may take, unless asked for alone.",
+    )
 
     @field_validator("home")
     @classmethod

@@ -85,9 +85,14 @@ def test_shipped_learned_operators_load_and_run(chain_scout: Scout, collection: 
     assert len(hits) == 5 and any(h.hop == 2 for h in hits)
 
 
-def test_default_operator_is_the_bridge(chain_scout: Scout, collection: str) -> None:
-    hits = chain_scout.search(QUESTION, 3, mode="lexical", collection=collection, hops=2, beam=1)
-    assert [h.id for h in hits[:2]] == ["film", "director"] and hits[1].parent == "film"
+def test_default_operator_walks_the_bridge(chain_scout: Scout, collection: str) -> None:
+    assert chain_scout.settings.hop_operator == "bridge_phrase"
+    hits = chain_scout.search(QUESTION, 3, mode="lexical", collection=collection, hops=3, beam=1)
+    assert [(h.id, h.hop, h.parent) for h in hits] == [
+        ("film", 1, None),
+        ("director", 2, "film"),
+        ("town", 3, "director"),
+    ]
 
 
 @pytest.mark.parametrize(
