@@ -21,18 +21,20 @@ from . import augment
 from .embedders import Embedder
 from .errors import InvalidArgumentError
 from .hop import HopOperator, HopStage, PassagePhrases, PhraseTable, get_operator
-from .index import META_DIM, META_EMBEDDER, CollectionIndex, content_hash
+from .index import FLAGS_KEY, META_DIM, META_EMBEDDER, CollectionIndex, content_hash
 from .llm import LLM, CachedLLM, LLMCache, LLMClient
-from .retrieval import FirstRetrieval, FirstStage, SearchOptions, Stage, check_queries, to_hits
+from .retrieval import FirstRetrieval, FirstStage, Ranked, SearchOptions, Stage, check_queries, to_hits
 from .retrieval.confidence import COVERAGE_DEPTH, load_confidence
 from .retrieval.options import check_fusion_weight
 from .retrieval.results import fetch_texts
 from .settings import Settings
 from .store import VectorStore, check_collection_name
+from .suspicion import text_flags
 from .types import CollectionInfo, Hit
 
 META_FUSION_WEIGHT = "hopscout:fusion_weight"
 DEFAULT_FUSION_WEIGHT = 0.5
+PRIOR_DEPTH = 20  # rows per query the passage prior reads
 Progress = Callable[[int, int], None]
 
 
@@ -149,6 +151,8 @@ class Engine:
         """Embed and store documents; a writer thread stores each group of batches while the next is embedded.
         ``progress(done, total)`` follows every embedding batch. Then, unless ``phrases`` is False (default:
         HOPSCOUT_INDEX_PHRASES), the passages' key phrases are encoded for the ``phrase`` hop."""
+        # hostile-text signs, read once when written (FLAGS_KEY: "" = read and clean); see `prior` below
+        metadatas = [{**m, FLAGS_KEY: ",".join(text_flags(t))} for t, m in zip(texts, metadatas)]
         size = self.settings.batch_size
         group = size * 4  # texts per store write
         pending: queue.Queue[Any] = queue.Queue(maxsize=2)
@@ -284,7 +288,7 @@ class Engine:
                 k=opts.k,
                 where=opts.where,
             )
-        ranked = stage.retrieve(queries)
+        ranked = self.prior(index, stage.retrieve(queries), opts.k)
         rankings = [r.candidates.ranking(mode, weight) for r in ranked]  # the first retrieval's own order
         shown = {row.id for r in ranked for row in r.rows[: opts.k]}
         texts = fetch_texts(
@@ -292,6 +296,30 @@ class Engine:
         )
         load_confidence(index.last_metadata or index.metadata()).annotate(ranked, rankings, texts, opts.k)
         return to_hits(index, ranked, opts.k)
+
+    def prior(self, index: CollectionIndex, ranked: list[Ranked], k: int) -> list[Ranked]:
+        """Demote hostile-looking passages: within each query's top ``max(2k, 20)``, a passage flagged when
+        written (a word list, repetition, instructions to the agent) scores HOPSCOUT_FLAGGED_DEMOTION times
+        its score, and the rows are re-sorted. Passages written before flags existed are read now."""
+        demotion = self.settings.flagged_demotion
+        depth = max(2 * k, PRIOR_DEPTH)
+        texts = fetch_texts(index, ranked, {row.id for r in ranked for row in r.rows[:depth]})
+        for r in ranked:
+            docs = r.candidates.docs
+            flagged = False
+            for row in r.rows[:depth]:
+                meta = docs[row.id][1] if row.id in docs else {}
+                stored = meta.get(FLAGS_KEY)
+                flags = (
+                    stored.split(",") if isinstance(stored, str) else list(text_flags(texts.get(row.id, "")))
+                )
+                row.flags = tuple(f for f in flags if f)
+                if row.flags and demotion < 1.0:
+                    row.score *= demotion
+                    flagged = True
+            if flagged:
+                r.rows[:depth] = sorted(r.rows[:depth], key=lambda row: -row.score)
+        return ranked
 
     def close(self) -> None:
         """Release the lexical index files, the LLM cache and worker threads."""

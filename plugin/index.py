@@ -29,6 +29,7 @@ META_EMBEDDER = "hopscout:embedder"
 META_DIM = "hopscout:dim"
 META_VERSION = "hopscout:version"
 HASH_KEY = "hs_hash"
+FLAGS_KEY = "hs_flags"  # hostile-text signs read when written (hopscout.suspicion), comma-separated
 _PAGE = 2000
 _COUNT_CHECK_SECONDS = 5.0
 

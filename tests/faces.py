@@ -26,6 +26,7 @@ def expected_fields(hit: Hit) -> dict[str, Any]:
         "parent": hit.parent,
         "confidence": hit.confidence,
         "relevance": hit.relevance,
+        "flags": list(hit.flags),
         "note": hit.note,
     }
 
@@ -35,6 +36,7 @@ def check_every_field_is_set(fields: list[dict[str, Any]]) -> None:
     assert fields and all(f["source"] and f["id"] and f["scores"] for f in fields)
     assert all(0 < f["confidence"] < 1 and 0 < f["relevance"] < 1 for f in fields)
     assert len({f["confidence"] for f in fields}) == 1  # the search's, on every hit
+    assert all(f["flags"] == [] for f in fields)  # the sample corpus reads as prose: nothing flagged
     assert all("calibrate" in f["note"] for f in fields)  # augment='auto' says why it augmented nothing
     assert {"augmented", "dense", "lexical", "hop_score"} <= set(fields[0]["scores"])
     later = [f for f in fields if f["hop"] == 2]

@@ -253,7 +253,19 @@ async def test_search_hits_carry_every_field_of_a_hit(tmp_path: Path, roots: Pat
     fields = [{**hit.pop("metadata"), **hit} for hit in found["hits"]]
     assert all(
         set(f)
-        >= {"id", "text", "score", "scores", "source", "hop", "parent", "note", "confidence", "relevance"}
+        >= {
+            "id",
+            "text",
+            "score",
+            "scores",
+            "source",
+            "hop",
+            "parent",
+            "note",
+            "confidence",
+            "relevance",
+            "flags",
+        }
         for f in fields
     )
     assert found["confidence"] == fields[0]["confidence"]

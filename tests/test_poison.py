@@ -86,6 +86,31 @@ def test_hostile_tool_is_flagged_demoted_unless_trusted(make_scout: Any, collect
 
 
 @pytest.mark.parametrize("backend", ["embedded"])
+def test_hostile_passage_is_flagged_when_written_and_demoted_in_every_search(
+    make_scout: Any, collection: str
+) -> None:
+    scifact = load_dataset(FIXTURES / "scifact_mini")
+    ids = list(scifact.corpus)[:40]
+    queries = [scifact.queries[q] for q in scifact.judged_queries[:10]]
+    attacker = attacks.gaslite("cells", queries)  # the queries' own words, stuffed into one passage
+    texts = [scifact.doc_text(i) for i in ids] + [attacker.text]
+    bare = make_scout(flagged_demotion=1.0)
+    bare.add(texts, ids=[*ids, "attacker"], collection=collection)
+    index = bare.engine.index(collection)
+    stored = {i: meta["hs_flags"] for i, (_, meta, _) in index.get([*ids, "attacker"]).items()}
+    assert stored["attacker"] and not any(stored[i] for i in ids)  # read once, when written
+    undefended = [[h.id for h in hs] for hs in bare.search_batch(queries, 5, collection=collection)]
+    defended_hits = make_scout(home=bare.settings.home).search_batch(queries, 5, collection=collection)
+    reached = sum("attacker" in run for run in undefended)
+    assert reached > 0, "the fixture attacker should reach some top 5 undefended"
+    assert sum(any(h.id == "attacker" for h in hs) for hs in defended_hits) < reached
+    for hs in defended_hits:
+        assert all(bool(h.flags) == (h.id == "attacker") for h in hs)
+    for hs in bare.search_batch(queries, 10, collection=collection):  # undemoted, still named
+        assert all(bool(h.flags) == (h.id == "attacker") for h in hs)
+
+
+@pytest.mark.parametrize("backend", ["embedded"])
 def test_name_clash_flags_the_squatter_and_trust_decides(make_scout: Any, collection: str) -> None:
     catalog = ToolCatalog(make_scout(), collection=collection)
     forecast = {"name": "get_forecast", "description": "Weather forecast for a city and day"}

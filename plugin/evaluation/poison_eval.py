@@ -5,9 +5,8 @@ odd half, one attacker at a time, each added to the set's own index and removed 
 share of measured queries with the attacker in the top 5 (``top5``) and at rank 1 (``top1``), with the
 defences on (the engine as shipped) and off (``undefended``: the same flags, nothing demoted or capped).
 
-Passages: the engine's document search has no prior yet, so the ``defended`` figures for passages apply the
-catalog's prior to the hits of ``Scout.search`` (a flagged passage's fused score times
-:data:`hopscout.tools.guard.DEMOTION`, over the top 20, re-sorted): what the prior would do in the pipeline."""
+Passages: ``defended`` is ``Scout.search`` as shipped (the engine's prior demotes passages flagged when
+written); ``undefended`` is a second Scout on the same store with HOPSCOUT_FLAGGED_DEMOTION=1."""
 
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ from ..metrics import mean, per_query
 from ..scout import Scout
 from ..suspicion import text_flags
 from ..tools.catalog import ToolCatalog
-from ..tools.guard import DEMOTION
 from ..tools.spec import split_name
 from . import attacks
 from .datasets import Dataset, load_dataset
@@ -29,7 +27,6 @@ from .harness import index_dataset
 
 Log = Callable[[str], None]
 TOP = 5
-POOL = 20  # hits re-ranked by the passage prior
 CLUSTERS = 3  # concepts attacked on a passage set, one passage each
 SPLIT = "attackers built from the even-position judged queries, measured on the odd ones"
 
@@ -107,12 +104,6 @@ def run_tool_poison(
     return results, suite
 
 
-def _defended(hits: Sequence[Any], flagged: Callable[[Any], bool]) -> list[str]:
-    """Hit ids re-ranked with the prior: a flagged hit's fused score times DEMOTION."""
-    scored = [(h.score * (DEMOTION if flagged(h) else 1.0), n, h.id) for n, h in enumerate(hits)]
-    return [doc_id for _, _, doc_id in sorted(scored, key=lambda t: (-t[0], t[1]))]
-
-
 def run_passage_poison(
     scout: Scout,
     dataset: Dataset,
@@ -127,43 +118,54 @@ def run_passage_poison(
     build = {qids[r]: dataset.queries[qids[r]] for r in build_rows}
     measure = [qids[r] for r in measure_rows]
     flagged_ids = {i for i in dataset.corpus if text_flags(dataset.doc_text(i))}
-    is_flagged: Callable[[Any], bool] = lambda h: h.id in flagged_ids or bool(text_flags(h.text))
-    clean = scout.search_batch([dataset.queries[q] for q in measure], POOL, collection=collection)
-    plain_runs = {q: [h.id for h in hs][:10] for q, hs in zip(measure, clean)}
-    prior_runs = {q: _defended(hs, is_flagged)[:10] for q, hs in zip(measure, clean)}
-    suite: dict[str, Any] = {
-        "split": SPLIT,
-        "measured_queries": len(measure),
-        "clean_passages": len(dataset.corpus),
-        "clean_flagged": len(flagged_ids) / max(1, len(dataset.corpus)),
-        "ndcg@10": mean(per_query(plain_runs, dataset.qrels))["ndcg@10"],
-        "ndcg@10_with_prior": mean(per_query(prior_runs, dataset.qrels))["ndcg@10"],
-        "defence": "prior applied to the hits of Scout.search (not yet in the engine's pipeline)",
-        "attackers": {},
-    }
-    per_cluster = []
-    for concept, members in attacks.concept_clusters(build, CLUSTERS):
-        targets = [q for q in measure if concept in dataset.queries[q].lower()]
-        if not targets:
-            continue
-        attacker = attacks.gaslite(concept, [build[q] for q in members])
-        log(f"poison: gaslite on '{concept}' ({len(targets)} queries) ...")
-        scout.add([attacker.text], ids=[attacker.name], collection=collection)
-        try:
-            found = scout.search_batch([dataset.queries[q] for q in targets], POOL, collection=collection)
-        finally:
-            scout.delete(ids=[attacker.name], collection=collection)
-        undefended = _shares([[h.id for h in hs] for hs in found], attacker.name)
-        defended = _shares([_defended(hs, is_flagged) for hs in found], attacker.name)
-        per_cluster.append((len(targets), defended, undefended))
-        suite["attackers"][concept] = {
-            "id": attacker.name,
-            "text": attacker.text,
-            "queries": len(targets),
-            "flags": list(text_flags(attacker.text)),
-            **defended,
-            "undefended": undefended,
+    bare = Scout(scout.settings.model_copy(update={"flagged_demotion": 1.0}), embedder=scout.embedder)
+    try:
+        texts = [dataset.queries[q] for q in measure]
+        plain_runs = {
+            q: [h.id for h in hs]
+            for q, hs in zip(measure, bare.search_batch(texts, 10, collection=collection))
         }
+        prior_runs = {
+            q: [h.id for h in hs]
+            for q, hs in zip(measure, scout.search_batch(texts, 10, collection=collection))
+        }
+        suite: dict[str, Any] = {
+            "split": SPLIT,
+            "measured_queries": len(measure),
+            "clean_passages": len(dataset.corpus),
+            "clean_flagged": len(flagged_ids) / max(1, len(dataset.corpus)),
+            "ndcg@10": mean(per_query(plain_runs, dataset.qrels))["ndcg@10"],
+            "ndcg@10_with_prior": mean(per_query(prior_runs, dataset.qrels))["ndcg@10"],
+            "defence": "the engine's prior (flags read when written)",
+            "attackers": {},
+        }
+        per_cluster = []
+        for concept, members in attacks.concept_clusters(build, CLUSTERS):
+            targets = [q for q in measure if concept in dataset.queries[q].lower()]
+            if not targets:
+                continue
+            attacker = attacks.gaslite(concept, [build[q] for q in members])
+            log(f"poison: gaslite on '{concept}' ({len(targets)} queries) ...")
+            scout.add([attacker.text], ids=[attacker.name], collection=collection)
+            try:
+                asked = [dataset.queries[q] for q in targets]
+                found = scout.search_batch(asked, TOP, collection=collection)
+                found_bare = bare.search_batch(asked, TOP, collection=collection)
+            finally:
+                scout.delete(ids=[attacker.name], collection=collection)
+            undefended = _shares([[h.id for h in hs] for hs in found_bare], attacker.name)
+            defended = _shares([[h.id for h in hs] for hs in found], attacker.name)
+            per_cluster.append((len(targets), defended, undefended))
+            suite["attackers"][concept] = {
+                "id": attacker.name,
+                "text": attacker.text,
+                "queries": len(targets),
+                "flags": list(text_flags(attacker.text)),
+                **defended,
+                "undefended": undefended,
+            }
+    finally:
+        bare.close()
     total = sum(n for n, _, _ in per_cluster) or 1
 
     def pooled(which: int) -> dict[str, float]:

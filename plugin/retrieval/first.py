@@ -123,5 +123,5 @@ class FirstStage:
                     **({"lexical": c.lexical[i]} if i in c.lexical else {}),
                 },
             )
-            for i, s in fusion.convex(c.dense, c.lexical, self.weight)[: self.k]
+            for i, s in fusion.convex(c.dense, c.lexical, self.weight)[: self.depth]
         ]

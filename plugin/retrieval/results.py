@@ -38,6 +38,7 @@ def to_hits(index: CollectionIndex, ranked: Sequence[Ranked], k: int) -> list[li
                 r.note,
                 r.confidence,
                 row.relevance,
+                row.flags,
             )
             for row in r.rows[:k]
             if row.id in docs

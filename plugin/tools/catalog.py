@@ -601,7 +601,7 @@ class ToolCatalog:
         ranked = [key for key, _ in sorted(fused.items(), key=lambda item: (-item[1][0], item[0]))]
         if self.defend and not allowed.alone:
             namespaces = {key: snap.specs[key].namespace for key in ranked}
-            ranked = guard.cap_servers(ranked, namespaces, snap.trust, k)
+            ranked = guard.cap_servers(ranked, namespaces, snap.trust, k, self.scout.settings.server_share)
         return [
             ToolHit(
                 snap.specs[key],
@@ -614,7 +614,10 @@ class ToolCatalog:
         ]
 
     def _prior(self, snap: _Snapshot, key: str) -> float:
-        return guard.prior(_flags(snap, key), snap.trust.get(key, guard.UNTRUSTED)) if self.defend else 1.0
+        if not self.defend:
+            return 1.0
+        trust = snap.trust.get(key, guard.UNTRUSTED)
+        return guard.prior(_flags(snap, key), trust, self.scout.settings.flagged_demotion)
 
     def flagged(self) -> dict[str, tuple[str, ...]]:
         """Every tool that looks hostile, by key, with its flags (see :mod:`hopscout.tools.guard`)."""

@@ -95,9 +95,9 @@ def check_trust(trust: object) -> str:
     return str(trust)
 
 
-def prior(flags: Sequence[str], trust: str) -> float:
-    """The multiplier of a tool's score: :data:`DEMOTION` for a flagged untrusted tool, else 1."""
-    return DEMOTION if flags and trust != TRUSTED else 1.0
+def prior(flags: Sequence[str], trust: str, demotion: float = DEMOTION) -> float:
+    """The multiplier of a tool's score: ``demotion`` for a flagged untrusted tool, else 1."""
+    return demotion if flags and trust != TRUSTED else 1.0
 
 
 def hubs(probe_tops: Iterable[Sequence[str]], tools: int) -> set[str]:
@@ -141,12 +141,16 @@ def name_clashes(specs: Iterable[ToolSpec], trust: Mapping[str, str], added: Map
 
 
 def cap_servers(
-    ranked: Sequence[str], namespaces: Mapping[str, str | None], trust: Mapping[str, str], k: int
+    ranked: Sequence[str],
+    namespaces: Mapping[str, str | None],
+    trust: Mapping[str, str],
+    k: int,
+    share: float = NAMESPACE_SHARE,
 ) -> list[str]:
-    """``ranked`` tool keys with each untrusted server's tools beyond ``ceil(NAMESPACE_SHARE x k)`` moved after
-    the rest (still returned when nothing else fills the slots). Tools without a server are the catalog
-    owner's own and are not capped."""
-    limit = max(1, math.ceil(NAMESPACE_SHARE * k))
+    """``ranked`` tool keys with each untrusted server's tools beyond ``ceil(share x k)`` moved after the rest
+    (still returned when nothing else fills the slots). Tools without a server are the catalog owner's own and
+    are not capped."""
+    limit = max(1, math.ceil(share * k))
     taken: Counter[str] = Counter()
     kept: list[str] = []
     deferred: list[str] = []
