@@ -184,6 +184,9 @@ def test_tool_eval_poison_report(make_scout: Any) -> None:
         assert row["queries"] == len(TOOLS.judged_queries) // 2
     assert report["poison"]["clean_flagged"] == 0.0
     assert report["poison"]["latency"]["p50_ratio"] > 0
+    router = report["poison"]["router"]
+    assert router["flags"] and router["top5"] <= router["undefended"]["top5"]
+    assert 0 < router["ndcg@10"] <= 1 and 0 < router["ndcg@10_undefended"] <= 1
     # the attackers were removed again: the clean catalog is what it was
     assert report["poison"]["attackers"]["name_squat"]["target"] in TOOLS.corpus
 
@@ -201,4 +204,5 @@ def test_passage_poison_targets_one_concept(make_scout: Any) -> None:
         assert row["top5"] <= row["undefended"]["top5"]
     if results:
         assert 0 <= results["gaslite"]["top1"] <= results["gaslite"]["top5"] <= 1
+    assert suite["latency"]["timed"] == suite["measured_queries"] and suite["latency"]["p50_ratio"] > 0
     assert scout.collections()[0].count == len(dataset.corpus)  # the attackers were deleted

@@ -19,7 +19,7 @@ from ..metrics import mean, per_query
 from ..scout import Scout
 from ..suspicion import text_flags
 from ..tools.catalog import ToolCatalog
-from ..tools.spec import split_name
+from ..tools.spec import ToolSpec, split_name
 from . import attacks
 from .datasets import Dataset, load_dataset
 from .folds import halves
@@ -104,6 +104,58 @@ def run_tool_poison(
     return results, suite
 
 
+ROUTER_SERVERS = ("honest-a", "honest-b")  # the clean tools, alternating, as two untrusted upstreams
+ROUTER_SCRATCH = "eval-router-poison-scratch"
+
+
+def run_router_poison(
+    scout: Scout, dataset: Dataset, specs: Sequence[ToolSpec], qids: Sequence[str], log: Log = lambda _: None
+) -> dict[str, Any]:
+    """The router's case, in a catalog filled the way the router fills it: the set's tools served by two
+    untrusted upstream servers, a third untrusted server serving the keyword-stuffing tool. How often
+    ``find_tools`` offers it (top 5 / rank 1 of the measured half) with the defences on and off, and the clean
+    nDCG@10 of the two honest servers with and without the defences (the server cap also binds honest ones);
+    ``specs``: the set's tools."""
+    build_rows, measure_rows = halves(len(qids))
+    build, measure = [qids[r] for r in build_rows], [qids[r] for r in measure_rows]
+    if ROUTER_SCRATCH in {c.name for c in scout.collections()}:
+        scout.drop_collection(ROUTER_SCRATCH)
+    asked = [dataset.queries[q] for q in measure]
+    attacker = attacks.keyword_stuffing([dataset.queries[q] for q in build])
+    log("poison: the router's case (two honest untrusted servers, one serving a stuffed tool) ...")
+    try:
+        catalog = ToolCatalog(scout, collection=ROUTER_SCRATCH)
+        for n, server in enumerate(ROUTER_SERVERS):
+            catalog.register(specs[n::2], namespace=server)
+
+        def top(defend: bool) -> list[list[str]]:
+            found = ToolCatalog(scout, collection=ROUTER_SCRATCH, defend=defend).find_tools_batch(
+                asked, 10, generate=False
+            )
+            return [list(r.keys) for r in found]
+
+        def ndcg(runs: list[list[str]]) -> float:
+            named = {q: [key.split("/", 1)[-1] for key in run] for q, run in zip(measure, runs)}
+            return float(mean(per_query(named, dataset.qrels))["ndcg@10"])
+
+        clean = {"ndcg@10": ndcg(top(True)), "ndcg@10_undefended": ndcg(top(False))}
+        catalog.register([{"name": attacker.name, "description": attacker.text}], namespace="evil")
+        key = f"evil/{attacker.name}"
+        flags = list(catalog.flagged().get(key, ()))
+        defended, undefended = _shares(top(True), key), _shares(top(False), key)
+    finally:
+        scout.drop_collection(ROUTER_SCRATCH)
+    return {
+        "servers": [*ROUTER_SERVERS, "evil"],
+        "attacker": attacker.kind,
+        "flags": flags,
+        "queries": len(measure),
+        **defended,
+        "undefended": undefended,
+        **clean,
+    }
+
+
 def run_passage_poison(
     scout: Scout,
     dataset: Dataset,
@@ -164,6 +216,7 @@ def run_passage_poison(
                 **defended,
                 "undefended": undefended,
             }
+        suite["latency"] = paired_search_latency(scout, bare, texts, collection)
     finally:
         bare.close()
     total = sum(n for n, _, _ in per_cluster) or 1
@@ -210,7 +263,28 @@ def format_passage_poison(report: dict[str, Any]) -> str:
         f"clean passages flagged: {100 * suite['clean_flagged']:.2f}%; hybrid nDCG@10 on the measured queries "
         f"{100 * suite['ndcg@10']:.1f}, with the prior {100 * suite['ndcg@10_with_prior']:.1f}"
     )
+    if "latency" in suite:
+        lat = suite["latency"]
+        lines.append(
+            f"search p50 with the prior {lat['p50_ms']:.1f} ms, without {lat['p50_ms_undefended']:.1f} ms "
+            f"(ratio {lat['p50_ratio']:.2f}, {lat['timed']} queries, alternating)"
+        )
     return "\n".join(lines)
+
+
+def paired_search_latency(
+    defended: Scout, undefended: Scout, queries: Sequence[str], collection: str, k: int = 10
+) -> dict[str, float]:
+    """p50 ms of ``Scout.search`` with and without the passage prior, in alternating order per query."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for n, query in enumerate(queries):
+        for defend in (True, False) if n % 2 else (False, True):
+            scout = defended if defend else undefended
+            start = time.perf_counter()
+            scout.search(query, k, collection=collection)
+            times[defend].append((time.perf_counter() - start) * 1000)
+    on, off = statistics.median(times[True]), statistics.median(times[False])
+    return {"p50_ms": on, "p50_ms_undefended": off, "p50_ratio": on / off, "timed": len(queries)}
 
 
 def paired_latency(
@@ -233,6 +307,8 @@ __all__ = [
     "add_passage_poison",
     "format_passage_poison",
     "paired_latency",
+    "paired_search_latency",
     "run_passage_poison",
+    "run_router_poison",
     "run_tool_poison",
 ]

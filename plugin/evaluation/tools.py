@@ -43,7 +43,7 @@ from ..tools.catalog import VIEW_TOOL, ToolCatalog
 from ..tools.spec import ToolSpec, to_spec
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
-from .poison_eval import paired_latency, run_tool_poison
+from .poison_eval import paired_latency, run_router_poison, run_tool_poison
 
 Log = Callable[[str], None]
 COLUMNS = ("ndcg@10", "recall@5", "all@5", "all@10", "multi_all@10", "llm_calls", "p50_ms")
@@ -332,6 +332,7 @@ def run_tool_eval(
         results["poison"], report["poison"] = run_tool_poison(catalog, dataset, qids, weights, log)
         log("find_tools latency with and without defences (paired) ...")
         report["poison"]["latency"] = paired_latency(catalog, open_catalog, raw[:60], k)
+        report["poison"]["router"] = run_router_poison(scout, dataset, dataset_specs(dataset), qids, log)
 
     if llm is not None:
         sub = qids[:llm_limit] if llm_limit else qids
@@ -430,6 +431,14 @@ def format_poison(kinds: dict[str, Any], suite: dict[str, Any]) -> list[str]:
             f"{100 * off['top1']:>8.1f}  {','.join(row.get('flags', [])) or '-'}"
         )
     lines.append(f"clean items flagged: {100 * suite['clean_flagged']:.2f}%")
+    if suite.get("router"):
+        r = suite["router"]
+        lines.append(
+            f"router case (servers {', '.join(r['servers'])}; all untrusted): {r['attacker']} top5 "
+            f"{100 * r['top5']:.1f} / top1 {100 * r['top1']:.1f} (undefended {100 * r['undefended']['top5']:.1f} / "
+            f"{100 * r['undefended']['top1']:.1f}), flags {','.join(r['flags']) or '-'}; clean nDCG@10 "
+            f"{100 * r['ndcg@10']:.1f} (undefended {100 * r['ndcg@10_undefended']:.1f})"
+        )
     if suite.get("latency"):
         lat = suite["latency"]
         lines.append(
