@@ -272,35 +272,41 @@ def format_passage_poison(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _alternating_p50(
+    on: Callable[[str], object], off: Callable[[str], object], items: Sequence[str]
+) -> dict[str, float]:
+    """p50 ms of ``on`` and ``off`` per item, timed in alternating order (so warm-up and a busy machine weigh
+    on both alike), and their ratio."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for n, item in enumerate(items):
+        for defend in (True, False) if n % 2 else (False, True):
+            start = time.perf_counter()
+            (on if defend else off)(item)
+            times[defend].append((time.perf_counter() - start) * 1000)
+    fast, slow = statistics.median(times[True]), statistics.median(times[False])
+    return {"p50_ms": fast, "p50_ms_undefended": slow, "p50_ratio": fast / slow, "timed": len(items)}
+
+
 def paired_search_latency(
     defended: Scout, undefended: Scout, queries: Sequence[str], collection: str, k: int = 10
 ) -> dict[str, float]:
-    """p50 ms of ``Scout.search`` with and without the passage prior, in alternating order per query."""
-    times: dict[bool, list[float]] = {True: [], False: []}
-    for n, query in enumerate(queries):
-        for defend in (True, False) if n % 2 else (False, True):
-            scout = defended if defend else undefended
-            start = time.perf_counter()
-            scout.search(query, k, collection=collection)
-            times[defend].append((time.perf_counter() - start) * 1000)
-    on, off = statistics.median(times[True]), statistics.median(times[False])
-    return {"p50_ms": on, "p50_ms_undefended": off, "p50_ratio": on / off, "timed": len(queries)}
+    """p50 ms of ``Scout.search`` with and without the passage prior, alternating per query."""
+    return _alternating_p50(
+        lambda q: defended.search(q, k, collection=collection),
+        lambda q: undefended.search(q, k, collection=collection),
+        queries,
+    )
 
 
 def paired_latency(
     defended: ToolCatalog, undefended: ToolCatalog, requests: Sequence[str], k: int
 ) -> dict[str, float]:
-    """p50 ms of ``find_tools`` with and without the defences, timed in alternating order per request (so
-    warm-up and a busy machine weigh on both alike), and their ratio."""
-    times: dict[bool, list[float]] = {True: [], False: []}
-    for n, request in enumerate(requests):
-        for defend in (True, False) if n % 2 else (False, True):
-            catalog = defended if defend else undefended
-            start = time.perf_counter()
-            catalog.find_tools(request, k, generate=False)
-            times[defend].append((time.perf_counter() - start) * 1000)
-    on, off = statistics.median(times[True]), statistics.median(times[False])
-    return {"p50_ms": on, "p50_ms_undefended": off, "p50_ratio": on / off, "timed": len(requests)}
+    """p50 ms of ``find_tools`` with and without the defences, alternating per request."""
+    return _alternating_p50(
+        lambda r: defended.find_tools(r, k, generate=False),
+        lambda r: undefended.find_tools(r, k, generate=False),
+        requests,
+    )
 
 
 __all__ = [
