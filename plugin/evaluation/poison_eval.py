@@ -6,7 +6,7 @@ share of measured queries with the attacker in the top 5 (``top5``) and at rank 
 defences on (the engine as shipped) and off (``undefended``: the same flags, nothing demoted or capped).
 
 Passages: ``defended`` is ``Scout.search`` as shipped (the engine's prior demotes passages flagged when
-written); ``undefended`` is a second Scout on the same store with HOPSCOUT_FLAGGED_DEMOTION=1."""
+written); ``undefended`` is a second Scout on the same store whose pipeline skips the prior stage."""
 
 from __future__ import annotations
 
@@ -171,6 +171,8 @@ def run_passage_poison(
     measure = [qids[r] for r in measure_rows]
     flagged_ids = {i for i in dataset.corpus if text_flags(dataset.doc_text(i))}
     bare = Scout(scout.settings.model_copy(update={"flagged_demotion": 1.0}), embedder=scout.embedder)
+    # the pipeline without the prior stage at all (no flags read either): what the prior costs and changes
+    setattr(bare.engine, "prior", lambda index, ranked, k: ranked)  # noqa: B010
     try:
         texts = [dataset.queries[q] for q in measure]
         plain_runs = {
