@@ -1,7 +1,7 @@
 """The engine under :class:`~hopscout.Scout`: it owns the store, the per-collection indexes, fusion weights,
 writes, the LLM and its cache, and the hop operators, and runs every search as a pipeline of stages:
 
-    validate → first retrieval → [augment] → [hop] → confidence → hits
+    validate → first retrieval → [augment] → [hop] → prior → confidence → hits
 
 (:mod:`hopscout.retrieval`, :mod:`hopscout.augment`, :mod:`hopscout.hop`). Features built on the core (tool
 retrieval, ingestion, calibration, evaluation) use the engine's public methods, never its private state."""
@@ -21,7 +21,7 @@ from . import augment
 from .embedders import Embedder
 from .errors import InvalidArgumentError
 from .hop import HopOperator, HopStage, PassagePhrases, PhraseTable, get_operator
-from .index import FLAGS_KEY, META_DIM, META_EMBEDDER, CollectionIndex, content_hash
+from .index import FLAGS_KEY, HASH_KEY, META_DIM, META_EMBEDDER, CollectionIndex, content_hash
 from .llm import LLM, CachedLLM, LLMCache, LLMClient
 from .retrieval import FirstRetrieval, FirstStage, Ranked, SearchOptions, Stage, check_queries, to_hits
 from .retrieval.confidence import COVERAGE_DEPTH, load_confidence
@@ -35,6 +35,7 @@ from .types import CollectionInfo, Hit
 META_FUSION_WEIGHT = "hopscout:fusion_weight"
 DEFAULT_FUSION_WEIGHT = 0.5
 PRIOR_DEPTH = 20  # rows per query the passage prior reads
+READ_FLAGS_KEPT = 200_000  # flags read at query time (passages written before flags existed) kept in memory
 Progress = Callable[[int, int], None]
 
 
@@ -54,6 +55,7 @@ class Engine:
         self._indexes: dict[str, CollectionIndex] = {}
         self._hop_operators: dict[str, HopOperator] = {}
         self._phrases: dict[str, PassagePhrases] = {}
+        self._read_flags: dict[tuple[str, str, str], tuple[str, ...]] = {}
         self._lock = threading.RLock()
 
     # -- collections ------------------------------------------------------------------------------
@@ -310,10 +312,15 @@ class Engine:
             for row in r.rows[:depth]:
                 meta = docs[row.id][1] if row.id in docs else {}
                 stored = meta.get(FLAGS_KEY)
-                flags = (
-                    stored.split(",") if isinstance(stored, str) else list(text_flags(texts.get(row.id, "")))
-                )
-                row.flags = tuple(f for f in flags if f)
+                if isinstance(stored, str):
+                    row.flags = tuple(f for f in stored.split(",") if f)
+                else:  # written before flags existed: read once per content version, then remembered
+                    key = (index.name, row.id, str(meta.get(HASH_KEY, "")))
+                    if key not in self._read_flags:
+                        if len(self._read_flags) >= READ_FLAGS_KEPT:
+                            self._read_flags.clear()
+                        self._read_flags[key] = text_flags(texts.get(row.id, ""))
+                    row.flags = self._read_flags[key]
                 if row.flags and demotion < 1.0:
                     row.score *= demotion
                     flagged = True
