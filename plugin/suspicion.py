@@ -4,8 +4,8 @@
 
 - ``word_list``: it reads as a list of words, not prose: many words with no sentence punctuation, almost no
   word used twice (prose repeats "the", "of", "a"), or comma-separated one- or two-word items;
-- ``repetitive``: it repeats itself (the same three-word runs again and again, or one word taking a large
-  share of the text): keyword stuffing;
+- ``repetitive``: it repeats itself (the same three-word runs again and again within a line, or one word
+  taking a large share of the text): keyword stuffing;
 - ``instructions``: it speaks to the agent instead of describing ("ignore previous instructions", "always
   call this tool", "you must", "use this tool for every request").
 
@@ -53,7 +53,7 @@ def text_flags(text: str) -> tuple[str, ...]:
     words = _TOKEN.findall(text.lower())
     if _reads_as_list(text, words):
         found.append(WORD_LIST)
-    if _repeats(words):
+    if _repeats(text, words):
         found.append(REPETITIVE)
     if _INSTRUCTIONS.search(text):
         found.append(INSTRUCTIONS)
@@ -88,16 +88,20 @@ def _runs(text: str) -> list[list[str]]:
     return [_TOKEN.findall(part.lower()) for part in _SENTENCE_MARK.split(text)]
 
 
-def _repeats(words: list[str]) -> bool:
+def _repeats(text: str, words: list[str]) -> bool:
+    """Trigrams repeated within a line (stuffing repeats itself in one run; a structured document's lines,
+    such as a tool's parameter list, repeat one template across lines), or one word taking a large share."""
     if len(words) < MIN_WORDS:
         return False
-    trigrams = list(zip(words, words[1:], words[2:]))
-    seen: set[tuple[str, str, str]] = set()
-    again = 0
-    for gram in trigrams:
-        again += gram in seen
-        seen.add(gram)
-    if again / len(trigrams) >= REPEAT_TRIGRAMS:
+    again = total = 0
+    for line in text.lower().splitlines():
+        line_words = _TOKEN.findall(line)
+        seen: set[tuple[str, ...]] = set()
+        for gram in zip(line_words, line_words[1:], line_words[2:]):
+            again += gram in seen
+            total += 1
+            seen.add(gram)
+    if total and again / total >= REPEAT_TRIGRAMS:
         return True
     content = Counter(w for w in words if w not in STOPWORDS and not w.isdigit())
     return len(words) >= 40 and bool(content) and content.most_common(1)[0][1] / len(words) >= REPEAT_WORD
