@@ -302,31 +302,38 @@ class Engine:
     def prior(self, index: CollectionIndex, ranked: list[Ranked], k: int) -> list[Ranked]:
         """Demote hostile-looking passages: within each query's top ``max(2k, 20)``, a passage flagged when
         written (a word list, repetition, instructions to the agent) scores HOPSCOUT_FLAGGED_DEMOTION times
-        its score, and the rows are re-sorted. Passages written before flags existed are read now."""
+        its score, and the rows are re-sorted. Flags are read from the BM25 index's copy of the metadata (no
+        store call); passages written before flags existed are read from their text once and remembered."""
         demotion = self.settings.flagged_demotion
         depth = max(2 * k, PRIOR_DEPTH)
-        texts = fetch_texts(index, ranked, {row.id for r in ranked for row in r.rows[:depth]})
+        flagged, unread = index.lexical.marked(FLAGS_KEY)
+        wanted = {row.id for r in ranked for row in r.rows[:depth] if row.id in unread}
+        texts = fetch_texts(index, ranked, wanted) if wanted else {}
         for r in ranked:
-            docs = r.candidates.docs
-            flagged = False
+            lifted = False
             for row in r.rows[:depth]:
-                meta = docs[row.id][1] if row.id in docs else {}
-                stored = meta.get(FLAGS_KEY)
-                if isinstance(stored, str):
-                    row.flags = tuple(f for f in stored.split(",") if f)
-                else:  # written before flags existed: read once per content version, then remembered
-                    key = (index.name, row.id, str(meta.get(HASH_KEY, "")))
-                    if key not in self._read_flags:
-                        if len(self._read_flags) >= READ_FLAGS_KEPT:
-                            self._read_flags.clear()
-                        self._read_flags[key] = text_flags(texts.get(row.id, ""))
-                    row.flags = self._read_flags[key]
+                if row.id in unread:
+                    row.flags = self._read(index, r, row.id, texts)
+                elif row.id in flagged:
+                    row.flags = tuple(f for f in flagged[row.id].split(",") if f)
                 if row.flags and demotion < 1.0:
                     row.score *= demotion
-                    flagged = True
-            if flagged:
+                    lifted = True
+            if lifted:
                 r.rows[:depth] = sorted(r.rows[:depth], key=lambda row: -row.score)
         return ranked
+
+    def _read(
+        self, index: CollectionIndex, r: Ranked, doc_id: str, texts: Mapping[str, str]
+    ) -> tuple[str, ...]:
+        """Flags of a passage written before flags existed: read once per content version, then remembered."""
+        meta = r.candidates.docs.get(doc_id, ("", {}))[1]
+        key = (index.name, doc_id, str(meta.get(HASH_KEY, "")))
+        if key not in self._read_flags:
+            if len(self._read_flags) >= READ_FLAGS_KEPT:
+                self._read_flags.clear()
+            self._read_flags[key] = text_flags(texts.get(doc_id, ""))
+        return self._read_flags[key]
 
     def close(self) -> None:
         """Release the lexical index files, the LLM cache and worker threads."""

@@ -141,7 +141,11 @@ class CollectionIndex:
             for start in range(0, len(stale), _PAGE):
                 got = self.collection.get(stale[start : start + _PAGE], texts=True, metadatas=True)
                 for doc_id, text, meta in zip(got.ids, got.texts, got.metadatas):
-                    upserts.append((doc_id, remote_hashes[doc_id], text, public_metadata(meta)))
+                    kept = {
+                        **public_metadata(meta),
+                        **({FLAGS_KEY: meta[FLAGS_KEY]} if FLAGS_KEY in meta else {}),
+                    }
+                    upserts.append((doc_id, remote_hashes[doc_id], text, kept))
             self.lexical.apply(upserts, deletes, version=remote)
             self._last_sync = now
 

@@ -19,6 +19,7 @@ from hopscout.evaluation.datasets import load_dataset
 from hopscout.evaluation.harness import index_dataset
 from hopscout.evaluation.poison_eval import run_passage_poison
 from hopscout.evaluation.tools import dataset_specs, run_tool_eval
+from hopscout.index import FLAGS_KEY
 from hopscout.servers.router import load_upstreams
 from hopscout.suspicion import text_flags
 from hopscout.tools import guard
@@ -108,6 +109,26 @@ def test_hostile_passage_is_flagged_when_written_and_demoted_in_every_search(
         assert all(bool(h.flags) == (h.id == "attacker") for h in hs)
     for hs in bare.search_batch(queries, 10, collection=collection):  # undemoted, still named
         assert all(bool(h.flags) == (h.id == "attacker") for h in hs)
+
+
+@pytest.mark.parametrize("backend", ["server"])
+def test_flags_written_by_another_process_reach_this_ones_prior(
+    make_scout: Any, collection: str, tmp_path
+) -> None:
+    scifact = load_dataset(FIXTURES / "scifact_mini")
+    ids = list(scifact.corpus)[:30]
+    queries = [scifact.queries[q] for q in scifact.judged_queries[:6]]
+    attacker = attacks.gaslite("cells", queries)
+    writer = make_scout(home=tmp_path / "writer")
+    writer.add(
+        [scifact.doc_text(i) for i in ids] + [attacker.text], ids=[*ids, "attacker"], collection=collection
+    )
+    reader = make_scout(home=tmp_path / "reader")  # its own BM25 replica, caught up from the server
+    hits = [h for hs in reader.search_batch(queries, 20, collection=collection) for h in hs]
+    assert any(h.id == "attacker" for h in hits)
+    assert all(bool(h.flags) == (h.id == "attacker") for h in hits)
+    flagged, unread = reader.engine.index(collection).lexical.marked(FLAGS_KEY)
+    assert set(flagged) == {"attacker"} and not unread  # the flags came with the catch-up, none re-read
 
 
 @pytest.mark.parametrize("backend", ["embedded"])
