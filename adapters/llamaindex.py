@@ -76,7 +76,7 @@ _BOOKKEEPING = (
     "start",
     "end",
     "kind",
-    *(name for name in HIT_FIELDS if name != "source"),
+    *(name for name in HIT_FIELDS if name not in ("source", "flags")),  # flags stay visible: read as data
 )
 
 

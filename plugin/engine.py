@@ -119,6 +119,8 @@ class Engine:
         with self._lock:
             found = self._phrases.get(index.name)
             if found is None or found.index is not index:
+                if found is not None:
+                    found.table.close()
                 found = PassagePhrases(index, self.embedder, PhraseTable(self._phrases_path(index)))
                 self._phrases[index.name] = found
             return found
@@ -276,7 +278,7 @@ class Engine:
             )
         if hop is not None and operator is not None:  # the stage above is the first hop
             stage = HopStage(
-                stage,
+                _Prior(stage, lambda ranked: self.prior(index, ranked, opts.k)),  # flagged: no frontier
                 index=index,
                 embedder=self.embedder,
                 operator=operator,
@@ -306,18 +308,22 @@ class Engine:
         store call); passages written before flags existed are read from their text once and remembered."""
         demotion = self.settings.flagged_demotion
         depth = max(2 * k, PRIOR_DEPTH)
-        flagged, unread = index.lexical.marked(FLAGS_KEY)
-        wanted = {row.id for r in ranked for row in r.rows[:depth] if row.id in unread}
-        texts = fetch_texts(index, ranked, wanted) if wanted else {}
+        stored = index.lexical.values(FLAGS_KEY, [row.id for r in ranked for row in r.rows[:depth]])
+        unread = {i for i, v in stored.items() if v is None}
+        texts = fetch_texts(index, ranked, unread) if unread else {}
         for r in ranked:
             lifted = False
             for row in r.rows[:depth]:
-                if row.id in unread:
-                    row.flags = self._read(index, r, row.id, texts)
-                elif row.id in flagged:
-                    row.flags = tuple(f for f in flagged[row.id].split(",") if f)
+                value = stored.get(row.id, "")
+                row.flags = (
+                    self._read(index, r, row.id, texts)
+                    if value is None
+                    else tuple(f for f in value.split(",") if f)
+                )
                 if row.flags and demotion < 1.0:
-                    row.score *= demotion
+                    row.score = min(
+                        row.score * demotion, row.score * (2.0 - demotion)
+                    )  # down, whatever its sign
                     lifted = True
             if lifted:
                 r.rows[:depth] = sorted(r.rows[:depth], key=lambda row: -row.score)
@@ -329,11 +335,15 @@ class Engine:
         """Flags of a passage written before flags existed: read once per content version, then remembered."""
         meta = r.candidates.docs.get(doc_id, ("", {}))[1]
         key = (index.name, doc_id, str(meta.get(HASH_KEY, "")))
-        if key not in self._read_flags:
-            if len(self._read_flags) >= READ_FLAGS_KEPT:
-                self._read_flags.clear()
-            self._read_flags[key] = text_flags(texts.get(doc_id, ""))
-        return self._read_flags[key]
+        with self._lock:
+            flags = self._read_flags.get(key)
+        if flags is None:
+            flags = text_flags(texts.get(doc_id, ""))
+            with self._lock:
+                if len(self._read_flags) >= READ_FLAGS_KEPT:
+                    self._read_flags.clear()
+                self._read_flags[key] = flags
+        return flags
 
     def close(self) -> None:
         """Release the lexical index files, the LLM cache and worker threads."""
@@ -349,3 +359,15 @@ class Engine:
                 self._llm_cache = None
         self.store.close()
         self.pool.shutdown(wait=False)
+
+
+class _Prior:
+    """A stage with the passage prior applied to what it returns (the hop stage's first hop: a flagged passage
+    should not spawn the next hop's queries)."""
+
+    def __init__(self, inner: Stage, prior: Callable[[list[Ranked]], list[Ranked]]) -> None:
+        self.inner = inner
+        self.prior = prior
+
+    def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
+        return self.prior(self.inner.retrieve(queries))

@@ -61,6 +61,13 @@ def test_always_fuses_with_the_original(scout: Scout, data: Any, augmenter: str)
     assert changed > 0
 
 
+def test_augmented_search_fills_k_beyond_the_candidate_depth(scout: Scout, data: Any) -> None:
+    queries, _ = _labelled(data)
+    k = scout.settings.candidates + 10  # more than each retriever's candidates
+    hits = scout.search(queries[0], k, collection=COLLECTION, augment="always", augmenter="rocchio")
+    assert len(hits) == k and len({h.id for h in hits}) == k
+
+
 def test_never_is_the_plain_search(scout: Scout, data: Any) -> None:
     queries, _ = _labelled(data)
     plain = scout.search_batch(queries[:5], 5, collection=COLLECTION)

@@ -171,6 +171,23 @@ def test_phrase_hops_walk_the_chain_without_capitals(make_scout, collection: str
     )  # a passage's own phrases lead back to it: never its own parent
 
 
+def test_phrases_chosen_in_a_smaller_collection_are_remade(make_scout, collection: str) -> None:
+    scout = make_scout(hop_fill=0.67)
+    texts = [c[1].lower() for c in CHAIN] + [d.lower() for d in DISTRACTORS]
+    ids = [c[0] for c in CHAIN] + [f"d{n}" for n in range(len(DISTRACTORS))]
+    for doc_id, text in zip(
+        ids, texts
+    ):  # one at a time: "elena vasquez" had no second passage when film came
+        scout.add([text], ids=[doc_id], collection=collection)
+    hits = scout.search(
+        QUESTION.lower(), 3, mode="dense", collection=collection, hops=3, beam=1, hop_operator="phrase"
+    )
+    assert [(h.id, h.parent) for h in hits] == [("film", None), ("director", "film"), ("town", "director")]
+    phrases_file = scout.engine.phrases(scout.engine.index(collection)).table.path
+    scout.drop_collection(collection)
+    assert not phrases_file.exists()
+
+
 def test_phrases_are_made_on_the_first_hop_when_not_indexed(make_scout, collection: str) -> None:
     scout = _lower_chain_scout(make_scout, collection, index_phrases=False)
     assert _phrase_rows(scout, collection) == 0

@@ -109,6 +109,8 @@ def test_hostile_passage_is_flagged_when_written_and_demoted_in_every_search(
         assert all(bool(h.flags) == (h.id == "attacker") for h in hs)
     for hs in bare.search_batch(queries, 10, collection=collection):  # undemoted, still named
         assert all(bool(h.flags) == (h.id == "attacker") for h in hs)
+    hopped = make_scout(home=bare.settings.home).search_batch(queries, 5, collection=collection, hops=2)
+    assert all(h.parent != "attacker" for hs in hopped for h in hs)  # a flagged passage spawns no hop
 
 
 @pytest.mark.parametrize("backend", ["server"])
@@ -127,8 +129,9 @@ def test_flags_written_by_another_process_reach_this_ones_prior(
     hits = [h for hs in reader.search_batch(queries, 20, collection=collection) for h in hs]
     assert any(h.id == "attacker" for h in hits)
     assert all(bool(h.flags) == (h.id == "attacker") for h in hits)
-    flagged, unread = reader.engine.index(collection).lexical.marked(FLAGS_KEY)
-    assert set(flagged) == {"attacker"} and not unread  # the flags came with the catch-up, none re-read
+    stored = reader.engine.index(collection).lexical.values(FLAGS_KEY, [*ids, "attacker"])
+    assert all(v is not None for v in stored.values())  # the flags came with the catch-up: none re-read
+    assert {i for i, v in stored.items() if v} == {"attacker"}
 
 
 @pytest.mark.parametrize("backend", ["embedded"])

@@ -8,8 +8,9 @@ words and punctuation (RAKE-style), scored by their words' mean IDF in the colle
 keeping only words that occur in at least two passages (a phrase in one passage links nothing).
 
 Stored in one SQLite file per collection beside its BM25 index, keyed by id and content hash: a passage whose
-phrases are missing or stale (written before this existed, by another process, or with ``index_phrases`` off)
-gets them on its first hop, so old collections keep working."""
+phrases are missing or stale (written before this existed, by another process, with ``index_phrases`` off, or
+chosen when the collection was under half its present size) gets them on its first hop, so old and growing
+collections keep working."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from ..index import HASH_KEY, CollectionIndex, content_hash, public_metadata
 
 MAX_PHRASES = 8  # stored per passage
 MAX_WORDS = 4  # per phrase
+_BATCH = 500  # ids per SQLite IN (...)
 _TOKEN = re.compile(r"[^\W_][\w'\-]*|[^\w\s]")
 # Words that split phrases: BM25's stopwords plus function words that glue names together in prose.
 _SPLIT = STOPWORDS | frozenset(
@@ -99,36 +101,49 @@ class PhraseTable:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.executescript(
-            "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS phrases "
-            "(id TEXT PRIMARY KEY, hash TEXT NOT NULL, phrases TEXT NOT NULL, vectors BLOB NOT NULL, dim INTEGER)"
+            "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS phrases (id TEXT PRIMARY KEY, hash TEXT NOT NULL, "
+            "phrases TEXT NOT NULL, vectors BLOB NOT NULL, dim INTEGER, total INTEGER NOT NULL DEFAULT 0)"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(phrases)")}
+        if "total" not in columns:  # a file from before phrases recorded the collection's size
+            self._db.execute("ALTER TABLE phrases ADD COLUMN total INTEGER NOT NULL DEFAULT 0")
         self._lock = threading.Lock()
 
-    def get(self, hashes: Mapping[str, str]) -> dict[str, tuple[list[str], np.ndarray]]:
-        """Stored phrases and vectors of the ids whose stored hash matches ``hashes[id]``."""
-        if not hashes:
-            return {}
-        marks = ",".join("?" * len(hashes))
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT id, hash, phrases, vectors, dim FROM phrases WHERE id IN ({marks})", list(hashes)
-            ).fetchall()
+    def get(self, hashes: Mapping[str, str], min_total: int = 0) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Stored phrases and vectors of the ids whose stored hash matches ``hashes[id]`` and that were chosen in
+        a collection of at least ``min_total`` passages."""
         out = {}
-        for doc_id, digest, phrases, blob, dim in rows:
-            if digest == hashes[doc_id]:
-                vectors = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim or 1)
-                out[doc_id] = (json.loads(phrases), vectors)
+        ids = list(hashes)
+        for start in range(0, len(ids), _BATCH):
+            chunk = ids[start : start + _BATCH]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT id, hash, phrases, vectors, dim, total FROM phrases WHERE id IN ({marks})", chunk
+                ).fetchall()
+            for doc_id, digest, phrases, blob, dim, total in rows:
+                if digest == hashes[doc_id] and total >= min_total:
+                    vectors = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim or 1)
+                    out[doc_id] = (json.loads(phrases), vectors)
         return out
 
-    def put(self, rows: Sequence[tuple[str, str, list[str], np.ndarray]]) -> None:
-        """Store ``(id, hash, phrases, vectors)`` rows, replacing what the ids held."""
+    def put(self, rows: Sequence[tuple[str, str, list[str], np.ndarray]], total: int) -> None:
+        """Store ``(id, hash, phrases, vectors)`` rows chosen in a collection of ``total`` passages, replacing
+        what the ids held."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO phrases (id, hash, phrases, vectors, dim) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO phrases (id, hash, phrases, vectors, dim, total) VALUES (?, ?, ?, ?, ?, ?)",
                     [
-                        (i, h, json.dumps(p, ensure_ascii=False), v.astype(np.float16).tobytes(), v.shape[1])
+                        (
+                            i,
+                            h,
+                            json.dumps(p, ensure_ascii=False),
+                            v.astype(np.float16).tobytes(),
+                            v.shape[1],
+                            total,
+                        )
                         for i, h, p, v in rows
                     ],
                 )
@@ -165,15 +180,21 @@ class PassagePhrases:
         total = self.index.lexical.count()
         for start in range(0, len(ids), batch):
             end = min(start + batch, len(ids))
-            phrases = [key_phrases(t, doc_freq, total) for t in texts[start:end]]
-            self.table.put(list(zip(ids[start:end], hashes[start:end], phrases, self._encode(phrases))))
+            # one document-frequency read per batch (the words its passages share are counted once)
+            freq = doc_freq(sorted({w for t in texts[start:end] for run in _runs(t) for w in run}))
+            phrases = [key_phrases(t, _counted(freq), total) for t in texts[start:end]]
+            self.table.put(
+                list(zip(ids[start:end], hashes[start:end], phrases, self._encode(phrases))), total
+            )
 
     def lookup(
         self, stored: Mapping[str, tuple[str, Mapping[str, object]]]
     ) -> dict[str, tuple[list[str], np.ndarray]]:
         """Phrases and vectors of ``stored`` passages (``id → (text, store metadata)``), making missing ones."""
         hashes = {i: _hash(text, meta) for i, (text, meta) in stored.items()}
-        found = self.table.get(hashes)
+        # phrases chosen when the collection was under half its size now are remade: the words that link a
+        # passage to others may not have had a second passage then (one-at-a-time writes, a growing corpus)
+        found = self.table.get(hashes, min_total=self.index.lexical.count() // 2)
         missing = [i for i in stored if i not in found]
         if missing:
             self.add(missing, [stored[i][0] for i in missing], [hashes[i] for i in missing])
@@ -186,6 +207,11 @@ class PassagePhrases:
         row = {p: n for n, p in enumerate(unique)}
         dim = vectors.shape[1] if unique else 1
         return [vectors[[row[p] for p in ps]] if ps else np.zeros((0, dim), np.float32) for ps in phrases]
+
+
+def _counted(freq: Mapping[str, int]) -> DocFreq:
+    """A DocFreq answering from counts already read."""
+    return lambda _words: freq
 
 
 def _hash(text: str, meta: Mapping[str, object]) -> str:

@@ -35,8 +35,6 @@ class LexicalIndex:
         self._generation = 0
         self._count_key: Any = None
         self._count_value = 0
-        self._marked_key: Any = None
-        self._marked: tuple[dict[str, str], frozenset[str]] = ({}, frozenset())
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.executescript(_SCHEMA)
@@ -174,22 +172,19 @@ class LexicalIndex:
             ).fetchall()
         return {term: int(doc) for term, doc in rows}
 
-    def marked(self, key: str) -> tuple[dict[str, str], frozenset[str]]:
-        """Documents by the metadata string ``key``: ``{id: value}`` where it is non-empty, and the ids without
-        it. Read once per change of the index (a scan), then served from memory."""
-        with self._lock:
-            version = (key, self._generation, self._db.execute("PRAGMA data_version").fetchone()[0])
-            if self._marked_key != version:
+    def values(self, key: str, ids: Sequence[str]) -> dict[str, str | None]:
+        """The metadata string ``key`` of each indexed id (None where the document has no such key)."""
+        out: dict[str, str | None] = {}
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
                 rows = self._db.execute(
-                    "SELECT id, json_extract(meta, ?) AS v FROM docs WHERE v IS NULL OR v != ''",
-                    (f"$.{key}",),
+                    f"SELECT id, json_extract(meta, ?) FROM docs WHERE id IN ({marks})", [f"$.{key}", *chunk]
                 ).fetchall()
-                self._marked = (
-                    {i: str(v) for i, v in rows if v is not None},
-                    frozenset(i for i, v in rows if v is None),
-                )
-                self._marked_key = version
-            return self._marked
+            out.update({i: None if v is None else str(v) for i, v in rows})
+        return out
 
     def matching_ids(self, where: Where) -> set[str]:
         """Ids whose metadata satisfies ``where`` (used to check filter parity with Chroma)."""
