@@ -53,8 +53,10 @@ class LexicalIndex:
         return row[0] if row else None
 
     def count(self) -> int:
+        """Documents indexed (counted again only after a commit by this connection or another)."""
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0])
+            key = (self._generation, self._db.execute("PRAGMA data_version").fetchone()[0])
+            return self._count_cached(key)
 
     def hashes(self) -> dict[str, str]:
         """Every indexed id with the content hash it was indexed at."""
