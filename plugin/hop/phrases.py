@@ -19,7 +19,7 @@ import math
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,6 @@ _SPLIT = STOPWORDS | frozenset(
     rather several since st still though thus together toward towards two upon us via well whereas whether
     whose within without yet known""".split()  # noqa: SIM905 - a word list reads best as words
 )
-DocFreq = Callable[[Sequence[str]], Mapping[str, int]]
 
 
 def _runs(text: str) -> list[list[str]]:
@@ -64,11 +63,10 @@ def _runs(text: str) -> list[list[str]]:
     return runs
 
 
-def key_phrases(text: str, doc_freq: DocFreq, total: int, limit: int = MAX_PHRASES) -> list[str]:
-    """The passage's best ``limit`` phrases, best first; ``doc_freq(words)`` gives each word's document count
-    in the collection (``total`` passages)."""
+def key_phrases(text: str, freq: Mapping[str, int], total: int, limit: int = MAX_PHRASES) -> list[str]:
+    """The passage's best ``limit`` phrases, best first; ``freq`` gives each word's document count in the
+    collection (``total`` passages)."""
     runs = _runs(text)
-    freq = doc_freq(sorted({w for run in runs for w in run}))
     scored: dict[str, float] = {}
     for run in runs:
         words = [w for w in run if freq.get(w, 0) >= 2]  # a word in one passage links nothing
@@ -82,15 +80,11 @@ def key_phrases(text: str, doc_freq: DocFreq, total: int, limit: int = MAX_PHRAS
     return [p for p, _ in sorted(scored.items(), key=lambda item: -item[1])[:limit]]
 
 
-def lexical_doc_freq(index: CollectionIndex) -> DocFreq:
+def word_doc_freqs(index: CollectionIndex, words: Sequence[str]) -> dict[str, int]:
     """Document counts of words from the collection's BM25 index (a word counts as its rarest analysed term)."""
-
-    def doc_freq(words: Sequence[str]) -> dict[str, int]:
-        terms = {w: analyze(w) for w in words}
-        counts = index.lexical.doc_freqs([t for ts in terms.values() for t in ts])
-        return {w: min((counts.get(t, 0) for t in ts), default=0) for w, ts in terms.items()}
-
-    return doc_freq
+    terms = {w: analyze(w) for w in words}
+    counts = index.lexical.doc_freqs([t for ts in terms.values() for t in ts])
+    return {w: min((counts.get(t, 0) for t in ts), default=0) for w, ts in terms.items()}
 
 
 class PhraseTable:
@@ -176,13 +170,13 @@ class PassagePhrases:
 
     def add(self, ids: Sequence[str], texts: Sequence[str], hashes: Sequence[str], batch: int = 256) -> None:
         """Make, encode and store the phrases of written passages (``hashes``: their content hashes)."""
-        doc_freq = lexical_doc_freq(self.index)
         total = self.index.lexical.count()
         for start in range(0, len(ids), batch):
             end = min(start + batch, len(ids))
             # one document-frequency read per batch (the words its passages share are counted once)
-            freq = doc_freq(sorted({w for t in texts[start:end] for run in _runs(t) for w in run}))
-            phrases = [key_phrases(t, _counted(freq), total) for t in texts[start:end]]
+            words = sorted({w for t in texts[start:end] for run in _runs(t) for w in run})
+            freq = word_doc_freqs(self.index, words)
+            phrases = [key_phrases(t, freq, total) for t in texts[start:end]]
             self.table.put(
                 list(zip(ids[start:end], hashes[start:end], phrases, self._encode(phrases))), total
             )
@@ -207,11 +201,6 @@ class PassagePhrases:
         row = {p: n for n, p in enumerate(unique)}
         dim = vectors.shape[1] if unique else 1
         return [vectors[[row[p] for p in ps]] if ps else np.zeros((0, dim), np.float32) for ps in phrases]
-
-
-def _counted(freq: Mapping[str, int]) -> DocFreq:
-    """A DocFreq answering from counts already read."""
-    return lambda _words: freq
 
 
 def _hash(text: str, meta: Mapping[str, object]) -> str:

@@ -58,7 +58,7 @@ class HopStage:
         fill: float,
         k: int,
         where: Where | None,
-        passage_vectors: bool | None = None,
+        passage_vectors: bool,
         phrases: PassagePhrases | None = None,
         pool: Executor | None = None,
     ) -> None:
@@ -67,7 +67,7 @@ class HopStage:
         self.embedder = embedder
         self.operator = operator
         self.text_level = text_level
-        self.passage_vectors = not text_level if passage_vectors is None else passage_vectors
+        self.passage_vectors = passage_vectors
         self.phrases = phrases  # the operator reads key phrases: these are the collection's
         self.pool = pool
         self.hops = hops
