@@ -578,23 +578,47 @@ def demo(home: Path | None = HomeOpt) -> None:
 
 @app.command()
 def bench(
-    sizes: str = typer.Option("10000,100000", "--sizes", help="Comma-separated collection sizes (chunks)."),
+    sizes: str = typer.Option(
+        "10000,100000,1000000",
+        "--sizes",
+        help="Comma-separated collection sizes (chunks) for the growth table.",
+    ),
     queries: int = typer.Option(200, "--queries", help="Timed queries per size."),
+    catchup: str = typer.Option(
+        "10000,100000",
+        "--catchup",
+        help="Collection sizes for the two-process run on a `chroma run` server ('' skips it).",
+    ),
+    catchup_added: int = typer.Option(10_000, "--catchup-added", help="Chunks process A adds in that run."),
     data: Path = typer.Option(
         Path("../shared/data"), "--data", help="Folder of evaluation sets to draw texts from."
     ),
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Search latency at each size and ingest throughput, as ratios to the raw encoder measured in the same run."""
+    """Growth (build, search p50/p95 per mode, memory, disk per size), ingest throughput, and a second process's
+    catch-up on a Chroma server; latency as ratios to the raw encoder measured in the same run."""
     from .bench import format_bench, run_bench
+
+    def sizes_of(text: str, option: str) -> list[int]:
+        try:
+            values = [int(s) for s in text.split(",") if s.strip()]
+        except ValueError:
+            raise InvalidArgumentError(
+                f"{option} takes comma-separated whole numbers, got {text!r}"
+            ) from None
+        if any(v < 1 for v in values):
+            raise InvalidArgumentError(f"{option} sizes must be positive, got {text!r}")
+        return values
 
     base = _settings(home)
     report = run_bench(
-        _scout(base.home / "bench"),
+        base.home / "bench",
         data,
-        [int(s) for s in sizes.split(",")],
+        sizes_of(sizes, "--sizes"),
         queries,
+        catchup_bases=sizes_of(catchup, "--catchup"),
+        catchup_added=catchup_added,
         log=lambda m: typer.echo(m, err=True),
     )
     typer.echo(json.dumps(report, indent=2) if as_json else format_bench(report))

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from hopscout import Scout, Settings
+from hopscout.bench.server import chroma_server, free_port
 from hopscout.embedders import SentenceTransformerEmbedder
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -33,12 +30,6 @@ def embedder() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real Chroma server (`chroma run`)."""
@@ -46,31 +37,8 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url:
         yield url
         return
-    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("chroma-server")
-    log = open(folder / "server.log", "w")  # noqa: SIM115 - the server writes to it until the session ends
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"chroma run did not start: {(folder / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as started:
+        yield started
 
 
 @pytest.fixture(params=["embedded", "server"])
@@ -125,7 +93,7 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("llm-server")
     env = {
         **os.environ,
-        "LLM_PORT": str(_free_port()),
+        "LLM_PORT": str(free_port()),
         "LLM_PIDFILE": str(folder / "server.pid"),
         "LLM_LOG": str(folder / "server.log"),
         "LLM_THREADS": os.environ.get("LLM_THREADS", "1"),

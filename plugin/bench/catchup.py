@@ -1,0 +1,56 @@
+"""Two processes on one ``chroma run`` server: process A (this one) writes, process B (a child with its own
+lexical replica) searches. B's first search after A's write includes catching its lexical index up with the
+store, which is compared with A's own write time."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..scout import Scout
+from .children import Replica
+from .server import chroma_server
+from .writes import write_chunks
+
+Log = Callable[[str], None]
+
+
+def measure_catchup(
+    base: int, added: int, folder: Path, files: dict[str, str], query: str, log: Log
+) -> dict[str, Any]:
+    """Catch-up after A adds ``added`` chunks to a ``base``-chunk collection on a fresh server."""
+    shutil.rmtree(folder, ignore_errors=True)
+    with chroma_server(folder / "server") as url:
+        spec = {"chroma_url": url, **files}
+        writer = Scout(home=str(folder / "a"), chroma_url=url)
+        try:
+            log(f"two processes: A writes {base} chunks to a chroma server ...")
+            base_s = write_chunks(writer, spec, 0, base)
+            reader = Replica({"home": str(folder / "b"), "chroma_url": url, "query": query})
+            try:
+                first_copy_ms, copied = reader.search()  # B has no replica yet: copies the whole collection
+                steady_ms = statistics.median(reader.search()[0] for _ in range(5))
+                log(f"A writes {added} more chunks; B searches ...")
+                write_s = write_chunks(writer, spec, base, base + added)
+                catchup_ms, caught_up = reader.search()
+                after_ms = statistics.median(reader.search()[0] for _ in range(5))
+            finally:
+                reader.close()
+        finally:
+            writer.close()
+    return {
+        "base": base,
+        "added": added,
+        "a_base_write_s": base_s,
+        "b_first_copy_s": first_copy_ms / 1000,
+        "b_copied": copied,
+        "b_caught_up": caught_up,  # chunks in B's replica after its first search following A's write
+        "a_write_s": write_s,
+        "b_catchup_s": catchup_ms / 1000,
+        "catchup_over_write": catchup_ms / 1000 / write_s,
+        "b_search_ms_before": steady_ms,
+        "b_search_ms_after": after_ms,
+    }

@@ -1,0 +1,64 @@
+"""Running :mod:`.worker` jobs in child processes and reading their results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from ..errors import HopscoutError
+
+
+class BenchChildError(HopscoutError):
+    """A bench child process failed; the message carries the end of its stderr."""
+
+
+def _command(job: str, spec: dict[str, Any]) -> list[str]:
+    return [sys.executable, "-m", "hopscout.bench.worker", job, json.dumps(spec)]
+
+
+def run_child(job: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one job to its end; its JSON result."""
+    done = subprocess.run(_command(job, spec), check=False, capture_output=True, text=True)
+    if done.returncode != 0 or not done.stdout.strip():
+        raise BenchChildError(f"bench {job} failed (exit {done.returncode}): {done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+class Replica:
+    """A ``replica`` child kept running: :meth:`search` asks it for one timed search."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.proc = subprocess.Popen(
+            _command("replica", spec),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._read()  # {"ready": true}: imports and the store are loaded
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise BenchChildError(f"bench replica died: {err[-3000:]}")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def search(self) -> tuple[float, int]:
+        """One timed search: (milliseconds, chunks in B's lexical replica after it)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("search\n")
+        self.proc.stdin.flush()
+        reply = self._read()
+        return float(reply["ms"]), int(reply["count"])
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)

@@ -1,0 +1,95 @@
+"""The bench's child processes, so each figure belongs to one process doing one job (``python -m
+hopscout.bench.worker JOB SPEC_JSON``; the last stdout line is the JSON result):
+
+- ``build``: fill collection ``bench`` with synthetic chunks and precomputed vectors (no encoding);
+- ``probe``: open it as a fresh process would, then time searches per mode and read this process's memory;
+- ``replica``: a second process on a Chroma server; answers ``search`` lines on stdin with the time each took
+  (the first one after another process wrote includes catching the lexical index up)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..scout import Scout
+from .process import memory_mb
+from .writes import COLLECTION, write_chunks
+
+MODES = ("dense", "lexical", "hybrid")
+
+
+def _scout(spec: dict[str, Any]) -> Scout:
+    return Scout(home=spec["home"], chroma_url=spec.get("chroma_url"))
+
+
+def build(spec: dict[str, Any]) -> dict[str, Any]:
+    scout = _scout(spec)
+    seconds = write_chunks(scout, spec, spec.get("start", 0), spec["size"])
+    scout.close()
+    return {"build_s": seconds, **memory_mb()}
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50_ms": statistics.median(ordered), "p95_ms": ordered[round(0.95 * (len(ordered) - 1))]}
+
+
+def probe(spec: dict[str, Any]) -> dict[str, Any]:
+    began = time.perf_counter()
+    scout = _scout(spec)
+    queries: list[str] = json.loads(Path(spec["queries_file"]).read_text())
+    scout.search(queries[0], 10, collection=COLLECTION, mode="hybrid")
+    first_search_s = time.perf_counter() - began  # a fresh process: imports, model, store, first query
+    index = scout.engine.index(COLLECTION)
+    began = time.perf_counter()
+    index.lexical.search("warm", 1)  # starts the in-memory BM25 snapshot's build if the index is big enough
+    index.lexical.accelerator.wait(timeout=3600)
+    snapshot_s = time.perf_counter() - began
+    for q in queries[:5]:
+        for mode in MODES:
+            scout.search(q, 10, mode=mode, collection=COLLECTION)
+    timings: dict[str, list[float]] = {"encode": [], **{mode: [] for mode in MODES}}
+    for q in queries:  # interleaved, so load on the machine hits every measurement alike
+        t = time.perf_counter()
+        scout.embedder.embed_queries([q])
+        timings["encode"].append((time.perf_counter() - t) * 1000)
+        for mode in MODES:
+            t = time.perf_counter()
+            scout.search(q, 10, mode=mode, collection=COLLECTION)
+            timings[mode].append((time.perf_counter() - t) * 1000)
+    out: dict[str, Any] = {name: _percentiles(values) for name, values in timings.items()}
+    out.update(first_search_s=first_search_s, snapshot_s=snapshot_s, count=index.count(), **memory_mb())
+    scout.close()
+    return out
+
+
+def replica(spec: dict[str, Any]) -> None:
+    """Answer ``search`` lines with ``{"ms": ..., "count": chunks in the lexical replica}``; ``quit`` ends."""
+    scout = _scout(spec)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "quit":
+            break
+        t = time.perf_counter()
+        scout.search(spec["query"], 10, collection=COLLECTION, mode="lexical")
+        ms = (time.perf_counter() - t) * 1000
+        count = scout.engine.index(COLLECTION).lexical.count()  # what B's replica holds now
+        print(json.dumps({"ms": ms, "count": count}), flush=True)
+    scout.close()
+
+
+def main(argv: list[str]) -> None:
+    job, spec = argv[0], json.loads(argv[1])
+    if job == "replica":
+        replica(spec)
+        return
+    result = {"build": build, "probe": probe}[job](spec)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
