@@ -139,3 +139,25 @@ def test_search_never_imports_torch(mode: str, onnx_embedder: OnnxEmbedder, embe
     report = json.loads(done.stdout)
     assert report["torch"] is False and report["transformers"] is False
     assert len(report["ids"]) == 3
+
+
+def test_batches_keep_to_the_token_budget_and_the_order_of_the_texts(onnx_embedder: OnnxEmbedder) -> None:
+    encoder = onnx_embedder.encoder
+    texts = [t for pair in zip(DOCS, QUERIES) for t in pair]  # long and short, interleaved
+    shapes: list[tuple[int, int]] = []
+    run = encoder._run
+
+    def recording(encodings: list) -> np.ndarray:
+        shapes.append((len(encodings), max(len(e.ids) for e in encodings)))
+        return run(encodings)
+
+    encoder._run = recording
+    try:
+        batched = encoder.encode(texts)
+    finally:
+        del encoder._run
+    assert len(shapes) < len(texts)  # short texts share batches
+    assert all(rows == 1 or rows * width <= encoder.batch_tokens for rows, width in shapes)
+    singly = np.vstack([encoder.encode([t]) for t in texts])
+    cosine = (batched * singly).sum(1) / np.linalg.norm(batched, axis=1) / np.linalg.norm(singly, axis=1)
+    assert cosine.min() >= 0.9999  # every row is its own text's, wherever it was batched

@@ -9,12 +9,14 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import EmbedderUnavailableError
 from .model import SentenceModel
 
+BATCH_TOKENS = 384  # padded tokens per batch (see OnnxEncoder)
 EXPORT_VERSION = 1  # bump when the exported graph changes: old cache entries are then ignored
 _log = logging.getLogger("hopscout.encoders")
 
@@ -40,11 +42,20 @@ def cache_path(model: SentenceModel, cache_dir: Path) -> Path:
 
 
 class OnnxEncoder:
-    """Texts → mean-pooled rows (not yet normalised) from an ONNX file, sorted by length and batched so a batch
-    pads little. Thread-safe (onnxruntime sessions and ``tokenizers`` both are)."""
+    """Texts → mean-pooled rows (not yet normalised) from an ONNX file. Texts are tokenised once, sorted by
+    length and run in batches of at most ``batch_tokens`` padded tokens (and ``batch_size`` rows): on a CPU,
+    small batches of like lengths beat big ones (measured on MiniLM, 2 cores: a 256–512-token budget ran
+    passages 1.3× and short texts 1.5–1.7× faster than 32 rows). Thread-safe (onnxruntime sessions and
+    ``tokenizers`` both are)."""
 
     def __init__(
-        self, onnx_path: Path, model: SentenceModel, *, threads: int | None = None, batch_size: int = 32
+        self,
+        onnx_path: Path,
+        model: SentenceModel,
+        *,
+        threads: int | None = None,
+        batch_size: int = 32,
+        batch_tokens: int = BATCH_TOKENS,
     ) -> None:
         try:
             import onnxruntime as ort
@@ -71,20 +82,30 @@ class OnnxEncoder:
         self.model = model
         self.path = onnx_path
         self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One mean-pooled row per text, in the order given."""
         out = np.zeros((len(texts), self.model.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            out[rows] = self._run([texts[i] for i in rows])
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        start = 0
+        while start < len(order):
+            stop = start + 1  # rows start..stop share a batch while their padded size fits the budget
+            while (
+                stop < len(order)
+                and stop - start < self.batch_size
+                and (stop - start + 1) * len(encodings[order[stop]].ids) <= self.batch_tokens
+            ):
+                stop += 1
+            rows = order[start:stop]
+            out[rows] = self._run([encodings[i] for i in rows])
+            start = stop
         return out
 
-    def _run(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
+    def _run(self, encodings: list[Any]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), width), dtype=np.int64)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
         types = np.zeros_like(ids)
         for row, e in enumerate(encodings):
