@@ -21,7 +21,7 @@ from . import augment
 from .embedders import Embedder
 from .errors import InvalidArgumentError
 from .hop import HopOperator, HopStage, PassagePhrases, PhraseTable, get_operator
-from .index import FLAGS_KEY, HASH_KEY, META_DIM, META_EMBEDDER, CollectionIndex, content_hash
+from .index import FLAGS_KEY, META_DIM, META_EMBEDDER, CollectionIndex, content_hash
 from .llm import LLM, CachedLLM, LLMCache, LLMClient
 from .retrieval import FirstRetrieval, FirstStage, Ranked, SearchOptions, Stage, check_queries, to_hits
 from .retrieval.confidence import COVERAGE_DEPTH, load_confidence
@@ -309,17 +309,28 @@ class Engine:
         demotion = self.settings.flagged_demotion
         depth = max(2 * k, PRIOR_DEPTH)
         stored = index.lexical.values(FLAGS_KEY, [row.id for r in ranked for row in r.rows[:depth]])
-        unread = {i for i, v in stored.items() if v is None}
-        texts = fetch_texts(index, ranked, unread) if unread else {}
+        flags: dict[str, tuple[str, ...]] = {}
+        unread: dict[str, tuple[str, str, str]] = {}  # written before flags existed, and not read yet
+        with self._lock:
+            for doc_id, (content, value) in stored.items():
+                if value is not None:
+                    flags[doc_id] = tuple(f for f in value.split(",") if f)
+                elif (key := (index.name, doc_id, content)) in self._read_flags:
+                    flags[doc_id] = self._read_flags[key]
+                else:
+                    unread[doc_id] = key
+        if unread:
+            texts = fetch_texts(index, ranked, unread)
+            read = {doc_id: text_flags(texts.get(doc_id, "")) for doc_id in unread}
+            flags.update(read)
+            with self._lock:
+                if len(self._read_flags) + len(read) > READ_FLAGS_KEPT:
+                    self._read_flags.clear()
+                self._read_flags.update({unread[doc_id]: f for doc_id, f in read.items()})
         for r in ranked:
             lifted = False
             for row in r.rows[:depth]:
-                value = stored.get(row.id, "")
-                row.flags = (
-                    self._read(index, r, row.id, texts)
-                    if value is None
-                    else tuple(f for f in value.split(",") if f)
-                )
+                row.flags = flags.get(row.id, ())
                 if row.flags and demotion < 1.0:
                     row.score = min(
                         row.score * demotion, row.score * (2.0 - demotion)
@@ -328,22 +339,6 @@ class Engine:
             if lifted:
                 r.rows[:depth] = sorted(r.rows[:depth], key=lambda row: -row.score)
         return ranked
-
-    def _read(
-        self, index: CollectionIndex, r: Ranked, doc_id: str, texts: Mapping[str, str]
-    ) -> tuple[str, ...]:
-        """Flags of a passage written before flags existed: read once per content version, then remembered."""
-        meta = r.candidates.docs.get(doc_id, ("", {}))[1]
-        key = (index.name, doc_id, str(meta.get(HASH_KEY, "")))
-        with self._lock:
-            flags = self._read_flags.get(key)
-        if flags is None:
-            flags = text_flags(texts.get(doc_id, ""))
-            with self._lock:
-                if len(self._read_flags) >= READ_FLAGS_KEPT:
-                    self._read_flags.clear()
-                self._read_flags[key] = flags
-        return flags
 
     def close(self) -> None:
         """Release the lexical index files, the LLM cache and worker threads."""

@@ -130,8 +130,8 @@ def test_flags_written_by_another_process_reach_this_ones_prior(
     assert any(h.id == "attacker" for h in hits)
     assert all(bool(h.flags) == (h.id == "attacker") for h in hits)
     stored = reader.engine.index(collection).lexical.values(FLAGS_KEY, [*ids, "attacker"])
-    assert all(v is not None for v in stored.values())  # the flags came with the catch-up: none re-read
-    assert {i for i, v in stored.items() if v} == {"attacker"}
+    assert all(v is not None for _, v in stored.values())  # the flags came with the catch-up: none re-read
+    assert {i for i, (_, v) in stored.items() if v} == {"attacker"}
 
 
 @pytest.mark.parametrize("backend", ["embedded"])

@@ -174,18 +174,20 @@ class LexicalIndex:
             ).fetchall()
         return {term: int(doc) for term, doc in rows}
 
-    def values(self, key: str, ids: Sequence[str]) -> dict[str, str | None]:
-        """The metadata string ``key`` of each indexed id (None where the document has no such key)."""
-        out: dict[str, str | None] = {}
+    def values(self, key: str, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """``(content hash, metadata string key)`` of each indexed id (None where the document has no such
+        key)."""
+        out: dict[str, tuple[str, str | None]] = {}
         wanted = sorted(set(ids))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             with self._lock:
                 rows = self._db.execute(
-                    f"SELECT id, json_extract(meta, ?) FROM docs WHERE id IN ({marks})", [f"$.{key}", *chunk]
+                    f"SELECT id, hash, json_extract(meta, ?) FROM docs WHERE id IN ({marks})",
+                    [f"$.{key}", *chunk],
                 ).fetchall()
-            out.update({i: None if v is None else str(v) for i, v in rows})
+            out.update({i: (h, None if v is None else str(v)) for i, h, v in rows})
         return out
 
     def matching_ids(self, where: Where) -> set[str]:
