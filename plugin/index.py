@@ -62,6 +62,7 @@ class CollectionIndex:
         self.sync_interval = sync_interval
         self._last_sync = 0.0
         self._last_count_check = 0.0
+        self._clean_token: Any = None  # the store's change token when the index was last found in step
         self.last_metadata: dict[str, Any] | None = None  # as read by the latest sync(): saves a round trip
         self._lock = threading.RLock()
 
@@ -123,6 +124,10 @@ class CollectionIndex:
         if not force and self.sync_interval and now - self._last_sync < self.sync_interval:
             return
         with self._lock:
+            token = self.collection.change_token()  # read first: a write after it changes the next one
+            if not force and token is not None and token == self._clean_token:
+                self._last_sync = now  # nothing was written to the store since it was last found in step
+                return
             self.last_metadata = self.metadata()
             remote = self.last_metadata.get(META_VERSION)
             if not force and remote == self.lexical.version:
@@ -132,6 +137,7 @@ class CollectionIndex:
                     self._last_count_check = now
                 if fresh or self.collection.count() == self.lexical.count():
                     self._last_sync = now
+                    self._clean_token = token if not fresh else None
                     return
             remote_hashes = {i: str(m.get(HASH_KEY, "")) for i, m in self._pages(None, metadatas=True)}
             local_hashes = self.lexical.hashes()
@@ -148,6 +154,7 @@ class CollectionIndex:
                     upserts.append((doc_id, remote_hashes[doc_id], text, kept))
             self.lexical.apply(upserts, deletes, version=remote)
             self._last_sync = now
+            self._clean_token = token
 
     def _pages(self, where: Where | None, *, metadatas: bool) -> list[tuple[str, dict[str, Any]]]:
         """``(id, metadata)`` of every document matching ``where`` (metadata {} unless asked), page by page."""

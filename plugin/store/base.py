@@ -53,6 +53,12 @@ class StoreCollection(ABC):
     def metadata(self) -> dict[str, Any]:
         """The collection's metadata, read fresh; raises CollectionNotFoundError once it was dropped."""
 
+    def change_token(self) -> Any:
+        """A value read without asking the store that changes whenever any write to it may have happened
+        (an embedded store's file stamp), so a reader that saw the same value before may skip its checks. None:
+        no such value here; ask the store."""
+        return None
+
     @abstractmethod
     def replace_metadata(self, metadata: Mapping[str, Any]) -> None:
         """Replace the collection's metadata whole."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -60,11 +61,23 @@ def _not_found(exc: Exception) -> bool:
 class ChromaCollection(StoreCollection):
     """One Chroma collection."""
 
-    def __init__(self, client: Any, collection: Any) -> None:
+    def __init__(self, client: Any, collection: Any, data_file: Path | None = None) -> None:
         self._client = client
         self._collection = collection
+        self._data_file = data_file
         self.name = str(collection.name)
         self.id = str(collection.id)
+
+    def change_token(self) -> Any:
+        """Embedded: the stamp (inode, size, modification time) of the store's SQLite file, which every committed
+        write rewrites, whichever process makes it."""
+        if self._data_file is None:
+            return None
+        try:
+            stat = self._data_file.stat()
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
     def metadata(self) -> dict[str, Any]:
         try:
@@ -162,6 +175,8 @@ class ChromaStore(VectorStore):
         self._settings = settings
         self._client = client
         url = settings.chroma_url
+        # our own embedded store: its SQLite file's stamp tells whether anything was written (see change_token)
+        self._data_file = settings.home / "chroma" / "chroma.sqlite3" if client is None and not url else None
         self.location = f"server-{hashlib.sha256(url.encode()).hexdigest()[:12]}" if url else "embedded"
 
     @property
@@ -174,7 +189,7 @@ class ChromaStore(VectorStore):
     def collection(self, name: str) -> StoreCollection:
         try:
             return ChromaCollection(
-                self.client, self.client.get_collection(name=name, embedding_function=None)
+                self.client, self.client.get_collection(name=name, embedding_function=None), self._data_file
             )
         except Exception as exc:
             if not _not_found(exc):
@@ -191,7 +206,7 @@ class ChromaStore(VectorStore):
             configuration={"hnsw": {"space": "cosine"}},
             metadata=dict(metadata),
         )
-        return ChromaCollection(self.client, collection)
+        return ChromaCollection(self.client, collection, self._data_file)
 
     def list_collections(self) -> list[CollectionRecord]:
         try:
