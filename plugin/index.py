@@ -28,9 +28,12 @@ from .store.base import Match
 META_EMBEDDER = "hopscout:embedder"
 META_DIM = "hopscout:dim"
 META_VERSION = "hopscout:version"
+META_SEQ = "hopscout:seq"  # the collection's write sequence number, one up per write
 HASH_KEY = "hs_hash"
+SEQ_KEY = "hs_seq"  # the sequence number of the write that stored the document
 FLAGS_KEY = "hs_flags"  # hostile-text signs read when written (hopscout.suspicion), comma-separated
 _PAGE = 2000
+_SEQ_SLACK = 1  # a catch-up reads the writes from (held seq - this): two racing writers can share a number
 _COUNT_CHECK_SECONDS = 5.0
 
 
@@ -113,10 +116,15 @@ class CollectionIndex:
         self.collection.replace_metadata(meta)
         self.last_metadata = meta
 
-    def _stamp(self) -> str:
+    def _stamp(self) -> tuple[str, int]:
+        """A fresh version and the next write sequence number, recorded in the store before the write."""
         version = uuid.uuid4().hex
-        self.update_metadata(**{META_VERSION: version})
-        return version
+        meta = self.metadata()
+        seq = int(meta.get(META_SEQ, 0)) + 1
+        meta.update({META_VERSION: version, META_SEQ: seq})
+        self.collection.replace_metadata(meta)
+        self.last_metadata = meta
+        return version, seq
 
     def sync(self, force: bool = False) -> None:
         """Bring the lexical index up to date with the store if another writer (or a crash) left it behind."""
@@ -139,22 +147,45 @@ class CollectionIndex:
                     self._last_sync = now
                     self._clean_token = token if not fresh else None
                     return
-            remote_hashes = {i: str(m.get(HASH_KEY, "")) for i, m in self._pages(None, metadatas=True)}
+            held = self.lexical.seq
+            if not force and held is not None:
+                # the writes since the last one held (a metadata filter: costs what changed, not the
+                # collection's size); the counts then agree unless something was deleted or missed
+                changed = self._pages({SEQ_KEY: {"$gte": held - _SEQ_SLACK}}, metadatas=True)
+                local = self.lexical.hashes_of([i for i, _ in changed])
+                stale = [i for i, m in changed if local.get(i) != m.get(HASH_KEY)]
+                self._apply_remote(changed, stale, [], remote)
+                newer = any(int(m.get(SEQ_KEY, 0)) > held for _, m in changed)  # else: a delete, or a writer
+                if newer and self.collection.count() == self.lexical.count():  # without sequence numbers
+                    self._last_sync = now
+                    self._clean_token = token
+                    return
+            remote_rows = self._pages(None, metadatas=True)
+            remote_hashes = {i: str(m.get(HASH_KEY, "")) for i, m in remote_rows}
             local_hashes = self.lexical.hashes()
             deletes = [i for i in local_hashes if i not in remote_hashes]
             stale = [i for i, h in remote_hashes.items() if local_hashes.get(i) != h]
-            upserts = []
-            for start in range(0, len(stale), _PAGE):
-                got = self.collection.get(stale[start : start + _PAGE], texts=True, metadatas=True)
-                for doc_id, text, meta in zip(got.ids, got.texts, got.metadatas):
-                    kept = {
-                        **public_metadata(meta),
-                        **({FLAGS_KEY: meta[FLAGS_KEY]} if FLAGS_KEY in meta else {}),
-                    }
-                    upserts.append((doc_id, remote_hashes[doc_id], text, kept))
-            self.lexical.apply(upserts, deletes, version=remote)
+            self._apply_remote(remote_rows, stale, deletes, remote)
             self._last_sync = now
             self._clean_token = token
+
+    def _apply_remote(
+        self, rows: list[tuple[str, dict[str, Any]]], stale: list[str], deletes: list[str], version: Any
+    ) -> None:
+        """Copy the ``stale`` documents of ``rows`` (``(id, store metadata)``) from the store into the lexical
+        index, delete ``deletes``, and record ``version`` and the highest write sequence number in ``rows``."""
+        hashes = {i: str(m.get(HASH_KEY, "")) for i, m in rows}
+        upserts = []
+        for start in range(0, len(stale), _PAGE):
+            got = self.collection.get(stale[start : start + _PAGE], texts=True, metadatas=True)
+            for doc_id, text, meta in zip(got.ids, got.texts, got.metadatas):
+                kept = {
+                    **public_metadata(meta),
+                    **({FLAGS_KEY: meta[FLAGS_KEY]} if FLAGS_KEY in meta else {}),
+                }
+                upserts.append((doc_id, hashes[doc_id], text, kept))
+        seqs = [int(m[SEQ_KEY]) for _, m in rows if isinstance(m.get(SEQ_KEY), int)]
+        self.lexical.apply(upserts, deletes, version=version, seq=max(seqs) if seqs else None)
 
     def _pages(self, where: Where | None, *, metadatas: bool) -> list[tuple[str, dict[str, Any]]]:
         """``(id, metadata)`` of every document matching ``where`` (metadata {} unless asked), page by page."""
@@ -189,12 +220,12 @@ class CollectionIndex:
         self._check_dim(vectors)
         with self._lock:
             self.sync()
-            version = self._stamp()
+            version, seq = self._stamp()
             hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
             self.collection.upsert(
-                ids, vectors, texts, [{**m, HASH_KEY: h} for m, h in zip(metadatas, hashes)]
+                ids, vectors, texts, [{**m, HASH_KEY: h, SEQ_KEY: seq} for m, h in zip(metadatas, hashes)]
             )
-            self.lexical.apply(zip(ids, hashes, texts, metadatas), version=version)
+            self.lexical.apply(zip(ids, hashes, texts, metadatas), version=version, seq=seq)
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove documents by id from both indexes (unknown ids are ignored)."""
@@ -202,10 +233,10 @@ class CollectionIndex:
             return
         with self._lock:
             self.sync()
-            version = self._stamp()
+            version, seq = self._stamp()
             for start in range(0, len(ids), _PAGE):
                 self.collection.delete(list(ids[start : start + _PAGE]))
-            self.lexical.apply(deletes=ids, version=version)
+            self.lexical.apply(deletes=ids, version=version, seq=seq)
 
     # -- reads ------------------------------------------------------------------------------------
     def ids(self, where: Where | None = None) -> list[str]:

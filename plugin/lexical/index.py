@@ -52,6 +52,27 @@ class LexicalIndex:
             row = self._db.execute("SELECT value FROM state WHERE key = 'version'").fetchone()
         return row[0] if row else None
 
+    @property
+    def seq(self) -> int | None:
+        """The highest write sequence number of the store collection this index holds every write up to
+        (see :mod:`hopscout.index`); None before the first write or catch-up that recorded one."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key = 'seq'").fetchone()
+        return int(row[0]) if row else None
+
+    def hashes_of(self, ids: Sequence[str]) -> dict[str, str]:
+        """The content hash of each of ``ids`` that is indexed."""
+        out: dict[str, str] = {}
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT id, hash FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+            out.update(dict(rows))
+        return out
+
     def count(self) -> int:
         """Documents indexed (counted again only after a commit by this connection or another)."""
         with self._lock:
@@ -69,8 +90,10 @@ class LexicalIndex:
         upserts: Iterable[tuple[str, str, str, Mapping[str, Any]]] = (),
         deletes: Iterable[str] = (),
         version: str | None = None,
+        seq: int | None = None,
     ) -> None:
-        """In one transaction: upsert ``(id, hash, text, metadata)`` rows, delete ids, record ``version``.
+        """In one transaction: upsert ``(id, hash, text, metadata)`` rows, delete ids, record ``version`` and
+        ``seq`` (the write sequence number now held; a lower one than recorded is ignored).
 
         A row whose id and hash are already indexed is skipped, so re-applying a batch costs little."""
         with self._lock:
@@ -95,6 +118,12 @@ class LexicalIndex:
                     )
                 if version is not None:
                     db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('version', ?)", (version,))
+                if seq is not None:
+                    db.execute(
+                        "INSERT INTO state (key, value) VALUES ('seq', ?) ON CONFLICT (key) DO UPDATE SET "
+                        "value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                        (str(seq),),
+                    )
                 db.execute("COMMIT")
                 self._generation += 1
             except BaseException:
