@@ -31,10 +31,14 @@ class Snapshot:
         wanted = [self.vocab[t] for t in terms if t in self.vocab and self.df[self.vocab[t]] <= half]
         if not wanted or k <= 0:
             return []
-        rows, scores = self.model.retrieve(
-            [wanted], k=min(k, len(self.ids)), show_progress=False, n_threads=0
-        )
-        return [(self.ids[int(r)], float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
+        scores = self.model.get_scores_from_ids(wanted)
+        # the top k among the documents that match at all: numpy's argpartition over the whole score array
+        # (mostly zeros) is pathologically slow with so many ties (150 ms at 1M documents, against ~5 ms here)
+        matched = np.flatnonzero(scores > 0)
+        if len(matched) > k:
+            matched = matched[np.argpartition(-scores[matched], k - 1)[:k]]
+        best = matched[np.lexsort((matched, -scores[matched]))]  # by score, ties by position
+        return [(self.ids[int(r)], float(scores[r])) for r in best]
 
 
 def build(key: Any, rows: list[tuple[str, str]]) -> Snapshot:
