@@ -1,4 +1,4 @@
-"""The in-memory BM25 snapshot (bm25s) ranks as SQLite FTS5 does, and is never used while stale."""
+"""The in-memory BM25 snapshot ranks as SQLite FTS5 does, and is never used while stale."""
 
 from __future__ import annotations
 
