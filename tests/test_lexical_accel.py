@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hopscout.analysis import analyze
 from hopscout.evaluation.datasets import load_dataset
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -20,6 +21,8 @@ def test_snapshot_matches_fts5_and_tracks_writes(make_scout, collection: str) ->
         [d for d, _ in lexical.search(q, 10)] for q in queries
     ]  # 200 docs: below the size that uses it
     assert lexical.accelerator.current((-1, -1), lexical.count(), list) is None
+    terms = sorted({t for q in queries for t in analyze(q)} | {"no-such-term"})
+    reference_df = lexical.doc_freqs(terms)  # FTS5's counts
 
     lexical.accelerator.min_docs = 1  # use the snapshot at any size
     lexical.search(queries[0], 10)  # first query: FTS5 answers, a build starts
@@ -28,6 +31,7 @@ def test_snapshot_matches_fts5_and_tracks_writes(make_scout, collection: str) ->
     same_top = sum(f[:1] == r[:1] for f, r in zip(fast, reference))
     overlap = sum(len(set(f) & set(r)) for f, r in zip(fast, reference)) / sum(len(r) for r in reference)
     assert same_top == len(queries) and overlap >= 0.98, (same_top, overlap)
+    assert lexical._snapshot() is not None and lexical.doc_freqs(terms) == reference_df  # the snapshot's
 
     scout.add(["Zebrafish regenerate cardiac tissue after cryoinjury."], ids=["zebra"], collection=collection)
     assert lexical.search("zebrafish cryoinjury", 3)[0][0] == "zebra"  # stale snapshot not used

@@ -189,10 +189,15 @@ class LexicalIndex:
         return [self.search(q, k, where) for q in queries]
 
     def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
-        """Documents containing each analysed term (FTS5's own counts, via a per-connection fts5vocab table)."""
+        """Documents containing each analysed term: from the BM25 snapshot while it is current, else FTS5's own
+        counts via a per-connection fts5vocab table (which reads each term's whole posting list: ~8 ms a query
+        at 1M chunks)."""
         wanted = sorted(set(terms))
         if not wanted:
             return {}
+        snapshot = self._snapshot()
+        if snapshot is not None:
+            return {t: int(snapshot.df[snapshot.vocab[t]]) for t in wanted if t in snapshot.vocab}
         with self._lock:
             self._db.execute(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.hs_vocab USING fts5vocab(main, terms, 'row')"
