@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ..scout import Scout
+from ..settings import SearchMode
 from .process import memory_mb
 from .writes import COLLECTION, write_chunks
 
-MODES = ("dense", "lexical", "hybrid")
+MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
 
 
 def _scout(spec: dict[str, Any]) -> Scout:
