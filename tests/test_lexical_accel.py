@@ -33,7 +33,13 @@ def test_snapshot_matches_fts5_and_tracks_writes(make_scout, collection: str) ->
     assert same_top == len(queries) and overlap >= 0.98, (same_top, overlap)
     assert lexical._snapshot() is not None and lexical.doc_freqs(terms) == reference_df  # the snapshot's
 
+    before, zebrafish = lexical.accelerator._snapshot, lexical.doc_freqs(["zebrafish"]).get("zebrafish", 0)
     scout.add(["Zebrafish regenerate cardiac tissue after cryoinjury."], ids=["zebra"], collection=collection)
+    assert lexical.doc_freqs(["zebrafish"]) == {"zebrafish": zebrafish + 1}  # FTS5's: the snapshot is stale
+    lexical.accelerator.wait()
+    assert (
+        lexical.accelerator._snapshot is before
+    )  # writes asking for counts (key phrases) started no rebuild
     assert lexical.search("zebrafish cryoinjury", 3)[0][0] == "zebra"  # stale snapshot not used
     lexical.accelerator.wait()
     assert lexical.search("zebrafish cryoinjury", 3)[0][0] == "zebra"  # rebuilt snapshot has it

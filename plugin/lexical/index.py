@@ -73,11 +73,15 @@ class LexicalIndex:
             out.update(dict(rows))
         return out
 
+    def _state(self) -> tuple[int, int]:
+        """Changes whenever the index does: data_version moves when another connection commits, _generation
+        when this one does. Call under the lock."""
+        return (self._generation, int(self._db.execute("PRAGMA data_version").fetchone()[0]))
+
     def count(self) -> int:
         """Documents indexed (counted again only after a commit by this connection or another)."""
         with self._lock:
-            key = (self._generation, self._db.execute("PRAGMA data_version").fetchone()[0])
-            return self._count_cached(key)
+            return self._count_cached(self._state())
 
     def hashes(self) -> dict[str, str]:
         """Every indexed id with the content hash it was indexed at."""
@@ -160,8 +164,7 @@ class LexicalIndex:
 
     def _snapshot(self) -> Snapshot | None:
         with self._lock:
-            # data_version moves when another connection commits; _generation when this one does.
-            key = (self._generation, self._db.execute("PRAGMA data_version").fetchone()[0])
+            key = self._state()
             count = self._count_cached(key)
         return self.accelerator.current(key, count, self._bodies)
 
@@ -195,7 +198,9 @@ class LexicalIndex:
         wanted = sorted(set(terms))
         if not wanted:
             return {}
-        snapshot = self._snapshot()
+        with self._lock:
+            key = self._state()
+        snapshot = self.accelerator.peek(key)  # not a reason to build one: writers ask too (key phrases)
         if snapshot is not None:
             return {t: int(snapshot.df[snapshot.vocab[t]]) for t in wanted if t in snapshot.vocab}
         with self._lock:

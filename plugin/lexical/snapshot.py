@@ -104,6 +104,11 @@ class Accelerator:
                 ).start()
         return None
 
+    def peek(self, key: Any) -> Snapshot | None:
+        """The snapshot for state ``key`` if there is one; never starts a build."""
+        snapshot = self._snapshot
+        return snapshot if snapshot is not None and snapshot.key == key else None
+
     def _rebuild(self, key: Any, load: Callable[[], list[tuple[str, str]]]) -> None:
         try:
             self._snapshot = build(key, load())
