@@ -62,8 +62,8 @@ def build(key: Any, rows: list[tuple[str, str]]) -> Snapshot:
         split = [body.split() for _, body in rows[first : first + _BUILD_ROWS]]
         counts = [len(words) for words in split]
         lengths[first : first + len(split)] = counts
-        ids = (vocab.setdefault(w, len(vocab)) for words in split for w in words)
-        parts.append(np.fromiter(ids, np.int64, sum(counts)))
+        term_ids = (vocab.setdefault(w, len(vocab)) for words in split for w in words)
+        parts.append(np.fromiter(term_ids, np.int64, sum(counts)))
     term = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     del parts
     n = max(1, len(rows))
