@@ -1,10 +1,13 @@
 """One collection = a store collection (vectors, texts, metadata: the source of truth) plus a local BM25 index
 kept in step with it.
 
-Consistency: every write first stamps a fresh random version into the store collection's metadata, then
-writes the store, then the lexical index together with that version. A reader whose lexical index holds another
-version than the store (another process wrote, or a crash cut a write short) diffs ids and content hashes with
-the store and catches up. A document count that differs from the store's forces the same catch-up."""
+Consistency: every write first stamps a fresh random version and the next write sequence number into the store
+collection's metadata, then writes the store (each document carrying that number), then the lexical index
+together with both. A reader whose lexical index holds another version than the store (another process wrote,
+or a crash cut a write short) lists the documents written since a few numbers before the highest it holds and
+catches up; when that leaves the counts apart (a delete, a writer without numbers), or its last full comparison
+is older than ``_FULL_DIFF_SECONDS`` (a write whose documents landed long after later writes' stamps), it diffs
+every id and content hash with the store. A document count that differs from the store's forces a catch-up."""
 
 from __future__ import annotations
 
@@ -33,7 +36,9 @@ HASH_KEY = "hs_hash"
 SEQ_KEY = "hs_seq"  # the sequence number of the write that stored the document
 FLAGS_KEY = "hs_flags"  # hostile-text signs read when written (hopscout.suspicion), comma-separated
 _PAGE = 2000
-_SEQ_SLACK = 1  # a catch-up reads the writes from (held seq - this): two racing writers can share a number
+_SEQ_SLACK = 4  # a catch-up lists the writes from (held seq - this): a write takes its number before its
+# documents land, so racing writers' documents can arrive after a later number was seen
+_FULL_DIFF_SECONDS = 600.0  # the backstop: a catch-up compares everything if the last full one is older
 _COUNT_CHECK_SECONDS = 5.0
 
 
@@ -66,6 +71,7 @@ class CollectionIndex:
         self._last_sync = 0.0
         self._last_count_check = 0.0
         self._clean_token: Any = None  # the store's change token when the index was last found in step
+        self._last_full_diff: float | None = None  # when this process last compared every id and hash
         self.last_metadata: dict[str, Any] | None = None  # as read by the latest sync(): saves a round trip
         self._lock = threading.RLock()
 
@@ -148,15 +154,18 @@ class CollectionIndex:
                     self._clean_token = token if not fresh else None
                     return
             held = self.lexical.seq
-            if not force and held is not None:
+            recent = self._last_full_diff is not None and now - self._last_full_diff < _FULL_DIFF_SECONDS
+            if not force and held is not None and recent:
                 # the writes since the last one held (a metadata filter: costs what changed, not the
                 # collection's size); the counts then agree unless something was deleted or missed
                 changed = self._pages({SEQ_KEY: {"$gte": held - _SEQ_SLACK}}, metadatas=True)
                 local = self.lexical.hashes_of([i for i, _ in changed])
-                stale = [i for i, m in changed if local.get(i) != m.get(HASH_KEY)]
-                self._apply_remote(changed, stale, [], remote)
-                newer = any(int(m.get(SEQ_KEY, 0)) > held for _, m in changed)  # else: a delete, or a writer
-                if newer and self.collection.count() == self.lexical.count():  # without sequence numbers
+                self._copy(
+                    changed, [i for i, m in changed if local.get(i) != m.get(HASH_KEY)], [], None, None
+                )
+                newest = max((_seq(m) for _, m in changed), default=0)  # else: a delete, or a writer
+                if newest > held and self.collection.count() == self.lexical.count():  # without numbers
+                    self.lexical.apply(version=remote, seq=newest)  # recorded once the catch-up is whole
                     self._last_sync = now
                     self._clean_token = token
                     return
@@ -165,15 +174,21 @@ class CollectionIndex:
             local_hashes = self.lexical.hashes()
             deletes = [i for i in local_hashes if i not in remote_hashes]
             stale = [i for i, h in remote_hashes.items() if local_hashes.get(i) != h]
-            self._apply_remote(remote_rows, stale, deletes, remote)
-            self._last_sync = now
+            newest = max((_seq(m) for _, m in remote_rows), default=0)
+            self._copy(remote_rows, stale, deletes, remote, newest or None)
+            self._last_sync = self._last_full_diff = now
             self._clean_token = token
 
-    def _apply_remote(
-        self, rows: list[tuple[str, dict[str, Any]]], stale: list[str], deletes: list[str], version: Any
+    def _copy(
+        self,
+        rows: list[tuple[str, dict[str, Any]]],
+        stale: list[str],
+        deletes: list[str],
+        version: Any,
+        seq: int | None,
     ) -> None:
         """Copy the ``stale`` documents of ``rows`` (``(id, store metadata)``) from the store into the lexical
-        index, delete ``deletes``, and record ``version`` and the highest write sequence number in ``rows``."""
+        index and delete ``deletes``, recording ``version`` and ``seq`` (None: leave as they are)."""
         hashes = {i: str(m.get(HASH_KEY, "")) for i, m in rows}
         upserts = []
         for start in range(0, len(stale), _PAGE):
@@ -184,8 +199,12 @@ class CollectionIndex:
                     **({FLAGS_KEY: meta[FLAGS_KEY]} if FLAGS_KEY in meta else {}),
                 }
                 upserts.append((doc_id, hashes[doc_id], text, kept))
-        seqs = [int(m[SEQ_KEY]) for _, m in rows if isinstance(m.get(SEQ_KEY), int)]
-        self.lexical.apply(upserts, deletes, version=version, seq=max(seqs) if seqs else None)
+        self.lexical.apply(upserts, deletes, version=version, seq=seq)
+
+    def _own(self, seq: int) -> int | None:
+        """The number to record for this process's own write ``seq``: only the next one after those held (with
+        a gap, another writer's documents may still be on their way; a catch-up records them)."""
+        return seq if seq == (self.lexical.seq or 0) + 1 else None
 
     def _pages(self, where: Where | None, *, metadatas: bool) -> list[tuple[str, dict[str, Any]]]:
         """``(id, metadata)`` of every document matching ``where`` (metadata {} unless asked), page by page."""
@@ -225,7 +244,7 @@ class CollectionIndex:
             self.collection.upsert(
                 ids, vectors, texts, [{**m, HASH_KEY: h, SEQ_KEY: seq} for m, h in zip(metadatas, hashes)]
             )
-            self.lexical.apply(zip(ids, hashes, texts, metadatas), version=version, seq=seq)
+            self.lexical.apply(zip(ids, hashes, texts, metadatas), version=version, seq=self._own(seq))
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove documents by id from both indexes (unknown ids are ignored)."""
@@ -236,7 +255,7 @@ class CollectionIndex:
             version, seq = self._stamp()
             for start in range(0, len(ids), _PAGE):
                 self.collection.delete(list(ids[start : start + _PAGE]))
-            self.lexical.apply(deletes=ids, version=version, seq=seq)
+            self.lexical.apply(deletes=ids, version=version, seq=self._own(seq))
 
     # -- reads ------------------------------------------------------------------------------------
     def ids(self, where: Where | None = None) -> list[str]:
@@ -273,3 +292,9 @@ class CollectionIndex:
 
     def count(self) -> int:
         return self.collection.count()
+
+
+def _seq(meta: Mapping[str, Any]) -> int:
+    """The write sequence number a document was stored with (0: none, written before numbers existed)."""
+    value = meta.get(SEQ_KEY)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -166,34 +166,34 @@ def test_a_second_process_catches_up_with_what_changed_not_the_whole_collection(
     if backend != "server":
         pytest.skip("separate processes share a store through a Chroma server")
     writer, reader = make_scout(home=tmp_path / "a"), make_scout(home=tmp_path / "b")
-    writer.add(
-        [f"Filler passage {i} on topic {i}." for i in range(30)],
-        ids=[f"d{i}" for i in range(30)],
-        collection=collection,
-    )
+    for first in range(0, 30, 3):  # ten writes: sequence numbers 1 to 10
+        ids = [f"d{i}" for i in range(first, first + 3)]
+        writer.add([f"Filler passage {i} on topic {i}." for i in ids], ids=ids, collection=collection)
     assert reader.search("filler", k=1, mode="lexical", collection=collection)  # B copies the collection
     index = reader.engine.index(collection)
-    listings: list = []  # the filter of every listing B's catch-ups ask the store for
+    listings: list = []  # (filter, rows) of every listing B's catch-ups ask the store for
     get = index.collection.get
 
     def spy(ids=None, **kwargs):
+        got = get(ids, **kwargs)
         if ids is None:
-            listings.append(kwargs.get("where"))
-        return get(ids, **kwargs)
+            listings.append((kwargs.get("where"), len(got.ids)))
+        return got
 
     index.collection.get = spy  # type: ignore[method-assign]
     writer.add(["The okapi is a giraffid native to the Congo."], ids=["d3"], collection=collection)  # update
     writer.add(["Wombats produce cube-shaped droppings."], ids=["wombat"], collection=collection)
     assert reader.search("okapi giraffid", k=1, mode="lexical", collection=collection)[0].id == "d3"
     assert reader.search("wombat droppings", k=1, mode="lexical", collection=collection)[0].id == "wombat"
-    assert listings and all(where is not None for where in listings)  # only the new writes were listed
+    assert listings and all(where is not None for where, _ in listings)  # only recent writes were listed:
+    assert 0 < sum(rows for _, rows in listings) < 31  # the two new ones and the few before them, not all 31
     # a writer without sequence numbers (an older hopscout) is still caught, by comparing everything
     other = writer.engine.index(collection)
     text = "Capybaras are the largest living rodents."
     other.collection.upsert(["d4"], writer.embedder.embed_documents([text]), [text], [{"hs_hash": "older"}])
     other.collection.replace_metadata({**other.metadata(), "hopscout:version": "older-writer"})
     assert reader.search("capybaras rodents", k=1, mode="lexical", collection=collection)[0].id == "d4"
-    assert None in listings
+    assert (None, 31) in listings
 
 
 def test_a_write_behind_the_lexical_index_is_caught_without_asking_the_store_every_search(
