@@ -5,6 +5,7 @@ embedding function (which downloads a model) never runs."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,15 +70,20 @@ class ChromaCollection(StoreCollection):
         self.id = str(collection.id)
 
     def change_token(self) -> Any:
-        """Embedded: the stamp (inode, size, modification time) of the store's SQLite file, which every committed
-        write rewrites, whichever process makes it."""
+        """Embedded: the SQLite file's change counter (header bytes 24–27, bumped by every committed write in
+        rollback-journal mode, whichever process makes it) with its inode, size and modification time. None for
+        a file in WAL mode, where commits need not touch the main file."""
         if self._data_file is None:
             return None
         try:
-            stat = self._data_file.stat()
+            with open(self._data_file, "rb") as fh:
+                header = fh.read(100)
+                stat = os.fstat(fh.fileno())
         except OSError:
             return None
-        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if len(header) < 100 or header[18] != 1 or header[19] != 1:  # 2 = WAL
+            return None
+        return (header[24:28], stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
     def metadata(self) -> dict[str, Any]:
         try:
