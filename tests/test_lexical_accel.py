@@ -17,9 +17,8 @@ def test_snapshot_matches_fts5_and_tracks_writes(make_scout, collection: str) ->
     scout.add([data.doc_text(i) for i in ids], ids=ids, collection=collection)
     lexical = scout.engine.index(collection).lexical
     queries = list(data.queries.values())
-    reference = [
-        [d for d, _ in lexical.search(q, 10)] for q in queries
-    ]  # 200 docs: below the size that uses it
+    scored = [lexical.search(q, 10) for q in queries]  # 200 docs: below the size that uses it
+    reference = [[d for d, _ in hits] for hits in scored]
     assert lexical.accelerator.current((-1, -1), lexical.count(), list) is None
     terms = sorted({t for q in queries for t in analyze(q)} | {"no-such-term"})
     reference_df = lexical.doc_freqs(terms)  # FTS5's counts
@@ -27,7 +26,10 @@ def test_snapshot_matches_fts5_and_tracks_writes(make_scout, collection: str) ->
     lexical.accelerator.min_docs = 1  # use the snapshot at any size
     lexical.search(queries[0], 10)  # first query: FTS5 answers, a build starts
     lexical.accelerator.wait()
-    fast = [[d for d, _ in lexical.search(q, 10)] for q in queries]
+    fast_scored = [lexical.search(q, 10) for q in queries]
+    fast = [[d for d, _ in hits] for hits in fast_scored]
+    tops = [(f[0][1], r[0][1]) for f, r in zip(fast_scored, scored) if f and r]
+    assert tops and all(abs(f - r) <= 1e-3 * max(1.0, r) for f, r in tops), tops[:3]  # FTS5's bm25() scores
     same_top = sum(f[:1] == r[:1] for f, r in zip(fast, reference))
     overlap = sum(len(set(f) & set(r)) for f, r in zip(fast, reference)) / sum(len(r) for r in reference)
     assert same_top == len(queries) and overlap >= 0.98, (same_top, overlap)
