@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 from ..errors import HopscoutError
@@ -28,26 +29,33 @@ def run_child(job: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 class Replica:
-    """A ``replica`` child kept running: :meth:`search` asks it for one timed search."""
+    """A ``replica`` child kept running: :meth:`search` asks it for one timed search. Its stderr goes to a file
+    (a pipe nobody reads could fill and block it); it is killed if it fails to start or to stop."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - open for the life of the child, closed in close()
         self.proc = subprocess.Popen(
             _command("replica", spec),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             text=True,
         )
-        self._read()  # {"ready": true}: imports and the store are loaded
+        try:
+            self._read()  # {"ready": true}: imports and the store are loaded
+        except BaseException:
+            self.close()
+            raise
 
     def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            raise BenchChildError(f"bench replica died: {err[-3000:]}")
-        result: dict[str, Any] = json.loads(line)
-        return result
+        try:
+            reply: dict[str, Any] = json.loads(line)
+            return reply
+        except ValueError:
+            self._stderr.seek(0)
+            raise BenchChildError(f"bench replica said {line!r}: {self._stderr.read()[-3000:]}") from None
 
     def search(self) -> tuple[float, int]:
         """One timed search: (milliseconds, chunks in B's lexical replica after it)."""
@@ -58,7 +66,15 @@ class Replica:
         return float(reply["ms"]), int(reply["count"])
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+        except OSError:  # it has already gone
+            pass
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._stderr.close()

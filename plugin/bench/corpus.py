@@ -1,6 +1,6 @@
 """The bench's texts: real passages and queries from the evaluation sets, and synthetic chunks made from them.
 
-Encoding 1M chunks would take days on a 2-core CPU, so only a sample of real texts is encoded; every chunk of a
+Encoding 1M chunks would take about 5 hours on a 2-core CPU, so only a sample of real texts is encoded; every chunk of a
 collection joins parts of two real texts, and its vector is the normalised mix of their two real vectors plus
 noise. Latency depends on the index's size and on the distributions of vectors and terms, which this keeps
 realistic; what a chunk means does not matter to it."""

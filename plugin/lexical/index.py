@@ -54,8 +54,9 @@ class LexicalIndex:
 
     @property
     def seq(self) -> int | None:
-        """The highest write sequence number of the store collection this index holds every write up to
-        (see :mod:`hopscout.index`); None before the first write or catch-up that recorded one."""
+        """The highest write sequence number of the store collection this index was caught up to (writes
+        before it may still have been in flight then: catch-ups list from a few numbers earlier, see
+        :mod:`hopscout.index`); None before the first write or catch-up that recorded one."""
         with self._lock:
             row = self._db.execute("SELECT value FROM state WHERE key = 'seq'").fetchone()
         return int(row[0]) if row else None
