@@ -46,3 +46,12 @@ def mean(rows: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
     if not rows:
         return {m: 0.0 for m in METRICS}
     return {m: float(np.mean([r[m] for r in rows.values()])) for m in METRICS}
+
+
+def latency(times_ms: Sequence[float]) -> dict[str, float]:
+    """``p50_ms`` (the median) and ``p95_ms`` (nearest rank) of per-query times in milliseconds."""
+    ordered = sorted(times_ms)
+    return {
+        "p50_ms": float(np.median(ordered)),
+        "p95_ms": float(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]),
+    }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,12 +20,6 @@ from mcp.client.streamable_http import streamable_http_client
 HERE = Path(__file__).parent
 SERVER = [sys.executable, "-m", "hopscout.servers.mcp"]
 SCRIPT = str(Path(sys.executable).parent / "hopscout-mcp")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_env(home: Path, **settings: str) -> dict[str, str]:

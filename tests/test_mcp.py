@@ -18,6 +18,7 @@ import httpx
 import pytest
 from mcp import Client
 
+from hopscout.bench.server import free_port
 from hopscout.demo import SAMPLE_DIR as SAMPLE
 from hopscout.servers.bench import INITIALIZE
 
@@ -28,7 +29,6 @@ from mcp_helpers import (
     SCRIPT,
     SERVER,
     HttpServer,
-    free_port,
     http_client,
     inspector,
     node_bin,

@@ -21,9 +21,10 @@ pytest.importorskip("hopscout.tools")
 from mcp import Client, StdioServerParameters
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import Tool, ToolAnnotations
-from mcp_helpers import SCRIPT, HttpServer, free_port, server_env, stdio_params
+from mcp_helpers import SCRIPT, HttpServer, server_env, stdio_params
 
 from hopscout import Scout, Settings, ToolCatalog
+from hopscout.bench.server import free_port
 from hopscout.errors import InvalidArgumentError
 from hopscout.servers.mcp import HopscoutMCPServer
 from hopscout.servers.router import Router, Upstream, load_upstreams

@@ -9,12 +9,12 @@ hopscout.bench.worker JOB SPEC_JSON``; the last stdout line is the JSON result):
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from ..metrics import latency
 from ..scout import Scout
 from ..settings import SearchMode
 from .process import memory_mb
@@ -32,11 +32,6 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     seconds = write_chunks(scout, spec, spec.get("start", 0), spec["size"])
     scout.close()
     return {"build_s": seconds, **memory_mb()}
-
-
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50_ms": statistics.median(ordered), "p95_ms": ordered[round(0.95 * (len(ordered) - 1))]}
 
 
 def probe(spec: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +57,7 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
             t = time.perf_counter()
             scout.search(q, 10, mode=mode, collection=COLLECTION)
             timings[mode].append((time.perf_counter() - t) * 1000)
-    out: dict[str, Any] = {name: _percentiles(values) for name, values in timings.items()}
+    out: dict[str, Any] = {name: latency(values) for name, values in timings.items()}
     out.update(first_search_s=first_search_s, snapshot_s=snapshot_s, count=index.count(), **memory_mb())
     scout.close()
     return out

@@ -8,7 +8,6 @@ so no query is scored with a weight fitted on itself."""
 from __future__ import annotations
 
 import re
-import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any, cast
 
 from .. import fusion
 from ..calibration import WEIGHT_GRID, Candidates, fit_weight, fused_ids, gather_candidates
-from ..metrics import mean, per_query
+from ..metrics import latency, mean, per_query
 from ..scout import Scout
 from ..settings import SearchMode
 from .datasets import Dataset, load_dataset
@@ -98,9 +97,7 @@ def _row(
 ) -> dict[str, Any]:
     scores = mean(per_query(dict(zip(qids, runs)), dataset.qrels))
     if times:
-        ordered = sorted(times)
-        scores["p50_ms"] = statistics.median(ordered)
-        scores["p95_ms"] = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        scores.update(latency(times))
     return scores
 
 
