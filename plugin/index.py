@@ -117,19 +117,17 @@ class CollectionIndex:
 
     def update_metadata(self, **updates: Any) -> None:
         """Merge ``updates`` into the collection's metadata (stores replace it whole)."""
-        meta = self.metadata()
-        meta.update(updates)
+        self._write_metadata({**self.metadata(), **updates})
+
+    def _write_metadata(self, meta: dict[str, Any]) -> None:
         self.collection.replace_metadata(meta)
         self.last_metadata = meta
 
     def _stamp(self) -> tuple[str, int]:
         """A fresh version and the next write sequence number, recorded in the store before the write."""
-        version = uuid.uuid4().hex
-        meta = self.metadata()
+        version, meta = uuid.uuid4().hex, self.metadata()
         seq = int(meta.get(META_SEQ, 0)) + 1
-        meta.update({META_VERSION: version, META_SEQ: seq})
-        self.collection.replace_metadata(meta)
-        self.last_metadata = meta
+        self._write_metadata({**meta, META_VERSION: version, META_SEQ: seq})
         return version, seq
 
     def sync(self, force: bool = False) -> None:
@@ -160,12 +158,13 @@ class CollectionIndex:
                 # collection's size); the counts then agree unless something was deleted or missed
                 changed = self._pages({SEQ_KEY: {"$gte": held - _SEQ_SLACK}}, metadatas=True)
                 local = self.lexical.hashes_of([i for i, _ in changed])
-                self._copy(
-                    changed, [i for i, m in changed if local.get(i) != m.get(HASH_KEY)], [], None, None
-                )
-                newest = max((_seq(m) for _, m in changed), default=0)  # else: a delete, or a writer
-                if newest > held and self.collection.count() == self.lexical.count():  # without numbers
-                    self.lexical.apply(version=remote, seq=newest)  # recorded once the catch-up is whole
+                stale = [i for i, m in changed if local.get(i) != m.get(HASH_KEY)]
+                newest = max((_seq(m) for _, m in changed), default=0)  # none newer: a delete, or a writer
+                added = sum(1 for i, _ in changed if i not in local)  # without numbers
+                whole = newest > held and self.collection.count() == self.lexical.count() + added
+                # version and number are recorded only when the catch-up is whole
+                self._copy(changed, stale, [], remote if whole else None, newest if whole else None)
+                if whole:
                     self._last_sync = now
                     self._clean_token = token
                     return

@@ -63,16 +63,7 @@ class LexicalIndex:
 
     def hashes_of(self, ids: Sequence[str]) -> dict[str, str]:
         """The content hash of each of ``ids`` that is indexed."""
-        out: dict[str, str] = {}
-        wanted = sorted(set(ids))
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            with self._lock:
-                rows = self._db.execute(
-                    f"SELECT id, hash FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk
-                ).fetchall()
-            out.update(dict(rows))
-        return out
+        return {doc_id: digest for doc_id, digest in self._by_id("hash", ids)}
 
     def _state(self) -> tuple[int, int]:
         """Changes whenever the index does: data_version moves when another connection commits, _generation
@@ -217,18 +208,19 @@ class LexicalIndex:
     def values(self, key: str, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
         """``(content hash, metadata string key)`` of each indexed id (None where the document has no such
         key)."""
-        out: dict[str, tuple[str, str | None]] = {}
+        rows = self._by_id("hash, json_extract(meta, ?)", ids, f"$.{key}")
+        return {i: (h, None if v is None else str(v)) for i, h, v in rows}
+
+    def _by_id(self, columns: str, ids: Sequence[str], *args: Any) -> list[tuple[Any, ...]]:
+        """``(id, *columns)`` of the indexed ``ids``, 500 per statement (``args``: the columns' parameters)."""
         wanted = sorted(set(ids))
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, {columns} FROM docs WHERE id IN ({','.join('?' * len(chunk))})"
             with self._lock:
-                rows = self._db.execute(
-                    f"SELECT id, hash, json_extract(meta, ?) FROM docs WHERE id IN ({marks})",
-                    [f"$.{key}", *chunk],
-                ).fetchall()
-            out.update({i: (h, None if v is None else str(v)) for i, h, v in rows})
-        return out
+                rows.extend(self._db.execute(sql, [*args, *chunk]).fetchall())
+        return rows
 
     def matching_ids(self, where: Where) -> set[str]:
         """Ids whose metadata satisfies ``where`` (used to check filter parity with Chroma)."""

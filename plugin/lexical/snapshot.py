@@ -94,8 +94,8 @@ class Accelerator:
         """The snapshot for state ``key``, or None (and a rebuild starts) when it is missing or stale."""
         if count < self.min_docs:
             return None
-        snapshot = self._snapshot
-        if snapshot is not None and snapshot.key == key:
+        snapshot = self.peek(key)
+        if snapshot is not None:
             return snapshot
         with self._lock:
             if self._building != key:
