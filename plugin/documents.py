@@ -7,17 +7,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidArgumentError
+from .filters import check_key, check_scalar, shown
 from .types import Document
 
-RESERVED_PREFIXES = ("hs_", "hopscout:")
-_SCALAR = (str, int, float, bool)
+# hopscout's own keys (hs_*, hopscout:*) and the tool catalog's (tool_*: only ToolCatalog writes them)
+RESERVED_PREFIXES = ("hs_", "hopscout:", "tool_")
+MAX_ID_CHARS = 1024
+MAX_METADATA_KEYS = 128
 
 
 def as_documents(
-    documents: Iterable[Any], metadatas: Sequence[Mapping[str, Any] | None] | None, ids: Sequence[str] | None
+    documents: Iterable[Any],
+    metadatas: Sequence[Mapping[str, Any] | None] | None,
+    ids: Sequence[str] | None,
+    *,
+    max_chars: int | None = None,
 ) -> list[Document]:
     """Strings, Documents or ``{"text", "metadata", "id"}`` dicts → Documents with ids (hash of text and
-    metadata when none is given); raises InvalidArgumentError naming the bad item."""
+    metadata when none is given); raises InvalidArgumentError naming the bad item.
+
+    ``max_chars`` (``HOPSCOUT_MAX_DOCUMENT_CHARS`` in ``Scout.add``) bounds each text; ids are at most
+    MAX_ID_CHARS characters, metadata at most MAX_METADATA_KEYS keys (see :func:`check_metadata`)."""
     if isinstance(documents, (str, bytes, Document)) or not isinstance(documents, Iterable):
         raise InvalidArgumentError("documents must be a list of strings, Documents or {'text': ...} dicts")
     docs = list(documents)
@@ -37,13 +47,20 @@ def as_documents(
             raise InvalidArgumentError(f"document {n} is a {type(item).__name__}, not a string or Document")
         if not item.text.strip():
             raise InvalidArgumentError(f"document {n} is empty")
+        if max_chars is not None and len(item.text) > max_chars:
+            raise InvalidArgumentError(
+                f"document {n} has {len(item.text)} characters, over the limit of {max_chars} "
+                "(HOPSCOUT_MAX_DOCUMENT_CHARS): split it into passages, or save it to a file and ingest that "
+                "(ingest cuts files into chunks)"
+            )
         meta = check_metadata(n, {**item.metadata, **((metadatas[n] or {}) if metadatas is not None else {})})
         doc_id = ids[n] if ids is not None else item.id
         if doc_id is None:
             doc_id = hashlib.sha256(repr((item.text, sorted(meta.items()))).encode()).hexdigest()[:32]
-        if not isinstance(doc_id, str) or not doc_id:
+        if not isinstance(doc_id, str) or not 0 < len(doc_id) <= MAX_ID_CHARS:
             raise InvalidArgumentError(
-                f"document {n} has an invalid id {doc_id!r}: ids are non-empty strings"
+                f"document {n} has an invalid id {shown(doc_id)}: ids are non-empty strings of at most "
+                f"{MAX_ID_CHARS} characters"
             )
         out.append(Document(item.text, meta, doc_id))
     if len({d.id for d in out}) != len(out):
@@ -52,18 +69,25 @@ def as_documents(
 
 
 def check_metadata(n: int, meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Document ``n``'s metadata with None values dropped; raises on reserved keys and non-scalar values."""
+    """Document ``n``'s metadata with None values dropped; raises on reserved keys, on keys no filter could name
+    (:func:`hopscout.filters.check_key`) and on values that are not scalars or too long
+    (:func:`hopscout.filters.check_scalar`)."""
+    if len(meta) > MAX_METADATA_KEYS:
+        raise InvalidArgumentError(
+            f"document {n} has {len(meta)} metadata keys, over the limit of {MAX_METADATA_KEYS}: keep the "
+            "attributes you filter on"
+        )
     clean: dict[str, Any] = {}
     for key, value in meta.items():
         if not isinstance(key, str) or not key or key.startswith(RESERVED_PREFIXES):
             raise InvalidArgumentError(
-                f"document {n}: metadata key {key!r} is invalid or reserved (hs_*, hopscout:*)"
+                f"document {n}: metadata key {shown(key)} is invalid or reserved (hs_*, hopscout:*, tool_*)"
             )
+        try:
+            check_key(key)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"document {n}: {exc}") from None
         if value is None:
             continue
-        if not isinstance(value, _SCALAR):
-            raise InvalidArgumentError(
-                f"document {n}: metadata {key!r} is a {type(value).__name__}; values must be str, int, float or bool"
-            )
-        clean[key] = value
+        clean[key] = check_scalar(value, f"document {n}: metadata {key!r}")
     return clean

@@ -62,7 +62,23 @@ class Settings(BaseSettings):
         default=50, ge=1, le=10_000, description="Candidates each retriever gives hybrid fusion (at least k)."
     )
     max_k: int = Field(default=1000, ge=1, description="Largest k a search accepts.")
-    max_query_chars: int = Field(default=8000, ge=1, description="Longest query accepted, in characters.")
+    max_query_chars: int = Field(
+        default=8000,
+        ge=1,
+        description="Longest query, and longest `expansion` text of a search, accepted, in characters.",
+    )
+    max_document_chars: int = Field(
+        default=100_000,
+        ge=1,
+        description="Longest document text `add` accepts, in characters; a longer text is refused "
+        "(ingest a file instead: it is cut into chunks).",
+    )
+    max_file_bytes: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="Largest file ingest reads, in bytes (PDFs included); a larger file is skipped and "
+        "reported, never read.",
+    )
     sync_interval: float = Field(
         default=0.0,
         ge=0.0,

@@ -107,7 +107,8 @@ class CollectionInfo:
 @dataclass(frozen=True)
 class IngestReport:
     """What an ingest did: files added, replaced, left as unchanged, removed, failed (path → reason: could not be
-    read), skipped (path → reason: hidden, an unsupported type, or no text in it) and the chunks written."""
+    read), skipped (path → reason: hidden, an unsupported type, no text in it, over the size limit, or a symlink
+    leading outside the allowed folders, broken or looping) and the chunks written."""
 
     added: tuple[str, ...] = ()
     replaced: tuple[str, ...] = ()

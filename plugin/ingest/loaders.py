@@ -8,9 +8,12 @@ so a search hit can say "Install > From PyPI" or "page 3" instead of only a file
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import logging
+import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +41,7 @@ _KIND_BY_SUFFIX = {suffix: kind for kind, suffixes in _KINDS.items() for suffix 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_KIND_BY_SUFFIX)
 
 _BINARY_SNIFF_BYTES = 8192
+_MAX_HEADING = 200  # characters of one heading kept in a chunk's heading path
 # Config/data formats have no function-like definitions worth a heading.
 _NO_CODE_SECTIONS = frozenset({".toml", ".yaml", ".yml", ".json", ".ini", ".cfg", ".sql"})
 
@@ -91,42 +95,71 @@ def file_kind(path: str | Path) -> str | None:
     return _KIND_BY_SUFFIX.get(Path(path).suffix.lower())
 
 
-def load_file(path: str | Path) -> LoadedFile:
-    """Read and parse one file; raise UnreadableFileError/UnsupportedFileError saying why not."""
+def load_file(path: str | Path, max_bytes: int | None = None) -> LoadedFile:
+    """Read and parse one file (symlinks followed), at most ``max_bytes`` of it (HOPSCOUT_MAX_FILE_BYTES in an
+    ingest); raise UnreadableFileError/UnsupportedFileError saying why not."""
     resolved = Path(path).expanduser().resolve()
     if resolved.is_dir():
         raise UnreadableFileError(f"{resolved} is a directory, not a file; pass a file path")
     if not resolved.exists():
         raise UnreadableFileError(f"{resolved} does not exist; check the path")
-    kind = file_kind(resolved)
-    if kind is None:
-        raise UnsupportedFileError(
-            f"{resolved} has an unsupported type ({resolved.suffix or 'no suffix'}); "
-            f"supported suffixes: {' '.join(sorted(SUPPORTED_SUFFIXES))}"
-        )
-    data = _read_bytes(resolved)
-    if kind == "pdf":
-        return _load_pdf(resolved, data)
+    _check_kind(resolved)
+    return parse_file(resolved, read_file(resolved, max_bytes), max_bytes)
 
-    text, encoding = _decode(resolved, data)
+
+def parse_file(path: Path, data: bytes, max_chars: int | None = None) -> LoadedFile:
+    """Parse the bytes ``data`` of the file ``path`` (its suffix says how); a PDF's extracted text is held to
+    ``max_chars`` (a small PDF can inflate to far more). UnreadableFileError/UnsupportedFileError say why not."""
+    kind = _check_kind(path)
+    if kind == "pdf":
+        return _load_pdf(path, data, max_chars)
+
+    text, encoding = _decode(path, data)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        return LoadedFile(resolved, kind, "", (), encoding)
+        return LoadedFile(path, kind, "", (), encoding)
     if kind == "html":
         text, sections = _html_text(text)
     elif kind == "markdown":
         sections = _markdown_sections(text)
-    elif kind == "code" and resolved.suffix.lower() not in _NO_CODE_SECTIONS:
+    elif kind == "code" and path.suffix.lower() not in _NO_CODE_SECTIONS:
         sections = _code_sections(text)
     else:
         sections = ()
-    return LoadedFile(resolved, kind, text, sections, encoding)
+    return LoadedFile(path, kind, text, sections, encoding)
 
 
-def _read_bytes(path: Path) -> bytes:
-    """Read the whole file, turning OS errors into an actionable UnreadableFileError."""
+def _check_kind(path: Path) -> str:
+    kind = file_kind(path)
+    if kind is None:
+        raise UnsupportedFileError(
+            f"{path} has an unsupported type ({path.suffix or 'no suffix'}); "
+            f"supported suffixes: {' '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    return kind
+
+
+def too_large(path: Path | str, size: int, max_bytes: int) -> UnreadableFileError:
+    """The error for a file over the size limit (what a single-file ingest raises)."""
+    return UnreadableFileError(
+        f"{path} is {size} bytes, over the limit of {max_bytes} (HOPSCOUT_MAX_FILE_BYTES); raise the limit "
+        "to ingest it, or split the file"
+    )
+
+
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+def read_file(path: Path, max_bytes: int | None = None, *, identity: tuple[int, int] | None = None) -> bytes:
+    """The bytes of the regular file at ``path``, which the caller has resolved and checked: its last component
+    is not followed if it has become a symlink since, a file whose (device, inode) is not ``identity`` (the one
+    checked: a folder on its path was swapped for a link since) is refused, a FIFO or device is refused without
+    blocking, and a file over ``max_bytes`` is refused before it is read (or the moment a growing one passes
+    it): never read whole into memory first. OS errors become an actionable UnreadableFileError."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, _OPEN_FLAGS)
     except PermissionError as exc:
         raise UnreadableFileError(
             f"no permission to read {path}; check its permissions or run as a user who can read it"
@@ -134,7 +167,31 @@ def _read_bytes(path: Path) -> bytes:
     except FileNotFoundError as exc:
         raise UnreadableFileError(f"{path} does not exist (it was removed while reading)") from exc
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnreadableFileError(f"{path} became a symlink after it was checked; not followed") from exc
         raise UnreadableFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise UnreadableFileError(
+                    f"{path} is not a regular file (a folder, pipe or device); not read"
+                )
+            if identity is not None and (info.st_dev, info.st_ino) != identity:
+                raise UnreadableFileError(
+                    f"{path} is not the file that was checked (it, or a folder on its path, was replaced "
+                    "since, e.g. by a symlink); not read: ingest again to take its new version"
+                )
+            if max_bytes is not None and info.st_size > max_bytes:
+                raise too_large(path, info.st_size, max_bytes)
+            data = handle.read(-1 if max_bytes is None else max_bytes + 1)
+        except UnreadableFileError:
+            raise
+        except OSError as exc:
+            raise UnreadableFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if max_bytes is not None and len(data) > max_bytes:
+        raise too_large(path, len(data), max_bytes)
+    return data
 
 
 def _decode(path: Path, data: bytes) -> tuple[str, str]:
@@ -230,20 +287,28 @@ def _quiet_pypdf() -> Iterator[None]:
         pypdf_logger.setLevel(level)
 
 
-def _load_pdf(path: Path, data: bytes) -> LoadedFile:
+def _load_pdf(path: Path, data: bytes, max_chars: int | None = None) -> LoadedFile:
     """Extract text page by page (joined by a blank line) and record where each page starts."""
     with _quiet_pypdf():
-        return _parse_pdf(path, data)
+        return _parse_pdf(path, data, max_chars)
 
 
-def _parse_pdf(path: Path, data: bytes) -> LoadedFile:
+def _parse_pdf(path: Path, data: bytes, max_chars: int | None) -> LoadedFile:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableFileError(
                 f"{path} is a password-protected PDF; save an unprotected copy and ingest that"
             )
-        page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
+        page_texts, total = [], 0
+        for page in reader.pages:
+            page_texts.append((page.extract_text() or "").strip())
+            total += len(page_texts[-1])
+            if max_chars is not None and total > max_chars:
+                raise UnreadableFileError(
+                    f"{path}: its text runs past {max_chars} characters (HOPSCOUT_MAX_FILE_BYTES) by page "
+                    f"{len(page_texts)}; split the PDF, or raise the limit to ingest it"
+                )
     except UnreadableFileError:
         raise
     except Exception as exc:  # pypdf raises many exception types on damaged files
@@ -268,6 +333,7 @@ class _HeadingPath:
         self._stack: list[tuple[int, str]] = []
 
     def push(self, level: int, title: str) -> str:
+        title = title[:_MAX_HEADING]  # a heading is stored with every chunk under it
         while self._stack and self._stack[-1][0] >= level:
             self._stack.pop()
         self._stack.append((level, title))
@@ -304,7 +370,8 @@ def _markdown_sections(text: str) -> tuple[Section, ...]:
 def _code_sections(text: str) -> tuple[Section, ...]:
     """Sections at top-level def/class/function/func/fn lines, headed e.g. "def load_file"."""
     return tuple(
-        Section(m.start(), f"{m.group(1).rstrip('*')} {m.group(2)}") for m in _CODE_DEF.finditer(text)
+        Section(m.start(), f"{m.group(1).rstrip('*')} {m.group(2)[:_MAX_HEADING]}")
+        for m in _CODE_DEF.finditer(text)
     )
 
 

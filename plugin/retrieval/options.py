@@ -24,6 +24,8 @@ MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 POLICIES: tuple[str, ...] = ("never", "always", "auto")
 MAX_HOPS = 4
 MAX_BEAM = 50
+MAX_OPTION_CHARS = 512  # the longest collection name; hop operators, augmenters and modes are far shorter
+_NAMES = ("mode", "collection", "hop_operator", "augment", "augmenter")
 
 EXPANSION_HELP = (
     "Optional: your own expansion of the query, searched too and fused with the query's results (no "
@@ -76,15 +78,30 @@ class SearchOptions:
                 f"search has no option {', '.join(map(repr, unknown))}; it accepts: "
                 f"{', '.join(sorted(cls.names()))}"
             )
-        return cls(k=k, **options)
+        built = cls(k=k, **options)
+        built.check_inputs()  # before anything opens a collection; resolve checks them again
+        return built
 
     @classmethod
     def agent_options(cls) -> list[dataclasses.Field[Any]]:
         """The options an agent chooses per query (they carry an ``agent`` description)."""
         return [f for f in dataclasses.fields(cls) if "agent" in f.metadata]
 
+    def check_inputs(self) -> None:
+        """The checks that need no settings: the filter (bounded, :mod:`hopscout.filters`) and the lengths of the
+        named choices (an over-long one would only come back quoted in an error)."""
+        for name in _NAMES:
+            value = getattr(self, name)
+            if isinstance(value, str) and len(value) > MAX_OPTION_CHARS:
+                raise InvalidArgumentError(
+                    f"{name} is {len(value)} characters long; it names a choice of at most {MAX_OPTION_CHARS}"
+                )
+        validate_where(self.where)
+
     def resolve(self, settings: Settings) -> SearchOptions:
         """These options with settings filled in and the generic ones checked (InvalidArgumentError says which)."""
+        self.check_inputs()
+        check_expansion(self.expansion, settings)
         mode = self.mode or settings.search_mode
         if mode not in MODES:
             raise InvalidArgumentError(f"mode must be dense, lexical or hybrid, got {mode!r}")
@@ -131,6 +148,17 @@ def check_k(k: Any, settings: Settings) -> int:
     if not 1 <= int(k) <= settings.max_k:
         raise InvalidArgumentError(f"k must be between 1 and {settings.max_k} (HOPSCOUT_MAX_K), got {k}")
     return int(k)
+
+
+def check_expansion(expansion: Any, settings: Settings) -> None:
+    """An ``expansion`` text is held to HOPSCOUT_MAX_QUERY_CHARS, as a query is (it is searched as one: the
+    lexical search's cost grows with its words); else InvalidQueryError. Its other checks are the augmenter's."""
+    limit = settings.max_query_chars
+    if isinstance(expansion, str) and len(expansion) > limit:
+        raise InvalidQueryError(
+            f"expansion has {len(expansion)} characters, over the limit of {limit} (HOPSCOUT_MAX_QUERY_CHARS); "
+            "give related terms or a short hypothetical passage, not a document"
+        )
 
 
 def check_fusion_weight(value: Any) -> float:
