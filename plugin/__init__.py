@@ -15,6 +15,7 @@ from .errors import (
     LLMUnavailableError,
     NoRecordedReplyError,
     StoreUnavailableError,
+    ToolCatalogCollectionError,
     ToolNotFoundError,
     UnreadableFileError,
     UnsupportedFileError,
@@ -26,6 +27,7 @@ from .settings import Settings
 from .store import VectorStore
 from .tools import RegisterReport, ToolCatalog, ToolHit, ToolResults, ToolSpec
 from .types import HIT_FIELDS, CollectionInfo, Document, Hit, IngestReport
+from .untrusted import namespace_problem, shown, tool_name_problem, untrusted_text
 
 __version__ = "0.1.0"
 
@@ -55,6 +57,7 @@ __all__ = [
     "Settings",
     "StoreUnavailableError",
     "ToolCatalog",
+    "ToolCatalogCollectionError",
     "ToolHit",
     "ToolNotFoundError",
     "ToolResults",
@@ -62,4 +65,8 @@ __all__ = [
     "UnreadableFileError",
     "UnsupportedFileError",
     "VectorStore",
+    "namespace_problem",
+    "shown",
+    "tool_name_problem",
+    "untrusted_text",
 ]

@@ -21,6 +21,7 @@ from .errors import InvalidArgumentError
 from .llm import LLM
 from .logistic import Logistic
 from .metrics import mean, per_query
+from .retrieval import SearchOptions
 from .retrieval.confidence import (
     COVERAGE_DEPTH,
     DEFAULT_CONFIDENCE,
@@ -55,8 +56,11 @@ class FusionFit:
 def gather_candidates(scout: Scout, queries: Sequence[str], collection: str | None = None) -> Candidates:
     """Dense and lexical candidates at the depth hybrid search fuses (``settings.candidates``)."""
     n = scout.settings.candidates
-    dense = scout.search_batch(queries, n, mode="dense", collection=collection)
-    lexical = scout.search_batch(queries, n, mode="lexical", collection=collection)
+    # through the engine: a tool catalog's collection (which Scout.search refuses) is calibrated the same way
+    dense, lexical = (
+        scout.engine.search(queries, SearchOptions.build(n, {"mode": mode, "collection": collection}))
+        for mode in ("dense", "lexical")
+    )
     return Candidates(
         [{h.id: h.scores["dense"] for h in hits} for hits in dense],
         [{h.id: h.scores["lexical"] for h in hits} for hits in lexical],

@@ -19,9 +19,9 @@ import numpy as np
 
 from . import augment
 from .embedders import Embedder
-from .errors import InvalidArgumentError
+from .errors import CollectionNotFoundError, InvalidArgumentError
 from .hop import HopOperator, HopStage, PassagePhrases, PhraseTable, get_operator
-from .index import FLAGS_KEY, META_DIM, META_EMBEDDER, CollectionIndex, content_hash
+from .index import FLAGS_KEY, KIND_TOOLS, META_DIM, META_EMBEDDER, META_KIND, CollectionIndex, content_hash
 from .llm import LLM, CachedLLM, LLMCache, LLMClient
 from .retrieval import FirstRetrieval, FirstStage, Ranked, SearchOptions, Stage, check_queries, to_hits
 from .retrieval.confidence import COVERAGE_DEPTH, load_confidence
@@ -80,6 +80,23 @@ class Engine:
     def exists(self, name: str) -> bool:
         """Whether the store has a collection called ``name`` (opened here or not)."""
         return name in self._indexes or name in {c.name for c in self.store.list_collections()}
+
+    def tool_catalog(self, collection: str | None, *, fresh: bool = True) -> str | None:
+        """Whether ``collection`` belongs to a tool catalog, and how: ``"catalog"`` when it is marked
+        ``hopscout:kind = "tools"`` (:class:`~hopscout.tools.ToolCatalog` marks the collections it writes),
+        ``"reserved"`` when it is not but is named ``settings.tools_collection`` (the default catalog's name:
+        nobody may fill it with documents first; catalogs made before the mark), None otherwise. ``fresh=False``
+        trusts the metadata the collection's latest sync read (a search then costs no store call)."""
+        name = check_collection_name(collection or self.settings.collection)
+        try:
+            index = self.index(name)
+        except CollectionNotFoundError:
+            index = None
+        if index is not None:
+            meta = index.last_metadata if not fresh and index.last_metadata is not None else index.metadata()
+            if meta.get(META_KIND) == KIND_TOOLS:
+                return "catalog"
+        return "reserved" if name == self.settings.tools_collection else None
 
     def collections(self) -> list[CollectionInfo]:
         """Every hopscout collection in the store (those with an embedder recorded), by name."""
@@ -151,10 +168,16 @@ class Engine:
         progress: Progress | None = None,
         *,
         phrases: bool | None = None,
+        vectors: np.ndarray | None = None,
     ) -> None:
         """Embed and store documents; a writer thread stores each group of batches while the next is embedded.
         ``progress(done, total)`` follows every embedding batch. Then, unless ``phrases`` is False (default:
-        HOPSCOUT_INDEX_PHRASES), the passages' key phrases are encoded for the ``phrase`` hop."""
+        HOPSCOUT_INDEX_PHRASES), the passages' key phrases are encoded for the ``phrase`` hop.
+
+        ``vectors``: the documents' vectors, from :meth:`embed` (one row per text): then nothing is embedded
+        here and the write itself is short (the tool catalog embeds first and holds its lock only to write)."""
+        if vectors is not None and len(vectors) != len(ids):
+            raise InvalidArgumentError(f"{len(vectors)} vectors for {len(ids)} documents: give one per text")
         # hostile-text signs, read once when written (FLAGS_KEY: "" = read and clean); see `prior` below
         metadatas = [{**m, FLAGS_KEY: ",".join(text_flags(t))} for t, m in zip(texts, metadatas)]
         size = self.settings.batch_size
@@ -178,13 +201,11 @@ class Engine:
                 if failure:
                     break
                 end = min(start + group, len(ids))
-                parts = []
-                for first in range(start, end, size):
-                    parts.append(self.embedder.embed_documents(texts[first : min(first + size, end)]))
-                    if progress:
-                        progress(min(first + size, end), len(ids))
-                vectors = np.concatenate(parts)
-                pending.put((ids[start:end], texts[start:end], vectors, metadatas[start:end]))
+                if vectors is not None:
+                    rows = vectors[start:end]
+                else:
+                    rows = self.embed(texts[start:end], progress, done=start, total=len(ids))
+                pending.put((ids[start:end], texts[start:end], rows, metadatas[start:end]))
         finally:
             pending.put(None)
             thread.join()
@@ -193,6 +214,25 @@ class Engine:
         if self.settings.index_phrases if phrases is None else phrases:
             hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
             self.phrases(index).add(ids, texts, hashes)
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        progress: Progress | None = None,
+        *,
+        done: int = 0,
+        total: int | None = None,
+    ) -> np.ndarray:
+        """The documents' vectors, one row per text, embedded in batches of HOPSCOUT_BATCH_SIZE;
+        ``progress(done + embedded, total)`` follows every batch."""
+        size = self.settings.batch_size
+        total = len(texts) if total is None else total
+        parts = []
+        for first in range(0, len(texts), size):
+            parts.append(self.embedder.embed_documents(texts[first : first + size]))
+            if progress:
+                progress(done + min(first + size, len(texts)), total)
+        return np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
 
     # -- the LLM and the hop operators ----------------------------------------------------------------
     @property

@@ -56,5 +56,23 @@ class NoRecordedReplyError(LLMUnavailableError):
     fine, so other subjects are still asked."""
 
 
+class ToolCatalogCollectionError(InvalidArgumentError):
+    """Documents and a tool catalog mixed up in one collection: documents were to be added to, searched in or
+    deleted from a tool catalog's collection (only :class:`hopscout.ToolCatalog` reads and writes it:
+    ``register``, ``remove``, ``find_tools``), or a catalog was to take over a collection of documents."""
+
+
+class InvalidToolError(InvalidArgumentError):
+    """One tool cannot enter a catalog (no name, a name that could pass for another tool's, an over-long
+    description, ...): :func:`hopscout.tools.to_spec` raises it; ``ToolCatalog.register`` skips that tool,
+    registers the others and reports why (``RegisterReport.skipped``). ``name`` is the tool's name as given
+    (None when it has none that is a string), ``reason`` why, without the tool's label."""
+
+    def __init__(self, message: str, *, name: str | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+        self.reason = reason or message
+
+
 class ToolNotFoundError(HopscoutError, LookupError):
     """No tool with that key is registered in the catalog."""

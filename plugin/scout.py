@@ -13,7 +13,7 @@ from typing_extensions import Self, Unpack
 from .documents import as_documents
 from .embedders import Embedder, make_embedder
 from .engine import Engine, Progress
-from .errors import HopscoutError, InvalidArgumentError
+from .errors import HopscoutError, InvalidArgumentError, ToolCatalogCollectionError
 from .filters import Where, validate_where
 from .llm import LLM
 from .retrieval import SearchKwargs, SearchOptions
@@ -88,7 +88,8 @@ class Scout:
         return self.engine.collections()
 
     def drop_collection(self, collection: str) -> None:
-        """Delete a whole collection, vectors and lexical index."""
+        """Delete a whole collection, vectors and lexical index (a tool catalog's too: dropping removes, it
+        cannot forge a tool, and it is how a catalog's name is freed)."""
         self.engine.drop(collection)
 
     def fusion_weight(self, collection: str | None = None) -> float:
@@ -112,8 +113,9 @@ class Scout:
         """Embed and index texts (or :class:`Document` / ``{"text", "metadata", "id"}``); returns their ids.
 
         Ids default to a hash of text and metadata, so adding the same document twice stores it once."""
-        docs = as_documents(documents, metadatas, ids)
+        docs = as_documents(documents, metadatas, ids, max_chars=self.settings.max_document_chars)
         ids_out = [str(d.id) for d in docs]
+        self._documents_only(collection, "add documents to")
         index = self.engine.index(collection, create=True)
         self.engine.write(index, ids_out, [d.text for d in docs], [dict(d.metadata) for d in docs], progress)
         return ids_out
@@ -125,19 +127,25 @@ class Scout:
         collection: str | None = None,
         progress: Progress | None = None,
         parsed: Progress | None = None,
+        roots: Sequence[str | Path] | None = None,
     ) -> IngestReport:
         """Index a file or a folder (text, Markdown, HTML, PDF, code) in overlapping token-sized chunks.
 
         Re-ingesting a folder skips unchanged files, replaces changed ones and removes deleted ones. The report
         names every file passed over and why. ``parsed(files done, files)`` reports reading and chunking,
-        ``progress(chunks done, chunks)`` embedding."""
+        ``progress(chunks done, chunks)`` embedding.
+
+        ``roots``: the folders it may read (the MCP server's HOPSCOUT_ROOTS); None: ``path`` itself. Every file
+        is read only if it resolves (symlinks followed) inside them; a link leading out, a broken link or a
+        file over HOPSCOUT_MAX_FILE_BYTES is skipped and named in the report (:mod:`hopscout.ingest.pipeline`)."""
         from .ingest.pipeline import ingest_path
 
         name = check_collection_name(collection or self.settings.collection)
+        self._documents_only(name, "ingest files into")
         existed = self.engine.exists(name)
         index = self.engine.index(name, create=True)
         try:
-            return ingest_path(self.engine, index, Path(path), progress=progress, parsed=parsed)
+            return ingest_path(self.engine, index, Path(path), progress=progress, parsed=parsed, roots=roots)
         except HopscoutError:
             if not existed and index.count() == 0:
                 self.engine.drop(name)  # a failed first ingest leaves no empty collection behind
@@ -154,6 +162,7 @@ class Scout:
         if ids is not None and (isinstance(ids, str) or not all(isinstance(i, str) for i in ids)):
             raise InvalidArgumentError("ids must be a list of strings")
         where = validate_where(where)
+        self._documents_only(collection, "delete documents from")
         index = self.engine.index(collection)
         targets = set(index.get(list(ids)).keys()) if ids is not None else None
         if where:
@@ -181,4 +190,23 @@ class Scout:
           query augmentation (:mod:`hopscout.augment`); ``auto`` augments only where the collection's calibrated
           gate expects a gain (rocchio and rm3 augment nothing under ``auto`` until ``hopscout calibrate DIR
           --augment`` has fitted one)."""
-        return self.engine.search(queries, SearchOptions.build(k, dict(options)))
+        built = SearchOptions.build(k, dict(options))
+        self._documents_only(built.collection, "search", fresh=False)
+        return self.engine.search(queries, built)
+
+    def _documents_only(self, collection: str | None, action: str, *, fresh: bool = True) -> None:
+        """Refuse a tool catalog's collection: its documents are tools only :class:`~hopscout.ToolCatalog` may
+        write (a forged one would replace a tool and its trust) and read (it skips what it cannot parse)."""
+        state = self.engine.tool_catalog(collection, fresh=fresh)
+        if state is not None:
+            name = collection or self.settings.collection
+            why = (
+                "it holds a tool catalog"
+                if state == "catalog"
+                else "that name is reserved for the tool catalog (HOPSCOUT_TOOLS_COLLECTION)"
+            )
+            raise ToolCatalogCollectionError(
+                f"cannot {action} collection {name!r}: {why}. Tools are found with find_tools (agents, over "
+                "MCP) or hopscout.ToolCatalog (Python: register, remove, find_tools); choose another collection "
+                "for documents"
+            )

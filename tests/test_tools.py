@@ -14,6 +14,7 @@ from hopscout import (
     InvalidArgumentError,
     InvalidQueryError,
     LLMClient,
+    SearchOptions,
     ToolCatalog,
     ToolNotFoundError,
     ToolSpec,
@@ -133,8 +134,9 @@ def test_exact_name_first_and_quality_on_seal_cut(make_scout: Any, collection: s
     assert mini_catalog.find_tools(f"please call {names[7]} now", k=3).hits[0].name == names[7]
     scout = mini_catalog.scout
     qids = dataset.judged_queries
-    dense = scout.search_batch(
-        [dataset.queries[q] for q in qids], 10, mode="dense", collection=mini_catalog.collection
+    dense = scout.engine.search(  # Scout.search refuses a tool catalog's collection; the engine does not
+        [dataset.queries[q] for q in qids],
+        SearchOptions.build(10, {"mode": "dense", "collection": mini_catalog.collection}),
     )
     batch = mini_catalog.find_tools_batch([dataset.queries[q] for q in qids], k=10)
     found = {q: result.keys for q, result in zip(qids, batch)}
@@ -157,19 +159,36 @@ def test_bad_input(make_scout: Any, collection: str) -> None:
         catalog.find_tools("weather", queries="not a list")  # type: ignore[arg-type]
     with pytest.raises(InvalidQueryError):
         catalog.find_tools("weather", queries=["ok", ""])
+    # a tool that cannot enter the catalog is skipped, with why; the others of the call are registered
+    report = catalog.register(
+        [
+            STOCK_BARE,
+            {"name": "bad", "description": 7},
+            {"name": "x", "inputSchema": "nope"},
+            {"description": "no name"},
+            {"name": "y", "description": "z" * 9000},
+        ]
+    )
+    assert report.added == ("stock_price",)
+    assert report.skipped == {
+        "bad": "field 'description' must be a string, got int",
+        "x": "field 'input schema' must be a JSON object, got str",
+        "#3": "field 'name' is missing (keys: ['description'])",
+        "y": "field 'description' has 9000 characters (limit 8000); shorten it",
+    }
+    assert report.to_dict()["skipped"] == report.skipped
     with pytest.raises(InvalidArgumentError, match=r"tool #1 'bad': field 'description'"):
-        catalog.register([STOCK_BARE, {"name": "bad", "description": 7}])
-    with pytest.raises(InvalidArgumentError, match=r"tool #0 'x': field 'input schema'"):
-        catalog.register([{"name": "x", "inputSchema": "nope"}])
-    with pytest.raises(InvalidArgumentError, match=r"tool #0: field 'name' is missing"):
-        catalog.register([{"description": "no name"}])
+        to_spec({"name": "bad", "description": 7}, position=1)  # one tool alone: an error
     with pytest.raises(InvalidArgumentError, match="given twice"):
         catalog.register([WEATHER_MCP, WEATHER_MCP])
     with pytest.raises(InvalidArgumentError):
         catalog.register(WEATHER_MCP)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="namespace: 'srv/a' is not a namespace"):
+        catalog.register([WEATHER_MCP], namespace="srv/a")
     with pytest.raises(InvalidArgumentError, match="namespaces"):
         catalog.find_tools("weather", namespaces="srv")  # type: ignore[arg-type]
-    assert [t.key for t in catalog.tools()] == ["get_forecast"]  # failed registers wrote nothing
+    # the failed registers wrote nothing
+    assert [t.key for t in catalog.tools()] == ["get_forecast", "stock_price"]
 
 
 def test_document_and_query_helpers() -> None:

@@ -37,6 +37,7 @@ from ..calibration import WEIGHT_GRID
 from ..errors import UnreadableFileError
 from ..llm import LLM
 from ..metrics import mean, per_query
+from ..retrieval import SearchOptions
 from ..scout import Scout
 from ..settings import SearchMode
 from ..tools.catalog import VIEW_TOOL, ToolCatalog
@@ -128,8 +129,8 @@ def _fit(
     """The grid weight with the best nDCG@10 on ``rows`` (raw request, views collapsed to tools)."""
     n = scout.settings.candidates
     picked = [queries[r] for r in rows]
-    dense = scout.search_batch(picked, n, mode="dense", collection=collection)
-    lexical = scout.search_batch(picked, n, mode="lexical", collection=collection)
+    dense = _search(scout, picked, n, mode="dense", collection=collection)
+    lexical = _search(scout, picked, n, mode="lexical", collection=collection)
     qrels = {str(r): dict(relevant[r]) for r in rows}
     table = {}
     for weight in WEIGHT_GRID:
@@ -148,6 +149,12 @@ def _fit(
             run[str(r)] = ranked
         table[weight] = mean(per_query(run, qrels))["ndcg@10"]
     return max(table, key=lambda w: (round(table[w], 6), -abs(w - 0.5)))
+
+
+def _search(scout: Scout, queries: Sequence[str], k: int, **options: Any) -> list[list[Any]]:
+    """The core's search over the catalog's tool documents: through the engine, since ``Scout.search`` refuses a
+    tool catalog's collection (the same pipeline and results)."""
+    return scout.engine.search(queries, SearchOptions.build(k, options))
 
 
 def _row(
@@ -300,7 +307,7 @@ def run_tool_eval(
     for mode, label in baselines:
         log(f"baseline {label} ...")
         start = time.perf_counter()
-        found = scout.search_batch(raw, k, mode=mode, where={"tool_view": VIEW_TOOL}, collection=collection)
+        found = _search(scout, raw, k, mode=mode, where={"tool_view": VIEW_TOOL}, collection=collection)
         per_ms = (time.perf_counter() - start) * 1000 / max(1, len(raw))
         results[label] = _row({q: [h.id for h in hs] for q, hs in zip(qids, found)}, dataset)
         results[label]["mean_ms_batched"] = per_ms
@@ -311,8 +318,9 @@ def run_tool_eval(
     plain, times = {}, []
     for qid in qids:
         start = time.perf_counter()
-        top = scout.search(
-            dataset.queries[qid],
+        (top,) = _search(
+            scout,
+            [dataset.queries[qid]],
             k,
             where={"tool_view": VIEW_TOOL},
             collection=collection,

@@ -1,13 +1,20 @@
-"""Defences of the tool catalog against hostile tools: flags, a demoting prior, a cap per server.
+"""Defences of the tool catalog against hostile tools: flags, a demoting prior, caps on untrusted servers.
 
 A tool is *flagged* when its description reads as hostile (:func:`hopscout.suspicion.text_flags`: a word list,
 repetition, instructions to the agent), when it lands among the top results of far more generic probe requests
 than a tool should (``hub``: written to match everything), or when it takes another tool's name (``name_clash``:
-the same name in words under another server, give or take words like "official" or "pro"; the first registered,
-or a trusted one, keeps its name). At query time a flagged tool of an untrusted server scores :data:`DEMOTION`
-times its score, and one untrusted server takes at most :data:`NAMESPACE_SHARE` of the ``k`` slots unless the
-caller asked for that server alone. Tools of a trusted server keep their flags (shown to the caller) but are
-never demoted or capped."""
+the same name in words under another server, give or take words like "official", "pro", "an" or "the"). In a
+clash the *vouched* tools keep the name — a trusted server's, or the catalog owner's own (registered without a
+namespace: only a server can squat a name) — and every other member is flagged; when no member is vouched, the
+whole group is, but none of them is demoted for it (who answered ``list_tools`` first says nothing about who is
+honest). At query time a flagged tool of an untrusted server scores :data:`DEMOTION` times its score; one
+untrusted server takes at most :data:`NAMESPACE_SHARE` of the ``k`` slots unless the caller asked for that server
+alone, and untrusted servers together yield past ``floor(share x k)`` slots to vouched tools that score nearly as
+well (:func:`cap_servers`). Tools of a trusted server keep their flags (shown to the caller) but are never demoted
+or capped.
+
+Trust is configuration (``ToolCatalog(trust=...)``, ``register(..., trust=...)``, the router's servers.json),
+read when a request is answered; nothing stored with a tool decides it."""
 
 from __future__ import annotations
 
@@ -29,6 +36,12 @@ HUB_MIN_TOOLS = 20  # smaller catalogs have too few tools for any to stand out
 HUB_LIFT = 4.0  # ... and at least this many times the share a tool reaches by chance (HUB_K / tools)
 _SQUAT_WORDS = frozenset(
     {"official", "pro", "plus", "new", "latest", "real", "original", "v2", "tool", "api"}
+)
+# Words that change no tool's meaning: ``send_an_email`` is ``send_email`` (no two-server name group of the
+# LiveMCPBench catalog's 527 real tools, MetaTool's or Seal-Tools' gains a member by folding them).
+_FILLER_WORDS = frozenset({"a", "an", "the", "to", "of", "for", "my", "please"})
+YIELD_SHARE = (
+    0.8  # an untrusted tool past the servers' joint budget yields to vouched ones scoring >= this share
 )
 
 # Generic requests of many kinds: no real tool serves more than a few of them.
@@ -114,29 +127,37 @@ def hubs(probe_tops: Iterable[Sequence[str]], tools: int) -> set[str]:
 
 
 def _core_name(name: str) -> str:
-    words = [w for w in (split_name(name) or name.lower()).split() if w not in _SQUAT_WORDS]
-    return "".join(words)
+    words = (split_name(name) or name.lower()).split()
+    return "".join(w for w in words if w not in _SQUAT_WORDS and w not in _FILLER_WORDS)
 
 
-def name_clashes(specs: Iterable[ToolSpec], trust: Mapping[str, str], added: Mapping[str, float]) -> set[str]:
-    """Tools that take the name of a tool under another server: among tools sharing a name in words (apart from
-    words like "official" or "pro"), every untrusted one when a trusted one exists, else all but the first
-    registered (``added``: key → when it was registered)."""
+def vouched(namespace: str | None, trust: str) -> bool:
+    """Whether a tool's name and rank can be taken at its server's word: the catalog owner's own (no namespace)
+    or a trusted server's (``trust``: its server's level, from the configuration)."""
+    return namespace is None or trust == TRUSTED
+
+
+def name_clashes(specs: Iterable[ToolSpec], trust: Mapping[str, str]) -> dict[str, bool]:
+    """Tools that take the name of a tool under another server (``trust``: tool key → its server's level, from
+    the configuration), each with whether it takes a *vouched* tool's name. Among tools sharing a name in words
+    (apart from words like "official", "pro", "an"): when a vouched member exists, every other member is flagged
+    and True (a squatter: its flag demotes it like any other); else the whole group is flagged and False:
+    between servers that are equally untrusted nothing tells the honest one, and the first to answer must not
+    win — each is shown with the flag, none is demoted for it (demoting them all would only hand a request
+    for that name to other tools)."""
     groups: dict[str, list[ToolSpec]] = {}
     for spec in specs:
         core = _core_name(spec.name)
         if len(core) >= 4:
             groups.setdefault(core, []).append(spec)
-    out: set[str] = set()
+    out: dict[str, bool] = {}
     for group in groups.values():
         if len({s.namespace for s in group}) < 2:
             continue
-        untrusted = [s.key for s in group if trust.get(s.key, UNTRUSTED) != TRUSTED]
-        if len(untrusted) < len(group):
-            out.update(untrusted)
-        else:
-            first = min(group, key=lambda s: (added.get(s.key, 0.0), s.key))
-            out.update(s.key for s in group if s.key != first.key)
+        owned = any(vouched(s.namespace, trust.get(s.key, UNTRUSTED)) for s in group)
+        for s in group:
+            if not owned or not vouched(s.namespace, trust.get(s.key, UNTRUSTED)):
+                out[s.key] = owned
     return out
 
 
@@ -146,22 +167,60 @@ def cap_servers(
     trust: Mapping[str, str],
     k: int,
     share: float = NAMESPACE_SHARE,
+    *,
+    scores: Mapping[str, float],
+    yield_share: float = YIELD_SHARE,
 ) -> list[str]:
-    """``ranked`` tool keys with each untrusted server's tools beyond ``ceil(share x k)`` moved after the rest
-    (still returned when nothing else fills the slots). Tools without a server are the catalog owner's own and
-    are not capped."""
-    limit = max(1, math.ceil(share * k))
+    """``ranked`` tool keys (best first; ``scores`` theirs) with two caps on untrusted servers' tools
+    (``trust``: key → its server's level; a tool without a server is the catalog owner's own, never capped):
+
+    - one server: its tools beyond ``ceil(share x k)`` move after all the rest (still returned when nothing
+      else fills the slots);
+    - all untrusted servers together: once they hold ``floor(share x k)`` of the slots (0 at k=1, 3 at k=5),
+      an untrusted tool yields its place to the next vouched tool (trusted, or the owner's) if that one scores
+      at least ``yield_share`` of its score, and keeps it otherwise: the cap never hands a slot to a clearly
+      worse tool. Untrusted tools keep their order among themselves, and so do vouched ones.
+
+    When every candidate is untrusted (the router's default) only the per-server cap acts."""
+    per_server = max(1, math.ceil(share * k))
+    together = math.floor(share * k)
     taken: Counter[str] = Counter()
-    kept: list[str] = []
-    deferred: list[str] = []
+    untrusted: list[str] = []
+    trusted: list[str] = []
+    over: list[str] = []  # beyond their server's own cap
     for key in ranked:
         server = namespaces.get(key)
-        if server is None or trust.get(key, UNTRUSTED) == TRUSTED:
-            kept.append(key)
+        if vouched(server, trust.get(key, UNTRUSTED)):
+            trusted.append(key)
             continue
-        taken[server] += 1
-        (kept if taken[server] <= limit else deferred).append(key)
-    return kept + deferred
+        taken[str(server)] += 1
+        (untrusted if taken[str(server)] <= per_server else over).append(key)
+    position = {key: n for n, key in enumerate(ranked)}
+    out: list[str] = []
+    placed = 0  # untrusted tools among the first k
+    u = v = 0
+    while u < len(untrusted) or v < len(trusted):
+        if v == len(trusted) or (
+            u < len(untrusted)
+            and position[untrusted[u]] < position[trusted[v]]
+            and (
+                len(out) >= k
+                or placed < together
+                or not _close(scores.get(trusted[v], 0.0), scores.get(untrusted[u], 0.0), yield_share)
+            )
+        ):
+            placed += len(out) < k
+            out.append(untrusted[u])
+            u += 1
+        else:
+            out.append(trusted[v])
+            v += 1
+    return out + over
+
+
+def _close(score: float, to: float, share: float) -> bool:
+    """Whether ``score`` is at least ``share`` of ``to`` (or not below it, when ``to`` is not positive)."""
+    return score >= share * to if to > 0 else score >= to
 
 
 __all__ = [
@@ -173,9 +232,11 @@ __all__ = [
     "TRUSTED",
     "TRUST_LEVELS",
     "UNTRUSTED",
+    "YIELD_SHARE",
     "cap_servers",
     "check_trust",
     "hubs",
     "name_clashes",
     "prior",
+    "vouched",
 ]

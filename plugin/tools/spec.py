@@ -7,7 +7,13 @@ reader function and one line there): MCP tools (objects or dicts with ``name``, 
 name → ``{type, description}`` mapping or an OpenAPI-style list; see :func:`input_schema`), LangChain tools (``.name``, ``.description``, ``.args`` or
 ``.tool_call_schema``), LlamaIndex tools (``.metadata.name``, ``.metadata.description``,
 ``.metadata.fn_schema``) and :class:`ToolSpec` itself. A tool's MCP ``annotations`` (``readOnlyHint``,
-``destructiveHint``, ``idempotentHint``, ``openWorldHint``, ``title``), when it has them, are kept as published."""
+``destructiveHint``, ``idempotentHint``, ``openWorldHint``, ``title``), when it has them, are kept as published.
+
+Names are checked by the core's rule for untrusted names (:func:`hopscout.untrusted.tool_name_problem`: no ``/``
+or ``#``, no control, invisible or bidirectional characters, stable under Unicode NFKC, at most 128 characters),
+namespaces by the same rule without whitespace: a tool registered without a namespace cannot take the key of a
+server's tool (``github/create_issue``). A tool that fails a check raises :class:`~hopscout.errors.InvalidToolError`
+(``ToolCatalog.register`` skips it and says why)."""
 
 from __future__ import annotations
 
@@ -18,10 +24,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, InvalidToolError
+from ..untrusted import namespace_problem, shown, tool_name_problem
 
-_NAME = re.compile(r"^[^\s/#][^\n\r\t#]{0,199}(?<!\s)$")
-_NAMESPACE = re.compile(r"^[^\s/#]{1,100}$")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 MAX_DESCRIPTION_CHARS = 8000
 # MCP tool annotations (hints a server gives about a tool): their wire names, and the Python names SDKs use.
@@ -112,58 +117,69 @@ def _parameters(schema: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def to_spec(tool: Any, namespace: str | None = None, *, position: int | None = None) -> ToolSpec:
-    """Any accepted tool shape (:data:`SOURCES`) → :class:`ToolSpec`; raises InvalidArgumentError naming the tool
-    and the field."""
+    """Any accepted tool shape (:data:`SOURCES`) → :class:`ToolSpec`; raises InvalidToolError (an
+    InvalidArgumentError) naming the tool and the field."""
     where = f"tool #{position}" if position is not None else "tool"
     source = next((s for s in SOURCES if s.matches(tool)), None)
     if source is None:
-        raise InvalidArgumentError(
-            f"{where}: a {type(tool).__name__} is not a tool (no 'name'); pass MCP, OpenAI, "
-            "LangChain or LlamaIndex tools, ToolSpec or dicts"
+        reason = (
+            f"a {type(tool).__name__} is not a tool (no 'name'); pass MCP, OpenAI, LangChain or LlamaIndex "
+            "tools, ToolSpec or dicts"
         )
-    name, description, schema, ns = source.read(tool, where)
+        raise InvalidToolError(f"{where}: {reason}", reason=reason)
+    try:
+        name, description, schema, ns = source.read(tool, where)
+    except InvalidToolError:
+        raise
+    except InvalidArgumentError as exc:  # a reader's own check (e.g. no name at all)
+        message = str(exc)
+        raise InvalidToolError(message, reason=message.removeprefix(f"{where}: ")) from exc
     ns = namespace if namespace is not None else ns
-    label = f"{where} {name!r}" if isinstance(name, str) else where
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidArgumentError(
-            f"{label}: field 'name' must be a one-line string of 1-200 characters without '#' or a leading '/' (got {name!r})"
+    label = f"{where} {shown(name)}" if isinstance(name, str) else where
+
+    def invalid(reason: str) -> InvalidToolError:
+        return InvalidToolError(
+            f"{label}: {reason}", name=name if isinstance(name, str) else None, reason=reason
         )
+
+    if not isinstance(name, str):
+        raise invalid(f"field 'name' must be a string, got {type(name).__name__}")
+    problem = tool_name_problem(name)
+    if problem:
+        raise invalid(f"field 'name' cannot be a tool's name: {problem}")
     if description is None:
         description = ""
     if not isinstance(description, str):
-        raise InvalidArgumentError(
-            f"{label}: field 'description' must be a string, got {type(description).__name__}"
-        )
+        raise invalid(f"field 'description' must be a string, got {type(description).__name__}")
     if len(description) > MAX_DESCRIPTION_CHARS:
-        raise InvalidArgumentError(
-            f"{label}: field 'description' has {len(description)} characters "
-            f"(limit {MAX_DESCRIPTION_CHARS}); shorten it"
+        raise invalid(
+            f"field 'description' has {len(description)} characters (limit {MAX_DESCRIPTION_CHARS}); shorten it"
         )
     if schema is None:
         schema = {}
     if not isinstance(schema, Mapping):
-        raise InvalidArgumentError(
-            f"{label}: field 'input schema' must be a JSON object, got {type(schema).__name__}"
-        )
+        raise invalid(f"field 'input schema' must be a JSON object, got {type(schema).__name__}")
     props = schema.get("properties")
     if props is not None and not isinstance(props, Mapping):
-        raise InvalidArgumentError(
-            f"{label}: field 'input schema.properties' must be an object, got {type(props).__name__}"
-        )
-    if ns is not None and (not isinstance(ns, str) or not _NAMESPACE.match(ns)):
-        raise InvalidArgumentError(
-            f"{label}: namespace must be a non-empty string without spaces, '/' or '#' (got {ns!r})"
-        )
+        raise invalid(f"field 'input schema.properties' must be an object, got {type(props).__name__}")
+    problem = None if ns is None else namespace_problem(ns)
+    if problem:
+        raise invalid(f"namespace {shown(ns)} cannot name a server: {problem}")
     try:
         schema = json.loads(json.dumps(schema))
     except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"{label}: field 'input schema' is not JSON-serialisable: {exc}") from exc
-    return ToolSpec(name, description, schema, ns, _annotations(tool, label))
+        raise invalid(f"field 'input schema' is not JSON-serialisable: {exc}") from exc
+    try:
+        annotations = _annotations(tool)
+    except InvalidArgumentError as exc:
+        raise invalid(str(exc)) from exc
+    return ToolSpec(name, description, schema, ns, annotations)
 
 
-def _annotations(tool: Any, label: str) -> dict[str, Any] | None:
+def _annotations(tool: Any) -> dict[str, Any] | None:
     """A tool's MCP annotations in their wire form (``readOnlyHint``, ...), from an MCP ``Tool`` (its
-    ``ToolAnnotations``), a tool dict's ``"annotations"`` or a :class:`ToolSpec`; None when it has none."""
+    ``ToolAnnotations``), a tool dict's ``"annotations"`` or a :class:`ToolSpec`; None when it has none.
+    Raises InvalidArgumentError saying what is wrong (:func:`to_spec` names the tool)."""
     found = tool.get("annotations") if isinstance(tool, Mapping) else getattr(tool, "annotations", None)
     if found is None:
         return None
@@ -173,21 +189,19 @@ def _annotations(tool: Any, label: str) -> dict[str, Any] | None:
         return None  # a framework object's own attribute of that name, not MCP annotations
     if not isinstance(found, Mapping):
         raise InvalidArgumentError(
-            f"{label}: field 'annotations' must be an object like {{\"readOnlyHint\": true}}, "
+            f"field 'annotations' must be an object like {{\"readOnlyHint\": true}}, "
             f"got {type(found).__name__}"
         )
     out = {_ANNOTATION_ALIASES.get(str(k), str(k)): v for k, v in found.items() if v is not None}
     for hint in HINTS:
         if hint in out and not isinstance(out[hint], bool):
-            raise InvalidArgumentError(
-                f"{label}: annotation {hint!r} must be true or false, got {out[hint]!r}"
-            )
+            raise InvalidArgumentError(f"annotation {hint!r} must be true or false, got {shown(out[hint])}")
     if "title" in out and not isinstance(out["title"], str):
-        raise InvalidArgumentError(f"{label}: annotation 'title' must be a string, got {out['title']!r}")
+        raise InvalidArgumentError(f"annotation 'title' must be a string, got {shown(out['title'])}")
     try:
         return json.loads(json.dumps(out)) or None
     except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"{label}: field 'annotations' is not JSON-serialisable: {exc}") from exc
+        raise InvalidArgumentError(f"field 'annotations' is not JSON-serialisable: {exc}") from exc
 
 
 # -- the shapes tools come in: each recognised by ``matches`` and read into (name, description, schema, namespace) --
