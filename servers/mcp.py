@@ -26,12 +26,13 @@ import anyio.from_thread
 import anyio.lowlevel
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field, PydanticUserError, TypeAdapter, ValidationError
 
-from hopscout import HopscoutError, Scout, SearchOptions, ToolCatalog, __version__
+from hopscout import HopscoutError, InvalidArgumentError, Scout, SearchOptions, ToolCatalog, __version__
 
-from .settings import ServerSettings
+from .settings import ServerSettings, url_host
 
 logger = logging.getLogger("hopscout.servers.mcp")
 T = TypeVar("T")
@@ -108,7 +109,12 @@ class IngestResult(BaseModel):
     replaced: list[str]
     unchanged: list[str]
     removed: list[str]
-    failed: dict[str, str] = Field(description="File → why it was skipped.")
+    failed: dict[str, str] = Field(description="File → why it could not be read (earlier chunks kept).")
+    skipped: dict[str, str] = Field(
+        default_factory=dict,
+        description="File → why it was passed over: hidden, an unsupported type, no text, over the size limit, "
+        "or a symlink leading outside the allowed folders.",
+    )
     chunks: int = Field(description="Chunks written by this run.")
 
 
@@ -190,8 +196,8 @@ capability: when a task needs several (find a flight, then book a hotel), pass e
 another."""
 
 CALL_TOOL_DESCRIPTION = """Call an upstream tool found with find_tools: `name` exactly as find_tools \
-returned it (e.g. "github/create_issue"), `arguments` an object that follows that tool's input schema. \
-Returns the tool's own result."""
+returned it, "server/tool" (e.g. "github/create_issue"; a bare tool name is refused, with the keys it might \
+mean), `arguments` an object that follows that tool's input schema. Returns the tool's own result."""
 
 ADD_DESCRIPTION = """Index documents (texts with optional metadata) into a collection so `search` can find \
 them. Documents are embedded and indexed for keyword search; adding the same text and metadata twice \
@@ -200,7 +206,8 @@ metadata."""
 
 INGEST_DESCRIPTION = """Index a file or folder from disk (text, Markdown, HTML, PDF, code) in overlapping \
 chunks that remember their source file, heading and page. Only paths under the server's configured roots \
-({roots}) are allowed; a relative path is taken under the first root. Re-ingesting a folder skips \
+({roots}) are allowed; a relative path is taken under the first root, and files that resolve outside them \
+(symlinks) or are too large are skipped and listed under `skipped`. Re-ingesting a folder skips \
 unchanged files, replaces changed ones and removes deleted ones. Reports progress while it embeds."""
 
 DELETE_DESCRIPTION = """Delete documents from a collection by id and/or by metadata filter (`where`, \
@@ -253,11 +260,15 @@ def search_extras() -> list[inspect.Parameter]:
 
 
 class _LazyScout:
-    """The Scout (and tool catalog), built on the first call: ``initialize`` never waits for a model."""
+    """The Scout (and tool catalog), built on the first call: ``initialize`` never waits for a model.
 
-    def __init__(self, scout: Any = None) -> None:
+    ``catalog_options`` are the tool catalog's keywords (in router mode the router's configuration: each
+    server's trust and read-only allow-list, :meth:`hopscout.servers.router.Router.catalog_options`)."""
+
+    def __init__(self, scout: Any = None, **catalog_options: Any) -> None:
         self._scout = scout
         self._catalog: Any = None
+        self._catalog_options = catalog_options
         self._lock = threading.Lock()
 
     @property
@@ -274,7 +285,7 @@ class _LazyScout:
             scout = self.scout
             with self._lock:
                 if self._catalog is None:
-                    self._catalog = ToolCatalog(scout)
+                    self._catalog = ToolCatalog(scout, **self._catalog_options)
         return self._catalog
 
     def close(self) -> None:
@@ -313,7 +324,6 @@ class HopscoutMCPServer(MCPServer):
         self, settings: ServerSettings | None = None, *, scout: Any = None, name: str = "hopscout"
     ) -> None:
         self.server_settings = settings or ServerSettings()
-        self.engine = _LazyScout(scout)
         self.router: Any = None
         if self.server_settings.upstream is not None:
             from .router import Router
@@ -323,6 +333,8 @@ class HopscoutMCPServer(MCPServer):
                 lambda: self.engine.catalog,
                 read_only=self.server_settings.read_only,
             )
+        # in router mode the catalog takes trust and the read-only allow-lists from the router's configuration
+        self.engine = _LazyScout(scout, **(self.router.catalog_options() if self.router else {}))
         super().__init__(
             name=name,
             version=__version__,
@@ -367,7 +379,10 @@ class HopscoutMCPServer(MCPServer):
                 title="Call an upstream tool",
                 description=CALL_TOOL_DESCRIPTION,
                 structured_output=False,
-                annotations=_writes(destructive=True, idempotent=False, open_world=True),
+                # read-only, it forwards only the tools the configuration makes read-only (Router.permits)
+                annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
+                if settings.read_only
+                else _writes(destructive=True, idempotent=False, open_world=True),
             )
         if settings.read_only:
             return
@@ -527,7 +542,7 @@ class HopscoutMCPServer(MCPServer):
         matches = []
         for hit in found.hits:
             spec = hit.spec
-            if self.router is not None and not self.router.offers(spec.key):
+            if self.router is not None and not self.router.offers(spec):
                 continue  # indexed, but its upstream no longer lists it
             matches.append(
                 ToolMatch(
@@ -547,9 +562,9 @@ class HopscoutMCPServer(MCPServer):
                 f"the tool catalog (collection {catalog.collection!r}) is empty: register tools with "
                 "hopscout.tools.ToolCatalog, or serve with --upstream servers.json"
             )
-        if self.router is not None and self.router.failed:
-            down = "; ".join(f"{name}: {why}" for name, why in self.router.failed.items())
-            note = f"{note + ' ' if note else ''}Unreachable upstreams (their tools are missing): {down}"
+        status = self.router.status() if self.router is not None else None
+        if status:  # failed (their own words quoted as untrusted), still connecting, indexed in part
+            note = f"{note + ' ' if note else ''}Upstreams: {status}."
         return FindToolsResult(
             request=request,
             tools=matches,
@@ -606,7 +621,9 @@ class HopscoutMCPServer(MCPServer):
             except Exception:  # a lost progress notification must never stop an ingest
                 logger.debug("progress notification failed", exc_info=True)
 
-        report = await _call(scout.ingest, target, collection=collection, progress=progress)
+        report = await _call(
+            scout.ingest, target, collection=collection, progress=progress, roots=self.server_settings.roots
+        )
         return IngestResult(
             path=str(target), collection=collection or scout.settings.collection, **report.to_dict()
         )
@@ -629,7 +646,10 @@ class HopscoutMCPServer(MCPServer):
         candidate = Path(path).expanduser()
         if not candidate.is_absolute():
             candidate = roots[0] / candidate
-        resolved = candidate.resolve()
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop, before Python 3.13
+            raise ToolError(f"{path} cannot be resolved ({exc}); give a path under {roots[0]}") from exc
         if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
             allowed = ", ".join(str(r) for r in roots)
             raise ToolError(
@@ -642,10 +662,23 @@ class HopscoutMCPServer(MCPServer):
 
     # -- running ------------------------------------------------------------------------------------------
     def http_app(self) -> Any:
-        """The streamable-HTTP ASGI app at ``/mcp``, behind the bearer-token check when a token is set."""
+        """The streamable-HTTP ASGI app at ``/mcp``, behind the bearer-token check when a token is set. Host
+        and Origin are checked against the settings' allow-lists whatever the bind address (the SDK checks them
+        only for a few loopback spellings): a foreign one gets 421 / 403 even with the right token."""
         settings = self.server_settings
-        app = self.streamable_http_app(host=settings.host)
-        return BearerAuth(app, settings.token) if settings.token else app
+        token = settings.bearer_token
+        if settings.transport != "http" or (self.router is not None and not token):
+            raise InvalidArgumentError(
+                "http_app needs ServerSettings(transport='http'), which checks the token (required in router "
+                "mode) and the allowed hosts"
+            )
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=settings.allowed_host_headers(),
+            allowed_origins=settings.allowed_origin_headers(),
+        )
+        app = self.streamable_http_app(host=settings.host, transport_security=security)
+        return BearerAuth(app, token) if token else app
 
     async def serve(self) -> None:
         """Serve on the configured transport until the client goes away (stdio) or the process is stopped."""
@@ -675,9 +708,14 @@ class HopscoutMCPServer(MCPServer):
         )
         logger.warning(
             "hopscout MCP server on http://%s:%d/mcp%s",
-            settings.host,
+            url_host(settings.host),
             settings.port,
-            " (bearer token required)" if settings.token else "",
+            " (bearer token required)" if settings.bearer_token else "",
+        )
+        logger.info(
+            "allowed Host headers: %s; allowed Origin headers: %s (HOPSCOUT_ALLOWED_HOSTS / _ORIGINS add more)",
+            ", ".join(settings.allowed_host_headers()),
+            ", ".join(settings.allowed_origin_headers()),
         )
         await uvicorn.Server(config).serve()
 
@@ -727,10 +765,26 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         "--transport", choices=["stdio", "http"], help="stdio (default) or http (streamable HTTP)."
     )
     parser.add_argument(
-        "--host", help="HTTP bind address (default 127.0.0.1; beyond loopback needs a token)."
+        "--host",
+        help="HTTP bind address (default 127.0.0.1; beyond loopback needs a token, 0.0.0.0 --allowed-host).",
     )
     parser.add_argument("--port", type=int, help="HTTP port (default 8765).")
-    parser.add_argument("--token", help="Bearer token HTTP clients must send (prefer HOPSCOUT_TOKEN).")
+    parser.add_argument("--token", help=argparse.SUPPRESS)  # refused in main(): argv is public
+    parser.add_argument(
+        "--token-file", help="File holding the bearer token HTTP clients must send (or set HOPSCOUT_TOKEN)."
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        help="Another Host header value HTTP requests may carry (repeatable; needed when binding 0.0.0.0).",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        action="append",
+        dest="allowed_origins",
+        help="Another Origin (browser page) HTTP requests may come from (repeatable).",
+    )
     parser.add_argument("--read-only", action="store_true", default=None, help="Hide the write tools.")
     parser.add_argument(
         "--root", action="append", dest="roots", help="A folder ingest may read (repeatable)."
@@ -745,7 +799,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, prog: str = "hopscout-mcp") -> None:
     """``hopscout-mcp`` / ``hopscout serve``: parse flags over ``HOPSCOUT_*`` settings and serve."""
     args = _parser(prog).parse_args(argv)
-    overrides = {key: value for key, value in vars(args).items() if value is not None}
+    if args.token is not None:
+        print(
+            "error: --token is refused: every user of this machine sees the command line; "
+            "set HOPSCOUT_TOKEN or use --token-file FILE",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    overrides = {key: value for key, value in vars(args).items() if value is not None and key != "token"}
     try:
         settings = ServerSettings(**overrides)
     except ValidationError as exc:

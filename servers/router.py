@@ -3,31 +3,55 @@
 Upstreams come from a JSON file in the standard ``mcpServers`` format (also accepted: VS Code's ``servers``)::
 
     {"mcpServers": {
-        "files":  {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/srv"]},
-        "search": {"url": "http://127.0.0.1:9000/mcp", "headers": {"Authorization": "Bearer ..."}}}}
+        "files":  {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/srv"],
+                   "readOnlyTools": ["read_file", "list_directory"], "timeout": 10},
+        "search": {"url": "http://127.0.0.1:9000/mcp", "headers": {"Authorization": "Bearer ..."},
+                   "trust": "trusted", "callTimeout": 60}}}
 
-Each server's tools enter the catalog under its name (``files/read_file``) and are indexed again whenever it
-sends ``notifications/tools/list_changed`` (as a notification on a handshake-era connection, or as a
-``subscriptions/listen`` event on a 2026-07-28 one).
+Each server's tools enter the catalog under its name (``files/read_file``) and are indexed again when it sends
+``notifications/tools/list_changed`` (as a notification on a handshake-era connection, or as a
+``subscriptions/listen`` event on a 2026-07-28 one), at most once per ``"reindexInterval"``
+(:data:`REINDEX_INTERVAL` s: the notifications meanwhile make one re-index). ``call_tool`` runs only exact
+``server/tool`` keys of tools listed now: a bare name, or the key of a server that is down, is refused with the
+keys it might mean, never sent to another server. A server's name follows the catalog's rule for namespaces
+(:func:`hopscout.namespace_problem`); a tool's name must keep to the MCP specification's characters
+``A-Z a-z 0-9 _ . -``, at most 128 (:func:`hopscout.tool_name_problem` with ``strict=True``: no ``/``, ``#``,
+look-alike letters or slashes, invisible or bidirectional characters). A tool that breaks it, or that the catalog
+refuses (an over-long description, a malformed schema), is skipped with a warning naming server, tool and why;
+the server's other tools are indexed.
 
 How a connection picks its protocol era is the server's ``"protocol"`` (:data:`PROTOCOLS`). The default,
 ``"legacy"``, opens with the ``initialize`` handshake, which every SDK v1 server (most deployed servers) and
 every dual-era v2 server speaks; a server that refuses it naming the 2026 versions it serves is connected
 again with ``server/discover``. ``"auto"`` (the SDK's default) probes ``server/discover`` first, which a v1
 server logs as a 31-line validation error before the fallback; a version (``"2026-07-28"``) adopts it with no
-probe. A read-only router (``--read-only``) forwards, and ``find_tools`` offers, only tools whose server marks
-them read-only (``readOnlyHint: true``).
+probe.
 
 Each server has a ``"trust"`` (:data:`TRUST_LEVELS`, default ``"untrusted"``): the tools of an untrusted server
 that look hostile (a description that reads as a word list, repeats itself, instructs the agent, matches
 everything, or takes another server's tool name) are demoted in ``find_tools`` and one untrusted server takes at
 most a share of its slots; a trusted server's tools are never demoted. ``find_tools`` hits name their server and
-its trust, and carry the flags."""
+its trust, and carry the flags. A read-only router (``--read-only``) forwards, and ``find_tools`` offers, only
+the tools the configuration makes read-only (:meth:`hopscout.ToolCatalog.is_read_only`): those a *trusted*
+server marks ``readOnlyHint: true``, and those named in a server's ``"readOnlyTools"``; an untrusted server's
+own hint is its claim, not a fact.
+
+Limits, so one server cannot stall or flood the others: connecting and listing its tools must finish within
+its ``"timeout"`` (:data:`LIST_TIMEOUT` s), else the server is marked failed and the rest are served; a re-list
+that passes it (or fails) keeps the tools listed before, says so in ``find_tools``' note and is tried again after
+the interval; a forwarded call gets ``"callTimeout"`` (:data:`CALL_TIMEOUT` s) before it returns a tool error.
+A re-index never holds up ``find_tools``: the catalog answers from the tools as they were until it is written.
+A listing reads at most :data:`MAX_PAGES` pages and keeps at most ``"maxTools"`` (:data:`MAX_TOOLS`) tools and
+:data:`MAX_BYTES` bytes of tool definitions (a tool over :data:`MAX_TOOL_BYTES` is skipped); past a cap it
+stops, keeps what fit and says so in ``find_tools``' note. An upstream's own words (its error messages) reach the
+agent cut to 200 characters, cleaned (:func:`untrusted_text`) and labelled as its words."""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import unicodedata
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -39,6 +63,7 @@ from mcp import Client, StdioServerParameters
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
+    CONNECTION_CLOSED,
     UNSUPPORTED_PROTOCOL_VERSION,
     CallToolResult,
     Tool,
@@ -47,21 +72,45 @@ from mcp.types import (
 from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 from typing_extensions import Self
 
-from hopscout import InvalidArgumentError
+from hopscout import (
+    InvalidArgumentError,
+    ToolSpec,
+    namespace_problem,
+    shown,
+    tool_name_problem,
+    untrusted_text,
+)
 
 logger = logging.getLogger("hopscout.servers.router")
 
-READY_TIMEOUT = 120.0  # seconds find_tools / call_tool wait for upstreams still connecting or indexing
+READY_TIMEOUT = 120.0  # seconds find_tools / call_tool wait at most for upstreams connecting or indexing
+LIST_TIMEOUT = 30.0  # default "timeout": seconds to connect to a server and list its tools (and re-list)
+REINDEX_INTERVAL = 10.0  # default "reindexInterval": seconds at least between two re-indexes of one server
+CALL_TIMEOUT = 120.0  # default "callTimeout": seconds one forwarded call may take
+MAX_PAGES = 50  # tools/list pages read per listing (a server paging next_cursor forever stops here)
+MAX_TOOLS = 1000  # default "maxTools": tools kept per server
+MAX_BYTES = 2_000_000  # bytes of tool definitions (their JSON) kept per server
+MAX_TOOL_BYTES = 64_000  # one tool's definition; a larger one is skipped
 # An upstream's "protocol": how its connection picks the protocol era (module docstring); the first is the default.
 PROTOCOLS = ("legacy", "auto", *MODERN_PROTOCOL_VERSIONS)
 # An upstream's "trust": how find_tools treats its tools that look hostile (module docstring); the last is the default.
 TRUST_LEVELS = ("trusted", "untrusted")
+# Limits a server's entry may set (module docstring): key → (default, largest value accepted).
+LIMITS = {
+    "timeout": (LIST_TIMEOUT, 3600.0),
+    "callTimeout": (CALL_TIMEOUT, 86400.0),
+    "maxTools": (MAX_TOOLS, 100_000),
+    "reindexInterval": (REINDEX_INTERVAL, 3600.0),
+}
 
 
-def permits(tool: Tool, read_only: bool) -> bool:
-    """Whether a router (read-only or not) forwards calls to ``tool``: read-only forwards only the tools their
-    server marks read-only. ``find_tools`` offers exactly these (its catalog filter ``read_only`` is this test)."""
-    return not read_only or bool(tool.annotations and tool.annotations.read_only_hint)
+def _their_words(error: BaseException) -> str:
+    """An upstream's failure as an agent may read it: the exception's kind, then its message (which the
+    upstream wrote, or which quotes what it sent) labelled as untrusted."""
+    message = error.message if isinstance(error, MCPError) else str(error)
+    said = untrusted_text(message)
+    kind = type(error).__name__
+    return f'{kind}; its message, untrusted: "{said}"' if said else kind
 
 
 @dataclass
@@ -71,8 +120,12 @@ class Upstream:
     name: str
     config: dict[str, Any]
     tools: dict[str, Tool] = field(default_factory=dict)
+    read_only_names: frozenset[str] = frozenset()  # its tools the catalog counts read-only (asked per index)
     client: Client | None = None
-    error: str | None = None
+    error: str | None = None  # why it failed: the router's words, the upstream's own quoted by _their_words
+    partial: str | None = None  # which cap cut its last listing short
+    skipped: int = 0  # tools its last listing held that were not indexed (invalid name, oversized, refused)
+    stale: str | None = None  # why its last re-list failed (the tools listed before it are still served)
     ready: anyio.Event = field(default_factory=anyio.Event)
     changed: anyio.Event = field(default_factory=anyio.Event)
     reindexed: int = 0
@@ -81,6 +134,33 @@ class Upstream:
     def trust(self) -> str:
         """The server's trust level: ``"trusted"`` or ``"untrusted"`` (the default)."""
         return str(self.config.get("trust", TRUST_LEVELS[-1]))
+
+    @property
+    def read_only_tools(self) -> tuple[str, ...]:
+        """The tools the configuration declares read-only (``"readOnlyTools"``), whatever their hints say."""
+        return tuple(self.config.get("readOnlyTools") or ())
+
+    @property
+    def timeout(self) -> float:
+        """Seconds to connect and list the tools, and for each re-index (``"timeout"``)."""
+        return float(self.config.get("timeout", LIST_TIMEOUT))
+
+    @property
+    def call_timeout(self) -> float:
+        """Seconds one forwarded call may take (``"callTimeout"``)."""
+        return float(self.config.get("callTimeout", CALL_TIMEOUT))
+
+    @property
+    def max_tools(self) -> int:
+        """Tools kept from one listing (``"maxTools"``)."""
+        return int(self.config.get("maxTools", MAX_TOOLS))
+
+    @property
+    def reindex_interval(self) -> float:
+        """Seconds at least between two re-indexes (``"reindexInterval"``): the tools/list_changed
+        notifications that come meanwhile make one re-index, so a server announcing changes every few
+        milliseconds costs what one announcing them every interval does."""
+        return float(self.config.get("reindexInterval", REINDEX_INTERVAL))
 
     async def on_message(self, message: Any) -> None:
         if isinstance(message, ToolListChangedNotification):
@@ -96,9 +176,11 @@ def load_upstreams(config: dict[str, Any], source: str = "upstream config") -> l
         )
     upstreams = []
     for name, entry in servers.items():
-        if not isinstance(name, str) or not name or "/" in name or any(c.isspace() for c in name):
+        problem = namespace_problem(name)  # the catalog's rule for namespaces: what passes here passes there
+        if problem:
             raise InvalidArgumentError(
-                f"{source}: server name {name!r} must be non-empty, without '/' or spaces"
+                f"{source}: server name {shown(name)} cannot name a server: {problem} (at most 128 characters, "
+                "without whitespace, '/', '#' or invisible characters)"
             )
         if not isinstance(entry, dict):
             raise InvalidArgumentError(f"{source}: server {name!r} must be an object")
@@ -122,15 +204,55 @@ def load_upstreams(config: dict[str, Any], source: str = "upstream config") -> l
                 f"{source}: server {name!r} has trust {entry['trust']!r}; use one of "
                 f"{', '.join(map(repr, TRUST_LEVELS))} (default {TRUST_LEVELS[-1]!r})"
             )
+        _check_limits(entry, f"{source}: server {name!r}")
+        _check_read_only_tools(entry.get("readOnlyTools"), f"{source}: server {name!r}")
         upstreams.append(Upstream(name, dict(entry, type="stdio" if kind == "stdio" else "http")))
     return upstreams
+
+
+def _check_limits(entry: dict[str, Any], where: str) -> None:
+    for key, (default, largest) in LIMITS.items():
+        value = entry.get(key, default)
+        whole = isinstance(default, int)
+        ok = isinstance(value, int if whole else (int, float)) and not isinstance(value, bool)
+        if not ok or not 0 < value <= largest:
+            unit = "a whole number of tools" if whole else "seconds"
+            raise InvalidArgumentError(
+                f'{where} has "{key}": {value!r}; give {unit} above 0 and at most {largest:g} (default {default:g})'
+            )
+
+
+def _check_read_only_tools(names: object, where: str) -> None:
+    if names is None:
+        return
+    if not isinstance(names, list):
+        raise InvalidArgumentError(f'{where}: "readOnlyTools" must be a list of its tool names')
+    for name in names:
+        problem = tool_name_problem(name, strict=True)
+        if problem:
+            raise InvalidArgumentError(
+                f'{where}: "readOnlyTools" holds {name!r}, which is no tool name: {problem} (give the tool\'s '
+                "own name, without the server)"
+            )
+
+
+@dataclass
+class _Listing:
+    """One listing of a server's tools, within the caps: the tools kept (by name) with their definitions."""
+
+    tools: dict[str, Tool] = field(default_factory=dict)
+    docs: list[dict[str, Any]] = field(default_factory=list)
+    size: int = 0
+    skipped: int = 0
+    partial: str | None = None
 
 
 class Router:
     """Keeps one client per upstream, the catalog in step with their tools, and forwards calls.
 
     Use as ``async with router:`` around serving; ``catalog`` is a callable so the catalog (and its model)
-    is only built once the first upstream has answered."""
+    is only built once the first upstream has answered. Build that catalog with :meth:`catalog_options`, so its
+    trust and read-only rule (:meth:`hopscout.ToolCatalog.is_read_only`) are this configuration's."""
 
     def __init__(
         self, upstreams: list[Upstream], catalog: Callable[[], Any], *, read_only: bool = False
@@ -153,10 +275,35 @@ class Router:
             raise InvalidArgumentError(f"the upstream config {path} is not valid JSON: {exc}") from exc
         return cls(load_upstreams(config, str(path)), catalog, read_only=read_only)
 
-    @property
-    def failed(self) -> dict[str, str]:
-        """Upstreams that could not be reached, with the reason."""
-        return {name: up.error for name, up in self.upstreams.items() if up.error}
+    def catalog_options(self) -> dict[str, Any]:
+        """The :class:`hopscout.ToolCatalog` keywords this configuration sets: each server's ``trust`` and its
+        ``read_only_tools`` (``"readOnlyTools"``)."""
+        return {
+            "trust": {up.name: up.trust for up in self.upstreams.values()},
+            "read_only_tools": {
+                up.name: up.read_only_tools for up in self.upstreams.values() if up.read_only_tools
+            },
+        }
+
+    def status(self) -> str | None:
+        """What ``find_tools`` tells the agent about the upstreams, when anything is amiss: which failed (the
+        upstream's own words quoted as untrusted), which are still connecting, which were indexed in part."""
+        parts = []
+        for up in self.upstreams.values():
+            if up.error:
+                parts.append(f"upstream {up.name!r} {up.error}: its tools are missing")
+            elif not up.ready.is_set():
+                parts.append(f"upstream {up.name!r} is still connecting: its tools are missing")
+            if up.stale and not up.error:
+                parts.append(f"upstream {up.name!r}: {up.stale}")
+            if up.partial:
+                parts.append(f"upstream {up.name!r} is indexed in part: {up.partial}")
+            if up.skipped:
+                parts.append(
+                    f"upstream {up.name!r}: {up.skipped} of its tools skipped (a name that could pass for "
+                    "another tool, or a definition the catalog refuses; the server log names them)"
+                )
+        return "; ".join(parts) or None
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
@@ -172,42 +319,64 @@ class Router:
             await self._stack.aclose()
 
     async def _run(self, up: Upstream) -> None:
+        """Serve one upstream until it fails or the router closes. Connecting and its first listing run under a
+        deadline on this scope (:meth:`_serve`): one that passes cancels the connection and marks the server
+        failed. Later listings have deadlines of their own (:meth:`_relist`)."""
+        scope = anyio.CancelScope()
         try:
-            async with AsyncExitStack() as stack:
-                client = await self._connect(up, stack)
-                up.client = client
-                await self._reindex(up)
-                up.ready.set()
-                logger.info("upstream %s: %d tools indexed", up.name, len(up.tools))
-                async with anyio.create_task_group() as group:
-                    if client.protocol_version >= "2026-07-28":
-                        group.start_soon(self._listen, up, client)
-                    while True:
-                        await up.changed.wait()
-                        up.changed = anyio.Event()
-                        await self._reindex(up)
+            with scope:
+                await self._serve(up, scope)
         except Exception as exc:  # noqa: BLE001 - an upstream that fails must not take the router down
-            cause = _cause(exc)
-            up.error = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
-            logger.warning("upstream %s failed: %s", up.name, up.error)
+            up.error = f"failed ({_their_words(_cause(exc))})"
         finally:
+            # a deadline is set only while connecting or listing, and only it cancels this scope
+            if scope.cancelled_caught or scope.deadline <= anyio.current_time():
+                up.error = f'timed out after {up.timeout:g} s connecting or listing its tools (its "timeout")'
+            if up.error:
+                logger.warning("upstream %s %s", up.name, up.error)
             up.client = None
+            up.tools, up.read_only_names, up.partial, up.skipped = {}, frozenset(), None, 0
             up.ready.set()
+
+    async def _serve(self, up: Upstream, scope: anyio.CancelScope) -> None:
+        async with AsyncExitStack() as stack:
+            scope.deadline = anyio.current_time() + up.timeout  # connecting and the first listing
+            client = await self._connect(up, stack)
+            up.client = client
+            listing = await self._list(up, client)
+            scope.deadline = (
+                math.inf
+            )  # the catalog's own work (the model, the store) is not the upstream's time
+            await self._index(up, listing)
+            up.ready.set()
+            logger.info("upstream %s: %d tools indexed", up.name, len(up.tools))
+            async with anyio.create_task_group() as group:
+                if client.protocol_version >= "2026-07-28":
+                    group.start_soon(self._listen, up, client)
+                last = anyio.current_time()
+                while True:
+                    await up.changed.wait()
+                    # one re-index per "reindexInterval" at most: the notifications meanwhile coalesce into it
+                    await anyio.sleep(max(0.0, last + up.reindex_interval - anyio.current_time()))
+                    up.changed = anyio.Event()
+                    last = anyio.current_time()
+                    await self._relist(up, client)
 
     async def _connect(self, up: Upstream, stack: AsyncExitStack) -> Client:
         """A client connected in the upstream's protocol mode. In ``legacy`` mode a server that refuses the
-        handshake naming modern versions (-32022) is connected again, with ``server/discover``."""
+        handshake naming modern versions (-32022) is connected again, with ``server/discover``. No response
+        cache: the router always lists afresh."""
         mode = up.config.get("protocol", PROTOCOLS[0])
         try:
             return await stack.enter_async_context(
-                Client(await self._transport(up, stack), mode=mode, message_handler=up.on_message)
+                Client(await self._transport(up, stack), mode=mode, message_handler=up.on_message, cache=None)
             )
         except Exception as exc:  # an MCPError, inside the transport's task group(s)
             if mode != "legacy" or not _modern_only(_cause(exc)):
                 raise
         logger.info("upstream %s refused the initialize handshake; connecting with server/discover", up.name)
         return await stack.enter_async_context(
-            Client(await self._transport(up, stack), mode="auto", message_handler=up.on_message)
+            Client(await self._transport(up, stack), mode="auto", message_handler=up.on_message, cache=None)
         )
 
     async def _transport(self, up: Upstream, stack: AsyncExitStack) -> Any:
@@ -235,79 +404,202 @@ class Router:
                 async for _event in subscription:
                     up.changed.set()
         except Exception as exc:  # noqa: BLE001 - without a stream the upstream still serves, unwatched
-            logger.info("upstream %s: no tools/list_changed stream (%s)", up.name, exc)
+            logger.info("upstream %s: no tools/list_changed stream (%s)", up.name, _their_words(exc))
 
-    async def _reindex(self, up: Upstream) -> None:
-        assert up.client is not None
-        tools: list[Tool] = []
-        cursor = None
-        while True:
-            page = await up.client.list_tools(cursor=cursor, cache_mode="refresh")
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        docs = [tool.model_dump(by_alias=True, mode="json", exclude_none=True) for tool in tools]
+    async def _relist(self, up: Upstream, client: Client) -> None:
+        """List the upstream's tools again (it announced a change) within its ``timeout``, then re-index them.
+        A listing that times out, or that the server answers with an error, keeps the tools listed before (still
+        found and called), says so in :meth:`status`, and is tried again after ``reindexInterval``; only a
+        connection that closes ends the server."""
+        failure = None
+        with anyio.move_on_after(up.timeout) as timer:
+            try:
+                listing = await self._list(up, client)
+            except MCPError as exc:
+                if exc.code == CONNECTION_CLOSED:
+                    raise
+                failure = f"failed ({_their_words(exc)})"
+        if timer.cancelled_caught:
+            failure = f'timed out after {up.timeout:g} s (its "timeout")'
+        if failure is not None:
+            up.stale = (
+                f"its last re-list of tools {failure}; the tools it listed before are still served, and it is "
+                f"listed again within {up.reindex_interval:g} s"
+            )
+            logger.warning("upstream %s: %s", up.name, up.stale)
+            up.changed.set()  # tried again once the interval has passed
+            return
+        await self._index(up, listing)
+        up.stale = None
+
+    async def _index(self, up: Upstream, listing: _Listing) -> None:
+        """Bring the catalog in step with ``listing``: the server's stale tools removed, the listed ones
+        registered (the catalog skips, with a warning, any it refuses: those are not offered or forwarded)."""
         async with self._lock:
             catalog = await anyio.to_thread.run_sync(self._catalog)
             known = await anyio.to_thread.run_sync(catalog.tools)
-            stale = sorted({s.name for s in known if s.namespace == up.name} - {t.name for t in tools})
+            stale = sorted({s.name for s in known if s.namespace == up.name} - set(listing.tools))
             if stale:
                 await anyio.to_thread.run_sync(lambda: catalog.remove(stale, namespace=up.name))
             report = await anyio.to_thread.run_sync(
-                lambda: catalog.register(docs, namespace=up.name, trust=up.trust)
+                lambda: catalog.register(listing.docs, namespace=up.name, trust=up.trust)
             )
-        up.tools = {tool.name: tool for tool in tools}
+            indexed = {*report.added, *report.replaced, *report.unchanged}
+            tools = {name: tool for name, tool in listing.tools.items() if f"{up.name}/{name}" in indexed}
+            read_only = await anyio.to_thread.run_sync(lambda: _read_only_names(catalog, up.name, tools))
+        up.tools, up.read_only_names = tools, read_only
+        up.partial, up.skipped = listing.partial, listing.skipped + len(report.skipped)
         up.reindexed += 1
         logger.info("upstream %s indexed: %s; removed %d", up.name, report, len(stale))
 
+    async def _list(self, up: Upstream, client: Client) -> _Listing:
+        """The upstream's tools, page by page, within the caps: tools with a name outside the MCP specification's
+        set ``A-Z a-z 0-9 _ . -`` or that could pass for another (:func:`hopscout.tool_name_problem`), given
+        twice, or over :data:`MAX_TOOL_BYTES` are skipped with a warning; past :data:`MAX_PAGES` pages,
+        ``maxTools`` tools or :data:`MAX_BYTES` bytes it stops and keeps what fit. What else a tool holds (its
+        description, schema, annotations) the catalog checks when it registers it."""
+        listing = _Listing()
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            page = await client.list_tools(cursor=cursor)
+            for tool in page.tools:
+                if not self._keep(up, tool, listing):
+                    return listing
+            cursor = page.next_cursor
+            if not cursor:
+                return listing
+        listing.partial = f"it lists more than {MAX_PAGES} pages of tools; the first {MAX_PAGES} are indexed"
+        logger.warning("upstream %s: %s", up.name, listing.partial)
+        return listing
+
+    def _keep(self, up: Upstream, tool: Tool, listing: _Listing) -> bool:
+        """Add ``tool`` to ``listing`` if it may be indexed; False once a cap is reached (stop listing)."""
+        doc = tool.model_dump(by_alias=True, mode="json", exclude_none=True)
+        size = len(json.dumps(doc, ensure_ascii=False).encode())
+        problem = tool_name_problem(tool.name, strict=True)
+        if not problem and size > MAX_TOOL_BYTES:
+            problem = f"its definition is {size} bytes (at most {MAX_TOOL_BYTES})"
+        if not problem and tool.name in listing.tools:
+            problem = "it is listed twice"
+        if problem:
+            listing.skipped += 1
+            logger.warning("upstream %s: tool %s skipped: %s", up.name, shown(str(tool.name)), problem)
+            return True
+        if len(listing.tools) >= up.max_tools:
+            listing.partial = (
+                f'it lists more than {up.max_tools} tools; the first {up.max_tools} are indexed ("maxTools")'
+            )
+        elif listing.size + size > MAX_BYTES:
+            listing.partial = f"its tool definitions pass {MAX_BYTES} bytes; the first {len(listing.tools)} tools are indexed"
+        if listing.partial:
+            logger.warning("upstream %s: %s", up.name, listing.partial)
+            return False
+        listing.tools[tool.name] = tool
+        listing.docs.append(doc)
+        listing.size += size
+        return True
+
     # -- serving ------------------------------------------------------------------------------------------
     async def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        """Wait until every upstream has been indexed once (or has failed)."""
+        """Wait until every upstream has been indexed once, has failed, or ran out of its ``timeout``."""
         with anyio.move_on_after(timeout):
             for up in self.upstreams.values():
                 await up.ready.wait()
 
-    def offers(self, key: str) -> bool:
-        """Whether ``call`` would forward the tool with catalog key ``server/tool`` (known now, and permitted)."""
-        server, _, name = key.partition("/")
-        up = self.upstreams.get(server)
-        return up is not None and name in up.tools and permits(up.tools[name], self.read_only)
+    def permits(self, spec: ToolSpec) -> bool:
+        """Whether a call to the catalog tool ``spec`` may be forwarded: any tool, or in read-only mode only those
+        the catalog counts read-only (:meth:`hopscout.ToolCatalog.is_read_only`: the ``readOnlyHint`` of a
+        trusted server, or the server's ``"readOnlyTools"``). ``find_tools`` offers exactly these."""
+        up = self.upstreams.get(spec.namespace or "")
+        return up is not None and (not self.read_only or spec.name in up.read_only_names)
 
-    def _resolve(self, name: str) -> tuple[Upstream, Tool]:
-        server, sep, tool_name = name.partition("/")
-        if sep and server in self.upstreams and tool_name in self.upstreams[server].tools:
-            up = self.upstreams[server]
-            return up, up.tools[tool_name]
-        matches = [(up, up.tools[name]) for up in self.upstreams.values() if name in up.tools]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            options = ", ".join(f"{up.name}/{name}" for up, _ in matches)
-            raise ToolError(f"{name!r} is offered by several servers; name one of: {options}")
-        if sep and server in self.upstreams and self.upstreams[server].error:
-            raise ToolError(f"upstream {server!r} is unreachable ({self.upstreams[server].error})")
-        raise ToolError(f'unknown tool {name!r}: call find_tools and pass a name it returns ("server/tool")')
+    def offers(self, spec: ToolSpec) -> bool:
+        """Whether :meth:`call` would forward the catalog tool ``spec`` now: its server lists it, and permits."""
+        up = self.upstreams.get(spec.namespace or "")
+        return up is not None and spec.name in up.tools and self.permits(spec)
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
-        await self.wait_ready()
-        up, tool = self._resolve(name)
-        if not permits(tool, self.read_only):
+    def _resolve(self, key: str) -> tuple[Upstream, Tool]:
+        """The tool listed now under exactly ``key`` (``server/tool``). Anything else is refused with the keys
+        it might mean; it is never sent to another server (a server that is down, or lacks the tool, does not
+        hand its name to whichever server lists something like it)."""
+        server, sep, name = key.partition("/")
+        up = self.upstreams.get(server) if sep else None
+        if up is not None and name in up.tools:
+            return up, up.tools[name]
+        if up is not None and up.error:
+            raise ToolError(f"upstream {server!r} {up.error}; its tools cannot be called now")
+        if up is not None and not up.ready.is_set():
+            raise ToolError(f"upstream {server!r} is still connecting; call find_tools again in a moment")
+        if up is not None:
+            why = f"upstream {server!r} lists no tool {shown(name)}"
+            close = self._close_keys(name, only=up)
+        elif sep:
+            why = (
+                f"no upstream server is named {shown(server)} (servers: {', '.join(sorted(self.upstreams))})"
+            )
+            close = self._close_keys(name)
+        else:
+            why = 'it is not a "server/tool" key'
+            close = self._close_keys(key)
+        hint = f"; the keys it might mean: {', '.join(close)}" if close else "; call find_tools for the keys"
+        raise ToolError(
+            f"unknown tool {shown(key)}: {why}. call_tool runs only exact keys, as find_tools returns them{hint}"
+        )
+
+    def _close_keys(self, name: str, only: Upstream | None = None) -> list[str]:
+        """The exact keys of listed tools (in read-only mode: permitted ones) whose name matches ``name`` (case
+        and Unicode forms aside), each with its server's trust, so the agent picks the server itself."""
+        wanted = unicodedata.normalize("NFKC", name).casefold()
+        keys = [
+            f"{up.name}/{tool} ({up.trust})"
+            for up in ([only] if only else self.upstreams.values())
+            for tool in (up.read_only_names if self.read_only else up.tools)
+            if unicodedata.normalize("NFKC", tool).casefold() == wanted
+        ]
+        return sorted(keys)[:10]
+
+    async def call(self, key: str, arguments: dict[str, Any]) -> CallToolResult:
+        """Forward a call to the tool listed under exactly ``key``, within its server's ``callTimeout``. Waits
+        (at most :data:`READY_TIMEOUT`, and no longer than the server's ``timeout``) only for the server it names."""
+        named = self.upstreams.get(key.partition("/")[0])
+        if named is not None:
+            with anyio.move_on_after(READY_TIMEOUT):
+                await named.ready.wait()
+        up, tool = self._resolve(key)
+        if self.read_only and tool.name not in up.read_only_names:
             raise ToolError(
-                f"{up.name}/{tool.name} is not marked read-only by its server, and this hopscout "
-                "server is read-only (HOPSCOUT_READ_ONLY)"
+                f"{up.name}/{tool.name} is not read-only by this router's configuration (a trusted server's "
+                'readOnlyHint, or the server\'s "readOnlyTools"), and this hopscout server is read-only '
+                "(HOPSCOUT_READ_ONLY)"
             )
         client = up.client
         if client is None:
             raise ToolError(f"upstream {up.name!r} is not connected ({up.error or 'it closed'})")
-        try:
-            result = await client.call_tool(tool.name, arguments)
-        except MCPError as exc:
-            raise ToolError(f"{up.name}/{tool.name} failed upstream: {exc}") from exc
+        with anyio.move_on_after(up.call_timeout) as timer:
+            try:
+                result = await client.call_tool(tool.name, arguments)
+            except Exception as exc:  # whatever the upstream did, the agent gets a tool error
+                raise ToolError(
+                    f"{up.name}/{tool.name} failed upstream ({_their_words(_cause(exc))})"
+                ) from exc
+        if timer.cancelled_caught:
+            raise ToolError(
+                f'{up.name}/{tool.name} did not answer within {up.call_timeout:g} s (its server\'s "callTimeout")'
+            )
         # The upstream's own content, structured result and error flag; not its _meta (its serverInfo stamp).
         return CallToolResult(
             content=result.content, structured_content=result.structured_content, is_error=result.is_error
         )
+
+
+def _read_only_names(catalog: Any, server: str, tools: dict[str, Tool]) -> frozenset[str]:
+    """The indexed ``tools`` of ``server`` that the catalog counts read-only (its one rule, from the
+    configuration)."""
+    return frozenset(
+        spec.name
+        for spec in catalog.tools()
+        if spec.namespace == server and spec.name in tools and catalog.is_read_only(spec)
+    )
 
 
 def _cause(error: BaseException) -> BaseException:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import httpx2
 from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 HERE = Path(__file__).parent
@@ -40,6 +41,14 @@ def stdio_params(home: Path, *flags: str, **settings: str) -> StdioServerParamet
     return StdioServerParameters(
         command=SERVER[0], args=[*SERVER[1:], *flags], env=server_env(home, **settings)
     )
+
+
+@asynccontextmanager
+async def stdio_client_logged(params: StdioServerParameters, log: Path) -> AsyncIterator[Client]:
+    """The SDK client over stdio, with the server process's stderr (its log) written to ``log``."""
+    with open(log, "w") as errlog:  # noqa: ASYNC230 - opened once, before the server starts
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            yield client
 
 
 @asynccontextmanager

@@ -36,7 +36,7 @@ from mcp_helpers import (
     stdio_params,
 )
 
-TOKEN = "test-token-7"
+TOKEN = "test-token-7-long-enough-for-the-32-character-minimum"
 WRITE_TOOLS = {"add_documents", "ingest", "delete"}
 DOCS = [
     {
