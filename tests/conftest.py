@@ -1,7 +1,11 @@
 """Shared fixtures: the bundled embedder (loaded once), a real Chroma server, and Scouts on both backends.
 
 Server-mode tests use HOPSCOUT_TEST_CHROMA_URL when set (CI starts `chroma run` itself); otherwise the
-session starts its own `chroma run` on a free loopback port."""
+session starts its own `chroma run` on a free loopback port.
+
+Tests are marked by what they need (:func:`pytest_collection_modifyitems`), so a selection such as
+``-m "not server and not llm and not node"`` skips the slow dependencies. Nothing here loads a model or starts a
+process at import time or in an autouse fixture: ``tests/unit`` only triggers this module's import."""
 
 from __future__ import annotations
 
@@ -19,6 +23,11 @@ from hopscout.bench.server import chroma_server, free_port
 from hopscout.embedders import SentenceTransformerEmbedder
 
 FIXTURES = Path(__file__).parent / "fixtures"
+UNIT = Path(__file__).parent / "unit"
+SERVER_MODULES = frozenset({"test_bench.py"})  # `hopscout bench` starts its own `chroma run`
+HEAVY_FIXTURES = frozenset(
+    {"embedder", "make_scout", "backend", "chroma_url", "llm_url"}
+)  # not in tests/unit
 
 for _name in [n for n in os.environ if n.startswith("HOPSCOUT_") and not n.startswith("HOPSCOUT_TEST_")]:
     del os.environ[_name]  # a developer's own settings must not leak into the tests
@@ -110,3 +119,35 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         os.kill(pid, 15)
     except ProcessLookupError:
         pass
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by what it needs, so ``-m`` selects a tier:
+
+    - ``unit``: under ``tests/unit`` (pure modules on hand-made values: no model, Chroma, server or network);
+    - ``integration``: every other test (the bundled model, embedded Chroma, subprocesses);
+    - ``server``: a Chroma server: uses the ``chroma_url`` fixture, runs with ``backend="server"``, or is in
+      :data:`SERVER_MODULES`;
+    - ``llm``: the LLM server (the ``llm_url`` fixture);
+    - ``node``: the MCP Inspector CLI under Node (the ``node`` fixture of ``test_mcp.py``).
+
+    ``slow`` stays a hand-written mark. Fixtures count whether used directly or through another fixture; a test
+    in ``tests/unit`` that uses one of :data:`HEAVY_FIXTURES` is a usage error (it belongs outside the tier)."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if item.path.is_relative_to(UNIT):
+            heavy = sorted(used & HEAVY_FIXTURES)
+            if heavy:
+                raise pytest.UsageError(
+                    f"{item.nodeid} is in tests/unit but uses {', '.join(heavy)}: move it out of the fast tier"
+                )
+            item.add_marker(pytest.mark.unit)
+            continue
+        item.add_marker(pytest.mark.integration)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "chroma_url" in used or params.get("backend") == "server" or item.path.name in SERVER_MODULES:
+            item.add_marker(pytest.mark.server)
+        if "llm_url" in used:
+            item.add_marker(pytest.mark.llm)
+        if "node" in used:
+            item.add_marker(pytest.mark.node)

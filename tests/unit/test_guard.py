@@ -1,0 +1,89 @@
+"""hopscout.tools.guard: trust, the demoting prior, hubs, name clashes and the caps on untrusted servers."""
+
+from __future__ import annotations
+
+import pytest
+
+from hopscout.errors import InvalidArgumentError
+from hopscout.tools.guard import (
+    DEMOTION,
+    HUB_MIN_TOOLS,
+    TRUSTED,
+    UNTRUSTED,
+    cap_servers,
+    check_trust,
+    hubs,
+    name_clashes,
+    prior,
+    vouched,
+)
+from hopscout.tools.spec import ToolSpec
+
+
+def test_trust_levels() -> None:
+    assert check_trust("trusted") == TRUSTED
+    with pytest.raises(
+        InvalidArgumentError, match="trust must be one of 'trusted', 'untrusted', got 'maybe'"
+    ):
+        check_trust("maybe")
+    assert vouched(None, UNTRUSTED) and vouched("s", TRUSTED) and not vouched("s", UNTRUSTED)
+
+
+def test_prior_demotes_only_flagged_untrusted_tools() -> None:
+    assert prior(("hub",), UNTRUSTED) == DEMOTION
+    assert prior(("hub",), TRUSTED) == 1.0 and prior((), UNTRUSTED) == 1.0
+    assert prior(("word_list",), UNTRUSTED, demotion=0.5) == 0.5
+
+
+def test_hubs_are_in_many_probes_tops() -> None:
+    tops = [["h", f"a{n}", "b", "c", "d", "late"] for n in range(2)] + [[f"x{n}"] for n in range(8)]
+    assert hubs(tops, 100) == {"h", "b", "c", "d"}  # 2 of 10 probes = the 20% share; "late" is 6th
+    assert hubs(tops, 50) == set()  # 50 tools: a hub needs 4 x 5/50 = 40% of the probes
+    assert hubs(tops, HUB_MIN_TOOLS - 1) == set() and hubs([], 100) == set()
+
+
+def spec(name: str, namespace: str | None) -> ToolSpec:
+    return ToolSpec(name, "a tool", namespace=namespace)
+
+
+def test_untrusted_servers_clashing_on_a_name_are_all_flagged_none_taking_it() -> None:
+    specs = [spec("send_email", "a"), spec("send_an_email_official", "b"), spec("read_file", "a")]
+    assert name_clashes(specs, {}) == {"a/send_email": False, "b/send_an_email_official": False}
+
+
+def test_a_vouched_tool_keeps_its_name_and_the_others_squat() -> None:
+    specs = [spec("send_email", "a"), spec("sendEmail", "b"), spec("SendEmailPro", "c")]
+    assert name_clashes(specs, {"a/send_email": TRUSTED}) == {"b/sendEmail": True, "c/SendEmailPro": True}
+    owned = [spec("send_email", None), spec("send_email", "b")]
+    assert name_clashes(owned, {}) == {"b/send_email": True}
+
+
+def test_no_clash_within_one_server_or_on_short_names() -> None:
+    assert name_clashes([spec("send_email", "a"), spec("sendEmail", "a")], {}) == {}
+    assert name_clashes([spec("get_api", "a"), spec("get", "b")], {}) == {}  # "get": under 4 characters
+
+
+NAMESPACES = {"a/1": "a", "a/2": "a", "a/3": "a", "a/4": "a", "b/1": "b", "own": None}
+RANKED = ["a/1", "a/2", "a/3", "a/4", "b/1", "own"]
+
+
+def test_one_server_takes_at_most_its_share_and_untrusted_ones_yield_to_a_close_vouched_tool() -> None:
+    scores = dict.fromkeys(RANKED, 1.0)
+    # k=5: a server keeps ceil(0.6 x 5) = 3; untrusted together floor(0.6 x 5) = 3, then "own" (as good) goes first
+    assert cap_servers(RANKED, NAMESPACES, {}, 5, scores=scores) == ["a/1", "a/2", "a/3", "own", "b/1", "a/4"]
+
+
+def test_an_untrusted_tool_keeps_its_place_over_a_clearly_worse_vouched_one() -> None:
+    scores = {**dict.fromkeys(RANKED, 1.0), "own": 0.5}
+    assert cap_servers(RANKED, NAMESPACES, {}, 5, scores=scores) == ["a/1", "a/2", "a/3", "b/1", "own", "a/4"]
+
+
+def test_a_trusted_server_is_never_capped() -> None:
+    trust = dict.fromkeys(["a/1", "a/2", "a/3", "a/4"], TRUSTED)
+    assert cap_servers(RANKED, NAMESPACES, trust, 5, scores=dict.fromkeys(RANKED, 1.0)) == RANKED
+
+
+def test_all_untrusted_only_the_per_server_cap_acts() -> None:
+    ranked = ["a/1", "a/2", "a/3", "b/1"]
+    assert cap_servers(ranked, NAMESPACES, {}, 2, scores={}) == ["a/1", "a/2", "b/1", "a/3"]
+    assert cap_servers(ranked, NAMESPACES, {}, 1, scores={}) == ["a/1", "b/1", "a/2", "a/3"]
