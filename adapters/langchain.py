@@ -12,7 +12,7 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hopscout import Hit, HopscoutError, LLMUnavailableError, Scout
+from hopscout import DEFAULT_AGENT_K, DEFAULT_RETRIEVER_K, Hit, HopscoutError, LLMUnavailableError, Scout
 
 from ._common import (
     JSON_INSTRUCTION,
@@ -76,7 +76,7 @@ class HopscoutRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
 
     scout: Scout
-    k: int = 4
+    k: int = DEFAULT_RETRIEVER_K
     where: dict[str, Any] | None = Field(default=None, validation_alias=AliasChoices("where", "filter"))
     collection: str | None = None
     mode: str | None = None
@@ -167,7 +167,7 @@ def _tool(
 def create_search_tool(
     scout: Scout,
     *,
-    k: int = 5,
+    k: int = DEFAULT_AGENT_K,
     collection: str | None = None,
     name: str = "search",
     description: str | None = None,
@@ -205,7 +205,7 @@ def create_search_tool(
 def create_find_tools_tool(
     catalog: ToolCatalog,
     *,
-    k: int = 5,
+    k: int = DEFAULT_AGENT_K,
     name: str = "find_tools",
     description: str | None = None,
 ) -> StructuredTool:
@@ -252,7 +252,7 @@ class HopscoutToolSelector:
         *,
         scout: Scout | None = None,
         catalog: ToolCatalog | None = None,
-        k: int = 5,
+        k: int = DEFAULT_AGENT_K,
         namespace: str | None = None,
         collection: str | None = None,
         llm: Any = None,

@@ -10,7 +10,15 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
-from hopscout import HIT_FIELDS, Hit, InvalidArgumentError, LLMUnavailableError, Scout
+from hopscout import (
+    DEFAULT_AGENT_K,
+    DEFAULT_RETRIEVER_K,
+    HIT_FIELDS,
+    Hit,
+    InvalidArgumentError,
+    LLMUnavailableError,
+    Scout,
+)
 
 from ._common import (
     JSON_INSTRUCTION,
@@ -149,7 +157,7 @@ class HopscoutRetriever(BaseRetriever):
         self,
         scout: Scout,
         *,
-        similarity_top_k: int = 4,
+        similarity_top_k: int = DEFAULT_RETRIEVER_K,
         filters: MetadataFilters | dict[str, Any] | None = None,
         where: dict[str, Any] | MetadataFilters | None = None,
         collection: str | None = None,
@@ -200,7 +208,7 @@ class HopscoutToolSpec(BaseToolSpec):
         *,
         catalog: Optional["ToolCatalog"] = None,
         collection: str | None = None,
-        k: int = 5,
+        k: int = DEFAULT_AGENT_K,
         filters: MetadataFilters | dict[str, Any] | None = None,
         **search_kwargs: Any,
     ) -> None:
@@ -297,7 +305,7 @@ class HopscoutToolRetriever(ObjectRetriever[BaseTool]):
         *,
         scout: Scout | None = None,
         catalog: Optional["ToolCatalog"] = None,
-        k: int = 5,
+        k: int = DEFAULT_AGENT_K,
         namespace: str | None = None,
         collection: str | None = None,
         llm: Any = None,

@@ -21,7 +21,7 @@ from .errors import (
     UnsupportedFileError,
 )
 from .llm import LLM, LLMClient, ReplayLLM
-from .retrieval import SearchOptions
+from .retrieval import DEFAULT_AGENT_K, DEFAULT_RETRIEVER_K, DEFAULT_SEARCH_K, SearchOptions
 from .scout import Scout
 from .settings import Settings
 from .store import VectorStore
@@ -32,6 +32,9 @@ from .untrusted import namespace_problem, shown, tool_name_problem, untrusted_te
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_AGENT_K",
+    "DEFAULT_RETRIEVER_K",
+    "DEFAULT_SEARCH_K",
     "HIT_FIELDS",
     "LLM",
     "CollectionInfo",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from .errors import CollectionNotFoundError, HopscoutError, InvalidArgumentError, StoreNotFoundError
 
@@ -214,168 +215,245 @@ def _query(query: str | None) -> str:
     return sys.stdin.read().strip()
 
 
-@app.command("eval")
-def eval_(
-    folder: Path = typer.Argument(..., help="BEIR-like folder: corpus.jsonl, queries.jsonl, qrels.tsv."),
+class _EvalGroup(TyperGroup):
+    """``hopscout eval``: one command per suite, and the legacy form ``hopscout eval DIR [flags]`` routed to the
+    suite its flags name (``--hops N>1``/``--hop-oracle``, ``--confidence``, ``--augment``, ``--tools``, else
+    retrieval), so scripts written against the single command keep working."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # a (vendored) click Context
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = _legacy_eval_args(args)
+        return super().parse_args(ctx, args)
+
+
+def _legacy_eval_args(args: list[str]) -> list[str]:
+    """``DIR [flags]`` → ``SUITE DIR [flags]``: the suite the old single command ran for these flags (the same
+    precedence), its selecting flag (``--tools``, ``--confidence``) dropped."""
+    rest = [a for a in args if a not in ("--tools", "--confidence")]
+    hops = next((a.split("=", 1)[1] for a in args if a.startswith("--hops=")), None)
+    at = args.index("--hops") if "--hops" in args else -1
+    if 0 <= at < len(args) - 1:
+        hops = args[at + 1]
+    if "--hop-oracle" in args or (hops is not None and (not hops.isdigit() or int(hops) > 1)):
+        return ["multihop", *rest]
+    if hops is not None:  # --hops 1 (the old default) means a single-shot suite: it has no such option
+        rest = [
+            a
+            for i, a in enumerate(rest)
+            if not a.startswith("--hops=") and a != "--hops" and not (i > 0 and rest[i - 1] == "--hops")
+        ]
+    if "--confidence" in args:
+        return ["confidence", *rest]
+    if any(a == "--augment" or a.startswith("--augment=") for a in args):
+        return ["augment", *rest]
+    if "--tools" in args:
+        return ["tools", *rest]
+    return ["retrieval", *rest]
+
+
+eval_app = typer.Typer(
+    cls=_EvalGroup,
+    no_args_is_help=True,
+    help="Measure quality and latency on a BEIR-like folder (corpus.jsonl, queries.jsonl, qrels.tsv), one "
+    "command per suite. The legacy form `hopscout eval DIR [--tools|--confidence|--augment P|--hops N] ...` "
+    "runs the suite its flags name.",
+)
+app.add_typer(eval_app, name="eval")
+
+FolderArg = typer.Argument(..., help="BEIR-like folder: corpus.jsonl, queries.jsonl, qrels.tsv.")
+LimitOpt = typer.Option(None, "--limit", help="Evaluate only the first N judged queries.")
+
+
+def _eval_scout(home: Path | None) -> tuple[Any, Any]:
+    """The settings and a Scout on ``HOME/eval``: evaluations never touch the user's collections."""
+    base = _settings(home)
+    return base, _scout(base.home / "eval")
+
+
+def _log(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    folder: Path = FolderArg,
     modes: str = typer.Option("dense,lexical,hybrid", "--modes", help="Comma-separated search modes."),
-    limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N judged queries."),
+    limit: int | None = LimitOpt,
     ingest_sample: int = typer.Option(
         256, "--ingest-sample", help="Docs timed for ingest throughput (0: skip)."
-    ),
-    tools: bool = typer.Option(
-        False, "--tools", help="Tool retrieval: find_tools beside dense and BM25 baselines."
-    ),
-    llm: bool = typer.Option(
-        False, "--llm", help="With --tools: add LLM-generated queries (HOPSCOUT_LLM_BASE_URL)."
-    ),
-    llm_limit: int = typer.Option(100, "--llm-limit", help="With --llm: queries given to the LLM (0: all)."),
-    expand: bool = typer.Option(False, "--expand", help="With --tools: add LLM-written requests per tool."),
-    hops: int = typer.Option(
-        1,
-        "--hops",
-        help="Multi-hop mode: every hop operator with this many hops beside "
-        "single-shot modes, at K=10 and K=5.",
-    ),
-    hop_oracle: bool = typer.Option(
-        False, "--hop-oracle", help="Multi-hop: the operator diagnostic (MRR, hit@10)."
-    ),
-    operators: str | None = typer.Option(None, "--operators", help="Multi-hop: comma-separated operators."),
-    fills: str = typer.Option(
-        "0.3", "--fills", help="Multi-hop: comma-separated shares of slots later hops fill."
-    ),
-    lowercase: bool = typer.Option(
-        False, "--lowercase", help="Multi-hop: on a lower-cased copy of the set (no capitalisation cues)."
-    ),
-    views: Path | None = typer.Option(
-        None,
-        "--views",
-        help='With --tools: JSONL of {"_id": tool, "requests": [...]}: views of the tools, registered with them.',
-    ),
-    caller_queries: Path | None = typer.Option(
-        None,
-        "--caller-queries",
-        help='With --tools: JSONL of {"_id": qid, "queries": [...]} searched per query.',
-    ),
-    augment: str | None = typer.Option(
-        None,
-        "--augment",
-        help="Query augmentation: never|always|auto (all three, plus the oracle, are measured).",
-    ),
-    augmenters: list[str] | None = typer.Option(
-        None, "--augmenter", help="With --augment: augmenter(s) to measure (default rocchio and rm3)."
-    ),
-    confidence: bool = typer.Option(
-        False,
-        "--confidence",
-        help="How well the confidence estimates tell found from not found (AUROC, ECE).",
-    ),
-    augment_mode: str = typer.Option(
-        "hybrid", "--augment-mode", help="With --augment: dense, lexical or hybrid."
-    ),
-    recorded: Path | None = typer.Option(
-        None,
-        "--recorded",
-        help="With --augment: recorded LLM outputs (JSONL keyed by query id) replayed as the LLM, and as the "
-        "agent's expansion= text for the expansion augmenter.",
     ),
     poison: bool = typer.Option(
         False,
         "--poison",
-        help="Add the attack suite: hostile tools (with --tools) or passages built from half the queries, "
-        "measured on the other half (share of queries they reach in the top 5 / at rank 1).",
+        help="Add the attack suite: passages built from half the queries, measured on the other half "
+        "(share of queries they reach in the top 5 / at rank 1).",
     ),
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Quality (nDCG@10, recall, all@10, MRR) and latency of each mode, with baselines, in one run."""
+    """Quality (nDCG@10, recall, all@10, MRR) and latency of each search mode, with baselines, in one run."""
     from .evaluation.harness import format_report, run_eval
 
-    base = _settings(home)
-    scout = _scout(base.home / "eval")
-    log = lambda msg: typer.echo(msg, err=True)
-    if hops > 1 or hop_oracle:
-        from .evaluation.multihop_eval import format_multihop, run_multihop_eval
-
-        names = [o.strip() for o in operators.split(",")] if operators else None
-        hop_report = run_multihop_eval(
-            folder,
-            scout,
-            operators=names,
-            fills=[float(f) for f in fills.split(",")],
-            hops=max(hops, 2),
-            oracle=hop_oracle,
-            limit=limit,
-            lowercase=lowercase,
-            log=log,
-        )
-        typer.echo(json.dumps(hop_report, indent=2) if as_json else format_multihop(hop_report))
-        return
-    if confidence:
-        from .evaluation.confidence_eval import format_confidence_report, run_confidence_eval
-
-        conf_report = run_confidence_eval(folder, scout, limit=limit, log=log)
-        typer.echo(json.dumps(conf_report, indent=2) if as_json else format_confidence_report(conf_report))
-        return
-    if augment is not None:
-        from .augment import check_policy
-        from .evaluation.augment_eval import format_augment_report, run_augment_eval
-        from .llm import LLMClient
-
-        for policy in augment.split(","):
-            check_policy(policy.strip())  # never, always, auto and the oracle are all measured
-        names = [
-            n.strip() for name in (augmenters or ["rocchio", "rm3"]) for n in name.split(",") if n.strip()
-        ]
-        aug_report = run_augment_eval(
-            folder,
-            scout,
-            augmenters=names,
-            mode=augment_mode,
-            limit=limit,
-            llm=LLMClient.from_settings(base),
-            recorded=recorded,
-            log=log,
-        )
-        typer.echo(json.dumps(aug_report, indent=2) if as_json else format_augment_report(aug_report))
-        return
-    if tools:
-        from .evaluation.tools import format_tool_report, run_tool_eval
-        from .llm import LLMClient
-
-        client = LLMClient.from_settings(base) if (llm or expand) else None
-        if (llm or expand) and client is None:
-            raise typer.BadParameter("--llm and --expand need an LLM endpoint: set HOPSCOUT_LLM_BASE_URL")
-        tool_report = run_tool_eval(
-            folder,
-            scout,
-            llm=client if llm else None,
-            expand=expand,
-            expand_llm=client,
-            caller_queries=caller_queries,
-            views=views,
-            limit=limit,
-            llm_limit=llm_limit or None,
-            poison=poison,
-            log=log,
-        )
-        typer.echo(json.dumps(tool_report, indent=2) if as_json else format_tool_report(tool_report))
-        return
+    _, scout = _eval_scout(home)
     report = run_eval(
         folder,
         scout,
         modes=[m.strip() for m in modes.split(",") if m.strip()],
         limit=limit,
         ingest_sample=ingest_sample,
-        log=log,
+        log=_log,
     )
     if poison:
         from .evaluation.poison_eval import add_passage_poison, format_passage_poison
 
-        add_passage_poison(report, folder, scout, limit, log)
+        add_passage_poison(report, folder, scout, limit, _log)
         if not as_json:
             typer.echo(format_passage_poison(report))
             report["results"].pop("poison")
     typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+@eval_app.command("tools")
+def eval_tools(
+    folder: Path = FolderArg,
+    views: Path | None = typer.Option(
+        None,
+        "--views",
+        help='JSONL of {"_id": tool, "requests": [...]}: views of the tools, registered with them.',
+    ),
+    caller_queries: Path | None = typer.Option(
+        None, "--caller-queries", help='JSONL of {"_id": qid, "queries": [...]} searched per query.'
+    ),
+    llm: bool = typer.Option(False, "--llm", help="Add LLM-generated queries (HOPSCOUT_LLM_BASE_URL)."),
+    llm_limit: int = typer.Option(100, "--llm-limit", help="With --llm: queries given to the LLM (0: all)."),
+    expand: bool = typer.Option(False, "--expand", help="Add LLM-written requests per tool."),
+    poison: bool = typer.Option(
+        False,
+        "--poison",
+        help="Add the attack suite: hostile tools built from half the queries, measured on the other half.",
+    ),
+    limit: int | None = LimitOpt,
+    home: Path | None = HomeOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Tool retrieval: find_tools beside dense and BM25 baselines."""
+    from .evaluation.tools import format_tool_report, run_tool_eval
+    from .llm import LLMClient
+
+    base, scout = _eval_scout(home)
+    client = LLMClient.from_settings(base) if (llm or expand) else None
+    if (llm or expand) and client is None:
+        raise typer.BadParameter("--llm and --expand need an LLM endpoint: set HOPSCOUT_LLM_BASE_URL")
+    report = run_tool_eval(
+        folder,
+        scout,
+        llm=client if llm else None,
+        expand=expand,
+        expand_llm=client,
+        caller_queries=caller_queries,
+        views=views,
+        limit=limit,
+        llm_limit=llm_limit or None,
+        poison=poison,
+        log=_log,
+    )
+    typer.echo(json.dumps(report, indent=2) if as_json else format_tool_report(report))
+
+
+@eval_app.command("multihop")
+def eval_multihop(
+    folder: Path = FolderArg,
+    hops: int = typer.Option(
+        2, "--hops", help="Hops per search (at least 2): every hop operator beside single-shot modes."
+    ),
+    hop_oracle: bool = typer.Option(False, "--hop-oracle", help="The operator diagnostic (MRR, hit@10)."),
+    operators: str | None = typer.Option(
+        None, "--operators", help="Comma-separated operators (default: all)."
+    ),
+    fills: str = typer.Option("0.3", "--fills", help="Comma-separated shares of slots later hops fill."),
+    lowercase: bool = typer.Option(
+        False, "--lowercase", help="On a lower-cased copy of the set (no capitalisation cues)."
+    ),
+    limit: int | None = LimitOpt,
+    home: Path | None = HomeOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Multi-hop: every hop operator beside single-shot modes, at K=10 and K=5."""
+    from .evaluation.multihop_eval import format_multihop, run_multihop_eval
+
+    _, scout = _eval_scout(home)
+    report = run_multihop_eval(
+        folder,
+        scout,
+        operators=[o.strip() for o in operators.split(",")] if operators else None,
+        fills=[float(f) for f in fills.split(",")],
+        hops=max(hops, 2),
+        oracle=hop_oracle,
+        limit=limit,
+        lowercase=lowercase,
+        log=_log,
+    )
+    typer.echo(json.dumps(report, indent=2) if as_json else format_multihop(report))
+
+
+@eval_app.command("augment")
+def eval_augment(
+    folder: Path = FolderArg,
+    policies: str = typer.Option(
+        "never,always,auto",
+        "--policies",
+        "--augment",
+        help="never|always|auto, checked (all three, plus the oracle, are measured).",
+    ),
+    augmenters: list[str] | None = typer.Option(
+        None, "--augmenter", help="Augmenter(s) to measure (default rocchio and rm3)."
+    ),
+    mode: str = typer.Option("hybrid", "--mode", "--augment-mode", help="dense, lexical or hybrid."),
+    recorded: Path | None = typer.Option(
+        None,
+        "--recorded",
+        help="Recorded LLM outputs (JSONL keyed by query id) replayed as the LLM, and as the agent's "
+        "expansion= text for the expansion augmenter.",
+    ),
+    limit: int | None = LimitOpt,
+    home: Path | None = HomeOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Query augmentation: never, always, the gate (auto) and the oracle, per augmenter."""
+    from .augment import check_policy
+    from .evaluation.augment_eval import format_augment_report, run_augment_eval
+    from .llm import LLMClient
+
+    for policy in policies.split(","):
+        check_policy(policy.strip())
+    base, scout = _eval_scout(home)
+    names = [n.strip() for name in (augmenters or ["rocchio", "rm3"]) for n in name.split(",") if n.strip()]
+    report = run_augment_eval(
+        folder,
+        scout,
+        augmenters=names,
+        mode=mode,
+        limit=limit,
+        llm=LLMClient.from_settings(base),
+        recorded=recorded,
+        log=_log,
+    )
+    typer.echo(json.dumps(report, indent=2) if as_json else format_augment_report(report))
+
+
+@eval_app.command("confidence")
+def eval_confidence(
+    folder: Path = FolderArg,
+    limit: int | None = LimitOpt,
+    home: Path | None = HomeOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """How well the confidence estimates tell found from not found (AUROC, ECE)."""
+    from .evaluation.confidence_eval import format_confidence_report, run_confidence_eval
+
+    _, scout = _eval_scout(home)
+    report = run_confidence_eval(folder, scout, limit=limit, log=_log)
+    typer.echo(json.dumps(report, indent=2) if as_json else format_confidence_report(report))
 
 
 def _gate_line(row: dict[str, Any]) -> str:

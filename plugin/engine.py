@@ -1,41 +1,39 @@
 """The engine under :class:`~hopscout.Scout`: it owns the store, the per-collection indexes, fusion weights,
-writes, the LLM and its cache, and the hop operators, and runs every search as a pipeline of stages:
+writes, the LLM and its cache, the hop operators and the passage prior, and runs every search as the pipeline
+:func:`hopscout.pipeline.build_pipeline` assembles from the resolved options:
 
-    validate → first retrieval → [augment] → [hop] → prior → confidence → hits
+    validate → first retrieval → [augment] → [hop] → [prior] → [confidence] → hits
 
-(:mod:`hopscout.retrieval`, :mod:`hopscout.augment`, :mod:`hopscout.hop`). Features built on the core (tool
+Writes overlap embedding through :mod:`hopscout.writer`. Features built on the core (tool
 retrieval, ingestion, calibration, evaluation) use the engine's public methods, never its private state."""
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
-from . import augment
 from .embedders import Embedder
 from .errors import CollectionNotFoundError, InvalidArgumentError
-from .hop import HopOperator, HopStage, PassagePhrases, PhraseTable, get_operator
+from .hop import HopOperator, PassagePhrases, PhraseTable, get_operator
 from .index import FLAGS_KEY, KIND_TOOLS, META_DIM, META_EMBEDDER, META_KIND, CollectionIndex, content_hash
 from .llm import LLM, CachedLLM, LLMCache, LLMClient
-from .retrieval import FirstRetrieval, FirstStage, Ranked, SearchOptions, Stage, check_queries, to_hits
-from .retrieval.confidence import COVERAGE_DEPTH, load_confidence
+from .pipeline import build_pipeline
+from .retrieval import FirstRetrieval, SearchOptions, check_queries, to_hits
 from .retrieval.options import check_fusion_weight
-from .retrieval.results import fetch_texts
+from .retrieval.prior import PassagePrior
 from .settings import Settings
 from .store import VectorStore, check_collection_name
 from .suspicion import text_flags
 from .types import CollectionInfo, Hit
+from .writer import store_while_embedding
 
 META_FUSION_WEIGHT = "hopscout:fusion_weight"
 DEFAULT_FUSION_WEIGHT = 0.5
-PRIOR_DEPTH = 20  # rows per query the passage prior reads
-READ_FLAGS_KEPT = 200_000  # flags read at query time (passages written before flags existed) kept in memory
 Progress = Callable[[int, int], None]
 
 
@@ -55,7 +53,7 @@ class Engine:
         self._indexes: dict[str, CollectionIndex] = {}
         self._hop_operators: dict[str, HopOperator] = {}
         self._phrases: dict[str, PassagePhrases] = {}
-        self._read_flags: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        self.passage_prior = PassagePrior(settings.flagged_demotion)
         self._lock = threading.RLock()
 
     # -- collections ------------------------------------------------------------------------------
@@ -178,39 +176,23 @@ class Engine:
         here and the write itself is short (the tool catalog embeds first and holds its lock only to write)."""
         if vectors is not None and len(vectors) != len(ids):
             raise InvalidArgumentError(f"{len(vectors)} vectors for {len(ids)} documents: give one per text")
-        # hostile-text signs, read once when written (FLAGS_KEY: "" = read and clean); see `prior` below
+        # hostile-text signs, read once when written (FLAGS_KEY: "" = read and clean); see retrieval/prior.py
         metadatas = [{**m, FLAGS_KEY: ",".join(text_flags(t))} for t, m in zip(texts, metadatas)]
-        size = self.settings.batch_size
-        group = size * 4  # texts per store write
-        pending: queue.Queue[Any] = queue.Queue(maxsize=2)
-        failure: list[BaseException] = []
-
-        def writer() -> None:
-            while (item := pending.get()) is not None:
-                if failure:
-                    continue
-                try:
-                    index.upsert(*item)
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread below
-                    failure.append(exc)
-
-        thread = threading.Thread(target=writer, name="hopscout-writer", daemon=True)
-        thread.start()
-        try:
-            for start in range(0, len(ids), group):
-                if failure:
-                    break
-                end = min(start + group, len(ids))
-                if vectors is not None:
-                    rows = vectors[start:end]
-                else:
-                    rows = self.embed(texts[start:end], progress, done=start, total=len(ids))
-                pending.put((ids[start:end], texts[start:end], rows, metadatas[start:end]))
-        finally:
-            pending.put(None)
-            thread.join()
-        if failure:
-            raise failure[0]
+        group = self.settings.batch_size * 4  # texts per store write
+        store_while_embedding(
+            index.upsert,
+            (
+                (
+                    ids[start : start + group],
+                    texts[start : start + group],
+                    vectors[start : start + group]
+                    if vectors is not None
+                    else self.embed(texts[start : start + group], progress, done=start, total=len(ids)),
+                    metadatas[start : start + group],
+                )
+                for start in range(0, len(ids), group)
+            ),
+        )
         if self.settings.index_phrases if phrases is None else phrases:
             hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
             self.phrases(index).add(ids, texts, hashes)
@@ -280,105 +262,8 @@ class Engine:
         """The search pipeline, one hit list per query. Everything is checked before the store is touched."""
         queries = check_queries(queries, self.settings)
         opts = options.resolve(self.settings)
-        augmenting = (
-            augment.resolve(self.settings, opts.augment, opts.augmenter, opts.expansion)
-            if augment.wanted(opts, self.settings)
-            else None
-        )
-        hop = get_operator(cast(str, opts.hop_operator)) if opts.hops > 1 else None
-        operator = self.hop_operator(hop.name) if hop is not None else None
-        index = self.index(opts.collection)
-        index.sync()
-        weight = self.fusion_weight(index, opts.fusion_weight)
-        first = self.first_retrieval(index)
-        mode = cast(str, opts.mode)
-        stage: Stage
-        if augmenting is None:  # first retrieval → hits
-            stage = FirstStage(
-                first,
-                mode=mode,
-                k=opts.k,
-                weight=weight,
-                candidates=self.settings.candidates,
-                where=opts.where,
-            )
-        else:  # first retrieval → gate → augmenter → fusion with the original
-            policy, spec = augmenting
-            stage = augment.AugmentStage(
-                first,
-                policy=policy,
-                spec=spec,
-                mode=mode,
-                k=opts.k,
-                weight=weight,
-                depth=self.settings.candidates,
-                where=opts.where,
-                expansion=opts.expansion,
-                llm=self.completions,
-            )
-        if hop is not None and operator is not None:  # the stage above is the first hop
-            stage = HopStage(
-                _Prior(stage, lambda ranked: self.prior(index, ranked, opts.k)),  # flagged: no frontier
-                index=index,
-                embedder=self.embedder,
-                operator=operator,
-                text_level=hop.text_level,
-                passage_vectors=hop.passage_vectors,
-                phrases=self.phrases(index) if hop.phrases else None,
-                pool=self.pool,
-                hops=opts.hops,
-                beam=cast(int, opts.beam),
-                fill=cast(float, opts.hop_fill),
-                k=opts.k,
-                where=opts.where,
-            )
-        ranked = self.prior(index, stage.retrieve(queries), opts.k)
-        rankings = [r.candidates.ranking(mode, weight) for r in ranked]  # the first retrieval's own order
-        shown = {row.id for r in ranked for row in r.rows[: opts.k]}
-        texts = fetch_texts(
-            index, ranked, shown | {i for ranking in rankings for i, _ in ranking[:COVERAGE_DEPTH]}
-        )
-        load_confidence(index.last_metadata or index.metadata()).annotate(ranked, rankings, texts, opts.k)
-        return to_hits(index, ranked, opts.k)
-
-    def prior(self, index: CollectionIndex, ranked: list[Ranked], k: int) -> list[Ranked]:
-        """Demote hostile-looking passages: within each query's top ``max(2k, 20)``, a passage flagged when
-        written (a word list, repetition, instructions to the agent) scores HOPSCOUT_FLAGGED_DEMOTION times
-        its score, and the rows are re-sorted. Flags are read from the BM25 index's copy of the metadata (no
-        store call); passages written before flags existed are read from their text once and remembered."""
-        demotion = self.settings.flagged_demotion
-        depth = max(2 * k, PRIOR_DEPTH)
-        stored = index.lexical.values(FLAGS_KEY, [row.id for r in ranked for row in r.rows[:depth]])
-        flags: dict[str, tuple[str, ...]] = {}
-        unread: dict[str, tuple[str, str, str]] = {}  # written before flags existed, and not read yet
-        with self._lock:
-            for doc_id, (content, value) in stored.items():
-                if value is not None:
-                    flags[doc_id] = tuple(f for f in value.split(",") if f)
-                elif (key := (index.name, doc_id, content)) in self._read_flags:
-                    flags[doc_id] = self._read_flags[key]
-                else:
-                    unread[doc_id] = key
-        if unread:
-            texts = fetch_texts(index, ranked, unread)
-            read = {doc_id: text_flags(texts.get(doc_id, "")) for doc_id in unread}
-            flags.update(read)
-            with self._lock:
-                if len(self._read_flags) + len(read) > READ_FLAGS_KEPT:
-                    self._read_flags.clear()
-                self._read_flags.update({unread[doc_id]: f for doc_id, f in read.items()})
-        for r in ranked:
-            lifted = False
-            for row in r.rows[:depth]:
-                row.flags = flags.get(row.id, ())
-                if row.flags and demotion < 1.0:
-                    row.score = min(
-                        row.score * demotion, row.score * (2.0 - demotion)
-                    )  # down, whatever its sign
-                    lifted = True
-            if lifted:
-                r.rows[:depth] = sorted(r.rows[:depth], key=lambda row: -row.score)
-        return ranked
+        pipeline = build_pipeline(opts, self)
+        return to_hits(pipeline.index, pipeline.retrieve(queries), opts.k)
 
     def close(self) -> None:
         """Release the lexical index files, the LLM cache and worker threads."""
@@ -394,15 +279,3 @@ class Engine:
                 self._llm_cache = None
         self.store.close()
         self.pool.shutdown(wait=False)
-
-
-class _Prior:
-    """A stage with the passage prior applied to what it returns (the hop stage's first hop: a flagged passage
-    should not spawn the next hop's queries)."""
-
-    def __init__(self, inner: Stage, prior: Callable[[list[Ranked]], list[Ranked]]) -> None:
-        self.inner = inner
-        self.prior = prior
-
-    def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
-        return self.prior(self.inner.retrieve(queries))

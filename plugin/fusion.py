@@ -42,6 +42,11 @@ def convex(dense: Scores, lexical: Scores, weight: float = 0.5) -> Fused:
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
+def rrf_term(rank: int, k: int = RRF_K, weight: float = 1.0) -> float:
+    """The one reciprocal-rank formula: what place ``rank`` (0 = first) of a list adds, ``weight / (k + rank + 1)``."""
+    return weight / (k + rank + 1)
+
+
 def rrf_lists(lists: Sequence[Scores], weights: Sequence[float] | None = None, k: int = RRF_K) -> Sourced:
     """Reciprocal-rank fusion: ``Σ weight / (k + rank + 1)`` over the lists (weight 1 each by default).
 
@@ -51,7 +56,7 @@ def rrf_lists(lists: Sequence[Scores], weights: Sequence[float] | None = None, k
         share = 1.0 if weights is None else weights[n]
         for rank, key in enumerate(sorted(scores, key=lambda x: -scores[x])):
             score, source = out.get(key, (0.0, n))
-            out[key] = (score + share / (k + rank + 1), source)
+            out[key] = (score + rrf_term(rank, k, share), source)
     return out
 
 

@@ -16,7 +16,7 @@ from .engine import Engine, Progress
 from .errors import HopscoutError, InvalidArgumentError, ToolCatalogCollectionError
 from .filters import Where, validate_where
 from .llm import LLM
-from .retrieval import SearchKwargs, SearchOptions
+from .retrieval import DEFAULT_SEARCH_K, SearchKwargs, SearchOptions
 from .settings import Settings, load_settings
 from .store import VectorStore, check_collection_name, open_store
 from .types import CollectionInfo, Document, Hit, IngestReport
@@ -172,12 +172,12 @@ class Scout:
         return len(targets or ())
 
     # -- searching --------------------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, **options: Unpack[SearchKwargs]) -> list[Hit]:
+    def search(self, query: str, k: int = DEFAULT_SEARCH_K, **options: Unpack[SearchKwargs]) -> list[Hit]:
         """The ``k`` best hits for one query (see :meth:`search_batch` for the options)."""
         return self.search_batch([query], k, **options)[0]
 
     def search_batch(
-        self, queries: Sequence[str], k: int = 10, **options: Unpack[SearchKwargs]
+        self, queries: Sequence[str], k: int = DEFAULT_SEARCH_K, **options: Unpack[SearchKwargs]
     ) -> list[list[Hit]]:
         """The ``k`` best hits for each query. Options (:class:`~hopscout.retrieval.SearchOptions`; unset ones
         follow the ``HOPSCOUT_*`` settings):

@@ -30,7 +30,15 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field, PydanticUserError, TypeAdapter, ValidationError
 
-from hopscout import HopscoutError, InvalidArgumentError, Scout, SearchOptions, ToolCatalog, __version__
+from hopscout import (
+    DEFAULT_AGENT_K,
+    HopscoutError,
+    InvalidArgumentError,
+    Scout,
+    SearchOptions,
+    ToolCatalog,
+    __version__,
+)
 
 from .settings import ServerSettings, url_host
 
@@ -432,7 +440,7 @@ class HopscoutMCPServer(MCPServer):
 
         async def search(
             query: str,
-            k: int = 5,
+            k: int = DEFAULT_AGENT_K,
             where: dict[str, Any] | None = None,
             collection: str | None = None,
             mode: str | None = None,
@@ -467,7 +475,7 @@ class HopscoutMCPServer(MCPServer):
                 inspect.Parameter(
                     "k",
                     keyword,
-                    default=5,
+                    default=DEFAULT_AGENT_K,
                     annotation=Annotated[
                         int, Field(ge=1, le=100, description="How many passages to return.")
                     ],
@@ -529,7 +537,7 @@ class HopscoutMCPServer(MCPServer):
         queries: Annotated[
             list[str] | None, Field(description="One short query per capability when the task needs several.")
         ] = None,
-        k: Annotated[int, Field(ge=1, le=50, description="How many tools to return.")] = 5,
+        k: Annotated[int, Field(ge=1, le=50, description="How many tools to return.")] = DEFAULT_AGENT_K,
     ) -> FindToolsResult:
         if self.router is not None:
             await self.router.wait_ready()

@@ -88,3 +88,11 @@ def test_the_store_backend_is_picked_by_name(tmp_path: Path, embedder: Any) -> N
         Scout(Settings(home=tmp_path, store="nope"), embedder=embedder)
     with Scout(Settings(home=tmp_path, store="chroma"), embedder=embedder) as scout:
         assert type(scout.store).__name__ == BACKENDS["chroma"].rpartition(":")[2]
+
+
+def test_the_passage_prior_and_the_confidence_are_stages_chosen_by_options(scout: Scout) -> None:
+    full = scout.search(QUESTION, 3)
+    bare = scout.search(QUESTION, 3, prior=False, confidence=False)  # not agent options: for measuring stages
+    assert [h.id for h in bare] == [h.id for h in full]  # nothing here is flagged: the prior changes nothing
+    assert full[0].confidence is not None and all(h.confidence is None for h in bare)
+    assert {"prior", "confidence"}.isdisjoint(f.name for f in SearchOptions.agent_options())

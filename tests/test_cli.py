@@ -329,3 +329,77 @@ def test_eval_augment_report(hopscout, home: Path) -> None:
     assert set(result["signal_rho"]) >= {"dense_top", "agreement", "idf_mean"}
     assert all(-1.0 <= rho <= 1.0 for rho in result["signal_rho"].values())
     assert all(row["p50_ms"] > 0 for row in rows.values())
+
+
+SUITES = ("retrieval", "tools", "multihop", "augment", "confidence")
+
+
+def test_eval_help_lists_one_command_per_suite(hopscout) -> None:
+    run = hopscout("eval", "--help")
+    assert run.code == 0, run.err
+    assert all(suite in run.out for suite in SUITES) and "legacy form" in run.out
+
+
+@pytest.mark.parametrize(
+    ("suite", "own", "foreign"),
+    [
+        ("retrieval", ("--modes", "--ingest-sample", "--poison"), ("--views", "--hops", "--augmenter")),
+        ("tools", ("--views", "--caller-queries", "--llm", "--expand", "--poison"), ("--modes", "--hops")),
+        (
+            "multihop",
+            ("--hops", "--hop-oracle", "--operators", "--fills", "--lowercase"),
+            ("--views", "--modes"),
+        ),
+        ("augment", ("--policies", "--augmenter", "--mode", "--recorded"), ("--views", "--hops")),
+        ("confidence", ("--limit", "--json"), ("--modes", "--views", "--hops", "--augmenter")),
+    ],
+)
+def test_each_eval_suite_has_only_its_own_options(hopscout, suite: str, own, foreign) -> None:
+    run = hopscout("eval", suite, "--help")
+    assert run.code == 0, run.err
+    assert all(option in run.out for option in own), run.out
+    assert not any(option in run.out for option in foreign), run.out
+
+
+def test_legacy_eval_flags_route_to_their_suite() -> None:
+    from hopscout.cli import _legacy_eval_args as route
+
+    assert route(["D", "--json"]) == ["retrieval", "D", "--json"]
+    assert route(["D", "--tools", "--poison", "--json"]) == ["tools", "D", "--poison", "--json"]
+    assert route(["D", "--augment", "auto", "--augmenter", "rm3"])[0] == "augment"
+    assert route(["D", "--confidence", "--json"]) == ["confidence", "D", "--json"]
+    assert route(["D", "--hops", "2", "--hop-oracle"]) == ["multihop", "D", "--hops", "2", "--hop-oracle"]
+    assert route(["D", "--hop-oracle"])[0] == "multihop" and route(["D", "--hops=3"])[0] == "multihop"
+    assert route(["D", "--hops", "1", "--tools"]) == ["tools", "D"]  # --hops 1 was the single-shot default
+
+
+def test_eval_retrieval_command(hopscout, home: Path) -> None:
+    run = hopscout(
+        "eval", "retrieval", str(FIXTURES / "scifact_mini"), "--modes", "lexical", "--limit", "5",
+        "--ingest-sample", "0", "--json", "--home", str(home),
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert report["queries"] == 5 and set(report["results"]) >= {"lexical"}
+
+
+def test_eval_confidence_command_and_its_legacy_form(hopscout, home: Path) -> None:
+    folder, common = str(FIXTURES / "scifact_mini"), ("--limit", "8", "--json", "--home", str(home))
+    new = hopscout("eval", "confidence", folder, *common)
+    old = hopscout("eval", folder, "--confidence", *common)
+    assert new.code == 0 and old.code == 0, (new.err, old.err)
+    assert json.loads(new.out).keys() == json.loads(old.out).keys()  # the same report (timings aside)
+
+
+def test_eval_multihop_command(hopscout, home: Path) -> None:
+    run = hopscout(
+        "eval", "multihop", str(FIXTURES / "chains_hotpotqa_ircot"), "--operators", "bridge", "--limit", "4",
+        "--json", "--home", str(home),
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    assert json.loads(run.out)
+
+
+def test_eval_suite_rejects_another_suites_option(hopscout) -> None:
+    run = hopscout("eval", "confidence", str(FIXTURES / "scifact_mini"), "--views", "x.jsonl")
+    assert run.code == 2 and run.err.startswith("error:") and "--views" in run.err, run

@@ -6,7 +6,7 @@ Augmenters are declared in :data:`AUGMENTERS`; the gate (:mod:`.gate`) decides p
 --augment``) and stores it with the collection."""
 
 from ..retrieval.options import EXPANSION_HELP, POLICIES
-from .augmenters import AUGMENTERS, LLM_AUGMENTERS, PRF_AUGMENTERS, Augmentation, AugmenterSpec, get_augmenter
+from .augmenters import AUGMENTERS, Augmentation, AugmenterSpec, get_augmenter
 from .gate import (
     DEFAULT_GATE,
     META_GATE,
@@ -25,10 +25,8 @@ __all__ = [
     "AUGMENTERS",
     "DEFAULT_GATE",
     "EXPANSION_HELP",
-    "LLM_AUGMENTERS",
     "META_GATE",
     "POLICIES",
-    "PRF_AUGMENTERS",
     "PRF_UNCALIBRATED",
     "AugmentStage",
     "Augmentation",

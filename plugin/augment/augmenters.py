@@ -216,8 +216,6 @@ AUGMENTERS: dict[str, AugmenterSpec] = {
         AugmenterSpec("keywords", keywords, needs_llm=True),
     )
 }
-LLM_AUGMENTERS = frozenset(name for name, spec in AUGMENTERS.items() if spec.needs_llm)
-PRF_AUGMENTERS = frozenset(name for name, spec in AUGMENTERS.items() if spec.prf)
 
 
 def get_augmenter(name: Any) -> AugmenterSpec:

@@ -275,7 +275,9 @@ class AugmentStage:
 
     def _rows(self, c: Candidates, outcome: Outcome) -> list[Row]:
         rows = []
-        for doc_id, score in outcome.ranking[: max(self.k, self.depth)]:  # beyond k: rows the prior may lift
+        for doc_id, score in outcome.ranking[
+            : max(self.k, self.depth)
+        ]:  # beyond k: rows the passage prior may lift
             parts: dict[str, float] = {"augmented": float(outcome.augmented)}
             if doc_id in c.dense:
                 parts["dense"] = c.dense[doc_id]

@@ -1,4 +1,4 @@
-"""``hopscout eval DIR --augment ...``: each augmenter never / always / auto / oracle in one run.
+"""``hopscout eval augment DIR ...``: each augmenter never / always / auto / oracle in one run.
 
 Every query's first retrieval is run once (timed per query); each augmenter then augments every query (timed
 per query), so "never" and "always" rankings come from the same pass. ``auto`` is scored honestly by 2-fold

@@ -1,4 +1,4 @@
-"""``hopscout eval DIR --confidence``: how well the confidence estimates tell found from not found, in one run.
+"""``hopscout eval confidence DIR``: how well the confidence estimates tell found from not found, in one run.
 
 Per judged query the first retrieval is run once (hybrid, the cross-fitted fusion weight). The confidence
 (P(top hit relevant)) is scored twice: ``auroc_top1`` — does it rank queries whose top hit is relevant above those

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ class Dataset:
     corpus: dict[str, dict[str, Any]]
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
-    query_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     fingerprint: str = ""
     folder: str = ""
     lowercase: bool = False  # a lower-cased copy (corpus and queries): text without capitalisation cues
@@ -56,10 +55,8 @@ def load_dataset(folder: str | Path, *, lowercase: bool = False) -> Dataset:
     for row in _jsonl(folder / "corpus.jsonl", digest):
         corpus[str(row["_id"])] = row
     queries: dict[str, str] = {}
-    fields: dict[str, dict[str, Any]] = {}
     for row in _jsonl(folder / "queries.jsonl", None):
         queries[str(row["_id"])] = row["text"]
-        fields[str(row["_id"])] = {k: v for k, v in row.items() if k not in ("_id", "text")}
     qrels: dict[str, dict[str, int]] = {}
     with open(folder / "qrels.tsv", encoding="utf-8") as fh:
         reader = csv.reader(fh, delimiter="\t")
@@ -75,7 +72,7 @@ def load_dataset(folder: str | Path, *, lowercase: bool = False) -> Dataset:
         queries = {qid: text.lower() for qid, text in queries.items()}
         digest.update(b"lowercase")
     name = f"{folder.name}-lc" if lowercase else folder.name
-    return Dataset(name, corpus, queries, qrels, fields, digest.hexdigest()[:12], str(folder), lowercase)
+    return Dataset(name, corpus, queries, qrels, digest.hexdigest()[:12], str(folder), lowercase)
 
 
 def _jsonl(path: Path, digest: Any) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""``hopscout eval``: quality and speed of every search mode on a BEIR-like set, in one run.
+"""``hopscout eval retrieval``: quality and speed of every search mode on a BEIR-like set, in one run.
 
 The corpus is indexed once into an eval store (reused while the corpus is unchanged). Every query is run
 through the public ``Scout.search`` per mode and timed. Hybrid uses a weight fitted by 2-fold cross-fitting:

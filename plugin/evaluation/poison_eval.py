@@ -171,13 +171,12 @@ def run_passage_poison(
     measure = [qids[r] for r in measure_rows]
     flagged_ids = {i for i in dataset.corpus if text_flags(dataset.doc_text(i))}
     bare = Scout(scout.settings.model_copy(update={"flagged_demotion": 1.0}), embedder=scout.embedder)
-    # the pipeline without the prior stage at all (no flags read either): what the prior costs and changes
-    setattr(bare.engine, "prior", lambda index, ranked, k: ranked)  # noqa: B010
+    # bare searches with prior=False: the pipeline without the prior stage at all (no flags read either)
     try:
         texts = [dataset.queries[q] for q in measure]
         plain_runs = {
             q: [h.id for h in hs]
-            for q, hs in zip(measure, bare.search_batch(texts, 10, collection=collection))
+            for q, hs in zip(measure, bare.search_batch(texts, 10, collection=collection, prior=False))
         }
         prior_runs = {
             q: [h.id for h in hs]
@@ -204,7 +203,7 @@ def run_passage_poison(
             try:
                 asked = [dataset.queries[q] for q in targets]
                 found = scout.search_batch(asked, TOP, collection=collection)
-                found_bare = bare.search_batch(asked, TOP, collection=collection)
+                found_bare = bare.search_batch(asked, TOP, collection=collection, prior=False)
             finally:
                 scout.delete(ids=[attacker.name], collection=collection)
             undefended = _shares([[h.id for h in hs] for hs in found_bare], attacker.name)
@@ -295,7 +294,7 @@ def paired_search_latency(
     """p50 ms of ``Scout.search`` with and without the passage prior, alternating per query."""
     return _alternating_p50(
         lambda q: defended.search(q, k, collection=collection),
-        lambda q: undefended.search(q, k, collection=collection),
+        lambda q: undefended.search(q, k, collection=collection, prior=False),
         queries,
     )
 

@@ -1,4 +1,4 @@
-"""``hopscout eval DIR --tools``: tool retrieval through :class:`ToolCatalog.find_tools`, beside dense and BM25
+"""``hopscout eval tools DIR``: tool retrieval through :class:`ToolCatalog.find_tools`, beside dense and BM25
 baselines over the same tool documents, in one run.
 
 The corpus (one tool per entry) is registered once into ``evaltools-<corpus hash>`` in the eval store and

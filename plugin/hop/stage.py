@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import fusion
 from ..embedders import Embedder
 from ..filters import Where
 from ..index import CollectionIndex
@@ -20,6 +21,9 @@ from .phrases import PassagePhrases
 from .types import HopInput, HopOperator, HopQuery
 
 CANDIDATES = 20  # per spawned query
+# The hop stage has always fused with 1 / (60 + rank), rank from 0: fusion's formula with k = 59, kept so the
+# hop rankings stay as they were (fusion.RRF_K = 60 elsewhere).
+HOP_RRF_K = 59
 
 
 def fill_slots(k: int, fill_ratio: float) -> int:
@@ -181,14 +185,14 @@ class HopStage:
 
 
 def reciprocal_rank_fusion(
-    lists: Sequence[Sequence[tuple[str, float]]], depth: int = CANDIDATES, c: int = 60
+    lists: Sequence[Sequence[tuple[str, float]]], depth: int = CANDIDATES, c: int = HOP_RRF_K
 ) -> list[tuple[str, float]]:
     """Equal-weight RRF of ranked ``(id, score)`` lists, scaled so the best is 1 (so parents compare); the
     best ``depth``."""
     fused: dict[str, float] = {}
     for ranked in lists:
         for rank, (doc_id, _) in enumerate(ranked):
-            fused[doc_id] = fused.get(doc_id, 0.0) + 1.0 / (c + rank)
+            fused[doc_id] = fused.get(doc_id, 0.0) + fusion.rrf_term(rank, c)
     top = max(fused.values(), default=1.0)
     return sorted(((d, s / top) for d, s in fused.items()), key=lambda item: -item[1])[:depth]
 

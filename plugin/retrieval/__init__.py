@@ -3,17 +3,31 @@ from, the values that flow between stages, confidence signals, and hits at the e
 
 from .candidates import Candidates, Ranked, Row, Stage
 from .first import FirstRetrieval, FirstStage
-from .options import EXPANSION_HELP, SearchKwargs, SearchOptions, check_k, check_queries
+from .options import (
+    DEFAULT_AGENT_K,
+    DEFAULT_RETRIEVER_K,
+    DEFAULT_SEARCH_K,
+    EXPANSION_HELP,
+    ResolvedSearch,
+    SearchKwargs,
+    SearchOptions,
+    check_k,
+    check_queries,
+)
 from .results import to_hits
 from .signals import SIGNALS, signals
 
 __all__ = [
+    "DEFAULT_AGENT_K",
+    "DEFAULT_RETRIEVER_K",
+    "DEFAULT_SEARCH_K",
     "EXPANSION_HELP",
     "SIGNALS",
     "Candidates",
     "FirstRetrieval",
     "FirstStage",
     "Ranked",
+    "ResolvedSearch",
     "Row",
     "SearchKwargs",
     "SearchOptions",

@@ -70,7 +70,7 @@ class Row:
     hop: int = 1
     parent: str | None = None
     relevance: float | None = None
-    flags: tuple[str, ...] = ()  # hostile-text signs (hopscout.suspicion), set by the engine's prior
+    flags: tuple[str, ...] = ()  # hostile-text signs (hopscout.suspicion), set by the passage prior stage
 
 
 @dataclass

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis import analyze
+from ..index import CollectionIndex
 from ..logistic import Logistic
-from .candidates import Candidates, Ranked
+from .candidates import Candidates, Ranked, Stage
+from .results import fetch_texts
 from .signals import SIGNALS
 
 META_CONFIDENCE = "hopscout:confidence"
-NO_ANSWER_WEIGHT = (
-    0.1  # the weight of a labelled query with its answers removed: a prior that few queries have none
-)
+NO_ANSWER_WEIGHT = 0.1  # the weight of a labelled query with its answers removed: weighs the belief that few queries have none
 COVERAGE_DEPTH = 5
 FEATURES = (
     *SIGNALS,
@@ -247,3 +247,30 @@ DEFAULT_CONFIDENCE = ConfidenceModels(
         bias=-2.73453,
     ),
 )
+
+
+class ConfidenceStage:
+    """A stage with the confidence estimate set on what it returns: each query's ``confidence`` and its top
+    ``k`` rows' ``relevance``, from the first retrieval's own ranking (``mode``, lexical ``weight``) and the texts
+    of the shown and top-ranked documents (fetched here once; the hits reuse them)."""
+
+    def __init__(self, inner: Stage, index: CollectionIndex, *, mode: str, weight: float, k: int) -> None:
+        self.inner = inner
+        self.index = index
+        self.mode = mode
+        self.weight = weight
+        self.k = k
+
+    def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
+        ranked = self.inner.retrieve(queries)
+        rankings = [
+            r.candidates.ranking(self.mode, self.weight) for r in ranked
+        ]  # the first retrieval's order
+        shown = {row.id for r in ranked for row in r.rows[: self.k]}
+        texts = fetch_texts(
+            self.index, ranked, shown | {i for ranking in rankings for i, _ in ranking[:COVERAGE_DEPTH]}
+        )
+        load_confidence(self.index.last_metadata or self.index.metadata()).annotate(
+            ranked, rankings, texts, self.k
+        )
+        return ranked

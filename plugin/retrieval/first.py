@@ -88,18 +88,18 @@ class FirstRetrieval:
 
 class FirstStage:
     """The plain search: the first retrieval ranked by the mode. Single retrievers keep their own order; hybrid
-    fuses each retriever's top ``candidates`` (convex, lexical ``weight``). Scores: ``dense`` / ``lexical``, and
+    fuses each retriever's top ``depth`` (convex, lexical ``weight``). Scores: ``dense`` / ``lexical``, and
     for hybrid ``fused`` beside the parts. Both retrievers always run (the other one on a worker thread): the
     confidence of the result reads them both (:mod:`.confidence`)."""
 
     def __init__(
-        self, first: FirstRetrieval, *, mode: str, k: int, weight: float, candidates: int, where: Where | None
+        self, first: FirstRetrieval, *, mode: str, k: int, weight: float, depth: int, where: Where | None
     ) -> None:
         self.first = first
         self.mode = mode
         self.k = k
         self.weight = weight
-        self.depth = max(k, candidates)
+        self.depth = max(k, depth)
         self.where = where
 
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:

@@ -22,8 +22,13 @@ from ..settings import SearchMode, Settings
 AugmentPolicy = Literal["never", "always", "auto"]
 MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 POLICIES: tuple[str, ...] = ("never", "always", "auto")
+# Each face's default k, in one place. The faces import them from hopscout.
+DEFAULT_SEARCH_K = 10  # Scout.search and the CLI: a person scans a page of ten results
+DEFAULT_AGENT_K = 5  # an agent's tool (MCP search, search tools, tool selectors): each hit costs its context
+DEFAULT_RETRIEVER_K = 4  # LangChain/LlamaIndex retrievers feeding a chain's prompt (LangChain's own default)
 MAX_HOPS = 4
 MAX_BEAM = 50
+COLLECTION_WEIGHT: Literal["collection"] = "collection"  # the fusion weight calibrated on the collection
 MAX_OPTION_CHARS = 512  # the longest collection name; hop operators, augmenters and modes are far shorter
 _NAMES = ("mode", "collection", "hop_operator", "augment", "augmenter")
 
@@ -51,7 +56,7 @@ def _agent(text: str) -> dict[str, str]:
 class SearchOptions:
     """One search's options; ``None`` means "the setting" (``HOPSCOUT_*``, see :class:`Settings`)."""
 
-    k: int = 10
+    k: int = DEFAULT_SEARCH_K
     where: Where | None = None
     mode: SearchMode | None = None
     fusion_weight: float | None = None
@@ -63,6 +68,9 @@ class SearchOptions:
     augment: AugmentPolicy | None = field(default=None, metadata=_agent(AUGMENT_HELP))
     augmenter: str | None = None
     expansion: str | None = field(default=None, metadata=_agent(EXPANSION_HELP))
+    # not for agents: off only to measure what a stage costs (the poison evaluation turns the prior off)
+    prior: bool = True  # the passage prior stage (retrieval/prior.py)
+    confidence: bool = True  # the confidence estimate (retrieval/confidence.py)
 
     @classmethod
     def names(cls) -> frozenset[str]:
@@ -98,8 +106,10 @@ class SearchOptions:
                 )
         validate_where(self.where)
 
-    def resolve(self, settings: Settings) -> SearchOptions:
-        """These options with settings filled in and the generic ones checked (InvalidArgumentError says which)."""
+    def resolve(self, settings: Settings) -> ResolvedSearch:
+        """These options with settings filled in and the generic ones checked (InvalidArgumentError says which):
+        what every stage of the pipeline reads. The augmenter's and hop operator's names are checked by their
+        registries when the pipeline is built (:func:`hopscout.pipeline.build_pipeline`)."""
         self.check_inputs()
         check_expansion(self.expansion, settings)
         mode = self.mode or settings.search_mode
@@ -110,19 +120,56 @@ class SearchOptions:
             raise InvalidArgumentError(f"hops must be an integer from 1 to {MAX_HOPS}, got {hops!r}")
         if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
             raise InvalidArgumentError(f"beam must be an integer from 1 to {MAX_BEAM}, got {beam!r}")
+        for name in ("prior", "confidence"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidArgumentError(f"{name} must be True or False, got {getattr(self, name)!r}")
         fill = settings.hop_fill if self.hop_fill is None else self.hop_fill
         if isinstance(fill, bool) or not isinstance(fill, (int, float)) or not 0.0 <= fill <= 0.9:
             raise InvalidArgumentError(f"hop_fill must be a number from 0 to 0.9, got {fill!r}")
-        return dataclasses.replace(
-            self,
+        weight = next((w for w in (self.fusion_weight, settings.fusion_weight) if w is not None), None)
+        return ResolvedSearch(
             k=check_k(self.k, settings),
             where=validate_where(self.where),
             mode=mode,
+            fusion_weight=COLLECTION_WEIGHT if weight is None else check_fusion_weight(weight),
             collection=self.collection or settings.collection,
+            hops=hops,
             beam=beam,
-            hop_fill=float(fill),
             hop_operator=self.hop_operator or settings.hop_operator,
+            hop_fill=float(fill),
+            augmenting=self.expansion is not None or (self.augment or settings.augment) != "never",
+            augment=self.augment,
+            augmenter=self.augmenter,
+            expansion=self.expansion,
+            depth=settings.candidates,
+            prior=self.prior,
+            confidence=self.confidence,
         )
+
+
+@dataclass(frozen=True)
+class ResolvedSearch:
+    """One search's options as the pipeline reads them: every setting filled in, the generic ones checked
+    (:meth:`SearchOptions.resolve` makes it; stages read only the fields they need)."""
+
+    k: int
+    where: Where | None  # None: no filter
+    mode: SearchMode
+    fusion_weight: (
+        float | Literal["collection"]
+    )  # the call's or HOPSCOUT_FUSION_WEIGHT, else the collection's
+    collection: str
+    hops: int
+    beam: int
+    hop_operator: str
+    hop_fill: float
+    augmenting: bool  # caller text, or a policy but never: the augment stage runs
+    augment: AugmentPolicy | None  # the caller's choices; augment.resolve turns them into a policy and spec
+    augmenter: str | None
+    expansion: str | None
+    depth: int  # candidates per retriever (HOPSCOUT_CANDIDATES), in every stage
+    prior: bool  # the passage prior stage (retrieval/prior.py)
+    confidence: bool  # the confidence estimate (retrieval/confidence.py)
 
 
 class SearchKwargs(TypedDict, total=False):
@@ -139,6 +186,8 @@ class SearchKwargs(TypedDict, total=False):
     augment: AugmentPolicy | None
     augmenter: str | None
     expansion: str | None
+    prior: bool
+    confidence: bool
 
 
 def check_k(k: Any, settings: Settings) -> int:
