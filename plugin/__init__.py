@@ -23,7 +23,7 @@ from .errors import (
 from .llm import LLM, LLMClient, ReplayLLM
 from .retrieval import DEFAULT_AGENT_K, DEFAULT_RETRIEVER_K, DEFAULT_SEARCH_K, SearchOptions
 from .scout import Scout
-from .settings import Settings
+from .settings import AUGMENT_POLICIES, SEARCH_MODES, AugmentPolicy, SearchMode, Settings
 from .store import VectorStore
 from .tools import RegisterReport, ToolCatalog, ToolHit, ToolResults, ToolSpec
 from .types import HIT_FIELDS, CollectionInfo, Document, Hit, IngestReport
@@ -32,11 +32,14 @@ from .untrusted import namespace_problem, shown, tool_name_problem, untrusted_te
 __version__ = "0.1.0"
 
 __all__ = [
+    "AUGMENT_POLICIES",
     "DEFAULT_AGENT_K",
     "DEFAULT_RETRIEVER_K",
     "DEFAULT_SEARCH_K",
     "HIT_FIELDS",
     "LLM",
+    "SEARCH_MODES",
+    "AugmentPolicy",
     "CollectionInfo",
     "CollectionNotFoundError",
     "Document",
@@ -55,6 +58,7 @@ __all__ = [
     "RegisterReport",
     "ReplayLLM",
     "Scout",
+    "SearchMode",
     "SearchOptions",
     "SentenceTransformerEmbedder",
     "Settings",

@@ -16,8 +16,9 @@ import numpy as np
 from . import fusion
 from .analysis import analyze
 from .augment import Gate, augment_batch, budget, fit_gate, gates_metadata, get_augmenter
-from .augment.gate import META_GATE
+from .engine import Engine
 from .errors import InvalidArgumentError
+from .keys import META_CONFIDENCE, META_GATE
 from .llm import LLM
 from .logistic import Logistic
 from .metrics import mean, per_query
@@ -25,23 +26,22 @@ from .retrieval import SearchOptions
 from .retrieval.confidence import (
     COVERAGE_DEPTH,
     DEFAULT_CONFIDENCE,
-    META_CONFIDENCE,
     NO_ANSWER_WEIGHT,
     ConfidenceModels,
     hit_features,
     query_features,
 )
-from .scout import Scout
+from .scout import Scout, engine_of
 
 WEIGHT_GRID = tuple(round(0.1 * i, 1) for i in range(11))
 
 
 @dataclass(frozen=True)
-class Candidates:
-    """Per query: dense and lexical ``{id: score}`` candidate maps."""
+class ScoreLists:
+    """Per query: the dense and lexical ``{id: score}`` maps a weight grid re-fuses offline."""
 
-    dense: list[dict[str, float]]
-    lexical: list[dict[str, float]]
+    dense_scores: list[dict[str, float]]
+    lexical_scores: list[dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -53,29 +53,30 @@ class FusionFit:
     queries: int
 
 
-def gather_candidates(scout: Scout, queries: Sequence[str], collection: str | None = None) -> Candidates:
-    """Dense and lexical candidates at the depth hybrid search fuses (``settings.candidates``)."""
-    n = scout.settings.candidates
+def gather_scores(engine: Engine, queries: Sequence[str], collection: str | None = None) -> ScoreLists:
+    """Dense and lexical scores at the depth hybrid search fuses (``settings.candidates``)."""
+    n = engine.settings.candidates
     # through the engine: a tool catalog's collection (which Scout.search refuses) is calibrated the same way
     dense, lexical = (
-        scout.engine.search(queries, SearchOptions.build(n, {"mode": mode, "collection": collection}))
+        engine.search(queries, SearchOptions.build(n, {"mode": mode, "collection": collection}))
         for mode in ("dense", "lexical")
     )
-    return Candidates(
+    return ScoreLists(
         [{h.id: h.scores["dense"] for h in hits} for hits in dense],
         [{h.id: h.scores["lexical"] for h in hits} for hits in lexical],
     )
 
 
-def fused_ids(candidates: Candidates, rows: Sequence[int], weight: float, k: int = 10) -> list[list[str]]:
+def fused_ids(scores: ScoreLists, rows: Sequence[int], weight: float, k: int = 10) -> list[list[str]]:
     """The hybrid ranking (ids) of the given query rows at ``weight``."""
     return [
-        [i for i, _ in fusion.convex(candidates.dense[r], candidates.lexical[r], weight)[:k]] for r in rows
+        [i for i, _ in fusion.convex(scores.dense_scores[r], scores.lexical_scores[r], weight)[:k]]
+        for r in rows
     ]
 
 
 def fit_weight(
-    candidates: Candidates, relevant: Sequence[Mapping[str, int]], rows: Sequence[int] | None = None
+    scores: ScoreLists, relevant: Sequence[Mapping[str, int]], rows: Sequence[int] | None = None
 ) -> FusionFit:
     """The grid weight with the best mean nDCG@10 over ``rows`` (ties go to the weight nearest 0.5)."""
     rows = list(range(len(relevant))) if rows is None else list(rows)
@@ -84,7 +85,7 @@ def fit_weight(
     qrels = {str(r): dict(relevant[r]) for r in rows}
     table = {}
     for weight in WEIGHT_GRID:
-        run = dict(zip((str(r) for r in rows), fused_ids(candidates, rows, weight)))
+        run = dict(zip((str(r) for r in rows), fused_ids(scores, rows, weight)))
         table[weight] = mean(per_query(run, qrels))["ndcg@10"]
     best = max(table, key=lambda w: (round(table[w], 6), -abs(w - 0.5)))
     return FusionFit(best, table, len(rows))
@@ -101,9 +102,10 @@ def calibrate_fusion(
     """Fit the collection's hybrid weight on labelled queries and (by default) store it with the collection."""
     if len(queries) != len(relevant):
         raise InvalidArgumentError(f"{len(queries)} queries but {len(relevant)} relevance maps")
-    fit = fit_weight(gather_candidates(scout, queries, collection), relevant)
+    engine = engine_of(scout)
+    fit = fit_weight(gather_scores(engine, queries, collection), relevant)
     if store:
-        scout.set_fusion_weight(fit.weight, collection=collection)
+        engine.set_fusion_weight(engine.index(collection), fit.weight)
     return fit
 
 
@@ -137,18 +139,18 @@ def calibrate_augment(
         raise InvalidArgumentError(
             f"calibration needs 2+ queries with relevance maps ({len(queries)} / {len(relevant)})"
         )
-    spec = get_augmenter(augmenter or scout.settings.augmenter)
+    engine = engine_of(scout)
+    spec = get_augmenter(augmenter or engine.settings.augmenter)
     if spec.caller_text:
         raise InvalidArgumentError(
             f"the {spec.name!r} augmenter uses caller text per call; it has no gate to calibrate"
         )
-    engine = scout.engine
-    mode = mode or scout.settings.search_mode
+    mode = mode or engine.settings.search_mode
     index = engine.index(collection)
     index.sync()
     weight = engine.fusion_weight(index)
     first = engine.first_retrieval(index)
-    depth = scout.settings.candidates
+    depth = engine.settings.candidates
     firsts = first.run(list(queries), mode=mode, depth=depth, both=True, with_signals=True)
     outcomes = augment_batch(
         first,
@@ -200,7 +202,7 @@ class ConfidenceData:
 
 
 def confidence_data(
-    scout: Scout,
+    engine: Engine,
     collection: str | None,
     queries: Sequence[str],
     relevant: Sequence[Mapping[str, int]],
@@ -210,12 +212,11 @@ def confidence_data(
 ) -> ConfidenceData:
     """The features of :mod:`hopscout.retrieval.confidence` for labelled queries, from the collection's own first
     retrieval (hybrid; ``weights`` per query, default the collection's). Hit rows hold a placeholder logit (0)."""
-    engine = scout.engine
     index = engine.index(collection)
     index.sync()
     first = engine.first_retrieval(index)
     found = first.run(
-        list(queries), mode=mode, depth=max(k, scout.settings.candidates), both=True, with_signals=True
+        list(queries), mode=mode, depth=max(k, engine.settings.candidates), both=True, with_signals=True
     )
     weight = engine.fusion_weight(index)
     rankings = [c.ranking(mode, weights[n] if weights is not None else weight) for n, c in enumerate(found)]
@@ -226,7 +227,7 @@ def confidence_data(
         c.ranking(mode, weights[n] if weights is not None else weight) for n, c in enumerate(removed)
     ]
     ids |= {i for ranking in removed_rankings for i, _ in ranking[:COVERAGE_DEPTH]}
-    terms = {i: set(analyze(t)) for i, (t, _, _) in index.get(sorted(ids)).items()}
+    terms = {i: set(analyze(doc.text)) for i, doc in index.get(sorted(ids)).items()}
     q_rows, labels, r_rows, h_rows, h_labels, h_query = [], [], [], [], [], []
     for n, (c, ranking, gold) in enumerate(zip(found, rankings, golds)):
         q_rows.append(query_features(c, ranking, terms))
@@ -292,7 +293,8 @@ def calibrate_confidence(
         raise InvalidArgumentError(
             f"confidence calibration needs {2 * folds}+ labelled queries, got {len(queries)}"
         )
-    data = confidence_data(scout, collection, queries, relevant)
+    engine = engine_of(scout)
+    data = confidence_data(engine, collection, queries, relevant)
     fold = np.arange(len(queries)) % folds
     held, default = np.zeros(len(queries)), DEFAULT_CONFIDENCE.query.probability(data.queries)
     for part in range(folds):
@@ -303,5 +305,5 @@ def calibrate_confidence(
     better = brier < default_brier
     models = fit_confidence(data) if better else DEFAULT_CONFIDENCE
     if store and better:
-        scout.engine.index(collection).update_metadata(**{META_CONFIDENCE: models.to_json()})
+        engine.index(collection).update_metadata(**{META_CONFIDENCE: models.to_json()})
     return ConfidenceFit(models, better, brier, default_brier, len(queries))

@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from .errors import CollectionNotFoundError, HopscoutError, InvalidArgumentError, StoreNotFoundError
+from .settings import AUGMENT_POLICIES, SEARCH_MODES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hopscout: retrieval for LLM agents.")
 
@@ -21,6 +22,7 @@ CollectionOpt = typer.Option(
 )
 HomeOpt = typer.Option(None, "--home", help="Store location (default: HOPSCOUT_HOME or ~/.hopscout).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
+_MODE_NAMES = f"{', '.join(SEARCH_MODES[:-1])} or {SEARCH_MODES[-1]}"  # "dense, lexical or hybrid"
 
 
 def _version(value: bool) -> None:
@@ -148,7 +150,7 @@ def search(
         None, help="What to look for; - (or nothing, with text piped in) reads it from stdin."
     ),
     k: int = typer.Option(5, "--k", "-k", help="How many results."),
-    mode: str | None = typer.Option(None, "--mode", help="dense, lexical or hybrid (default hybrid)."),
+    mode: str | None = typer.Option(None, "--mode", help=f"{_MODE_NAMES} (default hybrid)."),
     where: str | None = typer.Option(
         None, "--where", help='Metadata filter as JSON, e.g. \'{"lang": "en"}\'.'
     ),
@@ -277,7 +279,7 @@ def _log(msg: str) -> None:
 @eval_app.command("retrieval")
 def eval_retrieval(
     folder: Path = FolderArg,
-    modes: str = typer.Option("dense,lexical,hybrid", "--modes", help="Comma-separated search modes."),
+    modes: str = typer.Option(",".join(SEARCH_MODES), "--modes", help="Comma-separated search modes."),
     limit: int | None = LimitOpt,
     ingest_sample: int = typer.Option(
         256, "--ingest-sample", help="Docs timed for ingest throughput (0: skip)."
@@ -400,15 +402,15 @@ def eval_multihop(
 def eval_augment(
     folder: Path = FolderArg,
     policies: str = typer.Option(
-        "never,always,auto",
+        ",".join(AUGMENT_POLICIES),
         "--policies",
         "--augment",
-        help="never|always|auto, checked (all three, plus the oracle, are measured).",
+        help=f"{'|'.join(AUGMENT_POLICIES)}, checked (all three, plus the oracle, are measured).",
     ),
     augmenters: list[str] | None = typer.Option(
         None, "--augmenter", help="Augmenter(s) to measure (default rocchio and rm3)."
     ),
-    mode: str = typer.Option("hybrid", "--mode", "--augment-mode", help="dense, lexical or hybrid."),
+    mode: str = typer.Option("hybrid", "--mode", "--augment-mode", help=f"{_MODE_NAMES}."),
     recorded: Path | None = typer.Option(
         None,
         "--recorded",

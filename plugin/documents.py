@@ -8,10 +8,9 @@ from typing import Any
 
 from .errors import InvalidArgumentError
 from .filters import check_key, check_scalar, shown
+from .keys import RESERVED_PREFIXES
 from .types import Document
 
-# hopscout's own keys (hs_*, hopscout:*) and the tool catalog's (tool_*: only ToolCatalog writes them)
-RESERVED_PREFIXES = ("hs_", "hopscout:", "tool_")
 MAX_ID_CHARS = 1024
 MAX_METADATA_KEYS = 128
 

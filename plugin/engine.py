@@ -10,17 +10,17 @@ retrieval, ingestion, calibration, evaluation) use the engine's public methods, 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .embedders import Embedder
 from .errors import CollectionNotFoundError, InvalidArgumentError
-from .hop import HopOperator, PassagePhrases, PhraseTable, get_operator
-from .index import FLAGS_KEY, KIND_TOOLS, META_DIM, META_EMBEDDER, META_KIND, CollectionIndex, content_hash
+from .hop import HopOperator, PassagePhrases, get_operator
+from .index import CollectionIndex, content_hash
+from .keys import KIND_TOOLS, META_DIM, META_EMBEDDER, META_FUSION_WEIGHT, META_KIND
 from .llm import LLM, CachedLLM, LLMCache, LLMClient
 from .pipeline import build_pipeline
 from .retrieval import FirstRetrieval, SearchOptions, check_queries, to_hits
@@ -28,13 +28,10 @@ from .retrieval.options import check_fusion_weight
 from .retrieval.prior import PassagePrior
 from .settings import Settings
 from .store import VectorStore, check_collection_name
-from .suspicion import text_flags
 from .types import CollectionInfo, Hit
-from .writer import store_while_embedding
+from .writer import Progress, Writer
 
-META_FUSION_WEIGHT = "hopscout:fusion_weight"
 DEFAULT_FUSION_WEIGHT = 0.5
-Progress = Callable[[int, int], None]
 
 
 class Engine:
@@ -46,13 +43,13 @@ class Engine:
         self.settings = settings
         self.embedder = embedder
         self.store = store
+        self.writer = Writer(embedder, settings.batch_size)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hopscout")
         self._llm = llm
         self._llm_made = llm is not None
         self._llm_cache: LLMCache | None = None
         self._indexes: dict[str, CollectionIndex] = {}
         self._hop_operators: dict[str, HopOperator] = {}
-        self._phrases: dict[str, PassagePhrases] = {}
         self.passage_prior = PassagePrior(settings.flagged_demotion)
         self._lock = threading.RLock()
 
@@ -112,33 +109,15 @@ class Engine:
         return sorted(infos, key=lambda info: info.name)
 
     def drop(self, collection: str) -> None:
-        """Delete a whole collection, vectors and lexical index."""
+        """Delete a whole collection: vectors, lexical index and key phrases."""
         index = self.index(collection)
-        phrases_file = self._phrases_path(index)
         with self._lock:
             self._indexes.pop(index.name, None)
-            phrases = self._phrases.pop(index.name, None)
-        index.lexical.close()
-        if phrases is not None:
-            phrases.table.close()
-        self.store.delete_collection(index.name)
-        index.lexical.path.unlink(missing_ok=True)
-        phrases_file.unlink(missing_ok=True)
-
-    # -- key phrases (the phrase hop) ---------------------------------------------------------------
-    def _phrases_path(self, index: CollectionIndex) -> Path:
-        return index.lexical.path.with_suffix(".phrases.sqlite")
+        index.drop(self.store)
 
     def phrases(self, index: CollectionIndex) -> PassagePhrases:
-        """The collection's key phrases and their vectors (:mod:`hopscout.hop.phrases`), opened once."""
-        with self._lock:
-            found = self._phrases.get(index.name)
-            if found is None or found.index is not index:
-                if found is not None:
-                    found.table.close()
-                found = PassagePhrases(index, self.embedder, PhraseTable(self._phrases_path(index)))
-                self._phrases[index.name] = found
-            return found
+        """The collection's key phrases (:mod:`hopscout.hop.phrases`), stored in the index's phrase table."""
+        return PassagePhrases(index, self.embedder, index.phrase_table)
 
     # -- fusion weight ----------------------------------------------------------------------------
     def fusion_weight(self, index: CollectionIndex, override: float | None = None) -> float:
@@ -174,47 +153,15 @@ class Engine:
 
         ``vectors``: the documents' vectors, from :meth:`embed` (one row per text): then nothing is embedded
         here and the write itself is short (the tool catalog embeds first and holds its lock only to write)."""
-        if vectors is not None and len(vectors) != len(ids):
-            raise InvalidArgumentError(f"{len(vectors)} vectors for {len(ids)} documents: give one per text")
-        # hostile-text signs, read once when written (FLAGS_KEY: "" = read and clean); see retrieval/prior.py
-        metadatas = [{**m, FLAGS_KEY: ",".join(text_flags(t))} for t, m in zip(texts, metadatas)]
-        group = self.settings.batch_size * 4  # texts per store write
-        store_while_embedding(
-            index.upsert,
-            (
-                (
-                    ids[start : start + group],
-                    texts[start : start + group],
-                    vectors[start : start + group]
-                    if vectors is not None
-                    else self.embed(texts[start : start + group], progress, done=start, total=len(ids)),
-                    metadatas[start : start + group],
-                )
-                for start in range(0, len(ids), group)
-            ),
-        )
+        stored = self.writer.write(index, ids, texts, metadatas, progress, vectors=vectors)
         if self.settings.index_phrases if phrases is None else phrases:
-            hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
+            hashes = [content_hash(t, m) for t, m in zip(texts, stored)]
             self.phrases(index).add(ids, texts, hashes)
 
-    def embed(
-        self,
-        texts: Sequence[str],
-        progress: Progress | None = None,
-        *,
-        done: int = 0,
-        total: int | None = None,
-    ) -> np.ndarray:
-        """The documents' vectors, one row per text, embedded in batches of HOPSCOUT_BATCH_SIZE;
-        ``progress(done + embedded, total)`` follows every batch."""
-        size = self.settings.batch_size
-        total = len(texts) if total is None else total
-        parts = []
-        for first in range(0, len(texts), size):
-            parts.append(self.embedder.embed_documents(texts[first : first + size]))
-            if progress:
-                progress(done + min(first + size, len(texts)), total)
-        return np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """The documents' vectors, one row per text, embedded in batches of HOPSCOUT_BATCH_SIZE (to pass to
+        :meth:`write` later: the tool catalog embeds before it takes its lock)."""
+        return self.writer.embed(texts, progress)
 
     # -- the LLM and the hop operators ----------------------------------------------------------------
     @property
@@ -269,11 +216,8 @@ class Engine:
         """Release the lexical index files, the LLM cache and worker threads."""
         with self._lock:
             for index in self._indexes.values():
-                index.lexical.close()
+                index.close()
             self._indexes.clear()
-            for phrases in self._phrases.values():
-                phrases.table.close()
-            self._phrases.clear()
             if self._llm_cache is not None:
                 self._llm_cache.close()
                 self._llm_cache = None

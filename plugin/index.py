@@ -18,25 +18,33 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .errors import CollectionNotFoundError, EmbedderMismatchError
 from .filters import Where
-from .lexical import LexicalIndex
+from .keys import FLAGS_KEY, HASH_KEY, META_DIM, META_EMBEDDER, META_SEQ, META_VERSION, SEQ_KEY
+from .lexical import IndexedValue, LexicalIndex, PhraseTable
 from .store import StoreCollection, VectorStore
 from .store.base import Match
 
-META_EMBEDDER = "hopscout:embedder"
-META_DIM = "hopscout:dim"
-META_VERSION = "hopscout:version"
-META_SEQ = "hopscout:seq"  # the collection's write sequence number, one up per write
-META_KIND = "hopscout:kind"  # what a collection holds when it is not documents: KIND_TOOLS
-KIND_TOOLS = "tools"  # a tool catalog's (hopscout.tools.ToolCatalog): reachable only through the catalog
-HASH_KEY = "hs_hash"
-SEQ_KEY = "hs_seq"  # the sequence number of the write that stored the document
-FLAGS_KEY = "hs_flags"  # hostile-text signs read when written (hopscout.suspicion), comma-separated
+
+class IndexFiles(NamedTuple):
+    """A collection's local files, beside the store's vectors."""
+
+    bm25: Path  # the BM25 copy (SQLite FTS5)
+    phrases: Path  # the key phrases of the phrase hop
+
+
+class StoredDoc(NamedTuple):
+    """A document as the store holds it."""
+
+    text: str
+    metadata: dict[str, Any]
+    embedding: Any  # the stored vector, None unless asked for
+
+
 _PAGE = 2000
 _SEQ_SLACK = 4  # a catch-up lists the writes from (held seq - this): a write takes its number before its
 # documents land, so racing writers' documents can arrive after a later number was seen
@@ -68,7 +76,8 @@ class CollectionIndex:
         self.dim = dim
         self.collection = collection
         self.name: str = collection.name
-        self.lexical = lexical
+        self._lexical = lexical
+        self._phrases: PhraseTable | None = None  # opened on first use, beside the lexical file
         self.sync_interval = sync_interval
         self._last_sync = 0.0
         self._last_count_check = 0.0
@@ -144,26 +153,26 @@ class CollectionIndex:
                 return
             self.last_metadata = self.metadata()
             remote = self.last_metadata.get(META_VERSION)
-            if not force and remote == self.lexical.version:
+            if not force and remote == self._lexical.version:
                 # A count check catches a write whose version stamp another writer overwrote (every few s).
                 fresh = now - self._last_count_check < _COUNT_CHECK_SECONDS
                 if not fresh:
                     self._last_count_check = now
-                if fresh or self.collection.count() == self.lexical.count():
+                if fresh or self.collection.count() == self._lexical.count():
                     self._last_sync = now
                     self._clean_token = token if not fresh else None
                     return
-            held = self.lexical.seq
+            held = self._lexical.seq
             recent = self._last_full_diff is not None and now - self._last_full_diff < _FULL_DIFF_SECONDS
             if not force and held is not None and recent:
                 # the writes since the last one held (a metadata filter: costs what changed, not the
                 # collection's size); the counts then agree unless something was deleted or missed
                 changed = self._pages({SEQ_KEY: {"$gte": held - _SEQ_SLACK}}, metadatas=True)
-                local = self.lexical.hashes_of([i for i, _ in changed])
+                local = self._lexical.hashes_of([i for i, _ in changed])
                 stale = [i for i, m in changed if local.get(i) != m.get(HASH_KEY)]
                 newest = max((_seq(m) for _, m in changed), default=0)  # none newer: a delete, or a writer
                 added = sum(1 for i, _ in changed if i not in local)  # without numbers
-                whole = newest > held and self.collection.count() == self.lexical.count() + added
+                whole = newest > held and self.collection.count() == self._lexical.count() + added
                 # version and number are recorded only when the catch-up is whole
                 self._copy(changed, stale, [], remote if whole else None, newest if whole else None)
                 if whole:
@@ -172,7 +181,7 @@ class CollectionIndex:
                     return
             remote_rows = self._pages(None, metadatas=True)
             remote_hashes = {i: str(m.get(HASH_KEY, "")) for i, m in remote_rows}
-            local_hashes = self.lexical.hashes()
+            local_hashes = self._lexical.hashes()
             deletes = [i for i in local_hashes if i not in remote_hashes]
             stale = [i for i, h in remote_hashes.items() if local_hashes.get(i) != h]
             newest = max((_seq(m) for _, m in remote_rows), default=0)
@@ -200,12 +209,12 @@ class CollectionIndex:
                     **({FLAGS_KEY: meta[FLAGS_KEY]} if FLAGS_KEY in meta else {}),
                 }
                 upserts.append((doc_id, hashes[doc_id], text, kept))
-        self.lexical.apply(upserts, deletes, version=version, seq=seq)
+        self._lexical.apply(upserts, deletes, version=version, seq=seq)
 
     def _own(self, seq: int) -> int | None:
         """The number to record for this process's own write ``seq``: only the next one after those held (with
         a gap, another writer's documents may still be on their way; a catch-up records them)."""
-        return seq if seq == (self.lexical.seq or 0) + 1 else None
+        return seq if seq == (self._lexical.seq or 0) + 1 else None
 
     def _pages(self, where: Where | None, *, metadatas: bool) -> list[tuple[str, dict[str, Any]]]:
         """``(id, metadata)`` of every document matching ``where`` (metadata {} unless asked), page by page."""
@@ -245,7 +254,7 @@ class CollectionIndex:
             self.collection.upsert(
                 ids, vectors, texts, [{**m, HASH_KEY: h, SEQ_KEY: seq} for m, h in zip(metadatas, hashes)]
             )
-            self.lexical.apply(zip(ids, hashes, texts, metadatas), version=version, seq=self._own(seq))
+            self._lexical.apply(zip(ids, hashes, texts, metadatas), version=version, seq=self._own(seq))
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove documents by id from both indexes (unknown ids are ignored)."""
@@ -256,7 +265,7 @@ class CollectionIndex:
             version, seq = self._stamp()
             for start in range(0, len(ids), _PAGE):
                 self.collection.delete(list(ids[start : start + _PAGE]))
-            self.lexical.apply(deletes=ids, version=version, seq=self._own(seq))
+            self._lexical.apply(deletes=ids, version=version, seq=self._own(seq))
 
     # -- reads ------------------------------------------------------------------------------------
     def ids(self, where: Where | None = None) -> list[str]:
@@ -267,17 +276,15 @@ class CollectionIndex:
         """``(id, metadata)`` of every document matching ``where``."""
         return self._pages(where, metadatas=True)
 
-    def get(
-        self, ids: Sequence[str], *, embeddings: bool = False
-    ) -> dict[str, tuple[str, dict[str, Any], Any]]:
-        """``id → (text, metadata, embedding or None)`` for the ids that exist."""
-        out: dict[str, tuple[str, dict[str, Any], Any]] = {}
+    def get(self, ids: Sequence[str], *, embeddings: bool = False) -> dict[str, StoredDoc]:
+        """``id → StoredDoc(text, metadata, embedding or None)`` for the ids that exist."""
+        out: dict[str, StoredDoc] = {}
         for start in range(0, len(ids), _PAGE):
             got = self.collection.get(
                 list(ids[start : start + _PAGE]), texts=True, metadatas=True, embeddings=embeddings
             )
             for doc_id, text, meta, vec in zip(got.ids, got.texts, got.metadatas, got.embeddings):
-                out[doc_id] = (text, meta, vec)
+                out[doc_id] = StoredDoc(text, meta, vec)
         return out
 
     def dense(
@@ -286,13 +293,73 @@ class CollectionIndex:
         """Nearest ``n`` per query vector: ``(id, cosine, text, metadata)``, best first (text "" and metadata {}
         when ``documents`` is False: cheaper when only the scores are needed)."""
         self._check_dim(vectors)
-        total = self.lexical.count()  # in step with the store after sync(), and far cheaper to ask
+        total = self._lexical.count()  # in step with the store after sync(), and far cheaper to ask
         if total == 0 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
         return self.collection.query(vectors, min(n, total), where=where, documents=documents)
 
     def count(self) -> int:
+        """Documents in the store (a store call)."""
         return self.collection.count()
+
+    # -- lexical reads (the BM25 copy: no store call) ----------------------------------------------------
+    def indexed_count(self) -> int:
+        """Documents in the lexical copy: in step with the store after :meth:`sync`, and far cheaper to ask."""
+        return self._lexical.count()
+
+    def lexical_search(self, text: str, n: int, where: Where | None = None) -> list[tuple[str, float]]:
+        """Top ``n`` ``(id, bm25)`` pairs for one query, best first."""
+        return self._lexical.search(text, n, where)
+
+    def lexical_search_many(
+        self, texts: Sequence[str], n: int, where: Where | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """:meth:`lexical_search` for each text."""
+        return self._lexical.search_many(texts, n, where)
+
+    def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+        """Documents holding each analysed term (IDF for signals, key phrases and PRF)."""
+        return self._lexical.doc_freqs(terms)
+
+    def stored_values(self, key: str, ids: Sequence[str]) -> dict[str, IndexedValue]:
+        """``IndexedValue(hash, value)`` of metadata ``key`` for each indexed id, from the lexical copy (no store
+        call; value None where the document has no such key)."""
+        return self._lexical.values(key, ids)
+
+    def warm_lexical(self, timeout: float) -> None:
+        """Start the in-memory BM25 snapshot's build (a big collection's) and wait for it (benchmarks)."""
+        self._lexical.search("warm", 1)
+        self._lexical.accelerator.wait(timeout=timeout)
+
+    # -- the collection's files: vectors (the store's), lexical copy, key phrases ------------------------
+    @property
+    def files(self) -> IndexFiles:
+        """Where the collection's local files are (the vectors live in the store)."""
+        bm25 = self._lexical.path
+        return IndexFiles(bm25, bm25.with_suffix(".phrases.sqlite"))
+
+    @property
+    def phrase_table(self) -> PhraseTable:
+        """The collection's stored key phrases and their vectors (for the ``phrase`` hop), opened once."""
+        with self._lock:
+            if self._phrases is None:
+                self._phrases = PhraseTable(self.files.phrases)
+            return self._phrases
+
+    def close(self) -> None:
+        """Release the local files (the lexical copy and the key phrases); the store's collection stays."""
+        with self._lock:
+            self._lexical.close()
+            if self._phrases is not None:
+                self._phrases.close()
+                self._phrases = None
+
+    def drop(self, store: VectorStore) -> None:
+        """Delete the collection: its vectors in ``store``, then its local files."""
+        self.close()
+        store.delete_collection(self.name)
+        for path in self.files:
+            path.unlink(missing_ok=True)
 
 
 def _seq(meta: Mapping[str, Any]) -> int:

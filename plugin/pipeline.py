@@ -1,6 +1,6 @@
 """The search pipeline assembled from one :class:`~hopscout.retrieval.options.ResolvedSearch`:
 
-    first retrieval → FirstStage | AugmentStage → [HopStage] → [PriorStage] → [ConfidenceStage]
+    first retrieval → FirstStage | AugmentStage → [HopStage] → [PassagePriorStage] → [ConfidenceStage]
 
 It sits between the engine (which owns what the stages share: the embedder, the worker pool, the LLM, the hop
 operators, the key phrases, the passage prior) and the stages (``augment``, ``hop``, ``retrieval``): the only
@@ -21,7 +21,7 @@ from .llm import CachedLLM
 from .retrieval import FirstRetrieval, FirstStage, Ranked, Stage
 from .retrieval.confidence import ConfidenceStage
 from .retrieval.options import ResolvedSearch
-from .retrieval.prior import PassagePrior, PriorStage
+from .retrieval.prior import PassagePrior, PassagePriorStage
 from .settings import Settings
 
 
@@ -59,7 +59,7 @@ class Pipeline:
 def build_pipeline(opts: ResolvedSearch, parts: PipelineParts) -> Pipeline:
     """The chain for ``opts``. The augmenter's and hop operator's names are checked (and a trained operator's
     weights loaded) before the collection is opened and synced."""
-    augmenting = (
+    plan = (
         augment.resolve(parts.settings, opts.augment, opts.augmenter, opts.expansion)
         if opts.augmenting
         else None
@@ -71,42 +71,25 @@ def build_pipeline(opts: ResolvedSearch, parts: PipelineParts) -> Pipeline:
     weight = opts.fusion_weight if opts.fusion_weight != "collection" else parts.fusion_weight(index)
     first = parts.first_retrieval(index)
     stage: Stage
-    if augmenting is None:  # first retrieval → hits
-        stage = FirstStage(first, mode=opts.mode, k=opts.k, weight=weight, depth=opts.depth, where=opts.where)
+    if plan is None:  # first retrieval → hits
+        stage = FirstStage(first, opts, weight)
     else:  # first retrieval → gate → augmenter → fusion with the original
-        policy, spec = augmenting
-        stage = augment.AugmentStage(
-            first,
-            policy=policy,
-            spec=spec,
-            mode=opts.mode,
-            k=opts.k,
-            weight=weight,
-            depth=opts.depth,
-            where=opts.where,
-            expansion=opts.expansion,
-            llm=parts.completions,
-        )
+        stage = augment.AugmentStage(first, opts, weight, plan=plan, llm=parts.completions)
     if hop is not None and operator is not None:  # the stage above is the first hop
         stage = HopStage(
-            PriorStage(stage, parts.passage_prior, index, opts.k)
+            PassagePriorStage(stage, opts, parts.passage_prior, index)
             if opts.prior
             else stage,  # flagged: no frontier
+            opts,
             index=index,
             embedder=parts.embedder,
+            spec=hop,
             operator=operator,
-            text_level=hop.text_level,
-            passage_vectors=hop.passage_vectors,
             phrases=parts.phrases(index) if hop.phrases else None,
             pool=parts.pool,
-            hops=opts.hops,
-            beam=opts.beam,
-            fill=opts.hop_fill,
-            k=opts.k,
-            where=opts.where,
         )
     if opts.prior:
-        stage = PriorStage(stage, parts.passage_prior, index, opts.k)
+        stage = PassagePriorStage(stage, opts, parts.passage_prior, index)
     if opts.confidence:
-        stage = ConfidenceStage(stage, index, mode=opts.mode, weight=weight, k=opts.k)
+        stage = ConfidenceStage(stage, opts, index, weight)
     return Pipeline(index, stage)

@@ -55,26 +55,26 @@ class Scout:
         if llm is not None and not callable(getattr(llm, "complete", None)):
             raise InvalidArgumentError(f"llm must have a complete(prompt) method, got {type(llm).__name__}")
         resolved = settings or load_settings(**overrides)
-        self.engine = Engine(
+        self._engine = Engine(
             resolved, embedder or make_embedder(resolved), store or open_store(resolved, client), llm
         )
 
     @property
     def settings(self) -> Settings:
-        return self.engine.settings
+        return self._engine.settings
 
     @property
     def embedder(self) -> Embedder:
-        return self.engine.embedder
+        return self._engine.embedder
 
     @property
     def store(self) -> VectorStore:
         """Where the collections live (Chroma, embedded or a server, by default)."""
-        return self.engine.store
+        return self._engine.store
 
     def close(self) -> None:
         """Release the lexical index files, caches and worker threads."""
-        self.engine.close()
+        self._engine.close()
 
     def __enter__(self) -> Self:
         return self
@@ -85,20 +85,20 @@ class Scout:
     # -- collections ------------------------------------------------------------------------------
     def collections(self) -> list[CollectionInfo]:
         """Every hopscout collection in the store."""
-        return self.engine.collections()
+        return self._engine.collections()
 
     def drop_collection(self, collection: str) -> None:
         """Delete a whole collection, vectors and lexical index (a tool catalog's too: dropping removes, it
         cannot forge a tool, and it is how a catalog's name is freed)."""
-        self.engine.drop(collection)
+        self._engine.drop(collection)
 
     def fusion_weight(self, collection: str | None = None) -> float:
         """The lexical weight hybrid search uses on ``collection`` now."""
-        return self.engine.fusion_weight(self.engine.index(collection))
+        return self._engine.fusion_weight(self._engine.index(collection))
 
     def set_fusion_weight(self, weight: float, *, collection: str | None = None) -> None:
         """Store the lexical weight hybrid search uses on this collection (see ``hopscout calibrate``)."""
-        self.engine.set_fusion_weight(self.engine.index(collection), weight)
+        self._engine.set_fusion_weight(self._engine.index(collection), weight)
 
     # -- writing ----------------------------------------------------------------------------------
     def add(
@@ -116,8 +116,8 @@ class Scout:
         docs = as_documents(documents, metadatas, ids, max_chars=self.settings.max_document_chars)
         ids_out = [str(d.id) for d in docs]
         self._documents_only(collection, "add documents to")
-        index = self.engine.index(collection, create=True)
-        self.engine.write(index, ids_out, [d.text for d in docs], [dict(d.metadata) for d in docs], progress)
+        index = self._engine.index(collection, create=True)
+        self._engine.write(index, ids_out, [d.text for d in docs], [dict(d.metadata) for d in docs], progress)
         return ids_out
 
     def ingest(
@@ -142,13 +142,13 @@ class Scout:
 
         name = check_collection_name(collection or self.settings.collection)
         self._documents_only(name, "ingest files into")
-        existed = self.engine.exists(name)
-        index = self.engine.index(name, create=True)
+        existed = self._engine.exists(name)
+        index = self._engine.index(name, create=True)
         try:
-            return ingest_path(self.engine, index, Path(path), progress=progress, parsed=parsed, roots=roots)
+            return ingest_path(self._engine, index, Path(path), progress=progress, parsed=parsed, roots=roots)
         except HopscoutError:
             if not existed and index.count() == 0:
-                self.engine.drop(name)  # a failed first ingest leaves no empty collection behind
+                self._engine.drop(name)  # a failed first ingest leaves no empty collection behind
             raise
 
     def delete(
@@ -163,7 +163,7 @@ class Scout:
             raise InvalidArgumentError("ids must be a list of strings")
         where = validate_where(where)
         self._documents_only(collection, "delete documents from")
-        index = self.engine.index(collection)
+        index = self._engine.index(collection)
         targets = set(index.get(list(ids)).keys()) if ids is not None else None
         if where:
             matched = set(index.ids(where))
@@ -192,12 +192,12 @@ class Scout:
           --augment`` has fitted one)."""
         built = SearchOptions.build(k, dict(options))
         self._documents_only(built.collection, "search", fresh=False)
-        return self.engine.search(queries, built)
+        return self._engine.search(queries, built)
 
     def _documents_only(self, collection: str | None, action: str, *, fresh: bool = True) -> None:
         """Refuse a tool catalog's collection: its documents are tools only :class:`~hopscout.ToolCatalog` may
         write (a forged one would replace a tool and its trust) and read (it skips what it cannot parse)."""
-        state = self.engine.tool_catalog(collection, fresh=fresh)
+        state = self._engine.tool_catalog(collection, fresh=fresh)
         if state is not None:
             name = collection or self.settings.collection
             why = (
@@ -210,3 +210,13 @@ class Scout:
                 "MCP) or hopscout.ToolCatalog (Python: register, remove, find_tools); choose another collection "
                 "for documents"
             )
+
+
+def engine_of(scout: Scout | Engine) -> Engine:
+    """The engine a feature built on the core (tool catalog, calibration, evaluation, benchmarks) runs on: the
+    one seam between :class:`Scout`, which is for users, and the engine, which features take explicitly."""
+    if isinstance(scout, Engine):
+        return scout
+    if not isinstance(scout, Scout):
+        raise InvalidArgumentError(f"expected a Scout, got {type(scout).__name__}")
+    return scout._engine

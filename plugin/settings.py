@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,7 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .errors import InvalidSettingError
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+# The vocabularies of a search, declared once: options, faces and evaluations read them from here.
 SearchMode = Literal["dense", "lexical", "hybrid"]
+SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
+AugmentPolicy = Literal["never", "always", "auto"]  # which queries are augmented (auto: where the gate says)
+AUGMENT_POLICIES: tuple[AugmentPolicy, ...] = get_args(AugmentPolicy)
 
 
 class Settings(BaseSettings):
@@ -116,7 +120,7 @@ class Settings(BaseSettings):
     )
 
     # -- adaptive query augmentation -------------------------------------------------------------------
-    augment: Literal["never", "always", "auto"] = Field(
+    augment: AugmentPolicy = Field(
         default="never",
         description="Query augmentation: never, always, or auto (a per-collection gate decides per query; "
         "`hopscout calibrate DIR --augment` fits it, and rocchio/rm3 augment nothing under auto until it has).",

@@ -19,7 +19,7 @@ import threading
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 
 import anyio
 import anyio.from_thread
@@ -35,6 +35,7 @@ from hopscout import (
     HopscoutError,
     InvalidArgumentError,
     Scout,
+    SearchMode,
     SearchOptions,
     ToolCatalog,
     __version__,
@@ -264,7 +265,7 @@ def search_extras() -> list[inspect.Parameter]:
     return extras
 
 
-# -- the engine, built on first use ----------------------------------------------------------------------
+# -- the Scout and tool catalog, built on first use ----------------------------------------------------------------------
 
 
 class _LazyScout:
@@ -338,11 +339,11 @@ class HopscoutMCPServer(MCPServer):
 
             self.router = Router.from_file(
                 self.server_settings.upstream,
-                lambda: self.engine.catalog,
+                lambda: self.parts.catalog,
                 read_only=self.server_settings.read_only,
             )
         # in router mode the catalog takes trust and the read-only allow-lists from the router's configuration
-        self.engine = _LazyScout(scout, **(self.router.catalog_options() if self.router else {}))
+        self.parts = _LazyScout(scout, **(self.router.catalog_options() if self.router else {}))
         super().__init__(
             name=name,
             version=__version__,
@@ -436,7 +437,7 @@ class HopscoutMCPServer(MCPServer):
     # -- tools --------------------------------------------------------------------------------------------
     def _search_tool(self) -> Callable[..., Any]:
         extras = search_extras()
-        engine = self.engine
+        parts = self.parts
 
         async def search(
             query: str,
@@ -447,7 +448,7 @@ class HopscoutMCPServer(MCPServer):
             **options: Any,
         ) -> SearchResult:
             options = {name: value for name, value in options.items() if value not in (None, "")}
-            scout = await _call(lambda: engine.scout)
+            scout = await _call(lambda: parts.scout)
             hits = await _call(
                 scout.search, query, k, where=where, mode=mode, collection=collection, **options
             )
@@ -506,7 +507,7 @@ class HopscoutMCPServer(MCPServer):
                     keyword,
                     default=None,
                     annotation=Annotated[
-                        Literal["hybrid", "dense", "lexical"] | None,
+                        SearchMode | None,
                         Field(
                             description="hybrid (default): meaning + keywords; dense: meaning only; "
                             "lexical: exact words."
@@ -520,13 +521,13 @@ class HopscoutMCPServer(MCPServer):
         return search
 
     async def list_collections(self) -> CollectionsResult:
-        scout = await _call(lambda: self.engine.scout)
+        scout = await _call(lambda: self.parts.scout)
         infos = await _call(scout.collections)
         out = [CollectionOut(**info.to_dict()) for info in infos]
         tools = scout.settings.tools_collection
         for item in out:
             if item.name == tools:
-                catalog = await _call(lambda: self.engine.catalog)
+                catalog = await _call(lambda: self.parts.catalog)
                 flagged = await _call(catalog.flagged)
                 item.flagged_tools = {key: list(flags) for key, flags in flagged.items()}
         return CollectionsResult(collections=out)
@@ -541,7 +542,7 @@ class HopscoutMCPServer(MCPServer):
     ) -> FindToolsResult:
         if self.router is not None:
             await self.router.wait_ready()
-        catalog = await _call(lambda: self.engine.catalog)
+        catalog = await _call(lambda: self.parts.catalog)
         options: dict[str, Any] = {}
         if self.router is not None:
             # search only what call_tool forwards: the upstreams' tools, and only read-only ones if it is read-only
@@ -601,7 +602,7 @@ class HopscoutMCPServer(MCPServer):
             str | None, Field(description="Target collection (created if missing).")
         ] = None,
     ) -> AddResult:
-        scout = await _call(lambda: self.engine.scout)
+        scout = await _call(lambda: self.parts.scout)
         docs = [doc.model_dump() for doc in documents]
         ids = await _call(scout.add, docs, collection=collection)
         return AddResult(collection=collection or scout.settings.collection, ids=ids)
@@ -617,7 +618,7 @@ class HopscoutMCPServer(MCPServer):
         ] = None,
     ) -> IngestResult:
         target = self.check_path(path)
-        scout = await _call(lambda: self.engine.scout)
+        scout = await _call(lambda: self.parts.scout)
         token = anyio.lowlevel.current_token()
 
         def progress(done: int, total: int) -> None:
@@ -644,7 +645,7 @@ class HopscoutMCPServer(MCPServer):
             str | None, Field(description="Collection (default: the server's default).")
         ] = None,
     ) -> DeleteResult:
-        scout = await _call(lambda: self.engine.scout)
+        scout = await _call(lambda: self.parts.scout)
         removed = await _call(scout.delete, ids, where=where, collection=collection)
         return DeleteResult(collection=collection or scout.settings.collection, deleted=removed)
 
@@ -697,7 +698,7 @@ class HopscoutMCPServer(MCPServer):
             else:
                 await self._serve_transport()
         finally:
-            self.engine.close()
+            self.parts.close()
 
     async def _serve_transport(self) -> None:
         settings = self.server_settings

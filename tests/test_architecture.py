@@ -4,6 +4,12 @@ written there, work through the public search; and the search options are declar
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -25,6 +31,7 @@ DOCS = {
     "town": "Puerto Alto is a port town on the banks of the Rio Verde in southern Chile.",
     "noise": "Sourdough starters need flour and water every day.",
 }
+ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "Which river flows through the birthplace of the director of Moonlit Harbor?"
 
 
@@ -96,3 +103,60 @@ def test_the_passage_prior_and_the_confidence_are_stages_chosen_by_options(scout
     assert [h.id for h in bare] == [h.id for h in full]  # nothing here is flagged: the prior changes nothing
     assert full[0].confidence is not None and all(h.confidence is None for h in bare)
     assert {"prior", "confidence"}.isdisjoint(f.name for f in SearchOptions.agent_options())
+
+
+OPTION_SCRIPT = """
+import json, sys
+from hopscout import Scout, SearchOptions
+
+docs, question, off_topic = json.loads(sys.argv[1])
+with Scout() as scout:
+    scout.add(list(docs.values()), ids=list(docs))
+    plain = [h.id for h in scout.search(question, 3)]
+    print(json.dumps({
+        "names": sorted(SearchOptions.names()),
+        "plain": plain,
+        "floor_zero": [h.id for h in scout.search(question, 3, min_confidence=0.0)],
+        "off_topic": scout.search(off_topic, 3, min_confidence=0.999),
+        "confidence": scout.search(off_topic, 3)[0].confidence,
+    }))
+"""
+
+
+def test_a_new_search_option_touches_the_options_and_the_stage_that_reads_it(tmp_path: Path) -> None:
+    """ARCHITECTURE.md's worked example of a search option is a diff: it must touch only the options module
+    and the confidence stage, apply to today's code, and work through Scout.search."""
+    doc = (ROOT / "ARCHITECTURE.md").read_text()
+    diff = re.search(r"### Worked example: a search option.*?```diff\n(.*?)```", doc, re.DOTALL)
+    assert diff is not None, "ARCHITECTURE.md lost its worked example of a search option"
+    touched = set(re.findall(r"^\+\+\+ b/(\S+)", diff.group(1), re.MULTILINE))
+    assert touched == {"plugin/retrieval/options.py", "plugin/retrieval/confidence.py"}
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "plugin", source / "plugin", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "option.diff").write_text(diff.group(1))
+    applied = subprocess.run(
+        ["git", "apply", str(tmp_path / "option.diff")],
+        check=False,
+        cwd=source,
+        capture_output=True,
+        text=True,
+    )
+    assert applied.returncode == 0, f"the worked example no longer applies to plugin/: {applied.stderr}"
+    (tmp_path / "package").mkdir()
+    (tmp_path / "package" / "hopscout").symlink_to(source / "plugin")  # the folder installs as hopscout
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "package"), "HOPSCOUT_HOME": str(tmp_path / "home")}
+    question = "Which river flows through the town where Elena Vasquez was born?"
+    off_topic = "How much does a lighthouse keeper earn in Norway?"
+    run = subprocess.run(
+        [sys.executable, "-c", OPTION_SCRIPT, json.dumps([DOCS, question, off_topic])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert "min_confidence" in found["names"]
+    assert found["plain"] and found["floor_zero"] == found["plain"]  # a floor of 0 changes nothing
+    assert found["confidence"] < 0.999 and found["off_topic"] == []  # below the floor: nothing, not a guess

@@ -16,6 +16,7 @@ from hopscout import InvalidArgumentError, Scout, Settings
 from hopscout.augment import DEFAULT_GATE, META_GATE, PRF_UNCALIBRATED, fit_gate, load_gate
 from hopscout.calibration import calibrate_augment
 from hopscout.evaluation.datasets import load_dataset
+from hopscout.scout import engine_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 COLLECTION = "scifact-mini"
@@ -108,7 +109,7 @@ def test_calibrated_gate_is_stored_and_reloaded(home: Path, embedder: Any, data:
         assert fit.gate.source == "calibrated" and fit.augmented <= 0.3
         assert fit.ndcg_gate >= fit.ndcg_never - 1e-9  # on the fit set the gate never loses
     with Scout(Settings(home=home), embedder=embedder) as fresh:  # a new process reads it from the collection
-        meta = fresh.engine.index(COLLECTION).metadata()
+        meta = engine_of(fresh).index(COLLECTION).metadata()
         assert META_GATE in meta
         assert load_gate(meta, "rocchio", "hybrid") == fit.gate
         assert load_gate(meta, "rm3", "hybrid") == PRF_UNCALIBRATED
@@ -243,7 +244,7 @@ def test_empty_llm_reply_keeps_the_original_with_a_note(
     settings = Settings(home=home, llm_base_url=empty_llm, llm_max_retries=0)
     with Scout(settings, embedder=embedder) as scout:
         hits = scout.search(query, 5, collection=COLLECTION, augment="always", augmenter=augmenter)
-        assert scout.engine.llm.calls == 1
+        assert engine_of(scout).llm.calls == 1
         assert hits[0].scores["augmented"] == 0.0
         assert "no usable text" in (hits[0].note or "")
         assert [h.id for h in hits] == [h.id for h in scout.search(query, 5, collection=COLLECTION)]
@@ -261,9 +262,9 @@ def test_llm_augmenters_on_a_real_server(
         assert hits[0].note is None, hits[0].note
         assert all(h.scores["augmented"] == 1.0 for h in hits)
         assert plain[0].id in {h.id for h in hits}
-        calls = scout.engine.llm.calls
+        calls = engine_of(scout).llm.calls
         again = scout.search(query, 10, collection=COLLECTION, augment="always", augmenter=augmenter)
-        assert scout.engine.llm.calls == calls  # the completion is cached
+        assert engine_of(scout).llm.calls == calls  # the completion is cached
         assert [h.id for h in again] == [h.id for h in hits]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from hopscout.bench import format_bench, run_bench
 from hopscout.cli import main
+from hopscout.settings import SEARCH_MODES
 
 DATA = Path(__file__).parent / "fixtures" / "scifact_mini"
 
@@ -40,7 +41,7 @@ def test_growth_rows_measure_each_size_in_its_own_processes(report: dict) -> Non
         assert probe["count"] == int(size)  # the fresh process found every chunk the build process wrote
         assert row["build"]["docs_per_s"] > 0 and row["build"]["peak_rss_mb"] > 0
         assert probe["rss_mb"] > 50  # the probe process holds the encoder and the store
-        for mode in ("encode", "dense", "lexical", "hybrid"):
+        for mode in ("encode", *SEARCH_MODES):
             assert 0 < probe[mode]["p50_ms"] <= probe[mode]["p95_ms"]
     assert sizes["700"]["disk_mb"] > sizes["300"]["disk_mb"] > 0
 

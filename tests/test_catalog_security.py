@@ -36,6 +36,7 @@ from hopscout import (
     untrusted,
 )
 from hopscout.errors import InvalidToolError
+from hopscout.scout import engine_of
 from hopscout.servers.mcp import HopscoutMCPServer
 from hopscout.servers.settings import ServerSettings
 from hopscout.tools import guard, to_spec
@@ -80,8 +81,8 @@ def forged_document(spec: ToolSpec = FORGED) -> dict[str, Any]:
 def write_behind_the_catalog(scout: Scout, collection: str, docs: list[dict[str, Any]]) -> None:
     """What an older hopscout, another client of the store, or a bug could have left in a catalog: written
     through the engine, below every check of Scout.add."""
-    scout.engine.write(
-        scout.engine.index(collection),
+    engine_of(scout).write(
+        engine_of(scout).index(collection),
         [d["id"] for d in docs],
         [d["text"] for d in docs],
         [d["metadata"] for d in docs],
@@ -124,7 +125,7 @@ def test_scout_refuses_a_tool_catalogs_collection(make_scout: Any, tmp_path: Pat
     assert scout.add(["Issues are tracked on GitHub."], collection="docs") and scout.search(
         "issue", collection="docs"
     )
-    found = scout.engine.search(["create issue"], SearchOptions.build(3, {"collection": "team-tools"}))
+    found = engine_of(scout).search(["create issue"], SearchOptions.build(3, {"collection": "team-tools"}))
     assert [h.id for h in found[0]] == ["github/create_issue"]
     scout.drop_collection("team-tools")  # dropping is the owner's: it removes, it cannot forge
 
@@ -187,7 +188,7 @@ def test_unreadable_catalog_documents_are_skipped_with_a_warning(
     tools = {t.key for t in ToolCatalog(scout, collection=collection).tools()}
     assert tools == {"github/create_issue", "github/stock_price", "github/send_sms"}
     assert catalog.remove(["junk-json", "junk-missing", "junk-shape"]) == 0  # not tools, yet cleaned away
-    assert not scout.engine.index(collection).get(["junk-json", "junk-missing", "junk-shape"])
+    assert not engine_of(scout).index(collection).get(["junk-json", "junk-missing", "junk-shape"])
     catalog.register(OTHERS, namespace="github")  # registering again repairs the overwritten tool
     assert catalog.get("github/get_forecast").description == OTHERS[0]["description"]
 
@@ -208,6 +209,8 @@ def test_trust_is_read_from_the_configuration_not_the_stored_tool(make_scout: An
     assert hit.flags == ("instructions",) and hit.trust == "untrusted"
     undefended = found(ToolCatalog(scout, collection=collection, defend=False))[key]
     assert hit.score == pytest.approx(guard.DEMOTION * undefended.score)  # demoted: it is not trusted
+    assert found(catalog.with_options(defend=False))[key] == undefended  # the same catalog, defences off
+    assert found(ToolCatalog(engine_of(scout), collection=collection))[key] == hit  # made from the engine
     assert found(catalog, read_only=True) == {}  # its readOnlyHint is only its own claim
     configured = ToolCatalog(scout, collection=collection, trust={"github": "trusted"})
     assert configured.trust_of("github") == "trusted" and configured.trust_of("gitlab") == "untrusted"
@@ -217,6 +220,9 @@ def test_trust_is_read_from_the_configuration_not_the_stored_tool(make_scout: An
     report = catalog.register([CREATE_ISSUE], namespace="github", trust="trusted")  # sets this object's
     assert report.replaced == (key,)  # the forged document is replaced (the level itself is not stored)
     assert catalog.trust_of("github") == "trusted" and found(catalog)[key].trust == "trusted"
+    second = catalog.with_options(defend=True)  # a copy of the configuration, changed apart from then on
+    second.register([], namespace="github", trust="untrusted")
+    assert second.trust_of("github") == "untrusted" and catalog.trust_of("github") == "trusted"
     assert found(ToolCatalog(scout, collection=collection))[key].trust == "untrusted"
     with pytest.raises(InvalidArgumentError, match="trust must be one of"):
         ToolCatalog(scout, collection=collection, trust={"github": "root"})
@@ -537,7 +543,7 @@ def test_a_catalog_reads_and_takes_only_tool_documents(make_scout: Any, collecti
     with pytest.raises(ToolCatalogCollectionError, match="collection of its own"):
         catalog.remove(["send_sms"], namespace="github")
     assert catalog.tools() == [] and catalog.find_tools(request).hits == []
-    assert scout.engine.tool_catalog(collection) is None  # nothing was marked: still the user's documents
+    assert engine_of(scout).tool_catalog(collection) is None  # nothing was marked: still the user's documents
     assert "Meeting notes" in scout.search("meeting notes", k=1, collection=collection)[0].text
     # a catalog of its own: a document written behind it (not through register) lifts nothing
     own = ToolCatalog(scout, collection=f"{collection}-tools")

@@ -16,6 +16,7 @@ import pytest
 
 from hopscout.demo import SAMPLE_DIR
 from hopscout.ingest.loaders import file_kind
+from hopscout.settings import SEARCH_MODES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _SCRIPT = Path(sys.executable).parent / "hopscout"
@@ -274,7 +275,7 @@ def test_eval_json_report(hopscout, home: Path) -> None:
     assert run.code == 0, run.err
     report = json.loads(run.out)
     assert report["dataset"] and report["queries"] == 10
-    for mode in ("dense", "lexical", "hybrid"):
+    for mode in SEARCH_MODES:
         row = report["results"][mode]
         assert 0.0 <= row["ndcg@10"] <= 1.0, mode
         assert row["p50_ms"] > 0, mode

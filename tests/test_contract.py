@@ -16,6 +16,7 @@ from hopscout import (
     Settings,
 )
 from hopscout.embedders import bundled_model_path
+from hopscout.scout import engine_of
 
 DOCS = [
     Document(
@@ -90,7 +91,7 @@ def test_filters_apply_to_every_retriever(filled: Scout, collection: str, mode: 
 
 
 def test_lexical_filters_select_what_chroma_selects(filled: Scout, collection: str) -> None:
-    index = filled.engine.index(collection)
+    index = engine_of(filled).index(collection)
     clauses = [
         {"lang": "en"},
         {"lang": {"$ne": "en"}},
@@ -106,8 +107,13 @@ def test_lexical_filters_select_what_chroma_selects(filled: Scout, collection: s
         {"year": {"$ne": 2015}},
         {"missing": {"$nin": ["a"]}},
     ]
+    ids = index.ids()
+    every_word = " ".join(doc.text for doc in index.get(ids).values())  # a BM25 query every document matches
+    assert {i for i, _ in index.lexical_search(every_word, len(ids) + 1)} == set(ids)
     for where in clauses:
-        assert index.lexical.matching_ids(where) == set(index.ids(where)), where
+        assert {i for i, _ in index.lexical_search(every_word, len(ids) + 1, where)} == set(
+            index.ids(where)
+        ), where
 
 
 def test_same_id_updates_text_in_both_retrievers(filled: Scout, collection: str) -> None:
@@ -170,7 +176,7 @@ def test_a_second_process_catches_up_with_what_changed_not_the_whole_collection(
         ids = [f"d{i}" for i in range(first, first + 3)]
         writer.add([f"Filler passage {i} on topic {i}." for i in ids], ids=ids, collection=collection)
     assert reader.search("filler", k=1, mode="lexical", collection=collection)  # B copies the collection
-    index = reader.engine.index(collection)
+    index = engine_of(reader).index(collection)
     listings: list = []  # (filter, rows) of every listing B's catch-ups ask the store for
     get = index.collection.get
 
@@ -188,7 +194,7 @@ def test_a_second_process_catches_up_with_what_changed_not_the_whole_collection(
     assert listings and all(where is not None for where, _ in listings)  # only recent writes were listed:
     assert 0 < sum(rows for _, rows in listings) < 31  # the two new ones and the few before them, not all 31
     # a writer without sequence numbers (an older hopscout) is still caught, by comparing everything
-    other = writer.engine.index(collection)
+    other = engine_of(writer).index(collection)
     text = "Capybaras are the largest living rodents."
     other.collection.upsert(["d4"], writer.embedder.embed_documents([text]), [text], [{"hs_hash": "older"}])
     other.collection.replace_metadata({**other.metadata(), "hopscout:version": "older-writer"})
@@ -203,7 +209,7 @@ def test_a_write_behind_the_lexical_index_is_caught_without_asking_the_store_eve
     missed (another writer, a crash between the two writes) changes the file and is caught up."""
     scout = make_scout()
     scout.add(["The okapi is a giraffid native to the Congo."], ids=["okapi"], collection=collection)
-    index = scout.engine.index(collection)
+    index = engine_of(scout).index(collection)
     index.sync(force=True)  # found in step, as after a count check
     reads = []
     metadata = index.collection.metadata
@@ -287,7 +293,8 @@ def test_bad_documents_are_refused_before_writing(make_scout, collection: str, d
     with pytest.raises(InvalidArgumentError, match=match):
         scout.add(docs, collection=collection, **kwargs)
     assert (
-        collection not in {c.name for c in scout.collections()} or scout.engine.index(collection).count() == 0
+        collection not in {c.name for c in scout.collections()}
+        or engine_of(scout).index(collection).count() == 0
     )
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from hopscout import InvalidArgumentError, Scout
-from hopscout.calibration import calibrate_fusion, fused_ids, gather_candidates
+from hopscout.calibration import calibrate_fusion, fused_ids, gather_scores
 from hopscout.evaluation.datasets import load_dataset
 from hopscout.fusion import convex, get_fusion, rrf
 from hopscout.metrics import mean, per_query
+from hopscout.scout import engine_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -61,8 +62,8 @@ def test_calibrated_weight_is_stored_and_search_reproduces_offline_fusion(
     fit = calibrate_fusion(scout, queries, relevant, collection=collection)
     assert scout.fusion_weight(collection) == fit.weight
     assert fit.ndcg_by_weight[fit.weight] >= max(fit.ndcg_by_weight[0.0], fit.ndcg_by_weight[1.0])
-    candidates = gather_candidates(scout, queries, collection)
-    offline = fused_ids(candidates, range(len(queries)), fit.weight)
+    scores = gather_scores(engine_of(scout), queries, collection)
+    offline = fused_ids(scores, range(len(queries)), fit.weight)
     online = [[h.id for h in hits] for hits in scout.search_batch(queries, 10, collection=collection)]
     assert online == offline
     reopened = Scout(scout.settings, embedder=scout.embedder)  # the weight lives with the collection

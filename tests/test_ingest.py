@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from hopscout import Scout, UnreadableFileError, UnsupportedFileError
+from hopscout.keys import HASH_KEY
+from hopscout.scout import engine_of
 
 # Small chunks, so the Markdown guide splits at its headings and crash-test files span write batches.
 SMALL_CHUNKS = {"chunk_tokens": 48, "chunk_overlap": 8}
@@ -240,6 +242,7 @@ CRASH_SCRIPT = textwrap.dedent(
     """
     import os, signal, sqlite3, sys, time
     from hopscout import Scout
+    from hopscout.scout import engine_of
 
     folder, name = sys.argv[1], sys.argv[2]
     scout = Scout()
@@ -248,11 +251,11 @@ CRASH_SCRIPT = textwrap.dedent(
 
     def progress(done, total):
         global lock
-        index = scout.engine.index(name)
+        index = engine_of(scout).index(name)
         if done == 2 * group:  # the second write is embedded, the first handed to the writer thread
             # Hold the lexical index's write lock, as another process might: the writer thread stores its
             # next batch in Chroma, then waits for this lock before updating the lexical index.
-            lock = sqlite3.connect(index.lexical.path, timeout=30, isolation_level=None)
+            lock = sqlite3.connect(index.files.bm25, timeout=30, isolation_level=None)
             lock.execute("BEGIN IMMEDIATE")
         elif done == 3 * group:
             # Die once Chroma holds chunks the lexical index lacks: mid-write, between the two stores.
@@ -332,7 +335,9 @@ def test_ingest_killed_mid_write_resumes_without_duplicates(
     clean = scout.ingest(folder, collection=f"{collection}-clean")
     assert len(clean.added) == len(words) and clean.chunks > 3 * 8  # more than the 3 batches the crash allows
     in_chroma = count_of(scout, collection)
-    in_lexical = scout.engine.index(collection).lexical.count()  # opening does not catch up; searching would
+    in_lexical = (
+        engine_of(scout).index(collection).indexed_count()
+    )  # opening does not catch up; searching would
     assert 0 < in_chroma < clean.chunks, f"crash left {in_chroma} of {clean.chunks} chunks"
     assert in_lexical < in_chroma, "the crash should have cut a write between Chroma and the lexical index"
 
@@ -343,11 +348,15 @@ def test_ingest_killed_mid_write_resumes_without_duplicates(
     assert resumed.unchanged, "files fully written before the crash are skipped"
     assert resumed.replaced, "a file whose chunks were cut by the crash is written again"
 
-    index = scout.engine.index(collection)
+    index = engine_of(scout).index(collection)
     chroma_ids = index.ids()
     assert len(chroma_ids) == len(set(chroma_ids)) == clean.chunks == count_of(scout, collection)
-    assert set(chroma_ids) == set(index.lexical.hashes().keys())
-    assert set(chroma_ids) == set(scout.engine.index(f"{collection}-clean").ids())  # ids are deterministic
+    assert set(index.stored_values(HASH_KEY, chroma_ids)) == set(chroma_ids) and index.indexed_count() == len(
+        chroma_ids
+    )
+    assert set(chroma_ids) == set(
+        engine_of(scout).index(f"{collection}-clean").ids()
+    )  # ids are deterministic
 
     for source, word in words.items():
         hits = scout.search(word, k=5, mode="lexical", collection=collection)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hopscout.analysis import analyze
 from hopscout.evaluation.datasets import load_dataset
+from hopscout.scout import engine_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -15,7 +16,8 @@ def test_snapshot_matches_fts5_and_tracks_writes(make_scout, collection: str) ->
     data = load_dataset(FIXTURES / "scifact_mini")
     ids = list(data.corpus)
     scout.add([data.doc_text(i) for i in ids], ids=ids, collection=collection)
-    lexical = scout.engine.index(collection).lexical
+    # this test is about the BM25 copy itself (FTS5 and its snapshot), so it reaches the index's private one
+    lexical = engine_of(scout).index(collection)._lexical
     queries = list(data.queries.values())
     scored = [lexical.search(q, 10) for q in queries]  # 200 docs: below the size that uses it
     reference = [[d for d, _ in hits] for hits in scored]

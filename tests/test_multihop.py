@@ -11,7 +11,8 @@ import pytest
 from hopscout import EmbedderMismatchError, InvalidArgumentError, Scout
 from hopscout.evaluation.multihop_eval import run_multihop_eval
 from hopscout.hop import HopModel, bridge_entities, key_phrases, train_hop
-from hopscout.index import HASH_KEY
+from hopscout.keys import HASH_KEY
+from hopscout.scout import engine_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -139,9 +140,10 @@ def _lower_chain_scout(make_scout, collection: str, **settings: object) -> Scout
 
 def _phrase_rows(scout: Scout, collection: str) -> int:
     """Passages whose stored key phrases match their current content."""
-    index = scout.engine.index(collection)
-    hashes = {i: meta[HASH_KEY] for i, (_, meta, _) in index.get(index.ids()).items()}
-    return len(scout.engine.phrases(index).table.get(hashes))
+    engine = engine_of(scout)
+    index = engine.index(collection)
+    hashes = {i: doc.metadata[HASH_KEY] for i, doc in index.get(index.ids()).items()}
+    return len(engine.phrases(index).table.get(hashes))
 
 
 def test_phrase_hops_walk_the_chain_without_capitals(make_scout, collection: str) -> None:
@@ -183,7 +185,8 @@ def test_phrases_chosen_in_a_smaller_collection_are_remade(make_scout, collectio
         QUESTION.lower(), 3, mode="dense", collection=collection, hops=3, beam=1, hop_operator="phrase"
     )
     assert [(h.id, h.parent) for h in hits] == [("film", None), ("director", "film"), ("town", "director")]
-    phrases_file = scout.engine.phrases(scout.engine.index(collection)).table.path
+    engine = engine_of(scout)
+    phrases_file = engine.phrases(engine.index(collection)).table.path
     scout.drop_collection(collection)
     assert not phrases_file.exists()
 

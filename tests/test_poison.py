@@ -19,7 +19,8 @@ from hopscout.evaluation.datasets import load_dataset
 from hopscout.evaluation.harness import index_dataset
 from hopscout.evaluation.poison_eval import run_passage_poison
 from hopscout.evaluation.tools import dataset_specs, run_tool_eval
-from hopscout.index import FLAGS_KEY
+from hopscout.keys import FLAGS_KEY
+from hopscout.scout import engine_of
 from hopscout.servers.router import load_upstreams
 from hopscout.suspicion import text_flags
 from hopscout.tools import guard
@@ -97,7 +98,7 @@ def test_hostile_passage_is_flagged_when_written_and_demoted_in_every_search(
     texts = [scifact.doc_text(i) for i in ids] + [attacker.text]
     bare = make_scout(flagged_demotion=1.0)
     bare.add(texts, ids=[*ids, "attacker"], collection=collection)
-    index = bare.engine.index(collection)
+    index = engine_of(bare).index(collection)
     stored = {i: meta["hs_flags"] for i, (_, meta, _) in index.get([*ids, "attacker"]).items()}
     assert stored["attacker"] and not any(stored[i] for i in ids)  # read once, when written
     undefended = [[h.id for h in hs] for hs in bare.search_batch(queries, 5, collection=collection)]
@@ -129,9 +130,9 @@ def test_flags_written_by_another_process_reach_this_ones_prior(
     hits = [h for hs in reader.search_batch(queries, 20, collection=collection) for h in hs]
     assert any(h.id == "attacker" for h in hits)
     assert all(bool(h.flags) == (h.id == "attacker") for h in hits)
-    stored = reader.engine.index(collection).lexical.values(FLAGS_KEY, [*ids, "attacker"])
-    assert all(v is not None for _, v in stored.values())  # the flags came with the catch-up: none re-read
-    assert {i for i, (_, v) in stored.items() if v} == {"attacker"}
+    stored = engine_of(reader).index(collection).stored_values(FLAGS_KEY, [*ids, "attacker"])
+    assert all(v.value is not None for v in stored.values())  # the flags came with the catch-up: none re-read
+    assert {i for i, v in stored.items() if v.value} == {"attacker"}
 
 
 @pytest.mark.parametrize("backend", ["embedded"])

@@ -23,6 +23,7 @@ from hopscout.evaluation.datasets import load_dataset
 from hopscout.evaluation.tools import dataset_specs
 from hopscout.llm.replies import parse_list
 from hopscout.metrics import mean, per_query
+from hopscout.scout import engine_of
 from hopscout.tools.queries import decompose
 from hopscout.tools.spec import to_spec, tool_document
 
@@ -134,7 +135,7 @@ def test_exact_name_first_and_quality_on_seal_cut(make_scout: Any, collection: s
     assert mini_catalog.find_tools(f"please call {names[7]} now", k=3).hits[0].name == names[7]
     scout = mini_catalog.scout
     qids = dataset.judged_queries
-    dense = scout.engine.search(  # Scout.search refuses a tool catalog's collection; the engine does not
+    dense = engine_of(scout).search(  # Scout.search refuses a tool catalog's collection; the engine does not
         [dataset.queries[q] for q in qids],
         SearchOptions.build(10, {"mode": "dense", "collection": mini_catalog.collection}),
     )

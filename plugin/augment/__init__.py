@@ -5,7 +5,6 @@ Augmenters are declared in :data:`AUGMENTERS`; the gate (:mod:`.gate`) decides p
 :func:`hopscout.calibration.calibrate_augment` fits it on labelled queries (``hopscout calibrate DIR
 --augment``) and stores it with the collection."""
 
-from ..retrieval.options import EXPANSION_HELP, POLICIES
 from .augmenters import AUGMENTERS, Augmentation, AugmenterSpec, get_augmenter
 from .gate import (
     DEFAULT_GATE,
@@ -19,15 +18,14 @@ from .gate import (
     gates_metadata,
     load_gate,
 )
-from .stage import AugmentStage, Outcome, augment_batch, check_policy, resolve, wanted
+from .stage import AugmentPlan, AugmentStage, Outcome, augment_batch, check_policy, resolve
 
 __all__ = [
     "AUGMENTERS",
     "DEFAULT_GATE",
-    "EXPANSION_HELP",
     "META_GATE",
-    "POLICIES",
     "PRF_UNCALIBRATED",
+    "AugmentPlan",
     "AugmentStage",
     "Augmentation",
     "AugmenterSpec",
@@ -43,5 +41,4 @@ __all__ = [
     "get_augmenter",
     "load_gate",
     "resolve",
-    "wanted",
 ]

@@ -26,7 +26,7 @@ import numpy as np
 from ..analysis import WORD, analyze
 from ..embedders import Embedder
 from ..errors import InvalidArgumentError
-from ..index import CollectionIndex
+from ..index import CollectionIndex, StoredDoc
 from ..llm import CachedLLM
 from ..llm.replay import KEYWORDS, PASSAGE, REPHRASINGS
 from ..llm.replies import clean_passage, parse_list
@@ -52,7 +52,7 @@ class AugmentInput:
     top_ids: Sequence[str]
     index: CollectionIndex
     embedder: Embedder
-    feedback: dict[str, tuple[str, dict[str, Any], Any]] = field(default_factory=dict)
+    feedback: dict[str, StoredDoc] = field(default_factory=dict)
     llm: CachedLLM | None = None
     expansion: str | None = None
 
@@ -78,8 +78,8 @@ class Augmentation:
 # -- LLM-free ------------------------------------------------------------------------------------------
 def rocchio(inp: AugmentInput) -> Augmentation:
     """``q + β·mean(top-3 passage vectors)``, from the collection's stored embeddings (no re-encoding)."""
-    ids = [i for i in inp.top_ids[:PRF_DOCS] if i in inp.feedback and inp.feedback[i][2] is not None]
-    vectors = [np.asarray(inp.feedback[i][2], dtype=np.float32) for i in ids]
+    ids = [i for i in inp.top_ids[:PRF_DOCS] if i in inp.feedback and inp.feedback[i].embedding is not None]
+    vectors = [np.asarray(inp.feedback[i].embedding, dtype=np.float32) for i in ids]
     if not vectors:
         return Augmentation()
     return Augmentation(vectors=[unit(inp.vector + ROCCHIO_BETA * np.mean(vectors, axis=0))])
@@ -91,7 +91,7 @@ def rm3(inp: AugmentInput) -> Augmentation:
     weights: dict[str, float] = {}
     surface: dict[str, str] = {}
     for rank, doc_id in enumerate(i for i in inp.top_ids[:PRF_DOCS] if i in inp.feedback):
-        words = WORD.findall(inp.feedback[doc_id][0])
+        words = WORD.findall(inp.feedback[doc_id].text)
         terms = [(t, w) for w in words for t in analyze(w)]
         if not terms:
             continue
@@ -103,8 +103,8 @@ def rm3(inp: AugmentInput) -> Augmentation:
             surface.setdefault(term, word.lower())
     if not weights:
         return Augmentation()
-    total = inp.index.lexical.count() or 1
-    freqs = inp.index.lexical.doc_freqs(list(weights))
+    total = inp.index.indexed_count() or 1
+    freqs = inp.index.doc_freqs(list(weights))
     scored = {t: w * math.log(1 + total / (1 + freqs.get(t, 0))) for t, w in weights.items()}
     best = sorted(scored, key=lambda t: (-scored[t], t))[:RM3_TERMS]
     return Augmentation(texts=[f"{inp.query} {' '.join(surface[t] for t in best)}"])

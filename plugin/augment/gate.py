@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..keys import META_GATE
 from ..logistic import fit_logistic
 from ..retrieval.signals import SIGNALS
 from .augmenters import get_augmenter
 
-META_GATE = "hopscout:augment_gate"
 MAX_FRACTION = 0.3
 L2 = 1.0
 MIN_GAIN = 0.0

@@ -9,22 +9,22 @@ query keeps its original ranking and its hits carry a note."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import fusion
 from ..errors import InvalidArgumentError, LLMUnavailableError
 from ..filters import Where
+from ..index import StoredDoc
 from ..llm import CachedLLM
-from ..retrieval import Candidates, FirstRetrieval, Ranked, Row, SearchOptions
+from ..retrieval import Candidates, FirstRetrieval, Ranked, Row
 from ..retrieval.confidence import COVERAGE_DEPTH, load_confidence, query_confidence
-from ..retrieval.options import POLICIES
-from ..settings import Settings
-from .augmenters import Augmentation, AugmenterSpec, AugmentInput, get_augmenter
+from ..retrieval.options import ResolvedSearch
+from ..settings import AUGMENT_POLICIES, Settings
+from .augmenters import PRF_DOCS, Augmentation, AugmenterSpec, AugmentInput, get_augmenter
 from .gate import ConfidenceGate, Gate, load_gate
 
 AUGMENT_SHARE = 0.5
@@ -34,30 +34,32 @@ LLMSource = Callable[[], "CachedLLM | None"]
 
 @dataclass
 class Outcome:
-    """One query's result: the final ranking, whether it was augmented, LLM calls, a note, timings (ms)."""
+    """One query's result: the final ranking, whether it was augmented, LLM calls and a note."""
 
     ranking: list[tuple[str, float]]
     augmented: bool
     aug_scores: dict[str, float] = field(default_factory=dict)
     llm_calls: int = 0
     note: str | None = None
-    augment_ms: float = 0.0
 
 
 def check_policy(augment: Any) -> str:
-    if augment not in POLICIES:
-        raise InvalidArgumentError(f"augment must be one of {list(POLICIES)}, got {augment!r}")
+    """``augment`` if it names a policy (:data:`~hopscout.settings.AUGMENT_POLICIES`), else InvalidArgumentError."""
+    if augment not in AUGMENT_POLICIES:
+        raise InvalidArgumentError(f"augment must be one of {list(AUGMENT_POLICIES)}, got {augment!r}")
     return str(augment)
 
 
-def wanted(options: SearchOptions, settings: Settings) -> bool:
-    """Whether a search with these options goes through augmentation (caller text, or a policy but never)."""
-    return options.expansion is not None or (options.augment or settings.augment) != "never"
+class AugmentPlan(NamedTuple):
+    """How a search augments: its policy (:data:`~hopscout.settings.AUGMENT_POLICIES`) and augmenter."""
+
+    policy: str
+    spec: AugmenterSpec
 
 
 def resolve(
     settings: Settings, augment: str | None, augmenter: str | None, expansion: str | None
-) -> tuple[str, AugmenterSpec]:
+) -> AugmentPlan:
     """The policy and augmenter a call uses (caller expansion text implies the ``expansion`` augmenter)."""
     if expansion is not None and (not isinstance(expansion, str) or not expansion.strip()):
         raise InvalidArgumentError("expansion must be a non-empty string of text to add to the query")
@@ -69,7 +71,7 @@ def resolve(
             f"augmenter {spec.name!r} needs expansion='...' text (the caller's own expansion)"
         )
     policy = augment if augment is not None else ("always" if expansion is not None else settings.augment)
-    return check_policy(policy), spec
+    return AugmentPlan(check_policy(policy), spec)
 
 
 def _augment_one(spec: AugmenterSpec, inp: AugmentInput) -> tuple[Augmentation | None, str | None]:
@@ -99,13 +101,15 @@ def _augmented_scores(
     index = first.index
     vectors = [(q, v) for q, a in enumerate(augs) if a for v in a.vectors] if mode != "lexical" else []
     texts = [(q, t) for q, a in enumerate(augs) if a for t in a.texts] if mode != "dense" else []
-    dense_rows = index.dense(np.stack([v for _, v in vectors]), depth, where) if vectors else []
-    lexical_rows = index.lexical.search_many([t for _, t in texts], depth, where) if texts else []
+    dense_rows = (
+        index.dense(np.stack([v for _, v in vectors]), depth, where, documents=False) if vectors else []
+    )
+    lexical_rows = index.lexical_search_many([t for _, t in texts], depth, where) if texts else []
     dense_aug: dict[int, dict[str, float]] = {}
     for (q, _), rows in zip(vectors, dense_rows):
         best = dense_aug.setdefault(q, {})
-        for i, s, _, _ in rows:
-            best[i] = max(best.get(i, -1.0), s)
+        for match in rows:
+            best[match.id] = max(best.get(match.id, -1.0), match.score)
     lexical_aug: dict[int, dict[str, float]] = {}
     for (q, _), lrows in zip(texts, lexical_rows):
         best = lexical_aug.setdefault(q, {})
@@ -118,7 +122,10 @@ def _augmented_scores(
             out.append(None)
             continue
         merged = Candidates(
-            cands.query, cands.vector, dense_aug.get(q, cands.dense), lexical_aug.get(q, cands.lexical)
+            query=cands.query,
+            vector=cands.vector,
+            dense_scores=dense_aug.get(q, cands.dense_scores),
+            lexical_scores=lexical_aug.get(q, cands.lexical_scores),
         )
         out.append(dict(merged.ranking(mode, weight)))
     return out
@@ -156,48 +163,42 @@ def augment_batch(
     caller's text for every query, or one text per query."""
     texts = [expansion] * len(firsts) if expansion is None or isinstance(expansion, str) else list(expansion)
     model = llm() if spec.needs_llm and any(decide) else None
-    feedback: dict[str, tuple[str, dict[str, Any], Any]] = {}
+    feedback: dict[str, StoredDoc] = {}
     if spec.feedback and any(decide):
-        top = sorted({i for c, d in zip(firsts, decide) if d for i, _ in c.ranking(mode, weight)[:3]})
+        top = sorted({i for c, d in zip(firsts, decide) if d for i, _ in c.ranking(mode, weight)[:PRF_DOCS]})
         feedback = first.index.get(top, embeddings=spec.feedback == "embeddings")
     augs: list[Augmentation | None] = []
     notes: list[str | None] = []
-    times: list[float] = []
     for cands, chosen, text in zip(firsts, decide, texts):
-        start = time.perf_counter()
         aug, note = None, None
         if chosen:
             vector = (
                 cands.vector if cands.vector is not None else first.embedder.embed_queries([cands.query])[0]
             )
             inp = AugmentInput(
-                cands.query,
-                vector,
-                [i for i, _ in cands.ranking(mode, weight)],
-                first.index,
-                first.embedder,
-                feedback,
-                model,
-                text,
+                query=cands.query,
+                vector=vector,
+                top_ids=[i for i, _ in cands.ranking(mode, weight)],
+                index=first.index,
+                embedder=first.embedder,
+                feedback=feedback,
+                llm=model,
+                expansion=text,
             )
             aug, note = _augment_one(spec, inp)
-        times.append((time.perf_counter() - start) * 1000)
         augs.append(aug)
         notes.append(note)
-    start = time.perf_counter()
     aug_maps = _augmented_scores(first, firsts, augs, mode, weight, depth, where)
-    retrieval_ms = (time.perf_counter() - start) * 1000 / max(1, sum(a is not None for a in augs))
     outcomes = []
-    for cands, aug, aug_map, note, ms in zip(firsts, augs, aug_maps, notes, times):
+    for cands, aug, aug_map, note in zip(firsts, augs, aug_maps, notes):
         base = cands.ranking(mode, weight)
+        llm_calls = aug.llm_calls if aug else 0
         if aug_map is None:
             note = note or (_nothing_to_search(spec, mode, aug) if aug is not None else None)
-            outcomes.append(Outcome(base, False, {}, aug.llm_calls if aug else 0, note, ms))
+            outcomes.append(Outcome(base, False, llm_calls=llm_calls, note=note))
         else:
             fused = fusion.convex(dict(base), aug_map, AUGMENT_SHARE)  # the original is fused, never replaced
-            outcomes.append(
-                Outcome(fused, True, aug_map, aug.llm_calls if aug else 0, note, ms + retrieval_ms)
-            )
+            outcomes.append(Outcome(fused, True, aug_map, llm_calls=llm_calls, note=note))
     return outcomes
 
 
@@ -208,27 +209,23 @@ class AugmentStage:
     def __init__(
         self,
         first: FirstRetrieval,
-        *,
-        policy: str,
-        spec: AugmenterSpec,
-        mode: str,
-        k: int,
+        opts: ResolvedSearch,
         weight: float,
-        depth: int,
-        where: Where | None,
-        expansion: str | None,
+        *,
+        plan: AugmentPlan,
         llm: LLMSource,
         gate: Gate | ConfidenceGate | None = None,
     ) -> None:
         self.first = first
-        self.policy = policy
-        self.spec = spec
-        self.mode = mode
-        self.k = k
-        self.weight = weight
-        self.depth = depth
-        self.where = where
-        self.expansion = expansion
+        self.opts = opts
+        self.policy = plan.policy
+        self.spec = plan.spec
+        self.mode = opts.mode
+        self.k = opts.k
+        self.weight = weight  # opts.fusion_weight, or the collection's calibrated one
+        self.depth = opts.depth
+        self.where = opts.where
+        self.expansion = opts.expansion
         self.llm = llm
         self.gate = gate
 
@@ -250,7 +247,7 @@ class AugmentStage:
             if isinstance(gate, ConfidenceGate):
                 rankings = [c.ranking(self.mode, self.weight) for c in firsts]
                 ids = sorted({i for ranking in rankings for i, _ in ranking[:COVERAGE_DEPTH]})
-                texts = {i: t for i, (t, _, _) in index.get(ids).items()}
+                texts = {i: doc.text for i, doc in index.get(ids).items()}
                 confidence = query_confidence(load_confidence(metadata), firsts, rankings, texts)
             decide = gate.decide([c.features or [] for c in firsts], confidence)
         outcomes = augment_batch(
@@ -271,7 +268,7 @@ class AugmentStage:
                 f"augment='auto' with {self.spec.name!r} augments nothing until a gate is calibrated for this "
                 f"collection (hopscout calibrate DIR --augment --augmenter {self.spec.name})"
             )
-        return [Ranked(c, self._rows(c, o), o.note or waiting) for c, o in zip(firsts, outcomes)]
+        return [Ranked(c, self._rows(c, o), note=o.note or waiting) for c, o in zip(firsts, outcomes)]
 
     def _rows(self, c: Candidates, outcome: Outcome) -> list[Row]:
         rows = []
@@ -279,10 +276,10 @@ class AugmentStage:
             : max(self.k, self.depth)
         ]:  # beyond k: rows the passage prior may lift
             parts: dict[str, float] = {"augmented": float(outcome.augmented)}
-            if doc_id in c.dense:
-                parts["dense"] = c.dense[doc_id]
-            if doc_id in c.lexical:
-                parts["lexical"] = c.lexical[doc_id]
+            if doc_id in c.dense_scores:
+                parts["dense"] = c.dense_scores[doc_id]
+            if doc_id in c.lexical_scores:
+                parts["lexical"] = c.lexical_scores[doc_id]
             if outcome.augmented:
                 parts["augmentation"] = outcome.aug_scores.get(doc_id, 0.0)
             rows.append(Row(doc_id, score, parts))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..scout import Scout
+from ..scout import Scout, engine_of
 from .children import Replica
 from .server import chroma_server
 from .writes import write_chunks
@@ -26,15 +26,16 @@ def measure_catchup(
     with chroma_server(folder / "server") as url:
         spec = {"chroma_url": url, **files}
         writer = Scout(home=str(folder / "a"), chroma_url=url)
+        engine = engine_of(writer)
         try:
             log(f"two processes: A writes {base} chunks to a chroma server ...")
-            base_s = write_chunks(writer, spec, 0, base)
+            base_s = write_chunks(engine, spec, 0, base)
             reader = Replica({"home": str(folder / "b"), "chroma_url": url, "query": query})
             try:
                 first_copy_ms, copied = reader.search()  # B has no replica yet: copies the whole collection
                 steady_ms = statistics.median(reader.search()[0] for _ in range(5))
                 log(f"A writes {added} more chunks; B searches ...")
-                write_s = write_chunks(writer, spec, base, base + added)
+                write_s = write_chunks(engine, spec, base, base + added)
                 catchup_ms, caught_up = reader.search()
                 after_ms = statistics.median(reader.search()[0] for _ in range(5))
             finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MODES = ("dense", "lexical", "hybrid")
+from ..settings import SEARCH_MODES
 
 
 def _growth(report: dict[str, Any]) -> list[str]:
@@ -23,7 +23,7 @@ def _growth(report: dict[str, Any]) -> list[str]:
             f"{probe['first_search_s']:>7.2f} {probe['snapshot_s']:>11.2f}"
         )
         lines.append(f"{head} {'encode':<8} {encode:>7.2f} {probe['encode']['p95_ms']:>7.2f} {1.0:>10.2f}")
-        for mode in MODES:
+        for mode in SEARCH_MODES:
             r = probe[mode]
             lines.append(
                 f"{'':>{len(head)}} {mode:<8} {r['p50_ms']:>7.2f} {r['p95_ms']:>7.2f} {r['p50_ms'] / encode:>10.2f}"

@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ..metrics import latency
-from ..scout import Scout
-from ..settings import SearchMode
+from ..scout import Scout, engine_of
+from ..settings import SEARCH_MODES
 from .process import memory_mb
 from .writes import COLLECTION, write_chunks
-
-MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
 
 
 def _scout(spec: dict[str, Any]) -> Scout:
@@ -29,7 +27,7 @@ def _scout(spec: dict[str, Any]) -> Scout:
 
 def build(spec: dict[str, Any]) -> dict[str, Any]:
     scout = _scout(spec)
-    seconds = write_chunks(scout, spec, spec.get("start", 0), spec["size"])
+    seconds = write_chunks(engine_of(scout), spec, spec.get("start", 0), spec["size"])
     scout.close()
     return {"build_s": seconds, **memory_mb()}
 
@@ -37,23 +35,23 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
 def probe(spec: dict[str, Any]) -> dict[str, Any]:
     began = time.perf_counter()
     scout = _scout(spec)
+    engine = engine_of(scout)
     queries: list[str] = json.loads(Path(spec["queries_file"]).read_text())
     scout.search(queries[0], 10, collection=COLLECTION, mode="hybrid")
     first_search_s = time.perf_counter() - began  # a fresh process: imports, model, store, first query
-    index = scout.engine.index(COLLECTION)
+    index = engine.index(COLLECTION)
     began = time.perf_counter()
-    index.lexical.search("warm", 1)  # starts the in-memory BM25 snapshot's build if the index is big enough
-    index.lexical.accelerator.wait(timeout=3600)
+    index.warm_lexical(3600)  # builds the in-memory BM25 snapshot if the index is big enough
     snapshot_s = time.perf_counter() - began
     for q in queries[:5]:
-        for mode in MODES:
+        for mode in SEARCH_MODES:
             scout.search(q, 10, mode=mode, collection=COLLECTION)
-    timings: dict[str, list[float]] = {"encode": [], **{mode: [] for mode in MODES}}
+    timings: dict[str, list[float]] = {"encode": [], **{mode: [] for mode in SEARCH_MODES}}
     for q in queries:  # interleaved, so load on the machine hits every measurement alike
         t = time.perf_counter()
         scout.embedder.embed_queries([q])
         timings["encode"].append((time.perf_counter() - t) * 1000)
-        for mode in MODES:
+        for mode in SEARCH_MODES:
             t = time.perf_counter()
             scout.search(q, 10, mode=mode, collection=COLLECTION)
             timings[mode].append((time.perf_counter() - t) * 1000)
@@ -66,6 +64,7 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
 def replica(spec: dict[str, Any]) -> None:
     """Answer ``search`` lines with ``{"ms": ..., "count": chunks in the lexical replica}``; ``quit`` ends."""
     scout = _scout(spec)
+    engine = engine_of(scout)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         if line.strip() == "quit":
@@ -73,7 +72,7 @@ def replica(spec: dict[str, Any]) -> None:
         t = time.perf_counter()
         scout.search(spec["query"], 10, collection=COLLECTION, mode="lexical")
         ms = (time.perf_counter() - t) * 1000
-        count = scout.engine.index(COLLECTION).lexical.count()  # what B's replica holds now
+        count = engine.index(COLLECTION).indexed_count()  # what B's replica holds now
         print(json.dumps({"ms": ms, "count": count}), flush=True)
     scout.close()
 

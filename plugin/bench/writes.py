@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..index import FLAGS_KEY
-from ..scout import Scout
+from ..engine import Engine
+from ..keys import FLAGS_KEY
 from ..suspicion import text_flags
 from .corpus import synthetic_chunks
 
@@ -18,11 +18,11 @@ COLLECTION = "bench"
 STEP = 2000  # chunks per store write: under Chroma's largest batch, embedded or server
 
 
-def write_chunks(scout: Scout, spec: dict[str, Any], start: int, stop: int) -> float:
+def write_chunks(engine: Engine, spec: dict[str, Any], start: int, stop: int) -> float:
     """Write chunks ``start .. stop`` with precomputed vectors; seconds taken."""
     texts = json.loads(Path(spec["texts_file"]).read_text())
     vectors = np.load(spec["vectors_file"])
-    index = scout.engine.index(COLLECTION, create=True)
+    index = engine.index(COLLECTION, create=True)
     began = time.perf_counter()
     for first in range(start, stop, STEP):
         ids, chunk_texts, vec = synthetic_chunks(texts, vectors, first, min(STEP, stop - first), seed=7)

@@ -26,12 +26,14 @@ import numpy as np
 
 from ..augment import AugmenterSpec, augment_batch, budget, default_gate, fit_gate, get_augmenter
 from ..calibration import confidence_data, fit_confidence
+from ..engine import Engine
 from ..errors import UnreadableFileError
 from ..llm import LLM, CachedLLM, LLMCache, ReplayLLM
 from ..metrics import per_query
 from ..retrieval import SIGNALS, Candidates, FirstRetrieval
 from ..retrieval.confidence import DEFAULT_CONFIDENCE
-from ..scout import Scout
+from ..scout import Scout, engine_of
+from ..settings import SEARCH_MODES
 from .datasets import load_dataset
 from .folds import SPLIT, cross_fit, halves
 from .harness import cross_fitted_weights, index_dataset
@@ -108,6 +110,7 @@ def run_augment_eval(
     ``recorded``: a capable LLM's outputs (JSONL keyed by query id: ``passage``, ``queries``, ``keywords``),
     replayed as the LLM (:class:`~hopscout.llm.ReplayLLM`); its ``keywords`` are also the agent's own
     ``expansion=`` text for the ``expansion`` augmenter."""
+    engine = engine_of(scout)
     dataset = load_dataset(folder)
     collection = index_dataset(scout, dataset, log)
     qids, queries, relevant = dataset.judged(limit)
@@ -117,12 +120,12 @@ def run_augment_eval(
         rows = {q: r for q, r in _recorded_rows(recorded).items()}
         expansions = [_agent_expansion(rows.get(q)) for q in qids]
     specs = [get_augmenter(name) for name in augmenters]
-    index = scout.engine.index(collection)
+    index = engine.index(collection)
     index.sync()
-    first = scout.engine.first_retrieval(index)
-    depth = scout.settings.candidates
+    first = engine.first_retrieval(index)
+    depth = engine.settings.candidates
     even, odd = halves(len(qids))
-    _, weights, (w_for_even, w_for_odd) = cross_fitted_weights(scout, collection, queries, relevant, log)
+    _, weights, (w_for_even, w_for_odd) = cross_fitted_weights(engine, collection, queries, relevant, log)
     log(f"first retrieval of {len(qids)} queries ({mode}) ...")
     folds = [(even, w_for_even), (odd, w_for_odd)]
     found: list[Any] = [None] * len(qids)
@@ -148,7 +151,7 @@ def run_augment_eval(
 
     log("confidence of every query (2-fold cross-fitted) ...")
     confidence, default_confidence = _cross_fitted_confidence(
-        scout, collection, queries, relevant, weights, mode
+        engine, collection, queries, relevant, weights, mode
     )
     passed = _FirstPass(
         first,
@@ -171,10 +174,10 @@ def run_augment_eval(
         "queries": len(qids),
         "corpus": len(dataset.corpus),
         "mode": mode,
-        "embedder": scout.embedder.id,
+        "embedder": engine.embedder.id,
         "fold_weights": [w_for_even, w_for_odd],
         "split": SPLIT,
-        "baselines": {name: float(np.mean(ndcg_of(name))) for name in ("dense", "lexical", "hybrid")},
+        "baselines": {name: float(np.mean(ndcg_of(name))) for name in SEARCH_MODES},
         "results": {},
     }
     for spec in specs:
@@ -185,7 +188,7 @@ def run_augment_eval(
             cold = LLMCache(Path(scratch) / f"{spec.name}.sqlite") if spec.needs_llm else None
             try:
                 report["results"][spec.name] = _evaluate_augmenter(
-                    passed, spec, scout.engine.completions(llm, cold), log
+                    passed, spec, engine.completions(llm, cold), log
                 )
             finally:
                 if cold is not None:
@@ -271,7 +274,7 @@ def _evaluate_augmenter(
 
 
 def _cross_fitted_confidence(
-    scout: Scout,
+    engine: Engine,
     collection: str,
     queries: list[str],
     relevant: list[dict[str, int]],
@@ -280,7 +283,7 @@ def _cross_fitted_confidence(
 ) -> tuple[list[float], list[float]]:
     """Each query's confidence from models fitted on the other fold (as a calibrated collection would give),
     and from the shipped defaults (as an uncalibrated one does)."""
-    data = confidence_data(scout, collection, queries, relevant, weights, mode=mode)
+    data = confidence_data(engine, collection, queries, relevant, weights, mode=mode)
     out = np.zeros(len(queries))
     for part in halves(len(queries)):
         rows = np.asarray(part, dtype=int)

@@ -24,7 +24,7 @@ import numpy as np
 from ..calibration import ConfidenceData, confidence_data, fit_confidence
 from ..logistic import auroc, expected_calibration_error
 from ..retrieval.confidence import DEFAULT_CONFIDENCE, ConfidenceModels
-from ..scout import Scout
+from ..scout import Scout, engine_of
 from .datasets import load_dataset
 from .folds import SPLIT, halves
 from .harness import cross_fitted_weights, index_dataset
@@ -39,9 +39,10 @@ def collect(
     dataset = load_dataset(folder)
     collection = index_dataset(scout, dataset, log)
     _, queries, relevant = dataset.judged(limit)
-    _, weights, _ = cross_fitted_weights(scout, collection, queries, relevant, log)
+    engine = engine_of(scout)
+    _, weights, _ = cross_fitted_weights(engine, collection, queries, relevant, log)
     log(f"confidence features of {len(queries)} queries ...")
-    return confidence_data(scout, collection, queries, relevant, weights)
+    return confidence_data(engine, collection, queries, relevant, weights)
 
 
 def _predict(

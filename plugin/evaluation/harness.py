@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any, cast
 
 from .. import fusion
-from ..calibration import WEIGHT_GRID, Candidates, fit_weight, fused_ids, gather_candidates
+from ..calibration import WEIGHT_GRID, ScoreLists, fit_weight, fused_ids, gather_scores
+from ..engine import Engine
 from ..metrics import latency, mean, per_query
-from ..scout import Scout
-from ..settings import SearchMode
+from ..scout import Scout, engine_of
+from ..settings import SEARCH_MODES, SearchMode
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
 
-MODES = ("dense", "lexical", "hybrid")
 Log = Callable[[str], None]
 
 
@@ -64,14 +64,14 @@ def measure_ingest(scout: Scout, dataset: Dataset, sample: int) -> dict[str, flo
 
 
 def cross_fitted_weights(
-    scout: Scout, collection: str, queries: Sequence[str], relevant: Sequence[Mapping[str, int]], log: Log
-) -> tuple[Candidates, list[float], tuple[float, float]]:
+    engine: Engine, collection: str, queries: Sequence[str], relevant: Sequence[Mapping[str, int]], log: Log
+) -> tuple[ScoreLists, list[float], tuple[float, float]]:
     """Each query's hybrid weight fitted on the other fold (:mod:`.folds`), the weights for the even and odd
-    folds, and the dense / BM25 candidates they were fitted on."""
+    folds, and the dense / BM25 scores they were fitted on."""
     log("fitting the hybrid weight (2-fold cross-fitting) ...")
-    candidates = gather_candidates(scout, queries, collection)
-    weights, pair = cross_fit(len(queries), lambda fold: fit_weight(candidates, relevant, fold).weight)
-    return candidates, weights, pair
+    scores = gather_scores(engine, queries, collection)
+    weights, pair = cross_fit(len(queries), lambda fold: fit_weight(scores, relevant, fold).weight)
+    return scores, weights, pair
 
 
 def _timed_runs(
@@ -105,13 +105,14 @@ def run_eval(
     folder: str | Path,
     scout: Scout,
     *,
-    modes: Sequence[str] = MODES,
+    modes: Sequence[str] = SEARCH_MODES,
     k: int = 10,
     limit: int | None = None,
     ingest_sample: int = 256,
     log: Log = lambda _: None,
 ) -> dict[str, Any]:
     """Evaluate ``modes`` on the set in ``folder``; returns the JSON-ready report."""
+    engine = engine_of(scout)
     dataset = load_dataset(folder)
     collection = index_dataset(scout, dataset, log)
     qids, queries, relevant = dataset.judged(limit)
@@ -123,10 +124,10 @@ def run_eval(
     }
     fold_weights: list[float] | None = None
     if "hybrid" in modes:
-        candidates, fold_weights, (for_even, for_odd) = cross_fitted_weights(
-            scout, collection, queries, relevant, log
+        scores, fold_weights, (for_even, for_odd) = cross_fitted_weights(
+            engine, collection, queries, relevant, log
         )
-        full = fit_weight(candidates, relevant)
+        full = fit_weight(scores, relevant)
         report["fusion"] = {
             "method": "convex min-max, lexical weight fitted per collection",
             "split": SPLIT,
@@ -135,8 +136,10 @@ def run_eval(
             "ndcg@10_by_weight_all_queries": {str(w): round(v, 4) for w, v in full.ndcg_by_weight.items()},
         }
         rows = list(range(len(qids)))
-        report["results"]["hybrid_w0.5"] = _row(fused_ids(candidates, rows, 0.5, k), qids, dataset, None)
-        rrf_runs = [[i for i, _ in fusion.rrf(candidates.dense[r], candidates.lexical[r])[:k]] for r in rows]
+        report["results"]["hybrid_w0.5"] = _row(fused_ids(scores, rows, 0.5, k), qids, dataset, None)
+        rrf_runs = [
+            [i for i, _ in fusion.rrf(scores.dense_scores[r], scores.lexical_scores[r])[:k]] for r in rows
+        ]
         report["results"]["rrf"] = _row(rrf_runs, qids, dataset, None)
     for mode in modes:
         log(f"searching {len(qids)} queries, mode {mode} ...")
@@ -189,4 +192,4 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["MODES", "WEIGHT_GRID", "format_report", "index_dataset", "run_eval"]
+__all__ = ["WEIGHT_GRID", "format_report", "index_dataset", "run_eval"]

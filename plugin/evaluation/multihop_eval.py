@@ -12,19 +12,21 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import Engine
 from ..hop import OPERATORS, HopInput, HopQuery
 from ..hop.stage import reciprocal_rank_fusion
-from ..scout import Scout
+from ..scout import Scout, engine_of
+from ..settings import SEARCH_MODES
 from .datasets import Dataset, load_dataset
 from .harness import index_dataset
 
 Log = Callable[[str], None]
 
 
-def available_operators(scout: Scout) -> list[str]:
+def available_operators(engine: Engine) -> list[str]:
     """Every operator that can run with this embedder (trained ones need weights for it)."""
     return [
-        name for name, spec in OPERATORS.items() if spec.available(scout.embedder.id, scout.settings.home)
+        name for name, spec in OPERATORS.items() if spec.available(engine.embedder.id, engine.settings.home)
     ]
 
 
@@ -66,6 +68,8 @@ def run_multihop_eval(
 ) -> dict[str, Any]:
     """all@K / recall@K (K = 10 and 5) for single-shot modes and each operator × merge, in one run
     (``lowercase``: on a lower-cased copy of the set)."""
+    engine = engine_of(scout)
+    operators = list(operators or available_operators(engine))
     dataset = load_dataset(folder, lowercase=lowercase)
     collection = index_dataset(scout, dataset, log)
     qids, questions, relevant = dataset.judged(limit)
@@ -80,7 +84,7 @@ def run_multihop_eval(
     }
     single: dict[str, list[list[str]]] = {}
     for k in (10, 5):
-        for mode in ("dense", "lexical", "hybrid"):
+        for mode in SEARCH_MODES:
             runs, times = [], []
             for q in questions:
                 start = time.perf_counter()
@@ -95,9 +99,9 @@ def run_multihop_eval(
                 report["results"][mode].update({"all@5": row["all@5"], "recall@5": row["recall@5"]})
     best_mode = max(single, key=lambda m: report["results"][m]["all@10"])
     report["best_single_shot"] = best_mode
-    if any(OPERATORS[name].phrases for name in operators or available_operators(scout)):
-        report["phrase_cost"] = phrase_cost(scout, dataset, collection, log)
-    for name in operators or available_operators(scout):
+    if any(OPERATORS[name].phrases for name in operators):
+        report["phrase_cost"] = phrase_cost(engine, collection, log)
+    for name in operators:
         for fill in fills:
             label = f"hop:{name}:fill{fill}"
             log(f"{label} ...")
@@ -120,25 +124,22 @@ def run_multihop_eval(
             summary["vs_best_single_shot"] = _paired(rows[10], single[best_mode], golds)
             report["results"][label] = summary
     if oracle:
-        report["oracle"] = hop_oracle(
-            scout, dataset, collection, operators or available_operators(scout), log
-        )
+        report["oracle"] = hop_oracle(engine, dataset, collection, operators, log)
     return report
 
 
 def phrase_cost(
-    scout: Scout, dataset: Dataset, collection: str, log: Log = lambda _: None, sample: int = 500
+    engine: Engine, collection: str, log: Log = lambda _: None, sample: int = 500
 ) -> dict[str, float]:
     """What the key phrases cost at index time: encode time on ``sample`` passages as a ratio to writing them
     without phrases, and bytes stored per passage beside the passage's own vector and text. Also makes the
     phrases of any passage of ``collection`` that lacks them, so no search below pays for that."""
-    engine = scout.engine
     index = engine.index(collection)
     ids = index.ids()
     stored = index.get(ids)
     log(f"key phrases for {len(ids)} passages ...")
-    engine.phrases(index).lookup({i: (t, m) for i, (t, m, _) in stored.items()})
-    texts = [stored[i][0] for i in ids[:sample]]
+    engine.phrases(index).lookup(stored)
+    texts = [stored[i].text for i in ids[:sample]]
     scratch = engine.index("eval-phrase-cost-scratch", create=True)
     try:
         engine.embedder.embed_documents(texts[:4])  # warm up
@@ -165,26 +166,26 @@ def phrase_cost(
 
 
 def hop_oracle(
-    scout: Scout, dataset: Dataset, collection: str, operators: Sequence[str], log: Log = lambda _: None
+    engine: Engine, dataset: Dataset, collection: str, operators: Sequence[str], log: Log = lambda _: None
 ) -> dict[str, dict[str, float]]:
     """Given each gold passage, where does each operator's query put the question's other gold (MRR, hit@10)?
 
     The given passage is excluded from the ranking. ``query_alone`` searches with the question only."""
     chains_file = Path(dataset.folder) / "chains.jsonl"
-    index = scout.engine.index(collection)
+    index = engine.index(collection)
     log("oracle: loading corpus vectors ...")
     ids = index.ids()
     stored = index.get(ids, embeddings=True)
-    matrix = np.stack([np.asarray(stored[i][2], dtype=np.float32) for i in ids])
+    matrix = np.stack([np.asarray(stored[i].embedding, dtype=np.float32) for i in ids])
     position = {doc_id: n for n, doc_id in enumerate(ids)}
     with open(chains_file, encoding="utf-8") as fh:
         chains = [json.loads(line) for line in fh]
     question = (lambda c: c["question"].lower()) if dataset.lowercase else (lambda c: c["question"])
-    q_vecs = scout.embedder.embed_queries([question(c) for c in chains])
+    q_vecs = engine.embedder.embed_queries([question(c) for c in chains])
     out: dict[str, dict[str, float]] = {}
     for name in ["query_alone", *operators]:
-        op = None if name == "query_alone" else scout.engine.hop_operator(name)
-        phrases = scout.engine.phrases(index) if name != "query_alone" and OPERATORS[name].phrases else None
+        op = None if name == "query_alone" else engine.hop_operator(name)
+        phrases = engine.phrases(index) if name != "query_alone" and OPERATORS[name].phrases else None
         reciprocal, hits = [], []
         for chain, q_vec in zip(chains, q_vecs):
             gold = [s["corpus_id"] for s in chain["steps"] if s["corpus_id"] in position]
@@ -192,11 +193,12 @@ def hop_oracle(
                 others = set(gold) - {given}
                 if not others:
                     continue
-                text, meta, _ = stored[given]
-                names, e = (
-                    phrases.lookup({given: (text, meta)}).get(given, ([], None)) if phrases else ([], None)
+                doc = stored[given]
+                found = phrases.lookup({given: doc}).get(given) if phrases else None
+                names, vectors = (found.phrases, found.vectors) if found else ([], None)
+                inp = HopInput(
+                    question(chain), q_vec, doc.text, matrix[position[given]], tuple(names), vectors
                 )
-                inp = HopInput(question(chain), q_vec, text, matrix[position[given]], tuple(names), e)
                 spec = op(inp) if op else HopQuery(vector=q_vec)
                 lists = []
                 if spec.vector is not None:  # a passage scores its best match over the query vectors
@@ -205,7 +207,7 @@ def hop_oracle(
                     lists.append([(ids[i], float(scores[i])) for i in np.argsort(-scores)[:100]])
                 if spec.text:
                     lists.append(
-                        [(d, s) for d, s in index.lexical.search(spec.text, 101) if d != given][:100]
+                        [(d, s) for d, s in index.lexical_search(spec.text, 101) if d != given][:100]
                     )
                 ranked = [d for d, _ in (lists[0] if len(lists) == 1 else reciprocal_rank_fusion(lists, 100))]
                 rank = next((r for r, d in enumerate(ranked) if d in others), None)

@@ -39,11 +39,13 @@ def _shares(rankings: Sequence[Sequence[str]], attacker: str) -> dict[str, float
     }
 
 
-def _find(catalog: ToolCatalog, dataset: Dataset, qids: Sequence[str], weights: Mapping[str, float]) -> list:
+def _find(
+    scout: Scout, catalog: ToolCatalog, dataset: Dataset, qids: Sequence[str], weights: Mapping[str, float]
+) -> list:
     """Top-5 tool keys per query, each query searched with its cross-fitted fusion weight."""
     out: dict[str, list[str]] = {}
     for weight in sorted({weights[q] for q in qids}):
-        catalog.scout.set_fusion_weight(weight, collection=catalog.collection)
+        scout.set_fusion_weight(weight, collection=catalog.collection)
         fold = [q for q in qids if weights[q] == weight]
         for start in range(0, len(fold), 128):
             chunk = fold[start : start + 128]
@@ -53,6 +55,7 @@ def _find(catalog: ToolCatalog, dataset: Dataset, qids: Sequence[str], weights: 
 
 
 def run_tool_poison(
+    scout: Scout,
     catalog: ToolCatalog,
     dataset: Dataset,
     qids: Sequence[str],
@@ -87,11 +90,11 @@ def run_tool_poison(
         key = f"{attacks.ATTACKER_NAMESPACE}/{attacker.name}"
         try:
             flags = list(catalog.flagged().get(key, ()))
-            defended = _shares(_find(catalog, dataset, measure, weights), key)
+            defended = _shares(_find(scout, catalog, dataset, measure, weights), key)
             # a new catalog each time: a snapshot is reloaded when the tool count changes, and each attacker
             # leaves the count where the one before left it
-            open_catalog = ToolCatalog(catalog.scout, collection=catalog.collection, defend=False)
-            undefended = _shares(_find(open_catalog, dataset, measure, weights), key)
+            open_catalog = catalog.with_options(defend=False)
+            undefended = _shares(_find(scout, open_catalog, dataset, measure, weights), key)
         finally:
             catalog.remove([attacker.name], namespace=attacks.ATTACKER_NAMESPACE)
         results[attacker.kind] = {

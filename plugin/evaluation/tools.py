@@ -35,12 +35,14 @@ from typing import Any
 from .. import fusion
 from ..calibration import WEIGHT_GRID
 from ..errors import UnreadableFileError
+from ..keys import TOOL_VIEW
 from ..llm import LLM
 from ..metrics import mean, per_query
 from ..retrieval import SearchOptions
-from ..scout import Scout
+from ..scout import Scout, engine_of
 from ..settings import SearchMode
-from ..tools.catalog import VIEW_TOOL, ToolCatalog
+from ..tools.catalog import ToolCatalog
+from ..tools.documents import VIEW_TOOL
 from ..tools.spec import ToolSpec, to_spec
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
@@ -154,7 +156,7 @@ def _fit(
 def _search(scout: Scout, queries: Sequence[str], k: int, **options: Any) -> list[list[Any]]:
     """The core's search over the catalog's tool documents: through the engine, since ``Scout.search`` refuses a
     tool catalog's collection (the same pipeline and results)."""
-    return scout.engine.search(queries, SearchOptions.build(k, options))
+    return engine_of(scout).search(queries, SearchOptions.build(k, options))
 
 
 def _row(
@@ -202,6 +204,7 @@ def _index_catalog(
 
 
 def _run_find(
+    scout: Scout,
     catalog: ToolCatalog,
     qids: Sequence[str],
     dataset: Dataset,
@@ -215,13 +218,13 @@ def _run_find(
     run one at a time through ``find_tools`` first, for latency (LLM calls included when not cached)."""
     times = []
     for qid in qids[:timed]:
-        catalog.scout.set_fusion_weight(weights[qid], collection=catalog.collection)
+        scout.set_fusion_weight(weights[qid], collection=catalog.collection)
         start_t = time.perf_counter()
         catalog.find_tools(dataset.queries[qid], k, queries(qid) if queries else None, **kwargs)
         times.append((time.perf_counter() - start_t) * 1000)
     runs, notes = {}, []
     for weight in sorted(set(weights.values())):
-        catalog.scout.set_fusion_weight(weight, collection=catalog.collection)
+        scout.set_fusion_weight(weight, collection=catalog.collection)
         fold = [q for q in qids if weights[q] == weight]
         for start in range(0, len(fold), 128):
             chunk = fold[start : start + 128]
@@ -235,6 +238,7 @@ def _run_find(
 
 
 def _queries_alone(
+    scout: Scout,
     catalog: ToolCatalog,
     qids: Sequence[str],
     given: Mapping[str, list[str]],
@@ -244,7 +248,7 @@ def _queries_alone(
     """Each query's caller queries searched without the request: each alone, the tool lists max-fused."""
     runs = {}
     for weight in sorted(set(weights.values())):
-        catalog.scout.set_fusion_weight(weight, collection=catalog.collection)
+        scout.set_fusion_weight(weight, collection=catalog.collection)
         fold = [q for q in qids if weights[q] == weight]
         texts = [t for q in fold for t in given[q][:7]]
         found = dict(zip(texts, catalog.find_tools_batch(texts, 4 * k, [[] for _ in texts]))) if texts else {}
@@ -307,7 +311,7 @@ def run_tool_eval(
     for mode, label in baselines:
         log(f"baseline {label} ...")
         start = time.perf_counter()
-        found = _search(scout, raw, k, mode=mode, where={"tool_view": VIEW_TOOL}, collection=collection)
+        found = _search(scout, raw, k, mode=mode, where={TOOL_VIEW: VIEW_TOOL}, collection=collection)
         per_ms = (time.perf_counter() - start) * 1000 / max(1, len(raw))
         results[label] = _row({q: [h.id for h in hs] for q, hs in zip(qids, found)}, dataset)
         results[label]["mean_ms_batched"] = per_ms
@@ -322,7 +326,7 @@ def run_tool_eval(
             scout,
             [dataset.queries[qid]],
             k,
-            where={"tool_view": VIEW_TOOL},
+            where={TOOL_VIEW: VIEW_TOOL},
             collection=collection,
             fusion_weight=weights[qid],
         )
@@ -330,14 +334,14 @@ def run_tool_eval(
         plain[qid] = [h.id for h in top]
     results["hybrid"] = _row(plain, dataset, times)
     log("find_tools (no LLM) ...")
-    runs, times, _ = _run_find(catalog, qids, dataset, weights, k, generate=False)
+    runs, times, _ = _run_find(scout, catalog, qids, dataset, weights, k, generate=False)
     results["find_tools"] = _row(runs, dataset, times, 0)
     if poison:
         log("find_tools without defences ...")
-        open_catalog = ToolCatalog(scout, collection=collection, defend=False)
-        oruns, _, _ = _run_find(open_catalog, qids, dataset, weights, k, timed=0, generate=False)
+        open_catalog = catalog.with_options(defend=False)
+        oruns, _, _ = _run_find(scout, open_catalog, qids, dataset, weights, k, timed=0, generate=False)
         results["find_tools_undefended"] = _row(oruns, dataset, None, 0)
-        results["poison"], report["poison"] = run_tool_poison(catalog, dataset, qids, weights, log)
+        results["poison"], report["poison"] = run_tool_poison(scout, catalog, dataset, qids, weights, log)
         log("find_tools latency with and without defences (paired) ...")
         report["poison"]["latency"] = paired_latency(catalog, open_catalog, raw[:60], k)
         report["poison"]["router"] = run_router_poison(scout, dataset, dataset_specs(dataset), qids, log)
@@ -349,7 +353,13 @@ def run_tool_eval(
         log(f"+generated queries on {len(sub)} queries ...")
         calls = getattr(llm, "calls", 0)
         gruns, gtimes, notes = _run_find(
-            ToolCatalog(scout, collection=collection, llm=llm), sub, dataset, sub_weights, k, generate=True
+            scout,
+            ToolCatalog(scout, collection=collection, llm=llm),
+            sub,
+            dataset,
+            sub_weights,
+            k,
+            generate=True,
         )
         results["+generated"] = _row(gruns, dataset, gtimes, getattr(llm, "calls", 0) - calls)
         results["+generated"]["fallbacks"] = sum(1 for n in notes if n)
@@ -361,7 +371,7 @@ def run_tool_eval(
         index_calls = getattr(xllm, "calls", 0) - calls
         xweights, xfold = _fold_weights(scout, xcollection, dataset, qids)
         log("+expansion ...")
-        xruns, xtimes, _ = _run_find(xcatalog, qids, dataset, xweights, k, generate=False)
+        xruns, xtimes, _ = _run_find(scout, xcatalog, qids, dataset, xweights, k, generate=False)
         results["+expansion"] = _row(xruns, dataset, xtimes, 0)
         results["+expansion"]["index_llm_calls"] = index_calls
         results["+expansion"]["fold_weights"] = xfold
@@ -371,7 +381,7 @@ def run_tool_eval(
         vcollection = catalog_collection(dataset, f"-v{_digest(recorded)}")
         vcatalog = _index_catalog(scout, dataset, vcollection, None, False, log, recorded)
         log("find_tools with the recorded views ...")
-        vruns, vtimes, _ = _run_find(vcatalog, qids, dataset, weights, k, generate=False)
+        vruns, vtimes, _ = _run_find(scout, vcatalog, qids, dataset, weights, k, generate=False)
         results["find_tools+views"] = _row(vruns, dataset, vtimes, 0)
         results["find_tools+views"]["tools_with_views"] = sum(1 for t in recorded if t in dataset.corpus)
         catalogs.append(("+views", vcatalog))
@@ -383,12 +393,16 @@ def run_tool_eval(
         results["find_tools@caller"] = _row({q: runs[q] for q in sub}, dataset, None, 0)
         for suffix, cat in catalogs:
             # the guarantee: the fusion against each of its inputs alone, on the same queries and catalog
-            raw_runs, _, _ = _run_find(cat, sub, dataset, sub_weights, k, timed=0, queries=lambda _: [])
+            raw_runs, _, _ = _run_find(
+                scout, cat, sub, dataset, sub_weights, k, timed=0, queries=lambda _: []
+            )
             results[f"raw{suffix}@caller"] = _row(raw_runs, dataset, None, 0)
             results[f"caller_only{suffix}"] = _row(
-                _queries_alone(cat, sub, given, sub_weights, k), dataset, None, 0
+                _queries_alone(scout, cat, sub, given, sub_weights, k), dataset, None, 0
             )
-            cruns, ctimes, _ = _run_find(cat, sub, dataset, sub_weights, k, queries=lambda q: given[q][:7])
+            cruns, ctimes, _ = _run_find(
+                scout, cat, sub, dataset, sub_weights, k, queries=lambda q: given[q][:7]
+            )
             results[f"+caller{suffix}"] = _row(cruns, dataset, ctimes, 0)
     return report
 

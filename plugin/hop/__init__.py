@@ -4,7 +4,7 @@ one merged ranked list. Operators are declared in :data:`OPERATORS`; :mod:`.stag
 
 from .learned import ARCHITECTURES, HopModel, train_hop, trained_weights_path, weights_path
 from .operators import bridge_entities
-from .phrases import PassagePhrases, PhraseTable, key_phrases
+from .phrases import PassagePhrases, key_phrases
 from .registry import OPERATORS, OperatorSpec, get_operator
 from .stage import HopStage, fill_slots, merge
 from .types import HopInput, HopOperator, HopQuery
@@ -19,7 +19,6 @@ __all__ = [
     "HopStage",
     "OperatorSpec",
     "PassagePhrases",
-    "PhraseTable",
     "bridge_entities",
     "fill_slots",
     "get_operator",

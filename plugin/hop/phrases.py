@@ -14,23 +14,20 @@ collections keep working."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import sqlite3
-import threading
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
 from ..analysis import STOPWORDS, analyze
 from ..embedders import Embedder
-from ..index import HASH_KEY, CollectionIndex, content_hash, public_metadata
+from ..index import CollectionIndex, StoredDoc, content_hash, public_metadata
+from ..keys import HASH_KEY
+from ..lexical import KeyPhrases, PhraseTable
 
 MAX_PHRASES = 8  # stored per passage
 MAX_WORDS = 4  # per phrase
-_BATCH = 500  # ids per SQLite IN (...)
 _TOKEN = re.compile(r"[^\W_][\w'\-]*|[^\w\s]")
 # Words that split phrases: BM25's stopwords plus function words that glue names together in prose.
 _SPLIT = STOPWORDS | frozenset(
@@ -83,80 +80,8 @@ def key_phrases(text: str, freq: Mapping[str, int], total: int, limit: int = MAX
 def word_doc_freqs(index: CollectionIndex, words: Sequence[str]) -> dict[str, int]:
     """Document counts of words from the collection's BM25 index (a word counts as its rarest analysed term)."""
     terms = {w: analyze(w) for w in words}
-    counts = index.lexical.doc_freqs([t for ts in terms.values() for t in ts])
+    counts = index.doc_freqs([t for ts in terms.values() for t in ts])
     return {w: min((counts.get(t, 0) for t in ts), default=0) for w, ts in terms.items()}
-
-
-class PhraseTable:
-    """``id → (content hash, phrases, float16 vectors)`` for one collection, in one SQLite file."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.executescript(
-            "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS phrases (id TEXT PRIMARY KEY, hash TEXT NOT NULL, "
-            "phrases TEXT NOT NULL, vectors BLOB NOT NULL, dim INTEGER, total INTEGER NOT NULL DEFAULT 0)"
-        )
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(phrases)")}
-        if "total" not in columns:  # a file from before phrases recorded the collection's size
-            self._db.execute("ALTER TABLE phrases ADD COLUMN total INTEGER NOT NULL DEFAULT 0")
-        self._lock = threading.Lock()
-
-    def get(self, hashes: Mapping[str, str], min_total: int = 0) -> dict[str, tuple[list[str], np.ndarray]]:
-        """Stored phrases and vectors of the ids whose stored hash matches ``hashes[id]`` and that were chosen in
-        a collection of at least ``min_total`` passages."""
-        out = {}
-        ids = list(hashes)
-        for start in range(0, len(ids), _BATCH):
-            chunk = ids[start : start + _BATCH]
-            marks = ",".join("?" * len(chunk))
-            with self._lock:
-                rows = self._db.execute(
-                    f"SELECT id, hash, phrases, vectors, dim, total FROM phrases WHERE id IN ({marks})", chunk
-                ).fetchall()
-            for doc_id, digest, phrases, blob, dim, total in rows:
-                if digest == hashes[doc_id] and total >= min_total:
-                    vectors = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim or 1)
-                    out[doc_id] = (json.loads(phrases), vectors)
-        return out
-
-    def put(self, rows: Sequence[tuple[str, str, list[str], np.ndarray]], total: int) -> None:
-        """Store ``(id, hash, phrases, vectors)`` rows chosen in a collection of ``total`` passages, replacing
-        what the ids held."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO phrases (id, hash, phrases, vectors, dim, total) VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            i,
-                            h,
-                            json.dumps(p, ensure_ascii=False),
-                            v.astype(np.float16).tobytes(),
-                            v.shape[1],
-                            total,
-                        )
-                        for i, h, p, v in rows
-                    ],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-    def sizes(self) -> tuple[int, int]:
-        """Bytes stored: phrase texts, vectors."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT sum(length(phrases)), sum(length(vectors)) FROM phrases"
-            ).fetchone()
-        return int(row[0] or 0), int(row[1] or 0)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 class PassagePhrases:
@@ -170,7 +95,7 @@ class PassagePhrases:
 
     def add(self, ids: Sequence[str], texts: Sequence[str], hashes: Sequence[str], batch: int = 256) -> None:
         """Make, encode and store the phrases of written passages (``hashes``: their content hashes)."""
-        total = self.index.lexical.count()
+        total = self.index.indexed_count()
         for start in range(0, len(ids), batch):
             end = min(start + batch, len(ids))
             # one document-frequency read per batch (the words its passages share are counted once)
@@ -181,17 +106,16 @@ class PassagePhrases:
                 list(zip(ids[start:end], hashes[start:end], phrases, self._encode(phrases))), total
             )
 
-    def lookup(
-        self, stored: Mapping[str, tuple[str, Mapping[str, object]]]
-    ) -> dict[str, tuple[list[str], np.ndarray]]:
-        """Phrases and vectors of ``stored`` passages (``id → (text, store metadata)``), making missing ones."""
-        hashes = {i: _hash(text, meta) for i, (text, meta) in stored.items()}
+    def lookup(self, stored: Mapping[str, StoredDoc]) -> dict[str, KeyPhrases]:
+        """Phrases and vectors of ``stored`` passages (``id → StoredDoc``, as ``index.get`` gives them), making
+        missing ones."""
+        hashes = {i: _hash(doc.text, doc.metadata) for i, doc in stored.items()}
         # phrases chosen when the collection was under half its size now are remade: the words that link a
         # passage to others may not have had a second passage then (one-at-a-time writes, a growing corpus)
-        found = self.table.get(hashes, min_total=self.index.lexical.count() // 2)
+        found = self.table.get(hashes, min_total=self.index.indexed_count() // 2)
         missing = [i for i in stored if i not in found]
         if missing:
-            self.add(missing, [stored[i][0] for i in missing], [hashes[i] for i in missing])
+            self.add(missing, [stored[i].text for i in missing], [hashes[i] for i in missing])
             found.update(self.table.get({i: hashes[i] for i in missing}))
         return found
 

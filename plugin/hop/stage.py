@@ -14,13 +14,14 @@ import numpy as np
 
 from .. import fusion
 from ..embedders import Embedder
-from ..filters import Where
 from ..index import CollectionIndex
 from ..retrieval import Ranked, Row, Stage
+from ..retrieval.options import ResolvedSearch
 from .phrases import PassagePhrases
+from .registry import OperatorSpec
 from .types import HopInput, HopOperator, HopQuery
 
-CANDIDATES = 20  # per spawned query
+HOP_DEPTH = 20  # candidates per retriever of each spawned query (a search's own depth is HOPSCOUT_CANDIDATES)
 # The hop stage has always fused with 1 / (60 + rank), rank from 0: fusion's formula with k = 59, kept so the
 # hop rankings stay as they were (fusion.RRF_K = 60 elsewhere).
 HOP_RRF_K = 59
@@ -52,33 +53,29 @@ class HopStage:
     def __init__(
         self,
         inner: Stage,
+        opts: ResolvedSearch,
         *,
         index: CollectionIndex,
         embedder: Embedder,
+        spec: OperatorSpec,
         operator: HopOperator,
-        text_level: bool,
-        hops: int,
-        beam: int,
-        fill: float,
-        k: int,
-        where: Where | None,
-        passage_vectors: bool,
         phrases: PassagePhrases | None = None,
         pool: Executor | None = None,
     ) -> None:
         self.inner = inner
+        self.opts = opts
         self.index = index
         self.embedder = embedder
-        self.operator = operator
-        self.text_level = text_level
-        self.passage_vectors = passage_vectors
+        self.operator = operator  # spec's operator, with its weights loaded for this embedder
+        self.text_level = spec.text_level
+        self.passage_vectors = spec.passage_vectors
         self.phrases = phrases  # the operator reads key phrases: these are the collection's
         self.pool = pool
-        self.hops = hops
-        self.beam = beam
-        self.k = k
-        self.fill = fill_slots(k, fill)
-        self.where = where
+        self.hops = opts.hops
+        self.beam = opts.beam
+        self.k = opts.k
+        self.fill = fill_slots(opts.k, opts.hop_fill)
+        self.where = opts.where
 
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
         firsts = self.inner.retrieve(queries)
@@ -88,10 +85,10 @@ class HopStage:
             later = self._later_hops(query, q_vec, ranked)
             merged = merge(ranked.rows[: self.k], later, self.k, self.fill, key=lambda row: row.id)
             rows = [
-                Row(r.id, 1.0 - rank / self.k, {**r.scores, "hop_score": r.score}, r.hop, r.parent)
+                Row(r.id, 1.0 - rank / self.k, {**r.scores, "hop_score": r.score}, hop=r.hop, parent=r.parent)
                 for rank, r in enumerate(merged)
             ]
-            out.append(Ranked(ranked.candidates, rows, ranked.note))
+            out.append(Ranked(ranked.candidates, rows, note=ranked.note))
         return out
 
     def _query_vectors(self, queries: Sequence[str], firsts: Sequence[Ranked]) -> Sequence[np.ndarray]:
@@ -110,18 +107,28 @@ class HopStage:
         found: list[Row] = []
         for layer in range(2, self.hops + 1):
             stored = self.index.get([row.id for row in frontier], embeddings=self.passage_vectors)
-            phrases = (
-                self.phrases.lookup({i: (t, m) for i, (t, m, _) in stored.items()}) if self.phrases else {}
-            )
+            phrases = self.phrases.lookup(stored) if self.phrases else {}
             best: dict[str, tuple[float, str]] = {}
             specs: list[tuple[str, HopQuery]] = []
             for parent in frontier:
                 if parent.id not in stored:
                     continue
-                text, _, vec = stored[parent.id]
-                c = np.asarray(vec, dtype=np.float32) if vec is not None else np.zeros(0, dtype=np.float32)
-                names, e = phrases.get(parent.id, ([], None))
-                specs.append((parent.id, self.operator(HopInput(query, q_vec, text, c, tuple(names), e))))
+                doc = stored[parent.id]
+                c = (
+                    np.asarray(doc.embedding, dtype=np.float32)
+                    if doc.embedding is not None
+                    else np.zeros(0, dtype=np.float32)
+                )
+                own = phrases.get(parent.id)
+                inp = HopInput(
+                    question=query,
+                    q=q_vec,
+                    passage=doc.text,
+                    c=c,
+                    phrases=tuple(own.phrases) if own else (),
+                    phrase_vectors=own.vectors if own else None,
+                )
+                specs.append((parent.id, self.operator(inp)))
             texts = [(parent_id, spec.text) for parent_id, spec in specs if spec.text]
             # BM25 queries run on the pool while the store answers the vectors (both release the GIL)
             job = self.pool.submit(self._lexical, texts) if self.pool is not None and texts else None
@@ -139,9 +146,9 @@ class HopStage:
                 break  # stop rule: this layer brought nothing new
             ranked = sorted(best.items(), key=lambda item: -item[1][0])
             docs = self.index.get([doc_id for doc_id, _ in ranked[: max(self.beam, keep)]])
-            first.candidates.docs.update({i: (t, m) for i, (t, m, _) in docs.items()})
+            first.candidates.docs.update(docs)
             layer_rows = [
-                Row(doc_id, score, {"hop": score}, layer, parent)
+                Row(doc_id, score, {"hop": score}, hop=layer, parent=parent)
                 for doc_id, (score, parent) in ranked
                 if doc_id in docs
             ]
@@ -154,14 +161,14 @@ class HopStage:
         """Each parent's BM25 query, scores scaled so its best is 1."""
         out = {}
         for parent_id, text in texts:
-            rows = self.index.lexical.search(text, CANDIDATES, self.where)
+            rows = self.index.lexical_search(text, HOP_DEPTH, self.where)
             top = rows[0][1] if rows else 1.0
             out[parent_id] = [(doc_id, score / top) for doc_id, score in rows]
         return out
 
     def _dense_per_parent(self, specs: list[tuple[str, HopQuery]]) -> dict[str, list[tuple[str, float]]]:
         """Every parent's query vectors searched in one store call; a passage scores its best cosine over the
-        parent's vectors, best ``CANDIDATES`` first."""
+        parent's vectors, best ``HOP_DEPTH`` first."""
         vectors: list[np.ndarray] = []
         owners: list[str] = []
         for parent_id, spec in specs:
@@ -173,19 +180,19 @@ class HopStage:
             return {}
         scores: dict[str, dict[str, float]] = {}
         for parent_id, matches in zip(
-            owners, self.index.dense(np.stack(vectors), CANDIDATES, self.where, documents=False)
+            owners, self.index.dense(np.stack(vectors), HOP_DEPTH, self.where, documents=False)
         ):
             mine = scores.setdefault(parent_id, {})
-            for doc_id, score, _, _ in matches:
-                mine[doc_id] = max(score, mine.get(doc_id, -np.inf))
+            for match in matches:
+                mine[match.id] = max(match.score, mine.get(match.id, -np.inf))
         return {
-            parent_id: sorted(mine.items(), key=lambda item: -item[1])[:CANDIDATES]
+            parent_id: sorted(mine.items(), key=lambda item: -item[1])[:HOP_DEPTH]
             for parent_id, mine in scores.items()
         }
 
 
 def reciprocal_rank_fusion(
-    lists: Sequence[Sequence[tuple[str, float]]], depth: int = CANDIDATES, c: int = HOP_RRF_K
+    lists: Sequence[Sequence[tuple[str, float]]], depth: int = HOP_DEPTH, c: int = HOP_RRF_K
 ) -> list[tuple[str, float]]:
     """Equal-weight RRF of ranked ``(id, score)`` lists, scaled so the best is 1 (so parents compare); the
     best ``depth``."""

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..analysis import analyze
 from ..filters import Where, where_to_sql
@@ -24,6 +24,13 @@ CREATE TABLE IF NOT EXISTS docs (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT N
 CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(body, tokenize = 'unicode61');
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+class IndexedValue(NamedTuple):
+    """One metadata value of an indexed document, with the content hash it was read under."""
+
+    hash: str
+    value: str | None
 
 
 class LexicalIndex:
@@ -205,11 +212,11 @@ class LexicalIndex:
             ).fetchall()
         return {term: int(doc) for term, doc in rows}
 
-    def values(self, key: str, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
-        """``(content hash, metadata string key)`` of each indexed id (None where the document has no such
-        key)."""
+    def values(self, key: str, ids: Sequence[str]) -> dict[str, IndexedValue]:
+        """``IndexedValue(content hash, metadata value as a string)`` of each indexed id (value None where the
+        document has no such key)."""
         rows = self._by_id("hash, json_extract(meta, ?)", ids, f"$.{key}")
-        return {i: (h, None if v is None else str(v)) for i, h, v in rows}
+        return {i: IndexedValue(h, None if v is None else str(v)) for i, h, v in rows}
 
     def _by_id(self, columns: str, ids: Sequence[str], *args: Any) -> list[tuple[Any, ...]]:
         """``(id, *columns)`` of the indexed ``ids``, 500 per statement (``args``: the columns' parameters)."""

@@ -5,24 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from .. import fusion
+from ..index import StoredDoc
 from .signals import signals
 
 
 @dataclass
 class Candidates:
     """One query's first retrieval: its vector (when encoded), dense and BM25 ``{id: score}`` (best first),
-    texts and metadata the dense query returned, and confidence signals (when asked for)."""
+    the stored documents read so far (the dense query's when it brought them, then those fetched for the
+    results: each is read once), and confidence signals (when asked for)."""
 
     query: str
     vector: np.ndarray | None
-    dense: dict[str, float]
-    lexical: dict[str, float]
-    docs: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    dense_scores: dict[str, float]
+    lexical_scores: dict[str, float]
+    docs: dict[str, StoredDoc] = field(default_factory=dict)
     features: list[float] | None = None
     term_idf: dict[str, float] = field(
         default_factory=dict
@@ -31,10 +33,10 @@ class Candidates:
     def with_signals(self) -> Candidates:
         """These candidates with their confidence signals computed (from the lists and ``term_idf``)."""
         self.features = signals(
-            list(self.dense.values()),
-            list(self.lexical.values()),
-            list(self.dense),
-            list(self.lexical),
+            list(self.dense_scores.values()),
+            list(self.lexical_scores.values()),
+            list(self.dense_scores),
+            list(self.lexical_scores),
             list(self.term_idf.values()),
         )
         return self
@@ -42,22 +44,20 @@ class Candidates:
     def without(self, ids: set[str]) -> Candidates:
         """These candidates as if the documents ``ids`` were not in the collection (signals recomputed)."""
         return Candidates(
-            self.query,
-            self.vector,
-            {i: s for i, s in self.dense.items() if i not in ids},
-            {i: s for i, s in self.lexical.items() if i not in ids},
-            {},
-            None,
-            dict(self.term_idf),
+            query=self.query,
+            vector=self.vector,
+            dense_scores={i: s for i, s in self.dense_scores.items() if i not in ids},
+            lexical_scores={i: s for i, s in self.lexical_scores.items() if i not in ids},
+            term_idf=dict(self.term_idf),
         ).with_signals()
 
     def ranking(self, mode: str, weight: float) -> list[tuple[str, float]]:
         """The mode's ranking of these candidates (ties by id); hybrid fuses them with lexical ``weight``."""
         if mode == "dense":
-            return sorted(self.dense.items(), key=lambda item: (-item[1], item[0]))
+            return sorted(self.dense_scores.items(), key=lambda item: (-item[1], item[0]))
         if mode == "lexical":
-            return sorted(self.lexical.items(), key=lambda item: (-item[1], item[0]))
-        return fusion.convex(self.dense, self.lexical, weight)
+            return sorted(self.lexical_scores.items(), key=lambda item: (-item[1], item[0]))
+        return fusion.convex(self.dense_scores, self.lexical_scores, weight)
 
 
 @dataclass

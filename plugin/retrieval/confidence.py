@@ -22,12 +22,13 @@ import numpy as np
 
 from ..analysis import analyze
 from ..index import CollectionIndex
+from ..keys import META_CONFIDENCE
 from ..logistic import Logistic
 from .candidates import Candidates, Ranked, Stage
+from .options import ResolvedSearch
 from .results import fetch_texts
 from .signals import SIGNALS
 
-META_CONFIDENCE = "hopscout:confidence"
 NO_ANSWER_WEIGHT = 0.1  # the weight of a labelled query with its answers removed: weighs the belief that few queries have none
 COVERAGE_DEPTH = 5
 FEATURES = (
@@ -52,10 +53,10 @@ def query_features(
     """The confidence features of one query (:data:`FEATURES`) from its candidates (with signals), the ranking
     they produced, and the BM25 terms of the top documents (``terms``: id → terms; missing ids count as none)."""
     signal = list(c.features or [0.0] * len(SIGNALS))
-    dense = sorted(c.dense.values(), reverse=True)
-    lexical = sorted(c.lexical.values(), reverse=True)
-    dense_top_id = max(c.dense, key=c.dense.__getitem__) if c.dense else None
-    lexical_top_id = max(c.lexical, key=c.lexical.__getitem__) if c.lexical else None
+    dense = sorted(c.dense_scores.values(), reverse=True)
+    lexical = sorted(c.lexical_scores.values(), reverse=True)
+    dense_top_id = max(c.dense_scores, key=c.dense_scores.__getitem__) if c.dense_scores else None
+    lexical_top_id = max(c.lexical_scores, key=c.lexical_scores.__getitem__) if c.lexical_scores else None
     top = ranking[0][0] if ranking else None
     lt = lexical[0] if lexical else 0.0
     idf_mass = sum(c.term_idf.values())
@@ -63,10 +64,10 @@ def query_features(
     return signal + [
         lt / idf_mass if idf_mass > 0 else 0.0,
         ranking[0][1] - ranking[1][1] if len(ranking) > 1 else 1.0,
-        c.dense.get(top, 0.0) if top else 0.0,
-        c.lexical.get(top, 0.0) / lt if top and lt > 0 else 0.0,
-        c.lexical.get(dense_top_id, 0.0) / lt if dense_top_id and lt > 0 else 0.0,
-        c.dense.get(lexical_top_id, 0.0) if lexical_top_id else 0.0,
+        c.dense_scores.get(top, 0.0) if top else 0.0,
+        c.lexical_scores.get(top, 0.0) / lt if top and lt > 0 else 0.0,
+        c.lexical_scores.get(dense_top_id, 0.0) / lt if dense_top_id and lt > 0 else 0.0,
+        c.dense_scores.get(lexical_top_id, 0.0) if lexical_top_id else 0.0,
         _z(dense),
         _z(lexical),
         coverages[0] if coverages else 0.0,
@@ -83,13 +84,13 @@ def hit_features(
     terms: Mapping[str, set[str]],
 ) -> list[float]:
     """The relevance features of one hit (:data:`HIT_FEATURES`)."""
-    lt = max(c.lexical.values(), default=0.0)
+    lt = max(c.lexical_scores.values(), default=0.0)
     p = min(max(confidence, 1e-6), 1 - 1e-6)
     fused = dict(ranking).get(doc_id, 0.0)
     return [
         math.log(p / (1 - p)),
-        c.dense.get(doc_id, 0.0),
-        c.lexical.get(doc_id, 0.0) / lt if lt > 0 else 0.0,
+        c.dense_scores.get(doc_id, 0.0),
+        c.lexical_scores.get(doc_id, 0.0) / lt if lt > 0 else 0.0,
         math.log1p(rank),
         fused,
         _coverage(c.term_idf, terms.get(doc_id, set())),
@@ -254,12 +255,13 @@ class ConfidenceStage:
     ``k`` rows' ``relevance``, from the first retrieval's own ranking (``mode``, lexical ``weight``) and the texts
     of the shown and top-ranked documents (fetched here once; the hits reuse them)."""
 
-    def __init__(self, inner: Stage, index: CollectionIndex, *, mode: str, weight: float, k: int) -> None:
+    def __init__(self, inner: Stage, opts: ResolvedSearch, index: CollectionIndex, weight: float) -> None:
         self.inner = inner
+        self.opts = opts
         self.index = index
-        self.mode = mode
-        self.weight = weight
-        self.k = k
+        self.mode = opts.mode
+        self.weight = weight  # opts.fusion_weight, or the collection's calibrated one
+        self.k = opts.k
 
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
         ranked = self.inner.retrieve(queries)

@@ -15,6 +15,7 @@ from ..embedders import Embedder
 from ..filters import Where
 from ..index import CollectionIndex
 from .candidates import Candidates, Ranked, Row
+from .options import ResolvedSearch
 from .signals import idf
 
 
@@ -34,31 +35,28 @@ class FirstRetrieval:
         depth: int,
         where: Where | None = None,
         both: bool = False,
-        documents: bool = False,
         with_signals: bool = False,
         vectors: np.ndarray | None = None,
     ) -> list[Candidates]:
-        """The top ``depth`` of the retrievers ``mode`` uses (of both with ``both``). ``documents`` brings the
-        dense hits' texts along (worth it when they are the results); ``with_signals`` computes the
-        confidence signals (they need both retrievers); ``vectors`` are the queries' embeddings when the caller
-        has them already (a second search of the same queries)."""
+        """The top ``depth`` of the retrievers ``mode`` uses (of both with ``both``). ``with_signals`` computes
+        the confidence signals (they need both retrievers); ``vectors`` are the queries' embeddings when the
+        caller has them already (a second search of the same queries). Texts are read later, for the rows
+        that need them (:mod:`.results`)."""
         use_dense = both or mode != "lexical"
         use_lexical = both or mode != "dense"
         lexical_job: Any = None
         if use_lexical and use_dense and self.pool is not None:
-            lexical_job = self.pool.submit(self.index.lexical.search_many, list(queries), depth, where)
+            lexical_job = self.pool.submit(self.index.lexical_search_many, list(queries), depth, where)
         if use_dense and vectors is None:
             vectors = self.embedder.embed_queries(list(queries))
         elif not use_dense:
             vectors = None
-        dense_rows = (
-            self.index.dense(vectors, depth, where, documents=documents) if vectors is not None else None
-        )
+        dense_rows = self.index.dense(vectors, depth, where, documents=False) if vectors is not None else None
         if lexical_job is not None:
             lexical_rows = lexical_job.result()
         else:
             lexical_rows = (
-                self.index.lexical.search_many(list(queries), depth, where) if use_lexical else None
+                self.index.lexical_search_many(list(queries), depth, where) if use_lexical else None
             )
         out = []
         for n, query in enumerate(queries):
@@ -66,11 +64,10 @@ class FirstRetrieval:
             lrows = lexical_rows[n] if lexical_rows is not None else []
             out.append(
                 Candidates(
-                    query,
-                    np.asarray(vectors[n], dtype=np.float32) if vectors is not None else None,
-                    {i: s for i, s, _, _ in drows},
-                    dict(lrows),
-                    {i: (t, m) for i, _, t, m in drows} if documents else {},
+                    query=query,
+                    vector=np.asarray(vectors[n], dtype=np.float32) if vectors is not None else None,
+                    dense_scores={m.id: m.score for m in drows},
+                    lexical_scores=dict(lrows),
                 )
             )
         if with_signals:
@@ -78,9 +75,9 @@ class FirstRetrieval:
         return out
 
     def _add_signals(self, batch: list[Candidates]) -> None:
-        total = self.index.lexical.count()
+        total = self.index.indexed_count()
         terms = [sorted(set(analyze(c.query))) for c in batch]
-        freqs = self.index.lexical.doc_freqs([t for ts in terms for t in ts])
+        freqs = self.index.doc_freqs([t for ts in terms for t in ts])
         for c, ts in zip(batch, terms):
             c.term_idf = {t: idf(freqs.get(t, 0), total) for t in ts}
             c.with_signals()
@@ -92,15 +89,13 @@ class FirstStage:
     for hybrid ``fused`` beside the parts. Both retrievers always run (the other one on a worker thread): the
     confidence of the result reads them both (:mod:`.confidence`)."""
 
-    def __init__(
-        self, first: FirstRetrieval, *, mode: str, k: int, weight: float, depth: int, where: Where | None
-    ) -> None:
+    def __init__(self, first: FirstRetrieval, opts: ResolvedSearch, weight: float) -> None:
         self.first = first
-        self.mode = mode
-        self.k = k
-        self.weight = weight
-        self.depth = max(k, depth)
-        self.where = where
+        self.opts = opts
+        self.mode = opts.mode
+        self.weight = weight  # opts.fusion_weight, or the collection's calibrated one
+        self.depth = max(opts.k, opts.depth)
+        self.where = opts.where
 
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
         batch = self.first.run(
@@ -110,18 +105,18 @@ class FirstStage:
 
     def rows(self, c: Candidates) -> list[Row]:
         if self.mode == "dense":
-            return [Row(i, s, {"dense": s}) for i, s in c.dense.items()]
+            return [Row(i, s, {"dense": s}) for i, s in c.dense_scores.items()]
         if self.mode == "lexical":
-            return [Row(i, s, {"lexical": s}) for i, s in c.lexical.items()]
+            return [Row(i, s, {"lexical": s}) for i, s in c.lexical_scores.items()]
         return [
             Row(
                 i,
                 s,
                 {
                     "fused": s,
-                    **({"dense": c.dense[i]} if i in c.dense else {}),
-                    **({"lexical": c.lexical[i]} if i in c.lexical else {}),
+                    **({"dense": c.dense_scores[i]} if i in c.dense_scores else {}),
+                    **({"lexical": c.lexical_scores[i]} if i in c.lexical_scores else {}),
                 },
             )
-            for i, s in fusion.convex(c.dense, c.lexical, self.weight)[: self.depth]
+            for i, s in fusion.convex(c.dense_scores, c.lexical_scores, self.weight)[: self.depth]
         ]

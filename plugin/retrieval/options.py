@@ -17,11 +17,8 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, InvalidQueryError
 from ..filters import Where, validate_where
-from ..settings import SearchMode, Settings
+from ..settings import SEARCH_MODES, AugmentPolicy, SearchMode, Settings
 
-AugmentPolicy = Literal["never", "always", "auto"]
-MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
-POLICIES: tuple[str, ...] = ("never", "always", "auto")
 # Each face's default k, in one place. The faces import them from hopscout.
 DEFAULT_SEARCH_K = 10  # Scout.search and the CLI: a person scans a page of ten results
 DEFAULT_AGENT_K = 5  # an agent's tool (MCP search, search tools, tool selectors): each hit costs its context
@@ -113,8 +110,10 @@ class SearchOptions:
         self.check_inputs()
         check_expansion(self.expansion, settings)
         mode = self.mode or settings.search_mode
-        if mode not in MODES:
-            raise InvalidArgumentError(f"mode must be dense, lexical or hybrid, got {mode!r}")
+        if mode not in SEARCH_MODES:
+            raise InvalidArgumentError(
+                f"mode must be {', '.join(SEARCH_MODES[:-1])} or {SEARCH_MODES[-1]}, got {mode!r}"
+            )
         hops, beam = self.hops, settings.hop_beam if self.beam is None else self.beam
         if isinstance(hops, bool) or not isinstance(hops, int) or not 1 <= hops <= MAX_HOPS:
             raise InvalidArgumentError(f"hops must be an integer from 1 to {MAX_HOPS}, got {hops!r}")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from ..index import FLAGS_KEY, CollectionIndex
+from ..index import CollectionIndex
+from ..keys import FLAGS_KEY
 from ..suspicion import text_flags
 from .candidates import Ranked, Stage
+from .options import ResolvedSearch
 from .results import fetch_texts
 
 PRIOR_DEPTH = 20  # rows per query the passage prior reads
@@ -33,14 +35,14 @@ class PassagePrior:
         store call); passages written before flags existed are read from their text once and remembered."""
         demotion = self.demotion
         depth = max(2 * k, PRIOR_DEPTH)
-        stored = index.lexical.values(FLAGS_KEY, [row.id for r in ranked for row in r.rows[:depth]])
+        stored = index.stored_values(FLAGS_KEY, [row.id for r in ranked for row in r.rows[:depth]])
         flags: dict[str, tuple[str, ...]] = {}
         unread: dict[str, tuple[str, str, str]] = {}  # written before flags existed, and not read yet
         with self._lock:
-            for doc_id, (content, value) in stored.items():
-                if value is not None:
-                    flags[doc_id] = tuple(f for f in value.split(",") if f)
-                elif (key := (index.name, doc_id, content)) in self._read_flags:
+            for doc_id, indexed in stored.items():
+                if indexed.value is not None:
+                    flags[doc_id] = tuple(f for f in indexed.value.split(",") if f)
+                elif (key := (index.name, doc_id, indexed.hash)) in self._read_flags:
                     flags[doc_id] = self._read_flags[key]
                 else:
                     unread[doc_id] = key
@@ -66,15 +68,18 @@ class PassagePrior:
         return ranked
 
 
-class PriorStage:
+class PassagePriorStage:
     """A stage with the passage prior applied to what it returns. Wraps the last stage, and under a hop stage
     its first hop too (a flagged passage should not spawn the next hop's queries)."""
 
-    def __init__(self, inner: Stage, prior: PassagePrior, index: CollectionIndex, k: int) -> None:
+    def __init__(
+        self, inner: Stage, opts: ResolvedSearch, passage_prior: PassagePrior, index: CollectionIndex
+    ) -> None:
         self.inner = inner
-        self.prior = prior
+        self.opts = opts
+        self.passage_prior = passage_prior
         self.index = index
-        self.k = k
+        self.k = opts.k
 
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
-        return self.prior.apply(self.index, self.inner.retrieve(queries), self.k)
+        return self.passage_prior.apply(self.index, self.inner.retrieve(queries), self.k)

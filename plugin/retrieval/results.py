@@ -1,5 +1,5 @@
-"""The last stage: ranked rows become :class:`~hopscout.types.Hit` objects, fetching only the texts the
-first retrieval did not already bring."""
+"""The last stage: ranked rows become :class:`~hopscout.types.Hit` objects, reading each document from the
+store once (an earlier stage may have read it already: the candidates keep what was read)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ def fetch_texts(index: CollectionIndex, ranked: Sequence[Ranked], ids: Iterable[
     """The texts of ``ids``, read once (kept on the candidates, so :func:`to_hits` does not read them again)."""
     docs = {i: d for r in ranked for i, d in r.candidates.docs.items()}
     missing = sorted(set(ids) - docs.keys())
-    fetched = {i: (t, m) for i, (t, m, _) in index.get(missing).items()}
+    fetched = index.get(missing)
     for r in ranked:
         r.candidates.docs.update(fetched)
     docs.update(fetched)
-    return {i: t for i, (t, _) in docs.items()}
+    return {i: doc.text for i, doc in docs.items()}
 
 
 def to_hits(index: CollectionIndex, ranked: Sequence[Ranked], k: int) -> list[list[Hit]]:
@@ -28,17 +28,17 @@ def to_hits(index: CollectionIndex, ranked: Sequence[Ranked], k: int) -> list[li
     return [
         [
             Hit(
-                row.id,
-                docs[row.id][0],
-                float(row.score),
-                public_metadata(docs[row.id][1]),
-                row.scores,
-                row.hop,
-                row.parent,
-                r.note,
-                r.confidence,
-                row.relevance,
-                row.flags,
+                id=row.id,
+                text=docs[row.id].text,
+                score=float(row.score),
+                metadata=public_metadata(docs[row.id].metadata),
+                scores=row.scores,
+                hop=row.hop,
+                parent=row.parent,
+                note=r.note,
+                confidence=r.confidence,
+                relevance=row.relevance,
+                flags=row.flags,
             )
             for row in r.rows[:k]
             if row.id in docs

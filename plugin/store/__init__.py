@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import InvalidArgumentError
 from ..settings import Settings
-from .base import CollectionRecord, Records, StoreCollection, VectorStore, check_collection_name
+from .base import CollectionRecord, Match, Records, StoreCollection, VectorStore, check_collection_name
 
 BACKENDS: dict[str, str] = {
     "chroma": "hopscout.store.chroma:ChromaStore",  # embedded PersistentClient, or a `chroma run` server
@@ -33,6 +33,7 @@ def open_store(settings: Settings, client: Any = None) -> VectorStore:
 __all__ = [
     "BACKENDS",
     "CollectionRecord",
+    "Match",
     "Records",
     "StoreCollection",
     "VectorStore",

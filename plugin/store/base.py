@@ -11,7 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,8 +20,14 @@ from ..filters import Where
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
 
-# One nearest-neighbour match: (id, cosine similarity, text, metadata); text "" and metadata {} when not asked.
-Match = tuple[str, float, str, dict[str, Any]]
+
+class Match(NamedTuple):
+    """One nearest-neighbour match of a store query; ``text`` "" and ``metadata`` {} when not asked for."""
+
+    id: str
+    score: float  # cosine similarity
+    text: str
+    metadata: dict[str, Any]
 
 
 @dataclass

@@ -164,7 +164,7 @@ class ChromaCollection(StoreCollection):
             metas = got["metadatas"] if documents else [[{}] * len(ids) for ids in got["ids"]]
             out.extend(
                 [
-                    (i, 1.0 - float(dist), doc or "", dict(meta or {}))
+                    Match(i, 1.0 - float(dist), doc or "", dict(meta or {}))
                     for i, dist, doc, meta in zip(ids, dists, docs, ms)
                 ]
                 for ids, dists, docs, ms in zip(got["ids"], got["distances"], texts, metas)

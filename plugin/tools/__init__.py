@@ -1,7 +1,8 @@
 """Tool retrieval: :class:`ToolCatalog` registers tools (MCP, OpenAI, LangChain, LlamaIndex, JSON) and finds
 the few that fit a request, with optional LLM-written queries and per-tool synthetic requests."""
 
-from .catalog import RegisterReport, ToolCatalog, ToolHit, ToolResults
+from .catalog import ToolCatalog
+from .results import RegisterReport, ToolHit, ToolResults
 from .spec import ToolSpec, to_spec, tool_document
 
 __all__ = ["RegisterReport", "ToolCatalog", "ToolHit", "ToolResults", "ToolSpec", "to_spec", "tool_document"]

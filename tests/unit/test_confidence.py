@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-from types import SimpleNamespace
 
 import pytest
 
 from hopscout.errors import InvalidArgumentError
+from hopscout.retrieval import Candidates
 from hopscout.retrieval.confidence import (
     DEFAULT_CONFIDENCE,
     FEATURES,
@@ -23,9 +23,16 @@ from hopscout.retrieval.confidence import (
 from hopscout.retrieval.signals import SIGNALS
 
 
-def found(dense: dict, lexical: dict, term_idf: dict, features: list | None = None) -> SimpleNamespace:
-    """The parts of a first retrieval's candidates the features read."""
-    return SimpleNamespace(dense=dense, lexical=lexical, term_idf=term_idf, features=features)
+def found(dense: dict, lexical: dict, term_idf: dict, features: list | None = None) -> Candidates:
+    """A first retrieval's candidates with the parts the features read."""
+    return Candidates(
+        query="",
+        vector=None,
+        dense_scores=dense,
+        lexical_scores=lexical,
+        term_idf=term_idf,
+        features=features,
+    )
 
 
 C = found({"a": 0.9, "b": 0.6}, {"b": 4.0, "a": 2.0}, {"x": 1.0, "y": 3.0})
@@ -34,7 +41,7 @@ TERMS = {"a": {"x"}, "b": {"y", "z"}}
 
 
 def test_query_features() -> None:
-    values = query_features(C, RANKING, TERMS)  # type: ignore[arg-type]
+    values = query_features(C, RANKING, TERMS)
     assert len(values) == len(FEATURES)
     assert values[: len(SIGNALS)] == [0.0] * len(SIGNALS)  # no signals computed: zeros
     assert dict(zip(FEATURES[len(SIGNALS) :], values[len(SIGNALS) :])) == pytest.approx(
@@ -55,15 +62,15 @@ def test_query_features() -> None:
 
 def test_query_features_of_one_hit_and_of_nothing() -> None:
     signal = [0.5] * len(SIGNALS)
-    one = query_features(found({"a": 0.4}, {}, {}, signal), [("a", 0.4)], {})  # type: ignore[arg-type]
+    one = query_features(found({"a": 0.4}, {}, {}, signal), [("a", 0.4)], {})
     assert one[: len(SIGNALS)] == signal
     assert one[len(SIGNALS) :] == [0.0, 1.0, 0.4, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    none = query_features(found({}, {}, {}), [], {})  # type: ignore[arg-type]
+    none = query_features(found({}, {}, {}), [], {})
     assert none == [0.0] * (len(SIGNALS) + 1) + [1.0] + [0.0] * (len(FEATURES) - len(SIGNALS) - 2)
 
 
 def test_hit_features() -> None:
-    values = hit_features(0.5, C, RANKING, "b", 1, TERMS)  # type: ignore[arg-type]
+    values = hit_features(0.5, C, RANKING, "b", 1, TERMS)
     assert dict(zip(HIT_FEATURES, values)) == pytest.approx(
         {
             "confidence_logit": 0.0,
@@ -74,7 +81,7 @@ def test_hit_features() -> None:
             "coverage": 0.75,
         }
     )
-    certain = hit_features(1.0, C, RANKING, "zz", 0, {})  # type: ignore[arg-type]
+    certain = hit_features(1.0, C, RANKING, "zz", 0, {})
     assert certain == pytest.approx([math.log((1 - 1e-6) / 1e-6), 0.0, 0.0, 0.0, 0.0, 0.0])
 
 
@@ -105,7 +112,7 @@ def test_the_defaults_are_surer_of_a_clear_answer_than_of_none() -> None:
     texts = {"a": "Venus is the hottest planet", "b": "Mars is red", "c": "a thing"}
     p_clear, p_vague = query_confidence(
         DEFAULT_CONFIDENCE,
-        [clear, vague],  # type: ignore[list-item]
+        [clear, vague],
         [[("a", 1.0), ("b", 0.2), ("c", 0.1)], [("a", 0.5), ("b", 0.49), ("c", 0.48)]],
         texts,
     )

@@ -1,0 +1,101 @@
+"""The catalog as last read from its collection: the tools, their stored hashes, which have views, the forms
+their names are looked up by, and their flags (what their text reads as, name clashes and hubs, the latter two
+worked out on first use). Only tool documents count; anything else in the collection is passed over."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..index import CollectionIndex
+from ..keys import TOOL_HASH, TOOL_KEY, TOOL_SPEC, TOOL_VIEW
+from ..suspicion import has_instructions, text_flags
+from ..untrusted import shown
+from . import guard
+from .documents import VIEW_REQUEST, VIEW_TOOL, VIEWS_HASH, is_view_id
+from .names import name_form
+from .spec import ToolSpec, split_name, to_spec, tool_document
+
+_log = logging.getLogger("hopscout.tools")
+
+
+@dataclass
+class Snapshot:
+    specs: dict[str, ToolSpec] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+    view_hashes: dict[str, str] = field(default_factory=dict)  # tools with views → what their views are
+    by_name: dict[str, list[str]] = field(default_factory=dict)  # name_form of a name, key, split name → keys
+    count: int = -1
+    version: str = ""  # the store's write version when read (hopscout.index: every write stamps a new one)
+    text_flags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what each description reads as
+    hubs: set[str] | None = None  # computed on the first search of this snapshot
+    # name clashes under the trust configuration of version ``clashes_for`` (True: squats a vouched tool's name)
+    clashes: dict[str, bool] = field(default_factory=dict)
+    clashes_for: int = -1
+
+    def flags(self, key: str) -> tuple[str, ...]:
+        """Why the tool ``key`` looks hostile: its text's flags, then a name clash, then hub."""
+        flags = self.text_flags.get(key, ()) + ((guard.NAME_CLASH,) if key in self.clashes else ())
+        return flags + (guard.HUB,) if self.hubs and key in self.hubs else flags
+
+
+def read_snapshot(index: CollectionIndex, collection: str, count: int, version: str) -> Snapshot:
+    """The tool documents of ``index`` as a snapshot (of ``count`` documents at write ``version``): a tool's own
+    (:data:`TOOL_VIEW` "tool", its spec readable and filed under its key) and its views (:data:`TOOL_VIEW`
+    "request", id ``<key>#r<n>`` of a tool read here); anything else is passed over, with a warning when it is
+    dressed as a tool document."""
+    snap = Snapshot(count=count, version=version)
+    for doc_id, meta in index.metadatas({TOOL_VIEW: VIEW_TOOL}):
+        spec = _stored_spec(collection, doc_id, meta)
+        if spec is None:
+            continue
+        snap.specs[spec.key] = spec
+        snap.hashes[spec.key] = str(meta.get(TOOL_HASH, ""))
+        # meta[TOOL_TRUST], written before trust became configuration, is never read
+        for form in {name_form(spec.name), name_form(spec.key), name_form(split_name(spec.name))}:
+            snap.by_name.setdefault(form, []).append(spec.key)
+        flags = _text_flags(spec)
+        if flags:
+            snap.text_flags[spec.key] = flags
+    for doc_id, meta in index.metadatas({TOOL_VIEW: VIEW_REQUEST}):
+        key = meta.get(TOOL_KEY)
+        if not isinstance(key, str) or not is_view_id(doc_id, key):
+            _log.warning(
+                "tool catalog %r: skipped view %s: its id is not <tool_key>#r<n>", collection, shown(doc_id)
+            )
+            continue
+        if key not in snap.specs:
+            _log.warning(
+                "tool catalog %r: skipped view %s: no tool %s", collection, shown(doc_id), shown(key)
+            )
+            continue
+        snap.view_hashes[key] = str(meta.get(VIEWS_HASH, ""))
+    return snap
+
+
+def _stored_spec(collection: str, doc_id: str, meta: Mapping[str, Any]) -> ToolSpec | None:
+    """The tool a catalog document holds, checked as :func:`to_spec` checks a registered one; None, with a
+    warning naming the document, when it is unreadable or filed under another key."""
+    try:
+        data = json.loads(meta[TOOL_SPEC])
+        spec = to_spec(ToolSpec(**data))
+    except (KeyError, TypeError, ValueError) as exc:  # InvalidArgumentError is a ValueError
+        _log.warning(
+            "tool catalog %r: skipped document %r: unreadable tool_spec (%s)", collection, doc_id, exc
+        )
+        return None
+    if spec.key != doc_id:
+        _log.warning("tool catalog %r: skipped document %r: it holds tool %r", collection, doc_id, spec.key)
+        return None
+    return spec
+
+
+def _text_flags(spec: ToolSpec) -> tuple[str, ...]:
+    """What reads as hostile in the tool's description, and instructions to the agent in its parameters."""
+    flags = text_flags(spec.description)
+    if "instructions" not in flags and has_instructions(tool_document(spec)):
+        flags += ("instructions",)
+    return flags
