@@ -1,4 +1,4 @@
-"""Fusing ranked lists: each method a small named function, picked by name.
+"""Fusing ranked lists: each method a small named function.
 
 Two retrievers (``{id: score}`` from dense and from BM25): ``convex`` mixes min-max-normalised scores with a
 lexical weight; the weight is fitted per collection by :mod:`hopscout.calibration` (fixed RRF and any one
@@ -9,11 +9,9 @@ Many lists (one per query of a request, e.g. tool retrieval): :func:`max_lists` 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-
-from .errors import InvalidArgumentError
 
 Scores = Mapping[str, float]
 Fused = list[tuple[str, float]]
@@ -74,14 +72,3 @@ def rrf(dense: Scores, lexical: Scores, weight: float = 0.5, k: int = RRF_K) -> 
     """Weighted reciprocal-rank fusion of two retrievers (``weight`` = lexical share; 0.5 is classic RRF)."""
     fused = rrf_lists([dense, lexical], [2.0 * (1.0 - weight), 2.0 * weight], k)
     return sorted(((key, score) for key, (score, _) in fused.items()), key=lambda item: (-item[1], item[0]))
-
-
-FUSIONS: dict[str, Callable[..., Fused]] = {"convex": convex, "rrf": rrf}
-
-
-def get_fusion(name: str) -> Callable[..., Fused]:
-    """The fusion function called ``name``; raises InvalidArgumentError listing the valid names."""
-    try:
-        return FUSIONS[name]
-    except KeyError:
-        raise InvalidArgumentError(f"Unknown fusion {name!r}; choose one of {sorted(FUSIONS)}") from None

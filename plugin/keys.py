@@ -40,4 +40,5 @@ TOOL_READ_ONLY = "tool_read_only"  # the readOnlyHint as published (trust decide
 TOOL_NAME = "tool_name"  # the tool's own name
 TOOL_NAMESPACE = "tool_namespace"  # the server it came from; absent for the catalog owner's own tools
 TOOL_SPEC = "tool_spec"  # the whole tool as JSON (name, description, schema, annotations)
+TOOL_VIEWS_HASH = "views_hash"  # on each request view: hash of the tool's views (a change re-embeds them)
 TOOL_TRUST = "tool_trust"  # written by catalogs before trust became configuration; never read

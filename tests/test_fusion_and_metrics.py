@@ -10,7 +10,7 @@ import pytest
 from hopscout import InvalidArgumentError, Scout
 from hopscout.calibration import calibrate_fusion, fused_ids, gather_scores
 from hopscout.evaluation.datasets import load_dataset
-from hopscout.fusion import convex, get_fusion, rrf
+from hopscout.fusion import convex, rrf
 from hopscout.metrics import mean, per_query
 from hopscout.scout import engine_of
 
@@ -28,12 +28,9 @@ def test_convex_endpoints_follow_one_retriever() -> None:
     assert mixed["d"] == pytest.approx(0.5 * (7.0 - 1.0) / 11.0)
 
 
-def test_rrf_and_selector() -> None:
+def test_rrf_ranks_the_key_both_lists_hold_first() -> None:
     fused = rrf({"a": 3.0, "b": 2.0}, {"b": 9.0, "c": 1.0})
     assert fused[0][0] == "b"
-    assert get_fusion("rrf") is rrf
-    with pytest.raises(InvalidArgumentError, match="convex"):
-        get_fusion("nope")
 
 
 def test_metrics_match_hand_computed_values() -> None:

@@ -228,9 +228,3 @@ class LexicalIndex:
             with self._lock:
                 rows.extend(self._db.execute(sql, [*args, *chunk]).fetchall())
         return rows
-
-    def matching_ids(self, where: Where) -> set[str]:
-        """Ids whose metadata satisfies ``where`` (used to check filter parity with Chroma)."""
-        clause, args = where_to_sql(where, "meta")
-        with self._lock:
-            return {row[0] for row in self._db.execute(f"SELECT id FROM docs WHERE {clause}", args)}

@@ -13,6 +13,7 @@ from .options import (
     SearchOptions,
     check_k,
     check_queries,
+    check_text,
 )
 from .results import to_hits
 from .signals import SIGNALS, signals
@@ -34,6 +35,7 @@ __all__ = [
     "Stage",
     "check_k",
     "check_queries",
+    "check_text",
     "signals",
     "to_hits",
 ]

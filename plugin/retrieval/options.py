@@ -216,21 +216,28 @@ def check_fusion_weight(value: Any) -> float:
     return float(value)
 
 
+def check_text(
+    text: Any, settings: Settings, what: str = "a query", hint: str = "say what to look for"
+) -> str:
+    """``text`` if it is a string, not blank and within HOPSCOUT_MAX_QUERY_CHARS, else InvalidQueryError whose
+    message calls it ``what`` (the faces say "request") and ends with ``hint``, what to write instead."""
+    if not isinstance(text, str):
+        raise InvalidQueryError(f"{what} must be a string, got {type(text).__name__}: {text!r:.80}")
+    if not text.strip():
+        raise InvalidQueryError(f"{what} is empty or whitespace: {hint}")
+    limit = settings.max_query_chars
+    if len(text) > limit:
+        raise InvalidQueryError(
+            f"{what} has {len(text)} characters, over the limit of {limit} (HOPSCOUT_MAX_QUERY_CHARS); "
+            "shorten it to the question itself"
+        )
+    return text
+
+
 def check_queries(queries: Any, settings: Settings) -> list[str]:
     """A non-empty list of non-empty strings no longer than HOPSCOUT_MAX_QUERY_CHARS, else InvalidQueryError."""
     if isinstance(queries, str) or not isinstance(queries, Sequence):
         raise InvalidQueryError(f"queries must be a list of strings, got {type(queries).__name__}")
     if not queries:
         raise InvalidQueryError("queries is empty: pass at least one query")
-    limit = settings.max_query_chars
-    for q in queries:
-        if not isinstance(q, str):
-            raise InvalidQueryError(f"a query must be a string, got {type(q).__name__}: {q!r:.80}")
-        if not q.strip():
-            raise InvalidQueryError("a query is empty or whitespace: say what to look for")
-        if len(q) > limit:
-            raise InvalidQueryError(
-                f"a query has {len(q)} characters, over the limit of {limit} (HOPSCOUT_MAX_QUERY_CHARS); "
-                "shorten it to the question itself"
-            )
-    return list(queries)
+    return [check_text(q, settings) for q in queries]

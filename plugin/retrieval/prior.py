@@ -1,5 +1,5 @@
 """The passage prior: a stage of the search pipeline that demotes passages flagged as hostile when written
-(:mod:`hopscout.suspicion`). Named *passage* prior to tell it from the tool catalog's prior (``tools/guard.py``),
+(:mod:`hopscout.suspicion`). Named *passage* prior to tell it from the tool catalog's weight (``guard.tool_weight``),
 which weighs a tool's trust and flags.
 
 ``SearchOptions.prior`` (default True) selects it; the poison evaluation turns it off to measure what it costs."""

@@ -12,13 +12,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..keys import TOOL_HASH, TOOL_KEY, TOOL_NAME, TOOL_NAMESPACE, TOOL_READ_ONLY, TOOL_SPEC, TOOL_VIEW
+from ..keys import (
+    TOOL_HASH,
+    TOOL_KEY,
+    TOOL_NAME,
+    TOOL_NAMESPACE,
+    TOOL_READ_ONLY,
+    TOOL_SPEC,
+    TOOL_VIEW,
+    TOOL_VIEWS_HASH,
+)
 from .spec import DOCUMENT_VERSION, ToolSpec, tool_document
 
 VIEW_TOOL, VIEW_REQUEST = "tool", "request"  # the values of TOOL_VIEW: a tool's own document, or a view of it
-# The hash of a tool's views, on each of its view documents. Not yet in hopscout.keys (renaming it is a
-# migration: catalogs written before keep it).
-VIEWS_HASH = "views_hash"
 _VIEW_ID = re.compile(r"#r\d+")  # what follows a tool's key in the id of one of its views
 
 
@@ -66,7 +72,7 @@ def tool_documents(
             TOOL_VIEW: VIEW_REQUEST,
             TOOL_HASH: indexed_hash(spec),
             TOOL_READ_ONLY: spec.read_only,
-            VIEWS_HASH: views_hash(views_of),
+            TOOL_VIEWS_HASH: views_hash(views_of),
             **({TOOL_NAMESPACE: spec.namespace} if spec.namespace else {}),
         }
         for n, text in enumerate(views_of):

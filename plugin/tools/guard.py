@@ -108,7 +108,7 @@ def check_trust(trust: object) -> str:
     return str(trust)
 
 
-def prior(flags: Sequence[str], trust: str, demotion: float = DEMOTION) -> float:
+def tool_weight(flags: Sequence[str], trust: str, demotion: float = DEMOTION) -> float:
     """The multiplier of a tool's score: ``demotion`` for a flagged untrusted tool, else 1."""
     return demotion if flags and trust != TRUSTED else 1.0
 
@@ -237,6 +237,6 @@ __all__ = [
     "check_trust",
     "hubs",
     "name_clashes",
-    "prior",
+    "tool_weight",
     "vouched",
 ]

@@ -12,7 +12,7 @@ from ..errors import InvalidArgumentError, InvalidQueryError, LLMUnavailableErro
 from ..llm import CachedLLM
 from ..llm.replay import TOOL_QUERIES
 from ..llm.replies import parse_list
-from ..retrieval import check_queries
+from ..retrieval import check_queries, check_text
 from ..settings import Settings
 from .queries import PROMPT_VERSION, decompose, generation_prompt
 
@@ -38,20 +38,8 @@ def check_requests(requests: Any, settings: Settings) -> list[str]:
 
 
 def _check_request(text: Any, settings: Settings) -> str:
-    """The core's rule for a query (:func:`hopscout.retrieval.check_queries`: a string, not blank, within
-    HOPSCOUT_MAX_QUERY_CHARS), in a request's words: the faces show these messages to the agent that asked (the
-    core's speak of "a query" and, for an empty one, say nothing of what a request should be)."""
-    if not isinstance(text, str):
-        raise InvalidQueryError(f"request must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise InvalidQueryError("request is empty: describe the capability you need")
-    limit = settings.max_query_chars
-    if len(text) > limit:
-        raise InvalidQueryError(
-            f"request has {len(text)} characters, over the limit of {limit} "
-            "(HOPSCOUT_MAX_QUERY_CHARS); describe the capability in a sentence or two"
-        )
-    return text.strip()
+    """The core's rule for a query, in a request's words: the faces show these messages to the agent that asked."""
+    return check_text(text, settings, "request", "describe the capability you need").strip()
 
 
 def plan_batch(

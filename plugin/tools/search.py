@@ -4,7 +4,7 @@
    mode's fused scores), a tool with views blending its description's score with its best view's;
 2. :func:`fuse_queries`: one score per tool over the request's queries (:class:`~.planning.Plan`);
 3. then :data:`RANK_STAGES`, each ``(Ranking, ToolRequest) -> Ranking``: the search's filter, the lift of
-   tools the request names, the prior (:func:`guard.prior` with the server's trust), the order, and the cap
+   tools the request names, the weight (:func:`guard.tool_weight` with the server's trust), the order, and the cap
    on untrusted servers (:func:`guard.cap_servers`). A later feature adds or swaps one stage.
 
 The numbers (README, "Tool retrieval") were measured on MetaTool with recorded views and agent queries."""
@@ -185,7 +185,7 @@ def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
 
 
 def apply_prior(ranking: Ranking, req: ToolRequest) -> Ranking:
-    """Each tool's score times its prior (:func:`guard.prior`: flagged untrusted tools are demoted), except
+    """Each tool's score times its weight (:func:`guard.tool_weight`: flagged untrusted tools are demoted), except
     the tools named by their key; 1 with the defences off."""
     return {key: s if s.named else s._replace(score=s.score * _prior(req, key)) for key, s in ranking.items()}
 
@@ -197,7 +197,7 @@ def _prior(req: ToolRequest, key: str) -> float:
     if req.snap.clashes.get(key) is False:  # a name shared by untrusted servers only: shown, not held against
         flags = tuple(flag for flag in flags if flag != guard.NAME_CLASH)
     trust = req.policy.trust_of(req.snap.specs[key].namespace)
-    return guard.prior(flags, trust, req.settings.flagged_demotion)
+    return guard.tool_weight(flags, trust, req.settings.flagged_demotion)
 
 
 def order(ranking: Ranking, req: ToolRequest) -> Ranking:

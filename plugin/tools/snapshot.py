@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..index import CollectionIndex
-from ..keys import TOOL_HASH, TOOL_KEY, TOOL_SPEC, TOOL_VIEW
+from ..keys import TOOL_HASH, TOOL_KEY, TOOL_SPEC, TOOL_VIEW, TOOL_VIEWS_HASH
 from ..suspicion import has_instructions, text_flags
 from ..untrusted import shown
 from . import guard
-from .documents import VIEW_REQUEST, VIEW_TOOL, VIEWS_HASH, is_view_id
+from .documents import VIEW_REQUEST, VIEW_TOOL, is_view_id
 from .names import name_form
 from .spec import ToolSpec, split_name, to_spec, tool_document
 
@@ -72,7 +72,7 @@ def read_snapshot(index: CollectionIndex, collection: str, count: int, version: 
                 "tool catalog %r: skipped view %s: no tool %s", collection, shown(doc_id), shown(key)
             )
             continue
-        snap.view_hashes[key] = str(meta.get(VIEWS_HASH, ""))
+        snap.view_hashes[key] = str(meta.get(TOOL_VIEWS_HASH, ""))
     return snap
 
 

@@ -1,4 +1,4 @@
-"""hopscout.tools.guard: trust, the demoting prior, hubs, name clashes and the caps on untrusted servers."""
+"""hopscout.tools.guard: trust, the tool weight, hubs, name clashes and the caps on untrusted servers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hopscout.tools.guard import (
     check_trust,
     hubs,
     name_clashes,
-    prior,
+    tool_weight,
     vouched,
 )
 from hopscout.tools.spec import ToolSpec
@@ -29,10 +29,10 @@ def test_trust_levels() -> None:
     assert vouched(None, UNTRUSTED) and vouched("s", TRUSTED) and not vouched("s", UNTRUSTED)
 
 
-def test_prior_demotes_only_flagged_untrusted_tools() -> None:
-    assert prior(("hub",), UNTRUSTED) == DEMOTION
-    assert prior(("hub",), TRUSTED) == 1.0 and prior((), UNTRUSTED) == 1.0
-    assert prior(("word_list",), UNTRUSTED, demotion=0.5) == 0.5
+def test_tool_weight_demotes_only_flagged_untrusted_tools() -> None:
+    assert tool_weight(("hub",), UNTRUSTED) == DEMOTION
+    assert tool_weight(("hub",), TRUSTED) == 1.0 and tool_weight((), UNTRUSTED) == 1.0
+    assert tool_weight(("word_list",), UNTRUSTED, demotion=0.5) == 0.5
 
 
 def test_hubs_are_in_many_probes_tops() -> None:

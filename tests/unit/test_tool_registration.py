@@ -8,12 +8,19 @@ import pytest
 
 from hopscout import Settings
 from hopscout.errors import InvalidArgumentError, InvalidQueryError
-from hopscout.keys import TOOL_HASH, TOOL_KEY, TOOL_NAMESPACE, TOOL_READ_ONLY, TOOL_SPEC, TOOL_VIEW
+from hopscout.keys import (
+    TOOL_HASH,
+    TOOL_KEY,
+    TOOL_NAMESPACE,
+    TOOL_READ_ONLY,
+    TOOL_SPEC,
+    TOOL_VIEW,
+    TOOL_VIEWS_HASH,
+)
 from hopscout.tools import guard
 from hopscout.tools.documents import (
     VIEW_REQUEST,
     VIEW_TOOL,
-    VIEWS_HASH,
     is_view_id,
     tool_documents,
     views_hash,
@@ -53,7 +60,7 @@ def test_a_tool_and_its_views_as_documents() -> None:
     own, view = docs.metadatas[0], docs.metadatas[1]
     assert own[TOOL_VIEW] == VIEW_TOOL and own[TOOL_KEY] == READ.key and own[TOOL_NAMESPACE] == "fs"
     assert own[TOOL_READ_ONLY] is True and TOOL_SPEC in own and own[TOOL_HASH] == view[TOOL_HASH]
-    assert view[TOOL_VIEW] == VIEW_REQUEST and view[VIEWS_HASH] == views_hash(
+    assert view[TOOL_VIEW] == VIEW_REQUEST and view[TOOL_VIEWS_HASH] == views_hash(
         ["open config.yaml", "show a file"]
     )
     assert is_view_id("fs/read_file#r1", "fs/read_file") and not is_view_id("fs/read_file#x", "fs/read_file")
