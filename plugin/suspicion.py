@@ -2,12 +2,14 @@
 
 :func:`text_flags` reads one text and names what looks hostile in it:
 
-- ``word_list``: it reads as a list of words, not prose: many words with no sentence punctuation, almost no
-  word used twice (prose repeats "the", "of", "a"), or comma-separated one- or two-word items;
+- ``word_list``: it reads as a list of words, not prose: many words (or a long run with no sentence
+  punctuation), almost none used twice, and no function word used twice (prose repeats "the", "of", "a") or
+  few of them (prose gives them a fifth of its words or more); or comma-separated one- or two-word items;
 - ``repetitive``: it repeats itself (the same three-word runs again and again within a line, or one word
   taking a large share of the text): keyword stuffing;
-- ``instructions``: it speaks to the agent instead of describing ("ignore previous instructions", "always
-  call this tool", "you must", "use this tool for every request").
+- ``instructions``: one of its sentences speaks to the agent instead of describing: orders to the model,
+  secrecy, requests for files, credentials or other tools' data, claims that other tools are broken, claims of
+  priority (judged by :mod:`hopscout.orders`, a detector fitted with attack families held out).
 
 The thresholds were set on the clean tool sets (MetaTool, Seal-Tools) and SciFact's abstracts, so that at
 most about 1% of real descriptions and passages are flagged. Pure functions, no state."""
@@ -17,10 +19,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .agent_text import read_text
 from .analysis import STOPWORDS
+from .orders import current_detector
 
 WORD_LIST, REPETITIVE, INSTRUCTIONS = "word_list", "repetitive", "instructions"
-FLAGS = (WORD_LIST, REPETITIVE, INSTRUCTIONS)
+HIDDEN_CHARS = "hidden_chars"  # control, invisible or bidirectional characters (removed before judging)
+CONFUSABLES = "confusables"  # look-alike letters of another script spelling a Latin word (a tool's text)
+FLAGS = (WORD_LIST, REPETITIVE, INSTRUCTIONS, HIDDEN_CHARS)
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_MARK = re.compile(r"[.!?;:()\[\]\n]")
@@ -30,47 +36,53 @@ LIST_WORDS = 30  # a list needs this many words to tell from a short description
 LIST_DISTINCT = 0.95  # share of distinct words with no function word used twice (prose repeats "the", "a")
 LIST_RUN = 40  # words in a row with no sentence mark, almost all distinct: no sentence reads like that
 RUN_DISTINCT = 0.92
+# Or a list of keywords: almost every word distinct and function words ("the", "of", "a") a far smaller share
+# than prose gives them; a share, not a count, so that a keyword list with "the" added a few times is still a
+# list. Set on the clean sets: function words are at least 21% of 99% of SciFact's abstracts (and of their
+# 40-word runs); these two flag 0.19% of LiveMCPBench's descriptions and 0.06% of SciFact's abstracts, none of
+# MetaTool's or Seal-Tools'.
+KEYWORDS_DISTINCT = 0.90
+KEYWORDS_FUNCTION_SHARE = 0.15  # at most
+LATIN_SHARE = 0.5  # lists and repetition are judged on texts whose Latin words are at least this share
 LIST_ITEM_WORDS = 2.0  # mean words per comma-separated item, over 10+ items
 REPEAT_TRIGRAMS = 0.25  # share of word trigrams seen before
 REPEAT_WORD = 0.18  # share of a text's words that are its most frequent content word (40+ words)
 
-_INSTRUCTIONS = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier|other)"
-    r"\s+(?:instructions|prompts?|rules|tools|messages)"
-    r"|\b(?:always|only|first)\s+(?:call|use|invoke|choose|pick|select|run)\s+(?:this|me|it)\b"
-    r"|\byou\s+(?:must|should\s+always|have\s+to)\s+(?:call|use|invoke|choose|pick|select|run)\b"
-    r"|\b(?:use|call|choose|pick|select|invoke)\s+(?:this|me)(?:\s+tool)?\s+(?:for|on|with)\s+(?:every|all|any)\b"
-    r"|\b(?:before|instead\s+of)\s+(?:any|every|all)\s+other\s+tools?\b"
-    r"|\bdo\s+not\s+(?:call|use)\s+(?:any\s+)?other\s+tools?\b"
-    r"|\b(?:system\s+prompt|new\s+instructions)\s*:",
-    re.IGNORECASE,
-)
-
 
 def text_flags(text: str) -> tuple[str, ...]:
-    """The names of the hostile signs in ``text`` (a tool's description or a passage), in :data:`FLAGS` order."""
+    """The names of the hostile signs in ``text`` (a tool's description or a passage), in :data:`FLAGS` order.
+    Judged on its skeleton (:func:`hopscout.agent_text.read_text`: NFKC, invisible characters removed,
+    look-alike letters folded to Latin), so that a zero-width space or a Cyrillic ``а`` hides nothing."""
+    read = read_text(text)
+    text = read.skeleton
     found = []
     words = _TOKEN.findall(text.lower())
     if _reads_as_list(text, words):
         found.append(WORD_LIST)
     if _repeats(text, words):
         found.append(REPETITIVE)
-    if _INSTRUCTIONS.search(text):
+    if has_instructions(text):
         found.append(INSTRUCTIONS)
+    if read.hidden:
+        found.append(HIDDEN_CHARS)
     return tuple(found)
 
 
 def has_instructions(text: str) -> bool:
-    """Whether ``text`` speaks to the agent ("ignore previous instructions", "always call this tool", ...)."""
-    return _INSTRUCTIONS.search(text) is not None
+    """Whether ``text`` speaks to the agent: orders to the model, secrecy, requests for files, credentials or other
+    tools' data, claims that other tools are broken, claims of priority (:mod:`hopscout.orders`: a sentence-level
+    detector fitted on real tool texts and held-out families of orders, not a phrase list)."""
+    return current_detector().flags([text])[0]
 
 
 def _reads_as_list(text: str, words: list[str]) -> bool:
-    if len(words) < MIN_WORDS:
+    if len(words) < MIN_WORDS or not _latin(text, words):
         return False
-    if len(words) >= LIST_WORDS and _unrepeated(words, LIST_DISTINCT):
+    if len(words) >= LIST_WORDS and (_unrepeated(words, LIST_DISTINCT) or _keywords(words)):
         return True
-    if any(len(run) >= LIST_RUN and _unrepeated(run, RUN_DISTINCT) for run in _runs(text)):
+    if any(
+        len(run) >= LIST_RUN and (_unrepeated(run, RUN_DISTINCT) or _keywords(run)) for run in _runs(text)
+    ):
         return True
     items = [item for item in _ITEM_SPLIT.split(text) if item.strip()]
     return len(items) >= 10 and len(words) / len(items) <= LIST_ITEM_WORDS
@@ -83,6 +95,21 @@ def _unrepeated(words: list[str], distinct: float) -> bool:
     return not repeated_function and len(counts) / len(words) >= distinct
 
 
+def _keywords(words: list[str]) -> bool:
+    """Almost every word distinct, and few function words: keywords, not sentences."""
+    function = sum(1 for w in words if w in STOPWORDS)
+    return function <= KEYWORDS_FUNCTION_SHARE * len(words) and len(set(words)) >= KEYWORDS_DISTINCT * len(
+        words
+    )
+
+
+def _latin(text: str, words: list[str]) -> bool:
+    """Whether ``text`` is mostly in Latin letters: its Latin words at least as many as its other letters (a
+    Chinese character is a word; a Chinese description's few English names are no list)."""
+    other = sum(1 for char in text if not char.isascii() and char.isalpha())
+    return len(words) >= LATIN_SHARE * (len(words) + other)
+
+
 def _runs(text: str) -> list[list[str]]:
     """The words between sentence marks."""
     return [_TOKEN.findall(part.lower()) for part in _SENTENCE_MARK.split(text)]
@@ -91,7 +118,7 @@ def _runs(text: str) -> list[list[str]]:
 def _repeats(text: str, words: list[str]) -> bool:
     """Trigrams repeated within a line (stuffing repeats itself in one run; a structured document's lines,
     such as a tool's parameter list, repeat one template across lines), or one word taking a large share."""
-    if len(words) < MIN_WORDS:
+    if len(words) < MIN_WORDS or not _latin(text, words):
         return False
     again = total = 0
     for line in text.lower().splitlines():
@@ -107,4 +134,13 @@ def _repeats(text: str, words: list[str]) -> bool:
     return len(words) >= 40 and bool(content) and content.most_common(1)[0][1] / len(words) >= REPEAT_WORD
 
 
-__all__ = ["FLAGS", "INSTRUCTIONS", "REPETITIVE", "WORD_LIST", "has_instructions", "text_flags"]
+__all__ = [
+    "CONFUSABLES",
+    "FLAGS",
+    "HIDDEN_CHARS",
+    "INSTRUCTIONS",
+    "REPETITIVE",
+    "WORD_LIST",
+    "has_instructions",
+    "text_flags",
+]

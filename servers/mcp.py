@@ -208,6 +208,8 @@ CALL_TOOL_DESCRIPTION = """Call an upstream tool found with find_tools: `name` e
 returned it, "server/tool" (e.g. "github/create_issue"; a bare tool name is refused, with the keys it might \
 mean), `arguments` an object that follows that tool's input schema. Returns the tool's own result."""
 
+QUARANTINE_DESCRIPTION = """Upstream tools held for a person's review, which find_tools does not offer and call_tool refuses: each with its key, server, status (held or rejected) and why (instructions: it gives the agent orders; hidden_chars: it holds invisible characters; changed: its definition changed since it was pinned). Read-only: only a person approves a tool, with `hopscout router review`."""
+
 ADD_DESCRIPTION = """Index documents (texts with optional metadata) into a collection so `search` can find \
 them. Documents are embedded and indexed for keyword search; adding the same text and metadata twice \
 stores it once. Put attributes you will want to filter on (topic, author, date as an int like 20240131) in \
@@ -382,6 +384,16 @@ class HopscoutMCPServer(MCPServer):
             annotations=READ_ONLY,
         )
         if self.router is not None:
+            from .router import QUARANTINE_URI
+
+            # a resource, not a tool: the agent may read what is held, never approve it (router module docstring)
+            self.resource(
+                QUARANTINE_URI,
+                name="quarantine",
+                title="Tools held for review",
+                description=QUARANTINE_DESCRIPTION,
+                mime_type="application/json",
+            )(self.quarantine)
             self.add_tool(
                 self.call_tool_upstream,
                 name="call_tool",
@@ -542,6 +554,7 @@ class HopscoutMCPServer(MCPServer):
     ) -> FindToolsResult:
         if self.router is not None:
             await self.router.wait_ready()
+            await self.router.sync_reviews()  # a tool a person approved since is offered from now on
         catalog = await _call(lambda: self.parts.catalog)
         options: dict[str, Any] = {}
         if self.router is not None:
@@ -581,6 +594,12 @@ class HopscoutMCPServer(MCPServer):
             generated=bool(found.generated),
             note=note,
         )
+
+    async def quarantine(self) -> str:
+        """The router's held tools as JSON (:data:`hopscout.servers.router.QUARANTINE_URI`)."""
+        await self.router.wait_ready()
+        await self.router.sync_reviews()
+        return json.dumps({"tools": self.router.quarantine(), "review": "hopscout router review"}, indent=2)
 
     async def call_tool_upstream(
         self,

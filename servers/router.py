@@ -44,7 +44,16 @@ A re-index never holds up ``find_tools``: the catalog answers from the tools as 
 A listing reads at most :data:`MAX_PAGES` pages and keeps at most ``"maxTools"`` (:data:`MAX_TOOLS`) tools and
 :data:`MAX_BYTES` bytes of tool definitions (a tool over :data:`MAX_TOOL_BYTES` is skipped); past a cap it
 stops, keeps what fit and says so in ``find_tools``' note. An upstream's own words (its error messages) reach the
-agent cut to 200 characters, cleaned (:func:`untrusted_text`) and labelled as its words."""
+agent cut to 200 characters, cleaned (:func:`untrusted_text`) and labelled as its words.
+
+Quarantine: every upstream tool's definition is pinned at first sight (:mod:`hopscout.tools.pins`: a hash of the
+raw definition, as mcp-scan does, kept under ``HOPSCOUT_HOME``). A tool of an untrusted server that gives the
+agent orders (``instructions``), holds invisible characters (``hidden_chars``) or changed since it was pinned
+(``changed``: a rug pull) is held: ``find_tools`` does not offer it and ``call_tool`` refuses it, naming the
+review, until a person approves it with ``hopscout router review approve KEY`` (which pins the definition held;
+``reject KEY`` keeps it out). A trusted server's changed definition is re-pinned and logged. MCP clients can read
+the held tools (key, server, status, why: never their text) as the resource :data:`QUARANTINE_URI`; approving is
+the CLI's alone, a person's decision: an agent must not be able to approve what attacks it."""
 
 from __future__ import annotations
 
@@ -95,6 +104,8 @@ MAX_TOOL_BYTES = 64_000  # one tool's definition; a larger one is skipped
 PROTOCOLS = ("legacy", "auto", *MODERN_PROTOCOL_VERSIONS)
 # An upstream's "trust": how find_tools treats its tools that look hostile (module docstring); the last is the default.
 TRUST_LEVELS = ("trusted", "untrusted")
+QUARANTINE_URI = "hopscout://router/quarantine"  # the read-only MCP resource listing the held tools
+REVIEW_COMMAND = "hopscout router review"  # how a person lists, approves and rejects held tools
 # Limits a server's entry may set (module docstring): key → (default, largest value accepted).
 LIMITS = {
     "timeout": (LIST_TIMEOUT, 3600.0),
@@ -126,6 +137,8 @@ class Upstream:
     partial: str | None = None  # which cap cut its last listing short
     skipped: int = 0  # tools its last listing held that were not indexed (invalid name, oversized, refused)
     stale: str | None = None  # why its last re-list failed (the tools listed before it are still served)
+    held: dict[str, Any] = field(default_factory=dict)  # its listed tools held for review: name → catalog Pin
+    listing: _Listing | None = None  # its last listing: indexed again when a person approves a held tool
     ready: anyio.Event = field(default_factory=anyio.Event)
     changed: anyio.Event = field(default_factory=anyio.Event)
     reindexed: int = 0
@@ -276,9 +289,10 @@ class Router:
         return cls(load_upstreams(config, str(path)), catalog, read_only=read_only)
 
     def catalog_options(self) -> dict[str, Any]:
-        """The :class:`hopscout.ToolCatalog` keywords this configuration sets: each server's ``trust`` and its
-        ``read_only_tools`` (``"readOnlyTools"``)."""
+        """The :class:`hopscout.ToolCatalog` keywords this configuration sets: each server's ``trust``, its
+        ``read_only_tools`` (``"readOnlyTools"``), and quarantine on (module docstring)."""
         return {
+            "quarantine": True,
             "trust": {up.name: up.trust for up in self.upstreams.values()},
             "read_only_tools": {
                 up.name: up.read_only_tools for up in self.upstreams.values() if up.read_only_tools
@@ -298,6 +312,12 @@ class Router:
                 parts.append(f"upstream {up.name!r}: {up.stale}")
             if up.partial:
                 parts.append(f"upstream {up.name!r} is indexed in part: {up.partial}")
+            if up.held:
+                held = ", ".join(f"{up.name}/{name} ({_why(pin)})" for name, pin in sorted(up.held.items()))
+                parts.append(
+                    f"upstream {up.name!r}: {len(up.held)} of its tools held for review, not offered or callable "
+                    f"until a person approves them with `{REVIEW_COMMAND}`: {held}"
+                )
             if up.skipped:
                 parts.append(
                     f"upstream {up.name!r}: {up.skipped} of its tools skipped (a name that could pass for "
@@ -336,6 +356,7 @@ class Router:
                 logger.warning("upstream %s %s", up.name, up.error)
             up.client = None
             up.tools, up.read_only_names, up.partial, up.skipped = {}, frozenset(), None, 0
+            up.held, up.listing = {}, None
             up.ready.set()
 
     async def _serve(self, up: Upstream, scope: anyio.CancelScope) -> None:
@@ -447,8 +468,15 @@ class Router:
             indexed = {*report.added, *report.replaced, *report.unchanged}
             tools = {name: tool for name, tool in listing.tools.items() if f"{up.name}/{name}" in indexed}
             read_only = await anyio.to_thread.run_sync(lambda: _read_only_names(catalog, up.name, tools))
-        up.tools, up.read_only_names = tools, read_only
-        up.partial, up.skipped = listing.partial, listing.skipped + len(report.skipped)
+            quarantined = await anyio.to_thread.run_sync(catalog.quarantined)
+        held = {
+            name: pin
+            for name in listing.tools
+            if (pin := quarantined.get(f"{up.name}/{name}")) is not None and name not in tools
+        }
+        up.tools, up.read_only_names, up.held, up.listing = tools, read_only, held, listing
+        refused = [key for key in report.skipped if key.partition("/")[2] not in held]
+        up.partial, up.skipped = listing.partial, listing.skipped + len(refused)
         up.reindexed += 1
         logger.info("upstream %s indexed: %s; removed %d", up.name, report, len(stale))
 
@@ -499,6 +527,37 @@ class Router:
         listing.size += size
         return True
 
+    async def sync_reviews(self) -> None:
+        """Take in what a person decided about held tools since (``hopscout router review``, another process,
+        writes to the pin store): a server with a held tool approved is indexed again from its last listing, so
+        the tool is offered and callable; a rejection is noted. One read of the pin store, and only while a tool
+        is held."""
+        waiting = [up for up in self.upstreams.values() if up.held]
+        if not waiting:
+            return
+        catalog = await anyio.to_thread.run_sync(self._catalog)
+        quarantined = await anyio.to_thread.run_sync(catalog.quarantined)
+        for up in waiting:
+            now = {name: quarantined.get(f"{up.name}/{name}") for name in up.held}
+            if up.listing is not None and any(pin is None for pin in now.values()):
+                await self._index(up, up.listing)
+            else:
+                up.held = {name: pin for name, pin in now.items() if pin is not None}
+
+    def quarantine(self) -> list[dict[str, Any]]:
+        """The tools held for review now, as :data:`QUARANTINE_URI` shows them: key, server, status (``held`` or
+        ``rejected``) and why. Never their definitions: those are the text under suspicion."""
+        return [
+            {
+                "key": f"{up.name}/{name}",
+                "server": up.name,
+                "status": pin.status,
+                "reasons": list(pin.reasons),
+            }
+            for up in self.upstreams.values()
+            for name, pin in sorted(up.held.items())
+        ]
+
     # -- serving ------------------------------------------------------------------------------------------
     async def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
         """Wait until every upstream has been indexed once, has failed, or ran out of its ``timeout``."""
@@ -526,6 +585,15 @@ class Router:
         up = self.upstreams.get(server) if sep else None
         if up is not None and name in up.tools:
             return up, up.tools[name]
+        if up is not None and name in up.held:
+            if self.read_only and name not in up.read_only_tools:
+                raise self._not_read_only(up, name)  # the refusal a review would not lift, first
+            pin = up.held[name]
+            raise ToolError(
+                f"{server}/{name} is held for review ({_why(pin)}): it is not called until a person approves it. "
+                f"Tell the user; they can review it with `{REVIEW_COMMAND}` (a person's decision, not yours). "
+                "Meanwhile use another tool from find_tools."
+            )
         if up is not None and up.error:
             raise ToolError(f"upstream {server!r} {up.error}; its tools cannot be called now")
         if up is not None and not up.ready.is_set():
@@ -558,6 +626,14 @@ class Router:
         ]
         return sorted(keys)[:10]
 
+    @staticmethod
+    def _not_read_only(up: Upstream, name: str) -> ToolError:
+        return ToolError(
+            f"{up.name}/{name} is not read-only by this router's configuration (a trusted server's "
+            'readOnlyHint, or the server\'s "readOnlyTools"), and this hopscout server is read-only '
+            "(HOPSCOUT_READ_ONLY)"
+        )
+
     async def call(self, key: str, arguments: dict[str, Any]) -> CallToolResult:
         """Forward a call to the tool listed under exactly ``key``, within its server's ``callTimeout``. Waits
         (at most :data:`READY_TIMEOUT`, and no longer than the server's ``timeout``) only for the server it names."""
@@ -565,13 +641,11 @@ class Router:
         if named is not None:
             with anyio.move_on_after(READY_TIMEOUT):
                 await named.ready.wait()
+            if named.held:
+                await self.sync_reviews()
         up, tool = self._resolve(key)
         if self.read_only and tool.name not in up.read_only_names:
-            raise ToolError(
-                f"{up.name}/{tool.name} is not read-only by this router's configuration (a trusted server's "
-                'readOnlyHint, or the server\'s "readOnlyTools"), and this hopscout server is read-only '
-                "(HOPSCOUT_READ_ONLY)"
-            )
+            raise self._not_read_only(up, tool.name)
         client = up.client
         if client is None:
             raise ToolError(f"upstream {up.name!r} is not connected ({up.error or 'it closed'})")
@@ -590,6 +664,18 @@ class Router:
         return CallToolResult(
             content=result.content, structured_content=result.structured_content, is_error=result.is_error
         )
+
+
+def _why(pin: Any) -> str:
+    """Why a tool is held (a :meth:`hopscout.ToolCatalog.quarantined` pin), as the agent and the note read it:
+    its reasons (:mod:`hopscout.tools.pins`), and whether a person rejected it."""
+    why = {
+        "instructions": "it gives the agent orders",
+        "hidden_chars": "it holds invisible characters",
+        "changed": "its definition changed since it was pinned",
+    }
+    said = "; ".join(why.get(reason, reason) for reason in pin.reasons)
+    return f"rejected by a person: {said}" if pin.rejected else said
 
 
 def _read_only_names(catalog: Any, server: str, tools: dict[str, Tool]) -> frozenset[str]:

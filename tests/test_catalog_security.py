@@ -351,11 +351,15 @@ def test_untrusted_servers_together_yield_to_close_vouched_tools() -> None:
 def test_find_tools_gives_a_close_trusted_tool_its_slot(make_scout: Any, collection: str) -> None:
     scout = make_scout()
     catalog = ToolCatalog(scout, collection=collection)
-    text = "Send an email message to a recipient"
-    catalog.register([{"name": "mailer", "description": text}], namespace="a")
-    catalog.register([{"name": "postman", "description": text}], namespace="t")
+    # close, not copies (a copy of a trusted tool is a shadow, ranked below it: test_catalog_shadowing)
+    catalog.register(
+        [{"name": "mailer", "description": "Send an email message to a recipient"}], namespace="a"
+    )
+    catalog.register(
+        [{"name": "postman", "description": "Sends an email message to the given recipients"}], namespace="t"
+    )
     catalog.register(OTHERS, namespace="misc")
-    assert catalog.find_tools("send an email message", k=1).keys == ["a/mailer"]  # a tie, by key
+    assert catalog.find_tools("send an email message", k=1).keys == ["a/mailer"]
     trusting = ToolCatalog(scout, collection=collection, trust={"t": "trusted"})
     assert trusting.find_tools("send an email message", k=1).keys == ["t/postman"]
     assert trusting.find_tools("send an email message", k=2).keys == ["a/mailer", "t/postman"]

@@ -673,7 +673,10 @@ async def test_list_changed_floods_are_coalesced(tmp_path: Path) -> None:
         {
             "weather": {"command": sys.executable, "args": [UPSTREAM, "weather"]},
             "flood": _hostile("flood", "--count", "20", reindexInterval=3600),
-            "pulse": _hostile("flood", "--count", "3", "--label", "pulse", reindexInterval=1),
+            # trusted: an untrusted server whose definitions change is a rug pull, held for review (test_router_quarantine)
+            "pulse": _hostile(
+                "flood", "--count", "3", "--label", "pulse", reindexInterval=1, trust="trusted"
+            ),
         },
     )
     async with Client(stdio_params(tmp_path / "home", "--upstream", str(config))) as client:

@@ -9,6 +9,7 @@ The facade over :mod:`.intake` (what register is given), :mod:`.registry` (the s
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -21,8 +22,9 @@ from ..retrieval import DEFAULT_AGENT_K, check_k
 from ..scout import Scout, engine_of
 from ..store import check_collection_name
 from ..untrusted import shown
-from . import guard, intake, planning, scope, search
+from . import guard, intake, planning, quarantine, scope, search
 from .expansion import expand_views
+from .pins import Pin, PinStore
 from .policy import TrustPolicy, check_namespace
 from .registry import Registry
 from .results import RegisterReport, ToolResults
@@ -53,7 +55,12 @@ class ToolCatalog:
 
     Thread-safe, and a request never waits behind a registration: :meth:`register` embeds the new tools before
     it takes the catalog's lock, holds it only to write them, and a request that finds the lock held (a write,
-    or another request reading a changed catalog) is answered from the last catalog it read."""
+    or another request reading a changed catalog) is answered from the last catalog it read.
+
+    ``quarantine=True`` (the router's mode; or a :class:`~hopscout.tools.pins.PinStore` to keep the pins in)
+    pins every tool's definition at first sight in the store under the settings' home, and holds an untrusted
+    server's tool that gives the agent orders, hides characters or changed since it was pinned: it is not
+    indexed until a human approves it (:meth:`quarantined`, :meth:`review`; :mod:`hopscout.tools.pins`)."""
 
     def __init__(
         self,
@@ -64,6 +71,7 @@ class ToolCatalog:
         defend: bool = True,
         trust: Mapping[str, str] | None = None,
         read_only_tools: Mapping[str, Collection[str]] | None = None,
+        quarantine: bool | PinStore = False,
     ) -> None:
         self.scout = scout  # as given: what a second catalog over the same store is made from
         engine = engine_of(scout)
@@ -78,11 +86,24 @@ class ToolCatalog:
         self._policy = TrustPolicy(trust, read_only_tools)
         self._scores = search.FirstToolScores(engine, self.collection)
         self._registry = Registry(engine, self.collection, self._policy, self._scores)
+        if not isinstance(quarantine, (bool, PinStore)):
+            raise InvalidArgumentError(
+                f"quarantine must be True, False or a PinStore, got {shown(quarantine)}"
+            )
+        self.pins: PinStore | None = (
+            quarantine
+            if isinstance(quarantine, PinStore)
+            else PinStore.under(engine.settings.home)
+            if quarantine
+            else None
+        )
 
     def with_options(self, *, defend: bool) -> ToolCatalog:
         """A second catalog over the same collection, with this one's LLM and trust configuration (a copy) and
         ``defend`` as given: e.g. ``defend=False``, to measure what the defences do."""
-        other = ToolCatalog(self.scout, collection=self.collection, llm=self.llm, defend=defend)
+        other = ToolCatalog(
+            self.scout, collection=self.collection, llm=self.llm, defend=defend, quarantine=self.pins or False
+        )
         other._policy.adopt(self._policy)
         return other
 
@@ -131,6 +152,27 @@ class ToolCatalog:
         snap = self._registry.guarded()
         return {key: snap.flags(key) for key in sorted(snap.specs) if snap.flags(key)}
 
+    # -- the quarantine -------------------------------------------------------------------------------
+    def quarantined(self) -> dict[str, Pin]:
+        """The tools held for review, by key (each :class:`~hopscout.tools.pins.Pin` says why: its ``reasons``
+        and ``status``, ``"held"`` or ``"rejected"``); empty when quarantine is off."""
+        return self.pins.held(self.collection) if self.pins is not None else {}
+
+    def review(self, key: str, approve: bool) -> Pin:
+        """A human's review of the held tool ``key``: approved, its held definition is pinned and registered
+        (found and callable from now on); rejected, it stays held until its server sends another definition.
+        Raises NotHeldError when ``key`` is not held. Never expose this to an agent: the tool under review is
+        one that addresses the agent, and an agent that could approve it would approve what attacks it."""
+        if self.pins is None:
+            raise InvalidArgumentError(
+                "this catalog has no quarantine: build it with ToolCatalog(quarantine=True)"
+            )
+        pin = self.pins.review(self.collection, key, approve)
+        if approve and pin.definition is not None:
+            namespace, _, _ = key.rpartition("/")
+            self.register([pin.definition], namespace or None)
+        return pin
+
     # -- writing ----------------------------------------------------------------------------------
     def register(
         self,
@@ -167,10 +209,36 @@ class ToolCatalog:
             trust = guard.check_trust(trust)
         if namespace is not None:
             namespace = check_namespace(namespace, "namespace")
+        if self.pins is not None:  # read twice: as specs, and as the raw definitions that are pinned
+            tools = _reread(tools)
         read = intake.read_tools(tools, namespace, self.collection)
+        read, held = self._hold(tools, read, namespace, trust)
         given = intake.check_views(views, read) if views is not None else {}
         writer = functools.partial(expand_views, self.completions) if expand else None
-        return self._registry.register(read, given, expand=writer, namespace=namespace, trust=trust)
+        report = self._registry.register(read, given, expand=writer, namespace=namespace, trust=trust)
+        if not held:
+            return report
+        return dataclasses.replace(report, skipped={**report.skipped, **held})
+
+    def _hold(
+        self, tools: Any, read: intake.ReadTools, namespace: str | None, trust: str | None
+    ) -> tuple[intake.ReadTools, dict[str, str]]:
+        """With quarantine on, pin ``read``'s tools and take the held ones out of it (and out of the catalog, if
+        an earlier definition is indexed): the tools to register, and the held ones with why, as the report's
+        ``skipped`` says it."""
+        if self.pins is None or not read.specs:
+            return read, {}
+        level = trust if trust is not None else self._policy.trust_of(namespace)
+        screened = quarantine.screen(self.pins, self.collection, tools, read.specs, level)
+        if not screened.held:
+            return read, {}
+        indexed = [key for key in screened.held if key in self._registry.load(force=True).specs]
+        if indexed:
+            self._registry.remove(indexed)
+        return intake.ReadTools(screened.specs, read.skipped), {
+            key: f"held for review ({', '.join(reasons)}): a person approves it with `hopscout router review`"
+            for key, reasons in screened.held.items()
+        }
 
     def register_file(
         self, path: str | Path, namespace: str | None = None, *, expand: bool = False
@@ -249,3 +317,13 @@ class ToolCatalog:
 
     def close(self) -> None:
         """Nothing to release: the catalog's caches belong to its scout."""
+
+
+def _reread(tools: Any) -> Any:
+    """``tools`` in a form that can be read twice: an MCP ListToolsResult's list, an iterator as a list (anything
+    else as given, for :func:`intake.read_tools` to refuse)."""
+    if isinstance(getattr(tools, "tools", None), list):
+        return tools.tools
+    if isinstance(tools, Iterable) and not isinstance(tools, (str, bytes, Mapping, list)):
+        return list(tools)
+    return tools

@@ -1,8 +1,9 @@
 """Defences of the tool catalog against hostile tools: flags, a demoting prior, caps on untrusted servers.
 
 A tool is *flagged* when its description reads as hostile (:func:`hopscout.suspicion.text_flags`: a word list,
-repetition, instructions to the agent), when it lands among the top results of far more generic probe requests
-than a tool should (``hub``: written to match everything), or when it takes another tool's name (``name_clash``:
+repetition, instructions to the agent), when it lands among the top results of far more of the catalog's own
+probes than chance allows (``hub``: written to match everything, :mod:`.hubness`), when it copies another
+server's tool (``shadow``: :mod:`.shadowing`), or when it takes another tool's name (``name_clash``:
 the same name in words under another server, give or take words like "official", "pro", "an" or "the"). In a
 clash the *vouched* tools keep the name — a trusted server's, or the catalog owner's own (registered without a
 namespace: only a server can squat a name) — and every other member is flagged; when no member is vouched, the
@@ -27,13 +28,9 @@ from .spec import ToolSpec, split_name
 
 TRUSTED, UNTRUSTED = "trusted", "untrusted"
 TRUST_LEVELS = (TRUSTED, UNTRUSTED)
-HUB, NAME_CLASH = "hub", "name_clash"
+HUB, NAME_CLASH, SHADOW = "hub", "name_clash", "shadow"
 DEMOTION = 0.25  # a flagged untrusted tool's score is multiplied by this
 NAMESPACE_SHARE = 0.6  # of k slots, one untrusted server takes at most ceil(share x k) unless asked for alone
-HUB_K = 5  # a probe "hits" the tools in its top HUB_K
-HUB_SHARE = 0.2  # a hub is in the top HUB_K of at least this share of the probes
-HUB_MIN_TOOLS = 20  # smaller catalogs have too few tools for any to stand out
-HUB_LIFT = 4.0  # ... and at least this many times the share a tool reaches by chance (HUB_K / tools)
 _SQUAT_WORDS = frozenset(
     {"official", "pro", "plus", "new", "latest", "real", "original", "v2", "tool", "api"}
 )
@@ -42,60 +39,6 @@ _SQUAT_WORDS = frozenset(
 _FILLER_WORDS = frozenset({"a", "an", "the", "to", "of", "for", "my", "please"})
 YIELD_SHARE = (
     0.8  # an untrusted tool past the servers' joint budget yields to vouched ones scoring >= this share
-)
-
-# Generic requests of many kinds: no real tool serves more than a few of them.
-PROBES = (
-    "what is the weather forecast for tomorrow",
-    "can you book a flight to Paris for me next week",
-    "I'm looking for a good Italian restaurant near me",
-    "please translate this sentence into Spanish",
-    "send an email to my manager",
-    "what is the latest news today",
-    "convert 100 dollars to euros",
-    "can you recommend a movie to watch tonight",
-    "I need help writing a cover letter",
-    "find a recipe for chocolate cake",
-    "what is the stock price of Apple",
-    "create a new GitHub issue",
-    "schedule a meeting for Monday at 10",
-    "play some relaxing music",
-    "how many calories are in a banana",
-    "I want to find a hotel in Tokyo for three nights",
-    "summarize this PDF document for me",
-    "what time is it in New York",
-    "I'm interested in used cars under 10000 dollars, any suggestions?",
-    "check my bank account balance",
-    "can you find research papers about climate change",
-    "generate an image of a cat on the moon",
-    "what are the symptoms of the flu",
-    "track my package delivery",
-    "I would like to learn to speak French",
-    "help me find a job as a software engineer",
-    "calculate the area of a circle with radius 3",
-    "order a pizza for delivery",
-    "I need tickets for a concert this weekend",
-    "what is the exchange rate of bitcoin",
-    "could you plan a workout routine for beginners",
-    "I'm looking for a house to rent in Berlin",
-    "check the spelling and grammar of my essay",
-    "get directions to the nearest gas station",
-    "what is the population of Canada",
-    "shorten this URL",
-    "create a presentation about marketing",
-    "can you give me the lyrics of a song",
-    "look up the definition of a word",
-    "compare prices of laptops online",
-    "read the file config.yaml",
-    "query the database for last month's sales",
-    "post a tweet about our product launch",
-    "analyze the sentiment of customer reviews",
-    "set a reminder to call mom",
-    "please suggest a podcast about history",
-    "what are the best places to visit in Italy",
-    "convert this video to mp3",
-    "I need a doctor who speaks German",
-    "help me with my math homework",
 )
 
 
@@ -111,19 +54,6 @@ def check_trust(trust: object) -> str:
 def tool_weight(flags: Sequence[str], trust: str, demotion: float = DEMOTION) -> float:
     """The multiplier of a tool's score: ``demotion`` for a flagged untrusted tool, else 1."""
     return demotion if flags and trust != TRUSTED else 1.0
-
-
-def hubs(probe_tops: Iterable[Sequence[str]], tools: int) -> set[str]:
-    """The tools in the top :data:`HUB_K` of at least :data:`HUB_SHARE` of the probes (``probe_tops``: each
-    probe's ranked tool keys), and of :data:`HUB_LIFT` times the share any tool reaches by chance, in a catalog
-    of at least :data:`HUB_MIN_TOOLS` tools. In a catalog of 30, every tool is in a probe's top 5 one time in
-    six by chance: a fixed share alone flagged half of an honest one (the LlamaIndex example's)."""
-    tops = [list(top)[:HUB_K] for top in probe_tops]
-    if tools < HUB_MIN_TOOLS or not tops:
-        return set()
-    share = max(HUB_SHARE, HUB_LIFT * HUB_K / tools)
-    counts = Counter(key for top in tops for key in top)
-    return {key for key, n in counts.items() if n >= share * len(tops)}
 
 
 def _core_name(name: str) -> str:
@@ -228,14 +158,13 @@ __all__ = [
     "HUB",
     "NAMESPACE_SHARE",
     "NAME_CLASH",
-    "PROBES",
+    "SHADOW",
     "TRUSTED",
     "TRUST_LEVELS",
     "UNTRUSTED",
     "YIELD_SHARE",
     "cap_servers",
     "check_trust",
-    "hubs",
     "name_clashes",
     "tool_weight",
     "vouched",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..agent_text import read_text
 from ..errors import InvalidArgumentError, InvalidToolError, UnreadableFileError
 from ..untrusted import shown
 from .spec import ToolSpec, to_spec
@@ -88,7 +89,8 @@ def check_views(views: Any, read: ReadTools) -> dict[str, list[str]]:
             )
         if isinstance(texts, str) or not isinstance(texts, Sequence):
             raise InvalidArgumentError(f"views for {name!r} must be a list of strings")
-        cleaned = [" ".join(t.split()) for t in texts if isinstance(t, str) and t.strip()]
+        # as an agent would read them (hopscout.agent_text): a view cannot hide words from search's judges
+        cleaned = [" ".join(read_text(t).clean.split()) for t in texts if isinstance(t, str) and t.strip()]
         if len(cleaned) != len(texts):
             raise InvalidArgumentError(f"views for {name!r} must be non-empty strings")
         out[key] = list(dict.fromkeys(cleaned))

@@ -15,13 +15,14 @@ from ..engine import Engine
 from ..errors import CollectionNotFoundError, ToolCatalogCollectionError
 from ..index import CollectionIndex
 from ..keys import KIND_TOOLS, META_KIND, META_VERSION, TOOL_KEY, TOOL_VIEW
-from . import guard
+from . import guard, shadowing
 from .documents import VIEW_REQUEST, VIEW_TOOL, indexed_hash, tool_documents, views_hash
 from .expansion import Expansion
 from .intake import ReadTools
 from .policy import TrustPolicy
+from .probes import read_probes
 from .results import RegisterReport
-from .search import FirstToolScores, find_hubs
+from .search import FirstToolScores, probe_hubness
 from .snapshot import Snapshot, read_snapshot
 from .spec import ToolSpec
 
@@ -32,13 +33,13 @@ Expander = Callable[[Sequence[ToolSpec]], Expansion]  # writes views of the tool
 
 class Registry:
     """The tools of one catalog collection, read and written under ``policy`` (the catalog's trust); ``probe``
-    scores generic requests to find hubs."""
+    (the search's first stage) scores the catalog's own probes to find hubs."""
 
     def __init__(self, engine: Engine, collection: str, policy: TrustPolicy, probe: FirstToolScores) -> None:
         self._engine = engine
         self.collection = collection
         self.policy = policy
-        self.probe = probe  # the search's first stage, run over generic requests to find hubs
+        self.probe = probe
         self._snapshot: Snapshot | None = None  # the catalog as last read (None: read it again)
         self._flagged: Snapshot | None = None  # the last one read with its flags: what requests fall back on
         self._lock = threading.RLock()
@@ -64,10 +65,12 @@ class Registry:
             return self._snapshot
 
     def guarded(self) -> Snapshot:
-        """The snapshot with its flags: name clashes under the trust configuration now, and hubs (the tools in
-        the top results of many generic probe requests). While another thread holds the catalog (a register
-        writing, or a request reading a changed catalog), the last snapshot flagged in full answers: a request
-        never waits behind a registration (only the very first one, with nothing to fall back on, waits)."""
+        """The snapshot with its flags and priors: hubs and their CSLS penalties (:mod:`.hubness`: the catalog's
+        own probes, run once per snapshot and again as requests are logged), then name clashes and shadows under
+        the trust configuration now (:mod:`.shadowing`: twins found with the hubs). While another thread holds
+        the catalog (a register writing, or a request reading a changed catalog), the last snapshot flagged in
+        full answers: a request never waits behind a registration (only the very first one, with nothing to
+        fall back on, waits)."""
         if not self._lock.acquire(blocking=False):
             last = self._flagged
             if last is not None:
@@ -75,17 +78,34 @@ class Registry:
             self._lock.acquire()
         try:
             snap = self.load()
+            if snap.hubs is None or self.probe.requests.due(snap.hubs_for):
+                snap.hubs = snap.hubs or set()  # for good if the catalog is empty
+                snap.hubs_for = self.probe.requests.total
+                self._measure(snap)
             if snap.clashes_for != self.policy.version:
                 trust = {key: self.policy.trust_of(spec.namespace) for key, spec in snap.specs.items()}
                 snap.clashes = guard.name_clashes(snap.specs.values(), trust)
+                snap.shadows = shadowing.shadows(snap.twins, snap.specs, trust, snap.first_seen)
                 snap.clashes_for = self.policy.version
-            if snap.hubs is None:
-                snap.hubs = set()  # for good if the catalog is empty
-                snap.hubs = find_hubs(self.probe, snap)
             self._flagged = snap
             return snap
         finally:
             self._lock.release()
+
+    def _measure(self, snap: Snapshot) -> None:
+        """The trust-free signals of ``snap``: hubs and CSLS penalties over the requests logged so far and the
+        stored views and documents, twins, and when each tool was first stored."""
+        if not snap.specs:
+            return
+        try:
+            index = self._engine.index(self.collection)
+        except CollectionNotFoundError:
+            return
+        probes = read_probes(index, snap, self.probe.requests.recent())
+        found = probe_hubness(self.probe, snap, probes)
+        snap.hubs, snap.hub_penalty = set(found.hubs), found.penalty
+        snap.twins = shadowing.twins([snap.specs[key] for key in probes.keys], probes.vectors)
+        snap.first_seen = probes.first_seen
 
     # -- writing ------------------------------------------------------------------------------------
     def register(

@@ -17,7 +17,9 @@ class ToolHit:
     spec: ToolSpec
     score: float
     query: str | None = None  # the query whose result list gave the tool its score
-    flags: tuple[str, ...] = ()  # why it looks hostile (word_list, repetitive, instructions, hub, name_clash)
+    # why it looks hostile: word_list, repetitive, instructions (in any string it shows), hidden_chars,
+    # confusables, schema_capped (hopscout.tools.exposure), hub, name_clash
+    flags: tuple[str, ...] = ()
     trust: str = guard.UNTRUSTED  # its server's trust level, from the catalog's configuration
 
     @property

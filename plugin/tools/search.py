@@ -22,11 +22,12 @@ from ..engine import Engine
 from ..filters import Where
 from ..keys import TOOL_VIEW
 from ..settings import Settings
-from . import guard
+from . import guard, hubness
 from .documents import VIEW_REQUEST, VIEW_TOOL
 from .names import name_matches
 from .planning import Plan
 from .policy import TrustPolicy
+from .probes import CatalogProbes, RequestLog
 from .results import ToolHit
 from .scope import Allowed, and_where
 from .snapshot import Snapshot
@@ -38,6 +39,10 @@ REWRITE_RAW_SHARE = 0.25  # caller / LLM queries: the best query's score, plus a
 # A request naming a tool that is not vouched for (an untrusted server's, or a flagged one): its own score times
 # (1 + this), never more: a name is the one thing a hostile server chooses freely ("send_an_email").
 NAME_BOOST = 0.25
+# The CSLS prior's weight (reduce_hubness), in the fused scores' units. Set on clean data only (MetaTool's first
+# 600 requests, 300 logged before): clean nDCG@10 lost 0.7 points at 0.1 and 2.5 at 0.3 (the radius also grows
+# with a tool's honest popularity), so it stays at half of 0.1, within the 0.5-point budget.
+HUB_PRIOR = 0.05
 
 ToolScores = dict[str, float]  # one query's tools: key → score
 
@@ -71,13 +76,19 @@ class FirstToolScores:
     """Stage 1: per query, ``{tool key: score}``, the search mode's fused scores (the collection's fusion
     weight). A tool's score is its description's; a tool with views scores ``(1 - VIEW_SHARE) x`` its
     description's plus ``VIEW_SHARE x`` its best view's (each normalised in its own list: a field of its own).
-    Only the tool documents of the snapshot score: anything else the store returns is passed over."""
+    Only the tool documents of the snapshot score: anything else the store returns is passed over. The requests
+    it searches (not the probes) are kept in ``requests``, the last few hundred: the hubness measure's probes."""
 
     def __init__(self, engine: Engine, collection: str) -> None:
         self._engine = engine
         self.collection = collection
+        self.requests = RequestLog()
 
-    def __call__(self, queries: list[str], k: int, where: Where | None, snap: Snapshot) -> list[ToolScores]:
+    def __call__(
+        self, queries: list[str], k: int, where: Where | None, snap: Snapshot, vectors: Any = None
+    ) -> list[ToolScores]:
+        """``vectors``: the queries' embeddings when the caller has them (the catalog's probes: stored, and not
+        logged as requests)."""
         if not snap.specs:
             return [{} for _ in queries]
         settings = self._engine.settings
@@ -102,11 +113,16 @@ class FirstToolScores:
             vecs = [c.vector for c in found if c.vector is not None]
             return lists, np.stack(vecs) if vecs and len(vecs) == len(found) else None
 
+        probing = vectors is not None
         if not snap.view_hashes:
-            return tool_scores(where)[0]
-        described, vectors = tool_scores(and_where(where, {TOOL_VIEW: VIEW_TOOL}))
-        viewed, _ = tool_scores(and_where(where, {TOOL_VIEW: VIEW_REQUEST}), vectors)
-        return blend_views(described, viewed)
+            lists, vectors = tool_scores(where, vectors)
+        else:
+            described, vectors = tool_scores(and_where(where, {TOOL_VIEW: VIEW_TOOL}), vectors)
+            viewed, _ = tool_scores(and_where(where, {TOOL_VIEW: VIEW_REQUEST}), vectors)
+            lists = blend_views(described, viewed)
+        if not probing and vectors is not None:
+            self.requests.add(queries, vectors)
+        return lists
 
 
 def blend_views(described: Sequence[ToolScores], viewed: Sequence[ToolScores]) -> list[ToolScores]:
@@ -120,13 +136,10 @@ def blend_views(described: Sequence[ToolScores], viewed: Sequence[ToolScores]) -
     ]
 
 
-def find_hubs(scores: FirstToolScores, snap: Snapshot) -> set[str]:
-    """The tools in the top results of many generic probe requests (:func:`guard.hubs`)."""
-    if len(snap.specs) < guard.HUB_MIN_TOOLS:
-        return set()
-    probes = scores(list(guard.PROBES), guard.HUB_K, None, snap)
-    tops = [sorted(found, key=lambda key: (-found[key], key)) for found in probes]
-    return guard.hubs(tops, len(snap.specs))
+def probe_hubness(scores: FirstToolScores, snap: Snapshot, probes: CatalogProbes) -> hubness.Hubness:
+    """The catalog's hubness over its own probes, each searched as a request is (:mod:`.hubness`)."""
+    lists = scores(probes.texts, hubness.HUB_K, None, snap, probes.probe_vectors) if probes.texts else []
+    return hubness.measure(list(zip(probes.owners, lists)), sorted(snap.specs))
 
 
 def fuse_queries(lists: list[ToolScores], rewrites: bool) -> Ranking:
@@ -166,7 +179,7 @@ def keep_allowed(ranking: Ranking, req: ToolRequest) -> Ranking:
 
 
 def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
-    """Tools the raw request names: named by their key, or vouched for and unflagged (or the defences off),
+    """Tools the raw request names: named by their key, or vouched for and their text unflagged (or the defences off),
     they lead (the best score plus the match's bonus); a name anyone could choose lifts a tool already found
     by ``NAME_BOOST x`` its own score, no more. A named tool joins only if the call's filter lets it in."""
     out = dict(ranking)
@@ -176,7 +189,13 @@ def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
         if not req.allowed(spec):
             continue
         source = out[key].query if key in out else 0
-        if match.exact_key or not req.defend or (req.policy.vouched(spec) and not req.snap.flags(key)):
+        # a vouched tool loses the lead for what its own text says, not for being popular (hub): the statistical
+        # signals flag honest tools too (4-6 of Seal-Tools' 4,076 once its requests are logged: 1.3 nDCG@10)
+        if (
+            match.exact_key
+            or not req.defend
+            or (req.policy.vouched(spec) and not req.snap.text_flags.get(key))
+        ):
             out[key] = Scored(top + match.bonus, source, named=match.exact_key)
         elif key in out:
             score = out[key].score
@@ -196,8 +215,39 @@ def _prior(req: ToolRequest, key: str) -> float:
     flags = req.snap.flags(key)
     if req.snap.clashes.get(key) is False:  # a name shared by untrusted servers only: shown, not held against
         flags = tuple(flag for flag in flags if flag != guard.NAME_CLASH)
-    trust = req.policy.trust_of(req.snap.specs[key].namespace)
-    return guard.tool_weight(flags, trust, req.settings.flagged_demotion)
+    if req.snap.shadows.get(key) == ():  # a copy among untrusted servers stored together: the same
+        flags = tuple(flag for flag in flags if flag != guard.SHADOW)
+    spec = req.snap.specs[key]
+    if req.policy.vouched(
+        spec
+    ):  # popular is not hostile: a vouched tool is demoted for its text, never as a hub
+        flags = tuple(flag for flag in flags if flag != guard.HUB)
+    return guard.tool_weight(flags, req.policy.trust_of(spec.namespace), req.settings.flagged_demotion)
+
+
+def reduce_hubness(ranking: Ranking, req: ToolRequest) -> Ranking:
+    """The CSLS prior (:mod:`.hubness`): each tool's score less :data:`HUB_PRIOR` times its radius over the
+    catalog's probes (less the median radius), except the tools named by their key; none with the defences off.
+    A tool written to fit every request loses what that won it; the rest move little."""
+    if not req.defend or not req.snap.hub_penalty:
+        return ranking
+    return {
+        key: s if s.named else s._replace(score=s.score - HUB_PRIOR * req.snap.hub_penalty.get(key, 0.0))
+        for key, s in ranking.items()
+    }
+
+
+def keep_shadows_below(ranking: Ranking, req: ToolRequest) -> Ranking:
+    """A shadow (:mod:`.shadowing`) scores just below the lowest of the tools it copies that are in the ranking,
+    unless the request named it by its key; as it is with the defences off."""
+    if not req.defend or not req.snap.shadows:
+        return ranking
+    out = dict(ranking)
+    for key, originals in req.snap.shadows.items():
+        present = [ranking[o].score for o in originals if o in ranking]
+        if key in out and present and not out[key].named and out[key].score >= min(present):
+            out[key] = out[key]._replace(score=float(np.nextafter(min(present), -np.inf)))
+    return out
 
 
 def order(ranking: Ranking, req: ToolRequest) -> Ranking:
@@ -222,7 +272,15 @@ def cap_servers(ranking: Ranking, req: ToolRequest) -> Ranking:
     return {key: ranking[key] for key in ranked}
 
 
-RANK_STAGES: tuple[RankStage, ...] = (keep_allowed, lift_named, apply_prior, order, cap_servers)
+RANK_STAGES: tuple[RankStage, ...] = (
+    keep_allowed,
+    lift_named,
+    apply_prior,
+    reduce_hubness,
+    keep_shadows_below,
+    order,
+    cap_servers,
+)
 
 
 def rank(

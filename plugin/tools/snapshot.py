@@ -12,12 +12,12 @@ from typing import Any
 
 from ..index import CollectionIndex
 from ..keys import TOOL_HASH, TOOL_KEY, TOOL_SPEC, TOOL_VIEW, TOOL_VIEWS_HASH
-from ..suspicion import has_instructions, text_flags
 from ..untrusted import shown
 from . import guard
 from .documents import VIEW_REQUEST, VIEW_TOOL, is_view_id
+from .exposure import Exposure, judge
 from .names import name_form
-from .spec import ToolSpec, split_name, to_spec, tool_document
+from .spec import ToolSpec, split_name, to_spec
 
 _log = logging.getLogger("hopscout.tools")
 
@@ -30,15 +30,22 @@ class Snapshot:
     by_name: dict[str, list[str]] = field(default_factory=dict)  # name_form of a name, key, split name → keys
     count: int = -1
     version: str = ""  # the store's write version when read (hopscout.index: every write stamps a new one)
-    text_flags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what each description reads as
-    hubs: set[str] | None = None  # computed on the first search of this snapshot
+    text_flags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what each tool's text reads as
+    # worked out on the first search of this snapshot, from the catalog's own probes (hopscout.tools.hubness)
+    hubs: set[str] | None = None
+    hubs_for: int = 0  # requests logged when measured (measured again as more are: probes.RequestLog.due)
+    hub_penalty: dict[str, float] = field(default_factory=dict)  # CSLS: radius - median radius, per tool
+    twins: list[tuple[str, str]] = field(default_factory=list)  # copies across servers (.shadowing.twins)
+    first_seen: dict[str, int] = field(default_factory=dict)  # the sequence number of the write storing it
     # name clashes under the trust configuration of version ``clashes_for`` (True: squats a vouched tool's name)
     clashes: dict[str, bool] = field(default_factory=dict)
+    shadows: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the same: shadow → what it copies
     clashes_for: int = -1
 
     def flags(self, key: str) -> tuple[str, ...]:
-        """Why the tool ``key`` looks hostile: its text's flags, then a name clash, then hub."""
+        """Why the tool ``key`` looks hostile: its text's flags, then a name clash, a shadow, and hub."""
         flags = self.text_flags.get(key, ()) + ((guard.NAME_CLASH,) if key in self.clashes else ())
+        flags += (guard.SHADOW,) if key in self.shadows else ()
         return flags + (guard.HUB,) if self.hubs and key in self.hubs else flags
 
 
@@ -52,7 +59,7 @@ def read_snapshot(index: CollectionIndex, collection: str, count: int, version: 
         spec = _stored_spec(collection, doc_id, meta)
         if spec is None:
             continue
-        snap.specs[spec.key] = spec
+        snap.specs[spec.key] = _exposure(spec).spec  # as an agent is shown it: text clean, schema capped
         snap.hashes[spec.key] = str(meta.get(TOOL_HASH, ""))
         # meta[TOOL_TRUST], written before trust became configuration, is never read
         for form in {name_form(spec.name), name_form(spec.key), name_form(split_name(spec.name))}:
@@ -94,8 +101,21 @@ def _stored_spec(collection: str, doc_id: str, meta: Mapping[str, Any]) -> ToolS
 
 
 def _text_flags(spec: ToolSpec) -> tuple[str, ...]:
-    """What reads as hostile in the tool's description, and instructions to the agent in its parameters."""
-    flags = text_flags(spec.description)
-    if "instructions" not in flags and has_instructions(tool_document(spec)):
-        flags += ("instructions",)
-    return flags
+    """What reads as hostile in anything of the tool an agent reads (:func:`hopscout.tools.exposure.judge`):
+    its description, orders in any of its strings, invisible characters, look-alike letters, a capped schema."""
+    return _exposure(spec).flags
+
+
+# By the stored tool's content hash: a catalog read again judges only what changed.
+_JUDGED: dict[str, Exposure] = {}
+_JUDGED_KEPT = 50_000
+
+
+def _exposure(spec: ToolSpec) -> Exposure:
+    digest = spec.content_hash
+    found = _JUDGED.get(digest)
+    if found is None:
+        if len(_JUDGED) >= _JUDGED_KEPT:
+            _JUDGED.clear()
+        found = _JUDGED[digest] = judge(spec)
+    return found

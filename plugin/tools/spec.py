@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..agent_text import read_text
 from ..errors import InvalidArgumentError, InvalidToolError
 from ..untrusted import namespace_problem, shown, tool_name_problem
 
@@ -84,18 +85,24 @@ def split_name(name: str) -> str:
 
 
 # The version of what tool_document writes: a catalog re-indexes tools indexed under another version.
-DOCUMENT_VERSION = "2"
+# Version 3 writes the text as an agent is shown it (hopscout.agent_text: NFKC, no invisible characters,
+# look-alike letters folded), so that search and the agent read the same words.
+DOCUMENT_VERSION = "3"
 
 
 def tool_document(spec: ToolSpec) -> str:
     """The text indexed for a tool: its name in words (``getFilmDetails`` → ``get film details``; BM25 splits the
     name itself), its description, then each parameter and its description. Version 1 wrote the name twice
     (``get film details (getFilmDetails)``), which cost dense search 3.4 points of nDCG@10 on MetaTool, whose
-    names are brands ("now (Now)"), and changed Seal-Tools by at most 0.4."""
+    names are brands ("now (Now)"), and changed Seal-Tools by at most 0.4. Every text is written as an agent
+    is shown it (:func:`hopscout.agent_text.read_text`)."""
     lines = [split_name(spec.name) or spec.name]
-    if spec.description.strip():
-        lines.append(spec.description.strip())
-    params = _parameters(spec.input_schema)
+    description = read_text(spec.description).clean.strip()
+    if description:
+        lines.append(description)
+    params = [
+        (read_text(pname).clean, read_text(pdesc).clean) for pname, pdesc in _parameters(spec.input_schema)
+    ]
     if params:
         lines.append("Parameters:")
         for pname, pdesc in params:

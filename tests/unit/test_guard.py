@@ -1,4 +1,5 @@
-"""hopscout.tools.guard: trust, the tool weight, hubs, name clashes and the caps on untrusted servers."""
+"""hopscout.tools.guard: trust, the tool weight, name clashes and the caps on untrusted servers (hubs:
+test_hubness.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ import pytest
 from hopscout.errors import InvalidArgumentError
 from hopscout.tools.guard import (
     DEMOTION,
-    HUB_MIN_TOOLS,
     TRUSTED,
     UNTRUSTED,
     cap_servers,
     check_trust,
-    hubs,
     name_clashes,
     tool_weight,
     vouched,
@@ -33,13 +32,6 @@ def test_tool_weight_demotes_only_flagged_untrusted_tools() -> None:
     assert tool_weight(("hub",), UNTRUSTED) == DEMOTION
     assert tool_weight(("hub",), TRUSTED) == 1.0 and tool_weight((), UNTRUSTED) == 1.0
     assert tool_weight(("word_list",), UNTRUSTED, demotion=0.5) == 0.5
-
-
-def test_hubs_are_in_many_probes_tops() -> None:
-    tops = [["h", f"a{n}", "b", "c", "d", "late"] for n in range(2)] + [[f"x{n}"] for n in range(8)]
-    assert hubs(tops, 100) == {"h", "b", "c", "d"}  # 2 of 10 probes = the 20% share; "late" is 6th
-    assert hubs(tops, 50) == set()  # 50 tools: a hub needs 4 x 5/50 = 40% of the probes
-    assert hubs(tops, HUB_MIN_TOOLS - 1) == set() and hubs([], 100) == set()
 
 
 def spec(name: str, namespace: str | None) -> ToolSpec:

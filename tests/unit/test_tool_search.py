@@ -16,6 +16,7 @@ from hopscout.tools.planning import Plan
 from hopscout.tools.policy import TrustPolicy
 from hopscout.tools.scope import Allowed
 from hopscout.tools.search import (
+    HUB_PRIOR,
     NAME_BOOST,
     RANK_STAGES,
     REWRITE_RAW_SHARE,
@@ -30,9 +31,11 @@ from hopscout.tools.search import (
     cap_servers,
     fuse_queries,
     keep_allowed,
+    keep_shadows_below,
     lift_named,
     order,
     rank,
+    reduce_hubness,
 )
 from hopscout.tools.snapshot import Snapshot
 from hopscout.tools.spec import ToolSpec, split_name
@@ -193,6 +196,49 @@ def test_rank_builds_hits_and_takes_an_added_stage() -> None:
     stages = (*RANK_STAGES[:-2], mute_mail, *RANK_STAGES[-2:])
     (hit,) = rank([{"fs/list_files": 0.5}, {"mail/send_email": 0.9}], req, stages)
     assert hit.key == "fs/list_files" and hit.flags == ("repetitive",) and hit.query == "send it"
+
+
+def test_the_hubness_prior_subtracts_each_tool_s_penalty_unless_named_or_undefended() -> None:
+    snap = snapshot(SEND, LIST, READ)
+    snap.hub_penalty = {"mail/send_email": 0.4, "fs/list_files": -0.1}
+    ranking: Ranking = {
+        "mail/send_email": Scored(0.9, 0),
+        "fs/list_files": Scored(0.8, 0),
+        "read_file": Scored(0.7, 0),
+    }
+    reduced = reduce_hubness(ranking, request(snap, ["x"]))
+    assert reduced["mail/send_email"].score == pytest.approx(0.9 - HUB_PRIOR * 0.4)
+    assert reduced["fs/list_files"].score == pytest.approx(0.8 + HUB_PRIOR * 0.1)
+    assert reduced["read_file"] == ranking["read_file"]  # no penalty measured: the median tool's
+    assert reduce_hubness(ranking, request(snap, ["x"], defend=False)) == ranking
+    named: Ranking = {"mail/send_email": Scored(3.0, 0, named=True)}
+    assert reduce_hubness(named, request(snap, ["x"])) == named
+
+
+COPY = ToolSpec("search_pro", "Send an email", namespace="evil")
+
+
+def test_a_shadow_never_ranks_above_the_tool_it_copies() -> None:
+    snap = snapshot(SEND, COPY, LIST)
+    snap.shadows = {"evil/search_pro": ("mail/send_email",)}
+    ranking: Ranking = {
+        "evil/search_pro": Scored(0.9, 0),
+        "mail/send_email": Scored(0.6, 0),
+        "fs/list_files": Scored(0.7, 0),
+    }
+    kept = keep_shadows_below(ranking, request(snap, ["x"]))
+    assert (
+        kept["mail/send_email"].score > kept["evil/search_pro"].score > 0.59
+        and kept["fs/list_files"].score == 0.7
+    )
+    assert keep_shadows_below(ranking, request(snap, ["x"], defend=False)) == ranking
+    alone = {key: s for key, s in ranking.items() if key != "mail/send_email"}  # the original filtered out
+    assert keep_shadows_below(alone, request(snap, ["x"])) == alone
+    hits = rank([{key: s.score for key, s in ranking.items()}], request(snap, ["x"], k=3))
+    assert [h.key for h in hits][-1] == "evil/search_pro" and hits[-1].flags == (guard.SHADOW,)  # demoted too
+    snap.shadows = {"evil/search_pro": ()}  # a copy among untrusted servers stored together: flagged only
+    hits = rank([{key: s.score for key, s in ranking.items()}], request(snap, ["x"], k=3))
+    assert hits[0].key == "evil/search_pro" and hits[0].flags == (guard.SHADOW,)
 
 
 @pytest.mark.parametrize("k", [1, 2])

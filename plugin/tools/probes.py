@@ -1,0 +1,118 @@
+"""The catalog's own probes: the requests it was asked lately (:class:`RequestLog`, in memory), and from its
+store each tool's document vector and the write that stored it, every view and every tool's document: the texts
+the hubness measure searches as requests (:mod:`.hubness`)."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, NamedTuple, TypeVar
+
+import numpy as np
+
+from ..index import CollectionIndex
+from ..keys import SEQ_KEY, TOOL_KEY, TOOL_VIEW
+from .documents import VIEW_REQUEST
+from .snapshot import Snapshot
+
+_T = TypeVar("_T")
+MAX_PROBES = 600  # probes searched per measure at most (an even sample beyond): the cost of a first search
+MAX_REQUESTS = 300  # the last requests kept as probes; they take at most this many of MAX_PROBES
+FIRST_MEASURE = 50  # requests logged before the measure is taken again with them, then at each doubling
+# (100, 200, 400) and every MAX_REQUESTS after: a hub is one of the requests' top tools, and a catalog seen by
+# a few requests has too few of them to tell
+
+
+class RequestLog:
+    """The last :data:`MAX_REQUESTS` requests searched (text and vector), and how many there were in all."""
+
+    def __init__(self, size: int = MAX_REQUESTS) -> None:
+        self._kept: deque[tuple[str, np.ndarray]] = deque(maxlen=size)
+        self._lock = threading.Lock()
+        self.total = 0
+
+    def add(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        with self._lock:
+            self._kept.extend(zip(texts, vectors))
+            self.total += len(texts)
+
+    def recent(self) -> list[tuple[str, np.ndarray]]:
+        with self._lock:
+            return list(self._kept)
+
+    def due(self, measured_at: int) -> bool:
+        """Whether the measure taken when ``measured_at`` requests had been logged is to be taken again."""
+        total = self.total
+        return total >= FIRST_MEASURE and total >= min(2 * max(measured_at, 1), measured_at + MAX_REQUESTS)
+
+
+class CatalogProbes(NamedTuple):
+    """A snapshot's tools as stored (``keys[i]``: the tool of ``vectors[i]``, unit length; ``first_seen``: the
+    sequence number of the write that stored each), and its probes: ``texts[i]`` with ``probe_vectors[i]``,
+    a logged request (owner "": no tool's own) or a view or document of the tool ``owners[i]``."""
+
+    keys: list[str]
+    vectors: np.ndarray
+    first_seen: dict[str, int]
+    texts: list[str]
+    probe_vectors: np.ndarray
+    owners: list[str]
+
+
+def read_probes(
+    index: CollectionIndex,
+    snap: Snapshot,
+    requests: Sequence[tuple[str, np.ndarray]] = (),
+    limit: int = MAX_PROBES,
+) -> CatalogProbes:
+    """The tools of ``snap`` as ``index`` stores them, and up to ``limit`` probes: the logged ``requests``
+    (text, vector), then views, then documents (an even sample of each when there are more)."""
+    tools = index.get(sorted(snap.specs), embeddings=True)
+    keys = [key for key in sorted(tools) if tools[key].embedding is not None]
+    vectors = _unit([tools[key].embedding for key in keys])
+    first_seen = {key: _seq(tools[key].metadata.get(SEQ_KEY)) for key in keys}
+    view_ids = [
+        doc_id
+        for doc_id, meta in index.metadatas({TOOL_VIEW: VIEW_REQUEST})
+        if meta.get(TOOL_KEY) in snap.view_hashes
+    ]
+    asked = [("", text, vec) for text, vec in list(requests)[-MAX_REQUESTS:]]
+    left = limit - len(asked)
+    for_views = left - min(len(keys), left // 2)  # at least half of what is left, more when documents are few
+    views = index.get(_even(sorted(view_ids), for_views), embeddings=True)
+    view_rows = [(str(doc.metadata.get(TOOL_KEY)), doc.text, doc.embedding) for doc in views.values()]
+    view_rows = [row for row in view_rows if row[2] is not None]
+    doc_rows = [
+        (keys[i], tools[keys[i]].text, vectors[i]) for i in _even(range(len(keys)), left - len(view_rows))
+    ]
+    rows = asked + view_rows + doc_rows
+    return CatalogProbes(
+        keys=keys,
+        vectors=vectors,
+        first_seen=first_seen,
+        texts=[text for _, text, _ in rows],
+        probe_vectors=_unit([vec for _, _, vec in rows]) if rows else vectors[:0],
+        owners=[owner for owner, _, _ in rows],
+    )
+
+
+def _even(items: Sequence[_T], n: int) -> list[_T]:
+    """``n`` of ``items`` evenly spread (all of them when there are no more)."""
+    if n <= 0:
+        return []
+    if len(items) <= n:
+        return list(items)
+    return [items[int(i)] for i in np.linspace(0, len(items) - 1, n).round()]
+
+
+def _unit(rows: Sequence[Any]) -> np.ndarray:
+    matrix = np.asarray(rows, dtype=np.float32)
+    if matrix.ndim != 2 or not len(matrix):
+        return np.zeros((0, 0), dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms > 0, norms, 1.0)
+
+
+def _seq(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
