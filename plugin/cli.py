@@ -287,7 +287,7 @@ def eval_retrieval(
     poison: bool = typer.Option(
         False,
         "--poison",
-        help="Add the attack suite: passages built from half the queries, measured on the other half "
+        help="Add the attack suite: families of passages built from half the queries, measured on the other half "
         "(share of queries they reach in the top 5 / at rank 1).",
     ),
     home: Path | None = HomeOpt,
@@ -312,6 +312,7 @@ def eval_retrieval(
         if not as_json:
             typer.echo(format_passage_poison(report))
             report["results"].pop("poison")
+            report["results"].pop("clean_flagged")
     typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 
@@ -332,7 +333,14 @@ def eval_tools(
     poison: bool = typer.Option(
         False,
         "--poison",
-        help="Add the attack suite: hostile tools built from half the queries, measured on the other half.",
+        help="Add the attack suite: families of hostile tools built from half the queries, measured on the other "
+        "half, each leave-one-family-out.",
+    ),
+    extra_tools: list[Path] = typer.Option(
+        [],
+        "--extra-tools",
+        help="Another tool set's folder (corpus.jsonl) registered beside this one as honest servers, each tool "
+        "under its metadata.server; repeatable.",
     ),
     limit: int | None = LimitOpt,
     home: Path | None = HomeOpt,
@@ -357,6 +365,7 @@ def eval_tools(
         limit=limit,
         llm_limit=llm_limit or None,
         poison=poison,
+        extra_tools=extra_tools,
         log=_log,
     )
     typer.echo(json.dumps(report, indent=2) if as_json else format_tool_report(report))
@@ -591,6 +600,34 @@ def train_hop(
     )
 
 
+@app.command("train-orders")
+def train_orders(
+    data: Path = typer.Option(
+        Path("../shared/data"), "--data", help="Folder holding tools/ and text/ (the honest sets)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Weights file (default: the one shipped in the package)."
+    ),
+    report: bool = typer.Option(
+        False, "--report", help="Also fit leave-one-out: recall per held-out family and per held-out set."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Refit the detector of text addressed to the agent on every honest set and order family (CPU, a minute)."""
+    from .evaluation.orders_train import fit_detector, leave_one_out
+    from .orders import SHIPPED
+    from .resources import package_path
+
+    figures = leave_one_out(data, log=lambda m: typer.echo(m, err=True)) if report else {}
+    detector = fit_detector(data)
+    target = out or package_path("orders") / SHIPPED
+    detector.save(target)
+    summary = {"weights": str(target), "threshold": detector.threshold, **figures}
+    typer.echo(
+        json.dumps(summary, indent=2) if as_json else f"saved {target} (threshold {detector.threshold:.3f})"
+    )
+
+
 @app.command()
 def collections(home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:
     """List collections with their size (in chunks) and embedder."""
@@ -702,6 +739,79 @@ def bench(
         log=lambda m: typer.echo(m, err=True),
     )
     typer.echo(json.dumps(report, indent=2) if as_json else format_bench(report))
+
+
+# -- hopscout router review: the quarantine of the tool router (hopscout.tools.pins) ---------------------------
+
+router_app = typer.Typer(
+    no_args_is_help=True,
+    help="The tool router's quarantine: upstream tools held for a person's review (`hopscout serve --upstream`).",
+)
+app.add_typer(router_app, name="router")
+
+
+@router_app.command("review")
+def router_review(
+    action: str | None = typer.Argument(None, help="approve or reject (none: list the held tools)."),
+    key: str | None = typer.Argument(None, help='The held tool, "server/tool".'),
+    home: Path | None = HomeOpt,
+    collection: str | None = typer.Option(
+        None,
+        "--collection",
+        "-c",
+        help="The router's tool catalog (default: HOPSCOUT_TOOLS_COLLECTION or 'tools').",
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List the tools the router holds (orders to the agent, invisible characters, a definition changed since it
+    was pinned), or approve one (its definition is pinned; the router offers it from its next request) or reject
+    one (it stays out until its server sends another definition). A person's decision: the router offers no way
+    for an agent to approve a tool, since the tools held are those that address the agent."""
+    from .tools.pins import PinStore
+
+    settings = _settings(home)
+    name = collection or settings.tools_collection
+    store = PinStore.under(settings.home)
+    if action is None:
+        held = store.held(name)
+        if as_json:
+            typer.echo(json.dumps([pin.to_dict() for pin in held.values()], indent=2))
+            return
+        if not held:
+            typer.echo(f"no tools held for review in catalog {name!r} ({store.path})")
+        for pin in held.values():
+            typer.echo(_held_text(pin))
+        return
+    if action not in ("approve", "reject") or not key:
+        raise InvalidArgumentError(
+            "usage: hopscout router review [approve KEY | reject KEY] (without arguments: list the held tools)"
+        )
+    pin = store.review(name, key, approve=action == "approve")
+    if as_json:
+        typer.echo(json.dumps(pin.to_dict(), indent=2))
+        return
+    done = (
+        "approved and pinned: the router offers it from its next request"
+        if action == "approve"
+        else ("rejected: it stays held until its server sends another definition")
+    )
+    typer.echo(f"{key}: {done}")
+
+
+def _held_text(pin: Any) -> str:
+    """One held tool for a reviewer: key, status, why, what changed, and the held definition (non-ASCII
+    escaped, so an invisible character shows)."""
+    lines = [f"{pin.key}\t{pin.status}\t{', '.join(pin.reasons)}"]
+    if pin.definition is not None and pin.pending_definition is not None:
+        old, new = pin.definition, pin.pending_definition
+        fields = sorted(f for f in {*old, *new} if old.get(f) != new.get(f))
+        lines.append(f"  changed since pinned: {', '.join(fields)}")
+    held = json.dumps(pin.pending_definition, indent=2, ensure_ascii=True)
+    lines += ["  " + line for line in held.splitlines()]
+    lines.append(
+        f"  approve: hopscout router review approve {pin.key}   reject: hopscout router review reject {pin.key}"
+    )
+    return "\n".join(lines)
 
 
 COMMANDS_GROUP = "hopscout.commands"  # entry points of installed faces: a name → a main(argv, prog=...)

@@ -17,7 +17,7 @@ from hopscout import InvalidArgumentError, ToolCatalog
 from hopscout.evaluation import attacks
 from hopscout.evaluation.datasets import load_dataset
 from hopscout.evaluation.harness import index_dataset
-from hopscout.evaluation.poison_eval import run_passage_poison
+from hopscout.evaluation.poison_eval import order_supply, run_passage_poison
 from hopscout.evaluation.tools import dataset_specs, run_tool_eval
 from hopscout.keys import FLAGS_KEY
 from hopscout.scout import engine_of
@@ -28,6 +28,7 @@ from hopscout.tools import guard
 FIXTURES = Path(__file__).parent / "fixtures"
 UPSTREAM = str(Path(__file__).parent / "mcp_upstream.py")
 TOOLS = load_dataset(FIXTURES / "tools_mini")
+TINY = load_dataset(FIXTURES / "tools_tiny")  # 14 queries, 70 tools: the attack suite's test catalog
 
 
 def test_text_flags_name_hostile_texts_and_pass_real_ones() -> None:
@@ -79,9 +80,15 @@ def test_hostile_tool_is_flagged_demoted_unless_trusted(make_scout: Any, collect
     trusted = {
         r: dict(zip(res.keys, res.hits)) for r, res in zip(requests, catalog.find_tools_batch(requests))
     }
-    assert [r for r in requests if key in trusted[r]] == reached
+    # trusted: flagged but never demoted (the hubness prior, which every tool gets, still moves it a little)
+    reached_trusted = [r for r in requests if key in trusted[r]]
+    assert len(reached_trusted) > sum(key in after[r] for r in requests)
     assert all(
-        trusted[r][key].flags == ("word_list",) and trusted[r][key].trust == "trusted" for r in reached
+        trusted[r][key].flags == ("word_list",)
+        and trusted[r][key].trust == "trusted"
+        and trusted[r][key].score > guard.DEMOTION * before[r][key].score
+        for r in reached_trusted
+        if key in before[r]
     )
     with pytest.raises(InvalidArgumentError, match="trust must be one of"):
         catalog.register([{"name": "x_tool", "description": "Does x"}], trust="maybe")
@@ -190,32 +197,57 @@ async def test_router_hits_carry_server_trust_and_flags(tmp_path: Path) -> None:
         assert tools["weather/get_forecast"]["server"] == "weather"
         assert found.structured_content["tools"][0]["name"] == "weather/get_forecast"
         if "copycat/get_forecast" in tools:
-            assert tools["copycat/get_forecast"]["flags"] == ["name_clash"]
+            assert "name_clash" in tools["copycat/get_forecast"]["flags"]  # and "shadow": an exact copy
             assert tools["copycat/get_forecast"]["trust"] == "untrusted"
         listed = (await client.call_tool("list_collections", {})).structured_content["collections"]
         flagged = next(c["flagged_tools"] for c in listed if c["flagged_tools"] is not None)
-        assert flagged["copycat/get_forecast"] == ["name_clash"]
+        assert "name_clash" in flagged["copycat/get_forecast"]
         assert not any(key.startswith("weather/") for key in flagged)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["embedded"])
-def test_tool_eval_poison_report(make_scout: Any) -> None:
-    report = run_tool_eval(FIXTURES / "tools_mini", make_scout(), poison=True)
-    results = report["results"]
+def test_tool_eval_measures_every_family_beside_extra_servers(make_scout: Any) -> None:
+    extra = FIXTURES / "extra_tools_mini"
+    scout = make_scout()
+    report = run_tool_eval(
+        FIXTURES / "tools_tiny", scout, poison=True, poison_variants=2, extra_tools=[extra]
+    )
+    results, suite = report["results"], report["poison"]
     assert {"find_tools", "find_tools_undefended"} <= set(results)
-    assert set(results["poison"]) == set(attacks.TOOL_KINDS)
-    for kind, row in results["poison"].items():
-        assert 0 <= row["top1"] <= row["top5"] <= 1, kind
-        assert row["top5"] <= row["undefended"]["top5"], kind
-        assert row["queries"] == len(TOOLS.judged_queries) // 2
-    assert report["poison"]["clean_flagged"] == 0.0
+    assert report["extra_tools"]["tools"] == suite["extra_tools"] == 6
+    assert suite["clean_tools"] == len(TINY.corpus) and results["clean_flagged"] == suite["clean_flagged"]
+    assert "order_texts absent" not in suite["order_texts"]
+    assert set(results["poison"]) | set(suite["left_out"]) == set(attacks.TOOL_FAMILIES)
+    assert set(suite["left_out"]) <= {"shadowing"}  # when the measured half asks for none of the copied tools
+    for family, row in results["poison"].items():
+        assert {"top5", "top1", "flagged"} <= set(row), family
+        assert 0 <= row["top1"] <= row["top5"] <= 1 and 0 <= row["flagged"] <= 1, family
+        assert "NOT leave-one-family-out" in row["detector"], (
+            family
+        )  # the fixture has no honest sets to fit on
+        variants = suite["families"][family]
+        assert row["variants"] == len(variants) >= 1
+        assert row["top5"] == pytest.approx(sum(v["top5"] for v in variants) / len(variants))
+        assert row["flagged"] == pytest.approx(
+            sum(bool(f) for v in variants for f in v["flags"].values()) / row["tools"]
+        )
+    flood = suite["families"]["toolflood"]
+    assert all(len(v["tools"]) == attacks.flood_size(len(TINY.corpus) + 6) for v in flood)
+    orders, _ = order_supply(2)
+    for variant, order in zip(suite["families"]["parameter_orders"], orders["parameter_orders"]):
+        (tool,) = variant["tools"]
+        assert order not in tool["text"]
+        assert order in [p["description"] for p in tool["input_schema"]["properties"].values()]
+    for variant in suite["families"].get("shadowing", []):
+        assert variant["tools"][0]["target"] in TINY.corpus and variant["queries"] > 0
     assert report["poison"]["latency"]["p50_ratio"] > 0
     router = report["poison"]["router"]
-    assert router["flags"] and router["top5"] <= router["undefended"]["top5"]
+    assert router["top5"] <= router["undefended"]["top5"]
     assert 0 < router["ndcg@10"] <= 1 and 0 < router["ndcg@10_undefended"] <= 1
-    # the attackers were removed again: the clean catalog is what it was
-    assert report["poison"]["attackers"]["name_squat"]["target"] in TOOLS.corpus
+    catalog = ToolCatalog(scout, collection=report["collection"])
+    assert len(catalog.tools()) == len(TINY.corpus) + 6  # every variant was removed again
+    assert {s.namespace for s in catalog.tools()} == {None, "yahoo-finance", "npm-sentinel-mcp"}
 
 
 @pytest.mark.slow
@@ -224,12 +256,14 @@ def test_passage_poison_targets_one_concept(make_scout: Any) -> None:
     scout = make_scout()
     dataset = load_dataset(FIXTURES / "scifact_mini")
     collection = index_dataset(scout, dataset)
-    results, suite = run_passage_poison(scout, dataset, collection, dataset.judged_queries)
+    results, suite = run_passage_poison(scout, dataset, collection, dataset.judged_queries, variants=2)
     assert suite["clean_flagged"] <= 0.01
-    for concept, row in suite["attackers"].items():
-        assert row["flags"], concept
-        assert row["top5"] <= row["undefended"]["top5"]
-    if results:
-        assert 0 <= results["gaslite"]["top1"] <= results["gaslite"]["top5"] <= 1
+    assert set(results) | set(suite["left_out"]) == set(attacks.PASSAGE_FAMILIES)
+    for family, rows in suite["families"].items():
+        for row in rows:
+            assert row["queries"] and row["concept"] in row["text"].lower(), family
+        pooled = results[family]
+        assert 0 <= pooled["top1"] <= pooled["top5"] <= 1 and 0 <= pooled["flagged"] <= 1
+        assert pooled["queries"] == sum(r["queries"] for r in rows)
     assert suite["latency"]["timed"] == suite["measured_queries"] and suite["latency"]["p50_ratio"] > 0
     assert scout.collections()[0].count == len(dataset.corpus)  # the attackers were deleted

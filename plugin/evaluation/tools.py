@@ -19,13 +19,19 @@ fitted on itself. Rows:
   ``caller_only`` (the queries alone, max-fused), and ``find_tools@caller``; ``+caller+views`` (and its
   ``raw+views@caller``, ``caller_only+views``) over the views catalog when ``--views`` is given too;
 - ``find_tools_undefended`` (``--poison``): ``find_tools`` with its defences against hostile tools off, for
-  their cost on clean requests; and ``results["poison"][kind] = {"top5", "top1", ...}``: the attack suite
-  (:mod:`.poison_eval`)."""
+  their cost on clean requests; ``results["poison"][family] = {"top5", "top1", "flagged", ...}``: the attack
+  suite (:mod:`.poison_eval`), and ``results["clean_flagged"]``: the share of the set's own tools flagged.
+
+``extra_tools`` (``--extra-tools DIR``, repeatable) registers other sets' tools beside the set's own, as honest
+servers the way a router would (untrusted, each tool under its server's namespace: ``metadata.server``, else
+the folder's name), into a catalog of their own (``evaltools-<hash>-e<hash>``); every row then searches the
+larger catalog, and the set's own queries and judgements are unchanged."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -44,9 +50,17 @@ from ..settings import SearchMode
 from ..tools.catalog import ToolCatalog
 from ..tools.documents import VIEW_TOOL
 from ..tools.spec import ToolSpec, to_spec
+from .attacks import VARIANTS
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
-from .poison_eval import paired_latency, run_router_poison, run_tool_poison
+from .poison_eval import (
+    HeldOut,
+    RememberingEmbedder,
+    data_root,
+    paired_latency,
+    run_router_poison,
+    run_tool_poison,
+)
 
 Log = Callable[[str], None]
 COLUMNS = ("ndcg@10", "recall@5", "all@5", "all@10", "multi_all@10", "llm_calls", "p50_ms")
@@ -89,6 +103,51 @@ def _parse_text(text: str, name: str) -> dict[str, Any]:
 
 def catalog_collection(dataset: Dataset, suffix: str = "") -> str:
     return f"evaltools-{dataset.fingerprint}{suffix}"
+
+
+_NAMESPACE_UNSAFE = re.compile(
+    r"[^A-Za-z0-9_.-]+"
+)  # a server's name as a namespace ("Ant Design" → "Ant-Design")
+
+
+def extra_tool_servers(folder: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """The tools of a tool set's ``corpus.jsonl`` (no queries needed), by server: ``metadata.server`` (else the
+    folder's name; runs of characters a namespace cannot hold become ``-``), each tool as its server listed it (``metadata.schema``) or as :func:`dataset_specs` reads
+    it; a name a server lists twice is kept once."""
+    path = Path(folder) / "corpus.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot read {path}: {exc}") from exc
+    servers: dict[str, dict[str, dict[str, Any]]] = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+            doc_id = str(doc["_id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UnreadableFileError(f"{path}:{n}: expected a corpus row with an _id: {exc}") from exc
+        meta = doc.get("metadata") or {}
+        server = (
+            _NAMESPACE_UNSAFE.sub("-", str(meta.get("server") or Path(folder).name)).strip("-") or "extra"
+        )
+        schema = meta.get("schema")
+        if isinstance(schema, Mapping) and schema.get("name"):
+            tool = dict(schema)
+        elif isinstance(meta.get("description"), str):
+            tool = {"name": doc_id, "description": meta["description"]}
+        else:
+            tool = {"name": doc_id, **_parse_text(doc.get("text") or "", doc_id)}
+        servers.setdefault(server, {}).setdefault(str(tool["name"]), tool)
+    return {server: list(tools.values()) for server, tools in servers.items()}
+
+
+def _extra_suffix(folders: Sequence[str | Path]) -> str:
+    digest = hashlib.sha256()
+    for folder in folders:
+        digest.update((Path(folder) / "corpus.jsonl").read_bytes())
+    return f"-e{digest.hexdigest()[:8]}"
 
 
 def load_caller_queries(path: str | Path) -> dict[str, list[str]]:
@@ -188,6 +247,7 @@ def _index_catalog(
     expand: bool,
     log: Log,
     views: Mapping[str, Sequence[str]] | None = None,
+    extra: Sequence[str | Path] = (),
 ) -> ToolCatalog:
     catalog = ToolCatalog(scout, collection=collection, llm=llm)
     specs = dataset_specs(dataset)
@@ -200,6 +260,13 @@ def _index_catalog(
     )
     if report.note:
         log(f"note: {report.note}")
+    for folder in extra:
+        servers = extra_tool_servers(folder)
+        log(
+            f"registering {sum(map(len, servers.values()))} tools of {len(servers)} servers from {folder} ..."
+        )
+        for server, tools in servers.items():
+            catalog.register(tools, namespace=server)
     return catalog
 
 
@@ -289,14 +356,18 @@ def run_tool_eval(
     llm_limit: int | None = 100,
     k: int = 10,
     poison: bool = False,
+    extra_tools: Sequence[str | Path] = (),
+    poison_variants: int = VARIANTS,
     log: Log = lambda _: None,
 ) -> dict[str, Any]:
     """Evaluate tool retrieval on the set in ``folder``; returns the JSON-ready report. ``poison``: add the
-    attack suite (``results["poison"]``) and find_tools without its defences (``find_tools_undefended``)."""
+    attack suite (``results["poison"]``, ``results["clean_flagged"]``) and find_tools without its defences
+    (``find_tools_undefended``), ``poison_variants`` per family. ``extra_tools``: tool sets registered beside the
+    set's own, as honest servers."""
     dataset = load_dataset(folder)
     qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
-    collection = catalog_collection(dataset)
-    catalog = _index_catalog(scout, dataset, collection, None, False, log)
+    collection = catalog_collection(dataset, _extra_suffix(extra_tools) if extra_tools else "")
+    catalog = _index_catalog(scout, dataset, collection, None, False, log, extra=extra_tools)
     report: dict[str, Any] = {
         "dataset": dataset.name,
         "queries": len(qids),
@@ -305,6 +376,11 @@ def run_tool_eval(
         "collection": collection,
         "results": {},
     }
+    if extra_tools:
+        report["extra_tools"] = {
+            "sets": [str(f) for f in extra_tools],
+            "tools": len(catalog) - len(dataset.corpus),
+        }
     results = report["results"]
     raw = [dataset.queries[q] for q in qids]
     baselines: tuple[tuple[SearchMode, str], ...] = (("dense", "dense"), ("lexical", "bm25"))
@@ -341,7 +417,24 @@ def run_tool_eval(
         open_catalog = catalog.with_options(defend=False)
         oruns, _, _ = _run_find(scout, open_catalog, qids, dataset, weights, k, timed=0, generate=False)
         results["find_tools_undefended"] = _row(oruns, dataset, None, 0)
-        results["poison"], report["poison"] = run_tool_poison(scout, catalog, dataset, qids, weights, log)
+        own = [s.key for s in dataset_specs(dataset)]
+        held_out = HeldOut(data_root(folder), scout.settings.home / "order_detectors")
+        remembering = Scout(scout.settings, embedder=RememberingEmbedder(scout.embedder))
+        try:
+            results["poison"], report["poison"] = run_tool_poison(
+                remembering,
+                ToolCatalog(remembering, collection=collection),
+                dataset,
+                qids,
+                weights,
+                log,
+                own,
+                held_out,
+                poison_variants,
+            )
+        finally:
+            remembering.close()
+        results["clean_flagged"] = report["poison"]["clean_flagged"]
         log("find_tools latency with and without defences (paired) ...")
         report["poison"]["latency"] = paired_latency(catalog, open_catalog, raw[:60], k)
         report["poison"]["router"] = run_router_poison(scout, dataset, dataset_specs(dataset), qids, log)
@@ -414,7 +507,7 @@ def format_tool_report(report: dict[str, Any]) -> str:
         f"{'mode':<16}{'queries':>8}" + "".join(f"{c:>13}" for c in COLUMNS),
     ]
     for mode, row in report["results"].items():
-        if mode == "poison":
+        if mode in ("poison", "clean_flagged"):
             continue
         cells = []
         for c in COLUMNS:
@@ -437,22 +530,39 @@ def format_tool_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_poison(kinds: dict[str, Any], suite: dict[str, Any]) -> list[str]:
-    """Lines of the attack suite: per attacker kind, the share of queries it reached, defended and not."""
+def format_poison(families: dict[str, Any], suite: dict[str, Any]) -> list[str]:
+    """Lines of the attack suite: per family, the share of requests its variants reached, defended and not, the
+    share of its tools flagged, and the detector in force (leave-one-family-out)."""
     lines = [
         (
-            f"poison ({suite['measured_queries']} queries; {suite['split']}): share of queries with the "
-            "attacker in the top 5 / at rank 1, in %"
+            f"poison ({suite['measured_queries']} queries; {suite['split']}): share of requests with the "
+            "family's attacker in the top 5 / at rank 1 (mean over its variants), in %"
         ),
-        f"{'attacker':<18}{'top5':>8}{'top1':>8}{'undefended top5':>17}{'top1':>8}  flags",
+        f"{'family':<20}{'variants':>9}{'top5':>8}{'top1':>8}{'undefended top5':>17}{'top1':>8}{'flagged':>9}  "
+        + "detector",
     ]
-    for kind, row in kinds.items():
+    for family, row in families.items():
         off = row["undefended"]
         lines.append(
-            f"{kind:<18}{100 * row['top5']:>8.1f}{100 * row['top1']:>8.1f}{100 * off['top5']:>17.1f}"
-            f"{100 * off['top1']:>8.1f}  {','.join(row.get('flags', [])) or '-'}"
+            f"{family:<20}{row['variants']:>9}{100 * row['top5']:>8.1f}{100 * row['top1']:>8.1f}"
+            f"{100 * off['top5']:>17.1f}{100 * off['top1']:>8.1f}{100 * row['flagged']:>9.1f}  {row['detector']}"
         )
-    lines.append(f"clean items flagged: {100 * suite['clean_flagged']:.2f}%")
+    if "shadowing" in families:
+        shadow = families["shadowing"]
+        lines.append(
+            f"shadowing: the copy above the original in {100 * shadow['above_original']:.1f}% of the copied tools' "
+            f"requests (undefended {100 * shadow['undefended']['above_original']:.1f}%)"
+        )
+    if "rug_pull" in families:
+        lines.append(
+            f"rug pull: the changed definition withheld in {100 * families['rug_pull']['withheld']:.0f}%"
+        )
+    lines.append(f"defences: {suite['defences']}")
+    if suite.get("left_out"):
+        lines.append(f"left out: {', '.join(suite['left_out'])} ({suite['order_texts']})")
+    if "extra_tools" in suite:
+        lines.append(f"extra tools: {suite['extra_tools']}, flagged {100 * suite['extra_flagged']:.2f}%")
+    lines.append(f"the set's own tools flagged: {100 * suite['clean_flagged']:.2f}%")
     if suite.get("router"):
         r = suite["router"]
         lines.append(
