@@ -21,6 +21,8 @@ class ToolHit:
     # confusables, schema_capped (hopscout.tools.exposure), hub, name_clash
     flags: tuple[str, ...] = ()
     trust: str = guard.UNTRUSTED  # its server's trust level, from the catalog's configuration
+    # equivalent tools of other servers folded into this entry (hopscout.tools.grouping), best first
+    alternatives: tuple[ToolHit, ...] = ()
 
     @property
     def name(self) -> str:
@@ -55,6 +57,10 @@ class ToolHit:
             "query": self.query,
             "flags": list(self.flags),
             "trust": self.trust,
+            "alternatives": [
+                {"key": a.key, "namespace": a.namespace, "score": a.score, "flags": list(a.flags)}
+                for a in self.alternatives
+            ],
         }
 
 
