@@ -7,8 +7,9 @@ server's tool (``shadow``: :mod:`.shadowing`), or when it takes another tool's n
 the same name in words under another server, give or take words like "official", "pro", "an" or "the"). In a
 clash the *vouched* tools keep the name — a trusted server's, or the catalog owner's own (registered without a
 namespace: only a server can squat a name) — and every other member is flagged; when no member is vouched, the
-whole group is, but none of them is demoted for it (who answered ``list_tools`` first says nothing about who is
-honest). At query time a flagged tool of an untrusted server scores :data:`DEMOTION` times its score; one
+whole group is when its members spell the name differently (one name spelled alike on several untrusted
+servers is a collision their namespaces resolve), but none of them is demoted for it (who answered
+``list_tools`` first says nothing about who is honest). At query time a flagged tool of an untrusted server scores :data:`DEMOTION` times its score; one
 untrusted server takes at most :data:`NAMESPACE_SHARE` of the ``k`` slots unless the caller asked for that server
 alone, and untrusted servers together yield past ``floor(share x k)`` slots to vouched tools that score nearly as
 well (:func:`cap_servers`). Tools of a trusted server keep their flags (shown to the caller) but are never demoted
@@ -61,6 +62,11 @@ def _core_name(name: str) -> str:
     return "".join(w for w in words if w not in _SQUAT_WORDS and w not in _FILLER_WORDS)
 
 
+def _spelled(name: str) -> str:
+    """A name as written, case and separators aside (``getUserSubmissions`` is ``get-user-submissions``)."""
+    return "".join((split_name(name) or name.lower()).split())
+
+
 def vouched(namespace: str | None, trust: str) -> bool:
     """Whether a tool's name and rank can be taken at its server's word: the catalog owner's own (no namespace)
     or a trusted server's (``trust``: its server's level, from the configuration)."""
@@ -71,10 +77,13 @@ def name_clashes(specs: Iterable[ToolSpec], trust: Mapping[str, str]) -> dict[st
     """Tools that take the name of a tool under another server (``trust``: tool key → its server's level, from
     the configuration), each with whether it takes a *vouched* tool's name. Among tools sharing a name in words
     (apart from words like "official", "pro", "an"): when a vouched member exists, every other member is flagged
-    and True (a squatter: its flag demotes it like any other); else the whole group is flagged and False:
+    and True (a squatter: its flag demotes it like any other); else, when the members spell the name differently
+    (``send_an_email`` beside ``send_email``: the squatter's signature), the whole group is flagged and False:
     between servers that are equally untrusted nothing tells the honest one, and the first to answer must not
     win — each is shown with the flag, none is demoted for it (demoting them all would only hand a request
-    for that name to other tools)."""
+    for that name to other tools). One name spelled alike on several untrusted servers is no clash: a gateway's
+    servers share names like ``search`` or ``read_file`` (all 33 name-sharing tools of the LiveMCPBench
+    catalog's 527), and each tool's key tells them apart; a copied description is a shadow (:mod:`.shadowing`)."""
     groups: dict[str, list[ToolSpec]] = {}
     for spec in specs:
         core = _core_name(spec.name)
@@ -85,6 +94,8 @@ def name_clashes(specs: Iterable[ToolSpec], trust: Mapping[str, str]) -> dict[st
         if len({s.namespace for s in group}) < 2:
             continue
         owned = any(vouched(s.namespace, trust.get(s.key, UNTRUSTED)) for s in group)
+        if not owned and len({_spelled(s.name) for s in group}) < 2:
+            continue  # one name on several untrusted servers: a collision their namespaces resolve, not a squat
         for s in group:
             if not owned or not vouched(s.namespace, trust.get(s.key, UNTRUSTED)):
                 out[s.key] = owned

@@ -43,6 +43,19 @@ def test_untrusted_servers_clashing_on_a_name_are_all_flagged_none_taking_it() -
     assert name_clashes(specs, {}) == {"a/send_email": False, "b/send_an_email_official": False}
 
 
+def test_one_name_spelled_alike_on_untrusted_servers_is_no_clash() -> None:
+    specs = [spec("read_file", "a"), spec("read_file", "b"), spec("getUserSubmissions", "c")]
+    specs.append(spec("get-user-submissions", "d"))
+    assert name_clashes(specs, {}) == {}  # a gateway's servers share names; their keys tell them apart
+    squat = [*specs, spec("read_the_file_official", "e")]
+    assert name_clashes(squat, {}) == {
+        "a/read_file": False,
+        "b/read_file": False,
+        "e/read_the_file_official": False,
+    }
+    assert name_clashes(specs, {"a/read_file": TRUSTED}) == {"b/read_file": True}  # a vouched name is owned
+
+
 def test_a_vouched_tool_keeps_its_name_and_the_others_squat() -> None:
     specs = [spec("send_email", "a"), spec("sendEmail", "b"), spec("SendEmailPro", "c")]
     assert name_clashes(specs, {"a/send_email": TRUSTED}) == {"b/sendEmail": True, "c/SendEmailPro": True}
