@@ -86,6 +86,7 @@ class Registry:
                 trust = {key: self.policy.trust_of(spec.namespace) for key, spec in snap.specs.items()}
                 snap.clashes = guard.name_clashes(snap.specs.values(), trust)
                 snap.shadows = shadowing.shadows(snap.twins, snap.specs, trust, snap.first_seen)
+                snap.any_vouched = any(guard.vouched(s.namespace, trust[k]) for k, s in snap.specs.items())
                 snap.clashes_for = self.policy.version
             self._flagged = snap
             return snap

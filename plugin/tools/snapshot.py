@@ -40,6 +40,7 @@ class Snapshot:
     # name clashes under the trust configuration of version ``clashes_for`` (True: squats a vouched tool's name)
     clashes: dict[str, bool] = field(default_factory=dict)
     shadows: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the same: shadow → what it copies
+    any_vouched: bool = False  # the same: whether any tool is vouched for (the owner's, or a trusted server's)
     clashes_for: int = -1
 
     def flags(self, key: str) -> tuple[str, ...]:

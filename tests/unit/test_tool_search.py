@@ -21,6 +21,7 @@ from hopscout.tools.search import (
     RANK_STAGES,
     REWRITE_RAW_SHARE,
     STEP_RAW_BONUS,
+    UNTRUSTED_HUB_PRIOR,
     VIEW_SHARE,
     FirstToolScores,
     Ranking,
@@ -213,6 +214,18 @@ def test_the_hubness_prior_subtracts_each_tool_s_penalty_unless_named_or_undefen
     assert reduce_hubness(ranking, request(snap, ["x"], defend=False)) == ranking
     named: Ranking = {"mail/send_email": Scored(3.0, 0, named=True)}
     assert reduce_hubness(named, request(snap, ["x"])) == named
+
+
+def test_beside_vouched_tools_an_untrusted_tool_pays_the_stronger_prior() -> None:
+    snap = snapshot(SEND, LIST, READ)
+    snap.hub_penalty = {"mail/send_email": 0.4, "read_file": 0.4}
+    snap.any_vouched = (
+        True  # read_file is the owner's: the untrusted servers' tools must fit the request better
+    )
+    ranking: Ranking = {"mail/send_email": Scored(0.9, 0), "read_file": Scored(0.9, 0)}
+    reduced = reduce_hubness(ranking, request(snap, ["x"]))
+    assert reduced["mail/send_email"].score == pytest.approx(0.9 - UNTRUSTED_HUB_PRIOR * 0.4)
+    assert reduced["read_file"].score == pytest.approx(0.9 - HUB_PRIOR * 0.4)
 
 
 COPY = ToolSpec("search_pro", "Send an email", namespace="evil")
