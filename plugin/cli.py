@@ -342,7 +342,22 @@ def eval_tools(
         help="Another tool set's folder (corpus.jsonl) registered beside this one as honest servers, each tool "
         "under its metadata.server; repeatable.",
     ),
-    limit: int | None = LimitOpt,
+    pool: list[Path] = typer.Option(
+        [],
+        "--pool",
+        help="Another tool set's folder whose tools (its queries ignored) join this set's catalog as untrusted "
+        "servers; every row is reported pooled, beside results.alone (this set without the pool), with hit@5 and "
+        "find_tools:any (an entry relevant when any of its grouped tools is gold); repeatable.",
+    ),
+    names: bool = typer.Option(
+        False,
+        "--names",
+        help="Add results.names: each tool of the catalog (the pool's with --pool) asked for by its exact name "
+        "and by a unique partial name, the share found at rank 1.",
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", help="Evaluate only the first N judged queries (with --names: ask at most N tools)."
+    ),
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -366,6 +381,8 @@ def eval_tools(
         llm_limit=llm_limit or None,
         poison=poison,
         extra_tools=extra_tools,
+        pool=pool,
+        names=names,
         log=_log,
     )
     typer.echo(json.dumps(report, indent=2) if as_json else format_tool_report(report))

@@ -1,4 +1,4 @@
-"""Ranking metrics through pytrec_eval (the reference trec_eval code), plus all@k, which trec_eval lacks."""
+"""Ranking metrics through pytrec_eval (the reference trec_eval code), plus all@k and hit@k, which trec_eval lacks."""
 
 from __future__ import annotations
 
@@ -38,6 +38,17 @@ def per_query(run: Run, qrels: Qrels, k: int = 10) -> dict[str, dict[str, float]
         row["all@5"] = float(bool(gold) and gold <= set(ranked[:5]))
         row["all@10"] = float(bool(gold) and gold <= set(ranked[:10]))
         out[qid] = row
+    return out
+
+
+def hits(run: Run, qrels: Qrels, k: int = 5) -> dict[str, float]:
+    """hit@k for every judged query in ``run``: 1.0 when any relevant document is in its top ``k`` (the figure
+    tool-search vendors report; trec_eval lacks it), else 0.0."""
+    out = {}
+    for qid, rel in qrels.items():
+        if qid in run:
+            gold = {d for d, g in rel.items() if g > 0}
+            out[qid] = float(bool(gold & set(list(run[qid])[:k])))
     return out
 
 

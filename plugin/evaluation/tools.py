@@ -25,10 +25,18 @@ fitted on itself. Rows:
 ``extra_tools`` (``--extra-tools DIR``, repeatable) registers other sets' tools beside the set's own, as honest
 servers the way a router would (untrusted, each tool under its server's namespace: ``metadata.server``, else
 the folder's name), into a catalog of their own (``evaltools-<hash>-e<hash>``); every row then searches the
-larger catalog, and the set's own queries and judgements are unchanged."""
+larger catalog, and the set's own queries and judgements are unchanged.
+
+``pool`` (``--pool DIR``, repeatable) adds other sets' tools the same way (:func:`register_tool_sets`) and reports
+each core row (dense, bm25, hybrid, find_tools) twice in one run: pooled under today's keys, and in
+``results["alone"]`` on the set's catalog without the pool, each with ``hit@5``, beside ``find_tools:any`` (an entry
+relevant when its first member or any of its ``alternatives`` is gold: :mod:`.pooled`). Gold is the set's own
+judgements only: a pooled tool (``server/name``) is never gold, even a copy of a gold tool. ``names``
+(``--names``): ``results["names"]`` (:mod:`.names_eval`), each tool of the catalog searched asked for by name."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -43,7 +51,7 @@ from ..calibration import WEIGHT_GRID
 from ..errors import UnreadableFileError
 from ..keys import TOOL_VIEW
 from ..llm import LLM
-from ..metrics import mean, per_query
+from ..metrics import hits, mean, per_query
 from ..retrieval import SearchOptions
 from ..scout import Scout, engine_of
 from ..settings import SearchMode
@@ -53,6 +61,7 @@ from ..tools.spec import ToolSpec, to_spec
 from .attacks import VARIANTS
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
+from .names_eval import run_name_eval
 from .poison_eval import (
     HeldOut,
     RememberingEmbedder,
@@ -61,6 +70,7 @@ from .poison_eval import (
     run_router_poison,
     run_tool_poison,
 )
+from .pooled import any_member_run
 
 Log = Callable[[str], None]
 COLUMNS = ("ndcg@10", "recall@5", "all@5", "all@10", "multi_all@10", "llm_calls", "p50_ms")
@@ -223,11 +233,14 @@ def _row(
     dataset: Dataset,
     times: Sequence[float] | None = None,
     llm_calls: int | None = None,
+    hit5: bool = False,
 ) -> dict[str, Any]:
     scores = per_query(runs, dataset.qrels)
     row: dict[str, Any] = {
         m: v for m, v in mean(scores).items() if m in ("ndcg@10", "recall@5", "all@5", "all@10")
     }
+    if hit5:
+        row["hit@5"] = statistics.fmean(hits(runs, dataset.qrels, 5).values()) if scores else 0.0
     multi = [q for q in scores if sum(1 for g in dataset.qrels[q].values() if g > 0) >= 2]
     row["multi_all@10"] = statistics.fmean(scores[q]["all@10"] for q in multi) if multi else None
     row["multi_queries"] = len(multi)
@@ -260,14 +273,23 @@ def _index_catalog(
     )
     if report.note:
         log(f"note: {report.note}")
-    for folder in extra:
+    register_tool_sets(catalog, extra, log)
+    return catalog
+
+
+def register_tool_sets(catalog: ToolCatalog, folders: Sequence[str | Path], log: Log = lambda _: None) -> int:
+    """Register other tool sets' tools (:func:`extra_tool_servers`) into ``catalog`` as a router would: each
+    server's tools under its namespace, untrusted (the catalog's default), so that a name two sets share stays
+    two tools. Returns how many tools were offered (a no-op for those already registered)."""
+    offered = 0
+    for folder in folders:
         servers = extra_tool_servers(folder)
-        log(
-            f"registering {sum(map(len, servers.values()))} tools of {len(servers)} servers from {folder} ..."
-        )
+        count = sum(map(len, servers.values()))
+        log(f"registering {count} tools of {len(servers)} servers from {folder} ...")
         for server, tools in servers.items():
             catalog.register(tools, namespace=server)
-    return catalog
+        offered += count
+    return offered
 
 
 def _run_find(
@@ -279,10 +301,12 @@ def _run_find(
     k: int,
     timed: int = 20,
     queries: Callable[[str], list[str]] | None = None,
+    entries: dict[str, list[tuple[str, ...]]] | None = None,
     **kwargs: Any,
 ) -> tuple[dict[str, list[str]], list[float], list[str | None]]:
     """Rankings through ``find_tools_batch`` (per fold weight, in chunks); the first ``timed`` queries are
-    run one at a time through ``find_tools`` first, for latency (LLM calls included when not cached)."""
+    run one at a time through ``find_tools`` first, for latency (LLM calls included when not cached).
+    ``entries``, when given, receives each ranking's entries as (first member, *alternatives) keys."""
     times = []
     for qid in qids[:timed]:
         scout.set_fusion_weight(weights[qid], collection=catalog.collection)
@@ -301,6 +325,8 @@ def _run_find(
             ):
                 runs[qid] = result.keys
                 notes.append(result.note)
+                if entries is not None:
+                    entries[qid] = [(h.key, *(a.key for a in h.alternatives)) for h in result.hits]
     return runs, times, notes
 
 
@@ -343,45 +369,20 @@ def _fold_weights(
     return dict(zip(qids, fits)), [for_even, for_odd]
 
 
-def run_tool_eval(
-    folder: str | Path,
+def _core_rows(
     scout: Scout,
-    *,
-    llm: LLM | None = None,
-    expand: bool = False,
-    expand_llm: LLM | None = None,
-    caller_queries: str | Path | None = None,
-    views: str | Path | None = None,
-    limit: int | None = None,
-    llm_limit: int | None = 100,
-    k: int = 10,
-    poison: bool = False,
-    extra_tools: Sequence[str | Path] = (),
-    poison_variants: int = VARIANTS,
-    log: Log = lambda _: None,
-) -> dict[str, Any]:
-    """Evaluate tool retrieval on the set in ``folder``; returns the JSON-ready report. ``poison``: add the
-    attack suite (``results["poison"]``, ``results["clean_flagged"]``) and find_tools without its defences
-    (``find_tools_undefended``), ``poison_variants`` per family. ``extra_tools``: tool sets registered beside the
-    set's own, as honest servers."""
-    dataset = load_dataset(folder)
-    qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
-    collection = catalog_collection(dataset, _extra_suffix(extra_tools) if extra_tools else "")
-    catalog = _index_catalog(scout, dataset, collection, None, False, log, extra=extra_tools)
-    report: dict[str, Any] = {
-        "dataset": dataset.name,
-        "queries": len(qids),
-        "corpus": len(dataset.corpus),
-        "embedder": scout.embedder.id,
-        "collection": collection,
-        "results": {},
-    }
-    if extra_tools:
-        report["extra_tools"] = {
-            "sets": [str(f) for f in extra_tools],
-            "tools": len(catalog) - len(dataset.corpus),
-        }
-    results = report["results"]
+    catalog: ToolCatalog,
+    dataset: Dataset,
+    qids: Sequence[str],
+    k: int,
+    log: Log,
+    pooled: bool = False,
+) -> tuple[dict[str, dict[str, Any]], dict[str, float], list[float], dict[str, list[str]]]:
+    """The rows every run has (dense, bm25, hybrid, find_tools) on ``catalog``, with the per-query weights, the
+    two fold weights and find_tools' rankings. ``pooled``: add ``hit@5`` to each row and ``find_tools:any`` (an
+    entry relevant when its first member or any of its alternatives is gold)."""
+    collection = catalog.collection
+    results: dict[str, dict[str, Any]] = {}
     raw = [dataset.queries[q] for q in qids]
     baselines: tuple[tuple[SearchMode, str], ...] = (("dense", "dense"), ("lexical", "bm25"))
     for mode, label in baselines:
@@ -389,11 +390,10 @@ def run_tool_eval(
         start = time.perf_counter()
         found = _search(scout, raw, k, mode=mode, where={TOOL_VIEW: VIEW_TOOL}, collection=collection)
         per_ms = (time.perf_counter() - start) * 1000 / max(1, len(raw))
-        results[label] = _row({q: [h.id for h in hs] for q, hs in zip(qids, found)}, dataset)
+        results[label] = _row({q: [h.id for h in hs] for q, hs in zip(qids, found)}, dataset, hit5=pooled)
         results[label]["mean_ms_batched"] = per_ms
     log("fitting the catalog's hybrid weight (2-fold cross-fitting) ...")
     weights, fold = _fold_weights(scout, collection, dataset, qids)
-    report["fusion"] = {"split": SPLIT, "fold_weights": fold}
     log("hybrid (raw request only) ...")
     plain, times = {}, []
     for qid in qids:
@@ -408,15 +408,90 @@ def run_tool_eval(
         )
         times.append((time.perf_counter() - start) * 1000)
         plain[qid] = [h.id for h in top]
-    results["hybrid"] = _row(plain, dataset, times)
+    results["hybrid"] = _row(plain, dataset, times, hit5=pooled)
     log("find_tools (no LLM) ...")
-    runs, times, _ = _run_find(scout, catalog, qids, dataset, weights, k, generate=False)
-    results["find_tools"] = _row(runs, dataset, times, 0)
+    entries: dict[str, list[tuple[str, ...]]] = {}
+    runs, times, _ = _run_find(scout, catalog, qids, dataset, weights, k, entries=entries, generate=False)
+    results["find_tools"] = _row(runs, dataset, times, 0, hit5=pooled)
+    if pooled:
+        results["find_tools:any"] = _row(any_member_run(entries, dataset.qrels), dataset, None, 0, hit5=True)
+    return results, weights, fold, runs
+
+
+def run_tool_eval(
+    folder: str | Path,
+    scout: Scout,
+    *,
+    llm: LLM | None = None,
+    expand: bool = False,
+    expand_llm: LLM | None = None,
+    caller_queries: str | Path | None = None,
+    views: str | Path | None = None,
+    limit: int | None = None,
+    llm_limit: int | None = 100,
+    k: int = 10,
+    poison: bool = False,
+    extra_tools: Sequence[str | Path] = (),
+    pool: Sequence[str | Path] = (),
+    names: bool = False,
+    poison_variants: int = VARIANTS,
+    log: Log = lambda _: None,
+) -> dict[str, Any]:
+    """Evaluate tool retrieval on the set in ``folder``; returns the JSON-ready report. ``poison``: add the
+    attack suite (``results["poison"]``, ``results["clean_flagged"]``) and find_tools without its defences
+    (``find_tools_undefended``), ``poison_variants`` per family. ``extra_tools``: tool sets registered beside the
+    set's own, as honest servers. ``pool``: tool sets added the same way, with every row measured on the pool
+    (``hit@5`` added, and ``find_tools:any``) and on the set without the pool (``results["alone"]``). ``names``:
+    ``results["names"]`` (:mod:`.names_eval`) on the catalog searched (the pool's, with ``pool``), at most
+    ``limit`` tools asked."""
+    dataset = load_dataset(folder)
+    qids = dataset.judged_queries[:limit] if limit else dataset.judged_queries
+    alone = None  # the catalog without the pool: the figures the pool is compared with
+    if pool:
+        alone_suffix = _extra_suffix(extra_tools) if extra_tools else ""
+        alone = _index_catalog(
+            scout, dataset, catalog_collection(dataset, alone_suffix), None, False, log, extra=extra_tools
+        )
+    added = [*extra_tools, *pool]
+    collection = catalog_collection(dataset, _extra_suffix(added) if added else "")
+    catalog = _index_catalog(scout, dataset, collection, None, False, log, extra=added)
+    report: dict[str, Any] = {
+        "dataset": dataset.name,
+        "queries": len(qids),
+        "corpus": len(dataset.corpus),
+        "embedder": scout.embedder.id,
+        "collection": collection,
+        "results": {},
+    }
+    if extra_tools:
+        report["extra_tools"] = {
+            "sets": [str(f) for f in extra_tools],
+            "tools": len(alone if alone is not None else catalog) - len(dataset.corpus),
+        }
+    if alone is not None:
+        report["pool"] = {"sets": [str(f) for f in pool], "tools": len(catalog) - len(alone)}
+    results = report["results"]
+    raw = [dataset.queries[q] for q in qids]
+    pooled = alone is not None
+    row = functools.partial(_row, hit5=pooled)
+    if alone is not None:
+        log(f"the set alone ({alone.collection}) ...")
+        results["alone"], _, alone_fold, _ = _core_rows(scout, alone, dataset, qids, k, log, pooled)
+        report["alone"] = {"collection": alone.collection, "tools": len(alone), "fold_weights": alone_fold}
+        log(f"the set pooled ({collection}, {len(catalog)} tools) ...")
+    core, weights, fold, runs = _core_rows(scout, catalog, dataset, qids, k, log, pooled)
+    results.update(core)
+    report["fusion"] = {"split": SPLIT, "fold_weights": fold}
+    if names:
+        log(f"names: each tool asked for by its exact and a partial name ({collection}) ...")
+        # a name request is none of the set's queries: any fitted weight is fair; the even rows' one, named here
+        scout.set_fusion_weight(fold[0], collection=collection)
+        results["names"] = {**run_name_eval(catalog, limit=limit, k=k), "fusion_weight": fold[0]}
     if poison:
         log("find_tools without defences ...")
         open_catalog = catalog.with_options(defend=False)
         oruns, _, _ = _run_find(scout, open_catalog, qids, dataset, weights, k, timed=0, generate=False)
-        results["find_tools_undefended"] = _row(oruns, dataset, None, 0)
+        results["find_tools_undefended"] = row(oruns, dataset, None, 0)
         own = [s.key for s in dataset_specs(dataset)]
         held_out = HeldOut(data_root(folder), scout.settings.home / "order_detectors")
         remembering = Scout(scout.settings, embedder=RememberingEmbedder(scout.embedder))
@@ -442,7 +517,7 @@ def run_tool_eval(
     if llm is not None:
         sub = qids[:llm_limit] if llm_limit else qids
         sub_weights = {q: weights[q] for q in sub}
-        results["find_tools@llm"] = _row({q: runs[q] for q in sub}, dataset, None, 0)
+        results["find_tools@llm"] = row({q: runs[q] for q in sub}, dataset, None, 0)
         log(f"+generated queries on {len(sub)} queries ...")
         calls = getattr(llm, "calls", 0)
         gruns, gtimes, notes = _run_find(
@@ -454,7 +529,7 @@ def run_tool_eval(
             k,
             generate=True,
         )
-        results["+generated"] = _row(gruns, dataset, gtimes, getattr(llm, "calls", 0) - calls)
+        results["+generated"] = row(gruns, dataset, gtimes, getattr(llm, "calls", 0) - calls)
         results["+generated"]["fallbacks"] = sum(1 for n in notes if n)
     if expand:
         xllm = expand_llm or llm
@@ -465,7 +540,7 @@ def run_tool_eval(
         xweights, xfold = _fold_weights(scout, xcollection, dataset, qids)
         log("+expansion ...")
         xruns, xtimes, _ = _run_find(scout, xcatalog, qids, dataset, xweights, k, generate=False)
-        results["+expansion"] = _row(xruns, dataset, xtimes, 0)
+        results["+expansion"] = row(xruns, dataset, xtimes, 0)
         results["+expansion"]["index_llm_calls"] = index_calls
         results["+expansion"]["fold_weights"] = xfold
     catalogs = [("", catalog)]
@@ -475,7 +550,7 @@ def run_tool_eval(
         vcatalog = _index_catalog(scout, dataset, vcollection, None, False, log, recorded)
         log("find_tools with the recorded views ...")
         vruns, vtimes, _ = _run_find(scout, vcatalog, qids, dataset, weights, k, generate=False)
-        results["find_tools+views"] = _row(vruns, dataset, vtimes, 0)
+        results["find_tools+views"] = row(vruns, dataset, vtimes, 0)
         results["find_tools+views"]["tools_with_views"] = sum(1 for t in recorded if t in dataset.corpus)
         catalogs.append(("+views", vcatalog))
     if caller_queries:
@@ -483,34 +558,42 @@ def run_tool_eval(
         sub = [q for q in qids if q in given]
         sub_weights = {q: weights[q] for q in sub}
         log(f"+caller queries on {len(sub)} queries ...")
-        results["find_tools@caller"] = _row({q: runs[q] for q in sub}, dataset, None, 0)
+        results["find_tools@caller"] = row({q: runs[q] for q in sub}, dataset, None, 0)
         for suffix, cat in catalogs:
             # the guarantee: the fusion against each of its inputs alone, on the same queries and catalog
             raw_runs, _, _ = _run_find(
                 scout, cat, sub, dataset, sub_weights, k, timed=0, queries=lambda _: []
             )
-            results[f"raw{suffix}@caller"] = _row(raw_runs, dataset, None, 0)
-            results[f"caller_only{suffix}"] = _row(
+            results[f"raw{suffix}@caller"] = row(raw_runs, dataset, None, 0)
+            results[f"caller_only{suffix}"] = row(
                 _queries_alone(scout, cat, sub, given, sub_weights, k), dataset, None, 0
             )
             cruns, ctimes, _ = _run_find(
                 scout, cat, sub, dataset, sub_weights, k, queries=lambda q: given[q][:7]
             )
-            results[f"+caller{suffix}"] = _row(cruns, dataset, ctimes, 0)
+            results[f"+caller{suffix}"] = row(cruns, dataset, ctimes, 0)
     return report
 
 
 def format_tool_report(report: dict[str, Any]) -> str:
     """A readable table of :func:`run_tool_eval`'s report."""
+    results = report["results"]
+    columns = (*COLUMNS, "hit@5") if "pool" in report else COLUMNS
+    width = 22 if "pool" in report else 16  # room for "alone find_tools:any"
     lines = [
         f"{report['dataset']}: {report['queries']} queries, {report['corpus']} tools, embedder {report['embedder']}",
-        f"{'mode':<16}{'queries':>8}" + "".join(f"{c:>13}" for c in COLUMNS),
     ]
-    for mode, row in report["results"].items():
-        if mode in ("poison", "clean_flagged"):
-            continue
+    if "pool" in report:
+        lines.append(
+            f"pooled with {', '.join(report['pool']['sets'])} (+{report['pool']['tools']} tools); 'alone ' rows: "
+            f"the set without the pool ({report['alone']['tools']} tools)"
+        )
+    lines.append(f"{'mode':<{width}}{'queries':>8}" + "".join(f"{c:>13}" for c in columns))
+    rows = [(m, r) for m, r in results.items() if m not in ("poison", "clean_flagged", "alone", "names")]
+    rows += [(f"alone {m}", r) for m, r in results.get("alone", {}).items()]
+    for mode, row in rows:
         cells = []
-        for c in COLUMNS:
+        for c in columns:
             value = row.get(c)
             if value is None:
                 cells.append(f"{'-':>13}")
@@ -520,14 +603,30 @@ def format_tool_report(report: dict[str, Any]) -> str:
                 cells.append(f"{value:>13.1f}")
             else:
                 cells.append(f"{100 * value:>13.1f}")
-        lines.append(f"{mode:<16}{row.get('queries', 0):>8}" + "".join(cells))
+        lines.append(f"{mode:<{width}}{row.get('queries', 0):>8}" + "".join(cells))
     lines.append(f"hybrid weight per fold: {report['fusion']['fold_weights']} ({report['fusion']['split']})")
+    if "names" in results:
+        lines.append(format_names(results["names"]))
     if "poison" in report["results"]:
         lines.extend(format_poison(report["results"]["poison"], report["poison"]))
     lines.append(
         "metrics in %; multi_all@10 = all@10 over queries with >= 2 gold tools; dense/bm25 batched, not timed"
     )
     return "\n".join(lines)
+
+
+def format_names(names: Mapping[str, Any]) -> str:
+    """One line of :func:`~.names_eval.run_name_eval`'s block."""
+
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}%"
+
+    return (
+        f"names ({names['asked']} of {names['catalog_tools']} tools asked): exact name at rank 1 "
+        f"{share(names['exact_top1'])} ({names['exact_shared']} names shared by several tools: any counts); "
+        f"unique partial name at rank 1 {share(names['partial_top1'])} of {names['partial_count']} "
+        f"({names['no_partial']} tools have none)"
+    )
 
 
 def format_poison(families: dict[str, Any], suite: dict[str, Any]) -> list[str]:
@@ -580,4 +679,12 @@ def format_poison(families: dict[str, Any], suite: dict[str, Any]) -> list[str]:
     return lines
 
 
-__all__ = ["dataset_specs", "format_poison", "format_tool_report", "load_caller_queries", "run_tool_eval"]
+__all__ = [
+    "dataset_specs",
+    "format_names",
+    "format_poison",
+    "format_tool_report",
+    "load_caller_queries",
+    "register_tool_sets",
+    "run_tool_eval",
+]
