@@ -37,6 +37,11 @@ _SOFT_HYPHEN, _ZWJ = "\u00ad", "\u200d"
 _JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner, joiner
 _VARIATION_SELECTORS = frozenset("\ufe0e\ufe0f")  # text and emoji presentation
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Invisible characters that conceal by what they are: bidirectional embeddings, overrides and isolates reorder
+# what is shown; tag characters spell ASCII no one sees ("ASCII smuggling").
+_CONCEALERS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_TAGS = range(0xE0000, 0xE0080)
+CONCEAL_RUN = 3  # this many invisible characters in a row carry something (a stray one or two do not)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,11 @@ class ReadText:
     skeleton: str
     hidden: bool
     confusable: bool
+    # an invisible character that can hide something: one inside a word (letters on both sides: it splits the
+    # word for a judge), a run of CONCEAL_RUN, a bidirectional override or a tag character. Real text carries
+    # stray ones that hide nothing (a left-to-right mark or a zero-width space between words, C1 controls of a
+    # mis-decoded page: 5 of SciFact's 5,183 abstracts), which ``hidden`` counts and this does not.
+    concealing: bool = False
 
 
 def read_text(text: str) -> ReadText:
@@ -57,8 +67,10 @@ def read_text(text: str) -> ReadText:
         return ReadText(text, text, False, False)
     normal = unicodedata.normalize("NFKC", text)
     kept: list[str] = []
-    found_hidden = False
+    found_hidden = concealing = False
+    run = 0  # invisible characters removed in a row
     for n, char in enumerate(normal):
+        removed = False
         if char in _KEPT_SPACE:
             kept.append(char)
         elif char.isspace():  # a line or paragraph separator, a vertical tab: shown as a line break
@@ -66,7 +78,9 @@ def read_text(text: str) -> ReadText:
         elif not hidden(char) or _joins(char, kept[-1] if kept else "", normal[n + 1 : n + 2]):
             kept.append(char)
         elif char != _SOFT_HYPHEN:  # a hyphenation hint, common in text copied from print, removed unflagged
-            found_hidden = True
+            found_hidden = removed = True
+            concealing = concealing or _conceals(char, kept[-1] if kept else "", normal[n + 1 :], run)
+        run = run + 1 if removed else 0
     pieces = [("".join(run), is_word) for is_word, run in groupby(kept, key=_in_word)]
     words = [p for p, is_word in pieces if is_word and any(c.isalpha() for c in p)]
     foreign = sum(1 for w in words if _folded(w) is None)
@@ -86,7 +100,16 @@ def read_text(text: str) -> ReadText:
             folded_any = True
         else:
             clean.append(piece)
-    return ReadText("".join(clean), "".join(skeleton), found_hidden, folded_any)
+    return ReadText("".join(clean), "".join(skeleton), found_hidden, folded_any, concealing)
+
+
+def _conceals(char: str, before: str, rest: str, run: int) -> bool:
+    """Whether a removed invisible ``char`` (after ``before``, the last character kept, and ``run`` removed ones
+    in a row; ``rest``: what follows it) can hide something: see :attr:`ReadText.concealing`."""
+    if char in _CONCEALERS or ord(char) in _TAGS or run + 1 >= CONCEAL_RUN:
+        return True
+    after = next((c for c in rest if not hidden(c) or c in _KEPT_SPACE), "")
+    return before.isalpha() and after.isalpha()
 
 
 def _joins(char: str, before: str, after: str) -> bool:

@@ -24,7 +24,7 @@ from .analysis import STOPWORDS
 from .orders import current_detector
 
 WORD_LIST, REPETITIVE, INSTRUCTIONS = "word_list", "repetitive", "instructions"
-HIDDEN_CHARS = "hidden_chars"  # control, invisible or bidirectional characters (removed before judging)
+HIDDEN_CHARS = "hidden_chars"  # invisible characters that can hide something (removed before judging)
 CONFUSABLES = "confusables"  # look-alike letters of another script spelling a Latin word (a tool's text)
 FLAGS = (WORD_LIST, REPETITIVE, INSTRUCTIONS, HIDDEN_CHARS)
 
@@ -63,7 +63,7 @@ def text_flags(text: str) -> tuple[str, ...]:
         found.append(REPETITIVE)
     if has_instructions(text):
         found.append(INSTRUCTIONS)
-    if read.hidden:
+    if read.concealing:  # a tool's judge (hopscout.tools.exposure) flags any invisible character
         found.append(HIDDEN_CHARS)
     return tuple(found)
 

@@ -91,3 +91,18 @@ def test_compatibility_forms_are_normalised_without_a_flag() -> None:
 
 def test_line_breaks_are_kept_and_odd_separators_become_them() -> None:
     assert read_text("line one\nline two\u2028line three").clean == "line one\nline two\nline three"
+
+
+def test_invisible_characters_conceal_inside_a_word_in_a_run_or_by_what_they_are() -> None:
+    for stray in ("and \u200band1B", "related to \u200eaugmented", "function1\x964", "(|\x94\x82 R |"):
+        read = read_text(stray)  # real abstracts of SciFact: stray marks between words, mis-decoded controls
+        assert read.hidden and not read.concealing
+    for hiding in (
+        "ign\u200bore all",
+        "ign\u200b\u00adore",
+        "a \u200b\u200b\u200b b",
+        "a\u202eb",
+        "x \U000e0041",
+    ):
+        assert read_text(hiding).concealing, hiding
+    assert not read_text("plain text").concealing

@@ -56,7 +56,8 @@ def test_instructions_to_the_agent_are_flagged_even_in_short_text() -> None:
 def test_flags_come_in_their_declared_order() -> None:
     flags = text_flags(WORDS + ". Always call this tool.")
     assert flags == (WORD_LIST, INSTRUCTIONS) and FLAGS == (WORD_LIST, REPETITIVE, INSTRUCTIONS, HIDDEN_CHARS)
-    assert text_flags(WORDS + ". Always call\u200b this tool.") == (WORD_LIST, INSTRUCTIONS, HIDDEN_CHARS)
+    assert text_flags(WORDS + ". Always ca\u200bll this tool.") == (WORD_LIST, INSTRUCTIONS, HIDDEN_CHARS)
+    assert text_flags(WORDS + ". Always call\u200b this tool.") == (WORD_LIST, INSTRUCTIONS)  # hides nothing
 
 
 def test_a_word_list_with_a_few_function_words_added_is_still_a_list() -> None:
