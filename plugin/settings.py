@@ -164,6 +164,11 @@ class Settings(BaseSettings):
         le=1.0,
         description="Most of the k find_tools slots one untrusted server may take, unless asked for alone.",
     )
+    group_tools: bool = Field(
+        default=True,
+        description="find_tools shows equivalent tools of different servers as one entry, the others as its "
+        "alternatives (hopscout.tools.grouping), so k entries cover k functions.",
+    )
 
     @field_validator("home")
     @classmethod

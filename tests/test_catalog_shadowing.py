@@ -93,13 +93,15 @@ def test_a_generic_tool_ranks_lower_with_the_prior_and_no_real_tool_is_a_hub(
     catalog.find_tools_batch(requests, k=5, generate=False)  # the catalog's own requests: the probes
     assert not [key for key, flags in catalog.flagged().items() if guard.HUB in flags and key != hub]
 
-    def places(prior: float) -> list[int]:  # the hub's place in each request's top 30 (30: not in it)
-        search.HUB_PRIOR, kept = prior, search.HUB_PRIOR
+    def places(on: bool) -> list[int]:  # the hub's place in each request's top 30 (30: not in it)
+        kept = search.HUB_PRIOR, search.UNTRUSTED_HUB_PRIOR
+        if not on:
+            search.HUB_PRIOR = search.UNTRUSTED_HUB_PRIOR = 0.0
         try:
             results = catalog.find_tools_batch(requests, k=30, generate=False)
         finally:
-            search.HUB_PRIOR = kept
+            search.HUB_PRIOR, search.UNTRUSTED_HUB_PRIOR = kept
         return [next((n for n, hit in enumerate(r.hits) if hit.key == hub), 30) for r in results]
 
-    with_prior, without = places(search.HUB_PRIOR), places(0.0)
+    with_prior, without = places(True), places(False)
     assert sum(with_prior) > sum(without)  # on average: tools whose radius is larger still lose more than it

@@ -22,12 +22,14 @@ from ..retrieval import DEFAULT_AGENT_K, check_k
 from ..scout import Scout, engine_of
 from ..store import check_collection_name
 from ..untrusted import shown
-from . import guard, intake, planning, quarantine, scope, search
+from . import grouping, guard, intake, planning, quarantine, scope, search
+from .conversation import add_context
 from .expansion import expand_views
 from .pins import Pin, PinStore
 from .policy import TrustPolicy, check_namespace
 from .registry import Registry
-from .results import RegisterReport, ToolResults
+from .results import RegisterReport, ToolHit, ToolResults
+from .selection import select_tools
 from .spec import ToolSpec
 
 
@@ -267,15 +269,22 @@ class ToolCatalog:
         generate: bool | None = None,
         namespaces: Sequence[str] | None = None,
         read_only: bool = False,
+        context: Sequence[str] | None = None,
     ) -> ToolResults:
         """The ``k`` tools that best fit ``request``.
+
+        A request that is a tool's name, or an unambiguous part of one (``weather forecast`` for
+        ``getWeatherForecast``), ranks that tool first when it is vouched for (see ``defend``);
+        ``select:NAME[,NAME]`` fetches the tools of those names (or keys) directly, in that order, with no search.
 
         ``queries`` (e.g. written by the calling agent, one per capability) are searched beside the raw request.
         Without them, the configured LLM writes them (``generate=None``: when an LLM is configured; ``False``:
         never); without an LLM, the request's own steps ("... and then ...") are used. ``namespaces`` limits
         the search to tools of those servers; ``read_only=True`` to the tools :meth:`is_read_only` passes (a
         trusted server's ``readOnlyHint``, or ``read_only_tools``). Both filter the search itself, so ``k`` tools
-        come back when that many pass."""
+        come back when that many pass. ``context``: the conversation's recent turns, oldest first (the last
+        :data:`~hopscout.tools.planning.MAX_CONTEXT_TURNS`), searched beside the request at a lower weight
+        (:mod:`hopscout.tools.conversation`): they break its near-ties, never lead; None or [] changes nothing."""
         return self.find_tools_batch(
             [request],
             k,
@@ -283,6 +292,7 @@ class ToolCatalog:
             generate=generate,
             namespaces=namespaces,
             read_only=read_only,
+            contexts=None if context is None else [context],
         )[0]
 
     def find_tools_batch(
@@ -294,14 +304,16 @@ class ToolCatalog:
         generate: bool | None = None,
         namespaces: Sequence[str] | None = None,
         read_only: bool = False,
+        contexts: Sequence[Sequence[str] | None] | None = None,
     ) -> list[ToolResults]:
-        """:meth:`find_tools` for many requests at once (one batched search); ``queries[i]`` goes with request i."""
+        """:meth:`find_tools` for many requests at once (one batched search); ``queries[i]`` and ``contexts[i]``
+        go with request i."""
         settings = self._engine.settings
         requests = planning.check_requests(requests, settings)
         k = check_k(k, settings)
         allowed = scope.allowed(namespaces, read_only, self._policy)
-        plans = planning.plan_batch(requests, queries, generate, self.completions, settings)
-        flat = [q for p in plans for q in p.queries]
+        plans = planning.plan_batch(requests, queries, generate, self.completions, settings, contexts)
+        flat = [q for p in plans if p.select is None for q in (*p.queries, *p.context)]
         snap = self._registry.guarded()
         where = scope.store_filter(allowed, self._policy, snap.specs.values())
         lists: list[search.ToolScores] = [{} for _ in flat]
@@ -310,10 +322,34 @@ class ToolCatalog:
         out, at = [], 0
         for p in plans:
             request = search.ToolRequest(p, k, allowed, snap, self._policy, self.defend, settings)
-            hits = search.rank(lists[at : at + len(p.queries)], request)
+            if p.select is not None:
+                out.append(select_tools(request))
+                continue
+            mine, at = lists[at : at + len(p.queries)], at + len(p.queries)
+            turns, at = lists[at : at + len(p.context)], at + len(p.context)
+            stages = (add_context(turns), *search.RANK_STAGES) if turns else search.RANK_STAGES
+            hits = search.rank(mine, request, stages)
             out.append(ToolResults(hits=hits, queries=p.queries, generated=p.generated, note=p.note))
-            at += len(p.queries)
         return out
+
+    def similar(self, key: str, k: int = DEFAULT_AGENT_K) -> list[ToolHit]:
+        """The ``k`` tools most like the tool ``key`` (raises ToolNotFoundError): its equivalents of other servers
+        first (the tools find_tools folds into one entry with it, :mod:`hopscout.tools.grouping`), then the
+        tools whose stored documents are closest to its own; ``score`` is the cosine of the two documents.
+        Flags and trust are shown as find_tools shows them; nothing is demoted: these are neighbours, not
+        answers to a request."""
+        self.get(key)
+        k = check_k(k, self._engine.settings)
+        snap = self._registry.guarded()
+        return [
+            ToolHit(
+                spec=snap.specs[other],
+                score=score,
+                flags=snap.flags(other),
+                trust=self._policy.trust_of(snap.specs[other].namespace),
+            )
+            for other, score in grouping.similar(snap, key, k)
+        ]
 
     def close(self) -> None:
         """Nothing to release: the catalog's caches belong to its scout."""

@@ -1,6 +1,7 @@
 """The queries searched for one request: the raw request always, plus the caller's queries, or ones the LLM
-writes, or (LLM-free) the request's own steps, with a note on any fallback. LLM failures never raise here:
-the LLM-free path is taken and the note says why."""
+writes, or (LLM-free) the request's own steps, with a note on any fallback; the conversation's recent turns
+beside them (weighed by :mod:`.conversation`); or, for ``select:NAME[,NAME]``, no query, only the names. LLM
+failures never raise here: the LLM-free path is taken and the note says why."""
 
 from __future__ import annotations
 
@@ -14,20 +15,28 @@ from ..llm.replay import TOOL_QUERIES
 from ..llm.replies import parse_list
 from ..retrieval import check_queries, check_text
 from ..settings import Settings
+from .names import parse_select
 from .queries import PROMPT_VERSION, decompose, generation_prompt
 
 MAX_QUERIES = 8  # raw request + at most 7 more per call
+# The conversation's turns searched beside a request: the last few only (the request's own moment matters most,
+# and each turn is one more query to embed); each is checked as a request is.
+MAX_CONTEXT_TURNS = 4
 
 
 @dataclass(frozen=True)
 class Plan:
     """The queries searched for one request (the request first); whether the others are rewrites (caller or
-    LLM queries) rather than the request's own steps; whether an LLM wrote them; a fallback note."""
+    LLM queries) rather than the request's own steps; whether an LLM wrote them; a fallback note; the
+    conversation's recent turns, oldest first (searched too, weighed below the request); and the names a
+    ``select:`` request asks for (then nothing is searched)."""
 
     queries: list[str]
     rewrites: bool
     generated: bool
     note: str | None
+    context: tuple[str, ...] = ()
+    select: tuple[str, ...] | None = None
 
 
 def check_requests(requests: Any, settings: Settings) -> list[str]:
@@ -48,16 +57,26 @@ def plan_batch(
     generate: Any,
     completions: CachedLLM | None,
     settings: Settings,
+    contexts: Any = None,
 ) -> list[Plan]:
-    """:func:`plan` for each request, ``queries[i]`` (a list of strings, or None) going with request i."""
+    """:func:`plan` for each request, ``queries[i]`` and ``contexts[i]`` (each a list of strings, or None)
+    going with request i."""
     if generate is not None and not isinstance(generate, bool):
         raise InvalidArgumentError(f"generate must be True, False or None, got {generate!r}")
-    if queries is not None and (
-        isinstance(queries, str) or not isinstance(queries, Sequence) or len(queries) != len(requests)
-    ):
-        raise InvalidQueryError("queries must be a list with one list of strings (or None) per request")
+    for what, given in (("queries", queries), ("contexts", contexts)):
+        if given is not None and (
+            isinstance(given, str) or not isinstance(given, Sequence) or len(given) != len(requests)
+        ):
+            raise InvalidQueryError(f"{what} must be a list with one list of strings (or None) per request")
     return [
-        plan(r, None if queries is None else queries[n], generate, completions, settings)
+        plan(
+            r,
+            None if queries is None else queries[n],
+            generate,
+            completions,
+            settings,
+            None if contexts is None else contexts[n],
+        )
         for n, r in enumerate(requests)
     ]
 
@@ -68,9 +87,16 @@ def plan(
     generate: bool | None,
     completions: CachedLLM | None,
     settings: Settings,
+    context: Sequence[str] | None = None,
 ) -> Plan:
     """The queries to search for ``request``: ``queries`` (the caller's) when given, else the LLM's when
-    ``generate`` (None: when ``completions`` is configured), else the request's own steps."""
+    ``generate`` (None: when ``completions`` is configured), else the request's own steps; ``context``, the
+    conversation's recent turns (:func:`check_context`). A ``select:`` request searches nothing: its plan
+    holds the names (:func:`~.names.parse_select`)."""
+    names = parse_select(request)
+    if names is not None:
+        return Plan([request], False, False, None, select=tuple(names))
+    turns = check_context(context, settings)
     note: str | None = None
     generated = False
     rewrites = queries is not None
@@ -94,7 +120,23 @@ def plan(
             if note:
                 note += f"; used the raw request{f' and its {len(extra)} steps' if extra else ' only'}"
     searched = [request] + [q for q in dict.fromkeys(extra) if q != request]
-    return Plan(searched, rewrites, generated, note)
+    return Plan(searched, rewrites, generated, note, turns)
+
+
+def check_context(context: Any, settings: Settings) -> tuple[str, ...]:
+    """The conversation's recent turns (oldest first), stripped: the last :data:`MAX_CONTEXT_TURNS` of
+    ``context``, each checked as a request is (``check_text``); () for None or []. InvalidQueryError otherwise."""
+    if context is None:
+        return ()
+    if isinstance(context, str) or not isinstance(context, Sequence):
+        raise InvalidQueryError(
+            f"context must be a list of the conversation's recent turns (strings), got {type(context).__name__}"
+        )
+    turns = [
+        check_text(turn, settings, "a context turn", "pass the conversation's turns as text").strip()
+        for turn in context[-MAX_CONTEXT_TURNS:]
+    ]
+    return tuple(dict.fromkeys(turns))
 
 
 def _check_queries(queries: Any, settings: Settings) -> list[str]:

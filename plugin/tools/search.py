@@ -5,12 +5,14 @@
 2. :func:`fuse_queries`: one score per tool over the request's queries (:class:`~.planning.Plan`);
 3. then :data:`RANK_STAGES`, each ``(Ranking, ToolRequest) -> Ranking``: the search's filter, the lift of
    tools the request names, the weight (:func:`guard.tool_weight` with the server's trust), the order, and the cap
-   on untrusted servers (:func:`guard.cap_servers`). A later feature adds or swaps one stage.
+   on untrusted servers (:func:`guard.cap_servers`). A later feature adds or swaps one stage;
+4. :func:`rank` folds equivalent tools of different servers into one entry (:mod:`.grouping`).
 
 The numbers (README, "Tool retrieval") were measured on MetaTool with recorded views and agent queries."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -22,9 +24,9 @@ from ..engine import Engine
 from ..filters import Where
 from ..keys import TOOL_VIEW
 from ..settings import Settings
-from . import guard, hubness
+from . import grouping, guard, hubness
 from .documents import VIEW_REQUEST, VIEW_TOOL
-from .names import name_matches
+from .names import NAMED_ORDER, WHOLE_BONUS, name_matches
 from .planning import Plan
 from .policy import TrustPolicy
 from .probes import CatalogProbes, RequestLog
@@ -185,24 +187,36 @@ def keep_allowed(ranking: Ranking, req: ToolRequest) -> Ranking:
 
 
 def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
-    """Tools the raw request names: named by their key, or vouched for and their text unflagged (or the defences off),
-    they lead (the best score plus the match's bonus); a name anyone could choose lifts a tool already found
-    by ``NAME_BOOST x`` its own score, no more. A named tool joins only if the call's filter lets it in."""
+    """Tools the raw request names (its whole name, an unambiguous part of one name, or a mention:
+    :func:`~.names.name_matches`): named by their key, or vouched for and their text unflagged (or the defences
+    off), they lead (the best score plus the match's bonus; tools sharing the name keep their own order); a name
+    anyone could choose lifts a tool already found by ``NAME_BOOST x`` its own score, no more. A named tool joins
+    only if the call's filter lets it in."""
     out = dict(ranking)
     top = max((s.score for s in ranking.values()), default=0.0)
-    for key, match in name_matches(req.plan.queries[0], req.snap.specs, req.snap.by_name).items():
+    request = req.plan.queries[0].strip()
+    named = name_matches(request, req.snap.specs, req.snap.by_name, req.snap.names)
+    # a request that is a tool's name letter for letter was typed for that tool: an unflagged untrusted tool so
+    # named leads too, unless a vouched tool answers to the name (then the vouched one does)
+    typed = not any(
+        m.bonus == WHOLE_BONUS and req.policy.vouched(req.snap.specs[k]) and req.allowed(req.snap.specs[k])
+        for k, m in named.items()
+    )
+    for key, match in named.items():
         spec = req.snap.specs[key]
         if not req.allowed(spec):
             continue
         source = out[key].query if key in out else 0
+        own = max(out[key].score, 0.0) / top if key in out and top > 0 else 0.0
         # a vouched tool loses the lead for what its own text says, not for being popular (hub): the statistical
         # signals flag honest tools too (4-6 of Seal-Tools' 4,076 once its requests are logged: 1.3 nDCG@10)
         if (
             match.exact_key
             or not req.defend
             or (req.policy.vouched(spec) and not req.snap.text_flags.get(key))
+            or (typed and request == spec.name and not req.snap.text_flags.get(key))
         ):
-            out[key] = Scored(top + match.bonus, source, named=match.exact_key)
+            out[key] = Scored(top + match.bonus + NAMED_ORDER * own, source, named=match.exact_key)
         elif key in out:
             score = out[key].score
             out[key] = Scored(score + NAME_BOOST * abs(score), source)
@@ -299,18 +313,45 @@ RANK_STAGES: tuple[RankStage, ...] = (
 def rank(
     lists: list[ToolScores], req: ToolRequest, stages: Sequence[RankStage] = RANK_STAGES
 ) -> list[ToolHit]:
-    """The request's top ``k`` tools from its queries' lists (``lists[i]``: ``req.plan.queries[i]``'s)."""
+    """The request's top ``k`` entries from its queries' lists (``lists[i]``: ``req.plan.queries[i]``'s): after
+    the stages, equivalent tools of different servers are folded into one entry (:mod:`.grouping`; unless
+    ``settings.group_tools`` is off), the others its ``alternatives``, and further tools fill the places."""
     ranking = fuse_queries(lists, req.plan.rewrites)
     for stage in stages:
         ranking = stage(ranking, req)
-    snap = req.snap
+    if not req.settings.group_tools:
+        return [_hit(key, ranking, req) for key in list(ranking)[: req.k]]
+    entries = grouping.fold(
+        list(ranking), grouping.groups_of(req.snap), req.k, functools.partial(_lead, ranking, req)
+    )
     return [
-        ToolHit(
-            spec=snap.specs[key],
-            score=float(s.score),
-            query=req.plan.queries[s.query],
-            flags=snap.flags(key),
-            trust=req.policy.trust_of(snap.specs[key].namespace),
-        )
-        for key, s in list(ranking.items())[: req.k]
+        _hit(entry.key, ranking, req, tuple(_hit(other, ranking, req) for other in entry.alternatives))
+        for entry in entries
     ]
+
+
+def _lead(ranking: Ranking, req: ToolRequest, members: Sequence[str]) -> str:
+    """Who heads a group (:func:`grouping.lead`): with the defences off, the tool named by its key or else the
+    best-ranked."""
+    snap = req.snap
+    if not req.defend:
+        return next((key for key in members if ranking[key].named), members[0])
+    return grouping.lead(
+        members,
+        named=lambda key: ranking[key].named,
+        vouched=lambda key: req.policy.vouched(snap.specs[key]),
+        flagged=lambda key: bool(snap.flags(key)),
+        shadows=snap.shadows,
+    )
+
+
+def _hit(key: str, ranking: Ranking, req: ToolRequest, alternatives: tuple[ToolHit, ...] = ()) -> ToolHit:
+    spec, s = req.snap.specs[key], ranking[key]
+    return ToolHit(
+        spec=spec,
+        score=float(s.score),
+        query=req.plan.queries[s.query],
+        flags=req.snap.flags(key),
+        trust=req.policy.trust_of(spec.namespace),
+        alternatives=alternatives,
+    )

@@ -16,7 +16,7 @@ from ..untrusted import shown
 from . import guard
 from .documents import VIEW_REQUEST, VIEW_TOOL, is_view_id
 from .exposure import Exposure, judge
-from .names import name_form
+from .names import NameIndex, name_form
 from .spec import ToolSpec, split_name, to_spec
 
 _log = logging.getLogger("hopscout.tools")
@@ -28,6 +28,7 @@ class Snapshot:
     hashes: dict[str, str] = field(default_factory=dict)
     view_hashes: dict[str, str] = field(default_factory=dict)  # tools with views → what their views are
     by_name: dict[str, list[str]] = field(default_factory=dict)  # name_form of a name, key, split name → keys
+    names: NameIndex = field(default_factory=NameIndex)  # the names by their tokens: partial names
     count: int = -1
     version: str = ""  # the store's write version when read (hopscout.index: every write stamps a new one)
     text_flags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what each tool's text reads as
@@ -40,8 +41,11 @@ class Snapshot:
     # name clashes under the trust configuration of version ``clashes_for`` (True: squats a vouched tool's name)
     clashes: dict[str, bool] = field(default_factory=dict)
     shadows: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the same: shadow → what it copies
-    any_vouched: bool = False  # the same: whether any tool is vouched for (the owner's, or a trusted server's)
+    any_vouched: bool = False  # the same: whether any tool is vouched for (the owner's or a trusted server's)
     clashes_for: int = -1
+    # equivalent tools of different servers (hopscout.tools.grouping.groups_of): key → its group; None: not yet
+    groups: dict[str, tuple[str, ...]] | None = None
+    index: CollectionIndex | None = field(default=None, repr=False, compare=False)  # the store read from
 
     def flags(self, key: str) -> tuple[str, ...]:
         """Why the tool ``key`` looks hostile: its text's flags, then a name clash, a shadow, and hub."""
@@ -55,7 +59,7 @@ def read_snapshot(index: CollectionIndex, collection: str, count: int, version: 
     (:data:`TOOL_VIEW` "tool", its spec readable and filed under its key) and its views (:data:`TOOL_VIEW`
     "request", id ``<key>#r<n>`` of a tool read here); anything else is passed over, with a warning when it is
     dressed as a tool document."""
-    snap = Snapshot(count=count, version=version)
+    snap = Snapshot(count=count, version=version, index=index)
     for doc_id, meta in index.metadatas({TOOL_VIEW: VIEW_TOOL}):
         spec = _stored_spec(collection, doc_id, meta)
         if spec is None:
@@ -81,6 +85,7 @@ def read_snapshot(index: CollectionIndex, collection: str, count: int, version: 
             )
             continue
         snap.view_hashes[key] = str(meta.get(TOOL_VIEWS_HASH, ""))
+    snap.names = NameIndex(snap.specs.values())
     return snap
 
 
