@@ -40,7 +40,7 @@ except ImportError as exc:  # pragma: no cover - exercised by blanking the modul
     raise missing_framework(__name__, "langchain-core", "langchain") from exc
 
 if TYPE_CHECKING:
-    from hopscout import ToolCatalog, ToolResults
+    from hopscout import Profile, ToolCatalog, ToolResults
 
 __all__ = [
     "HopscoutRetriever",
@@ -240,7 +240,8 @@ class HopscoutToolSelector:
     The default is not the scout's ``tools`` collection, which the MCP server's ``find_tools`` serves: the
     selector's tools would show up there a second time. :meth:`select` returns the same tool objects, best
     first; ``select(request, queries=[...])`` passes the agent's own queries (one per capability the request
-    needs) to :meth:`~hopscout.ToolCatalog.find_tools`.
+    needs) to :meth:`~hopscout.ToolCatalog.find_tools`. ``profile=`` (a :class:`hopscout.Profile`, e.g.
+    ``Profile.from_file("servers.json", "triage")``) keeps only its tools, the tools counted as ``namespace``'s.
 
     >>> selector = HopscoutToolSelector(tools, scout=scout, k=5)
     >>> model.bind_tools(selector.select("what's the weather in Oslo tomorrow?"))
@@ -256,8 +257,11 @@ class HopscoutToolSelector:
         namespace: str | None = None,
         collection: str | None = None,
         llm: Any = None,
+        profile: Profile | None = None,
     ) -> None:
         self.k = k
+        if profile is not None:
+            tools = profile.keep(tools, lambda tool: tool.name, namespace)
         self._picker = ToolPicker(
             tools,
             lambda tool: tool.name,

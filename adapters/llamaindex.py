@@ -53,7 +53,7 @@ except ImportError as exc:  # pragma: no cover - exercised by blanking the modul
     raise missing_framework(__name__, "llama-index-core", "llamaindex") from exc
 
 if TYPE_CHECKING:
-    from hopscout import ToolCatalog
+    from hopscout import Profile, ToolCatalog
 
 __all__ = ["HopscoutRetriever", "HopscoutToolRetriever", "HopscoutToolSpec", "LlamaIndexLLM"]
 
@@ -297,7 +297,8 @@ class HopscoutToolRetriever(ObjectRetriever[BaseTool]):
     ``"llamaindex_tools"`` (or ``collection=``), or ``catalog=`` for a :class:`~hopscout.ToolCatalog` of your
     own. The default is not the scout's ``tools`` collection, which the MCP server's ``find_tools`` serves: the
     retriever's tools would show up there a second time. ``retrieve(request)`` / ``aretrieve`` return the same
-    tool objects, best first."""
+    tool objects, best first. ``profile=`` (a :class:`hopscout.Profile`, e.g. ``Profile.from_file("servers.json",
+    "triage")``) keeps only its tools, the tools counted as ``namespace``'s."""
 
     def __init__(
         self,
@@ -309,7 +310,10 @@ class HopscoutToolRetriever(ObjectRetriever[BaseTool]):
         namespace: str | None = None,
         collection: str | None = None,
         llm: Any = None,
+        profile: Optional["Profile"] = None,
     ) -> None:
+        if profile is not None:
+            tools = profile.keep(tools, lambda tool: tool.metadata.name or "", namespace)
         picker = ToolPicker(
             tools,
             lambda tool: tool.metadata.name,

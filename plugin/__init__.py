@@ -25,7 +25,7 @@ from .retrieval import DEFAULT_AGENT_K, DEFAULT_RETRIEVER_K, DEFAULT_SEARCH_K, S
 from .scout import Scout
 from .settings import AUGMENT_POLICIES, SEARCH_MODES, AugmentPolicy, SearchMode, Settings
 from .store import VectorStore
-from .tools import RegisterReport, ToolCatalog, ToolHit, ToolResults, ToolSpec
+from .tools import Profile, RegisterReport, ToolCatalog, ToolHit, ToolResults, ToolSpec
 from .types import HIT_FIELDS, CollectionInfo, Document, Hit, IngestReport
 from .untrusted import namespace_problem, shown, tool_name_problem, untrusted_text
 
@@ -55,6 +55,7 @@ __all__ = [
     "LLMUnavailableError",
     "NoRecordedReplyError",
     "OpenAIEmbedder",
+    "Profile",
     "RegisterReport",
     "ReplayLLM",
     "Scout",

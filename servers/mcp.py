@@ -28,6 +28,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field, PydanticUserError, TypeAdapter, ValidationError
 
 from hopscout import (
@@ -149,10 +150,22 @@ class DeleteResult(BaseModel):
     deleted: int
 
 
+class ToolAlternative(BaseModel):
+    name: str = Field(description="An equivalent tool of another server; pass this exact name to call_tool.")
+    server: str | None = None
+    score: float
+    flags: list[str] = Field(default_factory=list)
+
+
 class ToolMatch(BaseModel):
     name: str = Field(description="Pass this exact name to call_tool.")
-    description: str
-    input_schema: dict[str, Any] = Field(description="JSON Schema of the tool's arguments.")
+    description: str = Field(
+        description="What the tool does (router: its first line; describe_tool: in full)."
+    )
+    input_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON Schema of the tool's arguments (router: null unless schemas=true; describe_tool gives it).",
+    )
     score: float
     server: str | None = Field(default=None, description="The upstream server (namespace) that provides it.")
     trust: str = Field(
@@ -170,6 +183,25 @@ class ToolMatch(BaseModel):
         description="The MCP annotations its server gave the tool (null: none known): readOnlyHint, "
         "destructiveHint, idempotentHint, openWorldHint, title. The server's hints, not guarantees.",
     )
+    alternatives: list[ToolAlternative] = Field(
+        default_factory=list,
+        description="Equivalent tools of other servers this entry stands for, best first.",
+    )
+
+
+class SimilarToolsResult(BaseModel):
+    name: str = Field(description="The tool the others are like.")
+    tools: list[ToolMatch] = Field(description="Its equivalents of other servers first, then its neighbours.")
+
+
+class ToolDescription(BaseModel):
+    name: str = Field(description="Pass this exact name to call_tool.")
+    description: str
+    input_schema: dict[str, Any] = Field(description="JSON Schema of the tool's arguments.")
+    server: str | None = None
+    trust: str = "untrusted"
+    flags: list[str] = Field(default_factory=list, description="As find_tools gives them.")
+    annotations: dict[str, Any] | None = None
 
 
 class FindToolsResult(BaseModel):
@@ -196,7 +228,7 @@ Restrict by metadata with `where` (Chroma syntax): {"topic": "coffee"}, {"year":
 [{"lang": "en"}, {"source": {"$in": ["a.md", "b.md"]}}]}."""
 
 FIND_TOOLS_DESCRIPTION = """Find the tools that can do a task, searched from a catalog of many tools. \
-Returns each tool's exact name, description and input schema{call_hint}.
+Returns each tool's exact name, description and input schema.
 
 How to ask: describe the capability you need in a few words, not the details of your task: "send an \
 email", "convert currency", "create a GitHub issue" (not "email Bob the Q3 numbers"). One query per \
@@ -204,9 +236,28 @@ capability: when a task needs several (find a flight, then book a hotel), pass e
 `queries` (and `request` as the whole task); each is searched separately so no capability crowds out \
 another."""
 
+FIND_TOOLS_ROUTER_DESCRIPTION = """Find the upstream tools that can do a task, searched from a catalog of many. \
+Returns compact entries (exact name, one line, server, score, flags); read a tool's input schema with \
+describe_tool (or pass schemas=true), then run it with call_tool.
+
+How to ask: the capability you need in a few words ("send an email", "convert currency"), not your task's \
+details. A task needing several capabilities: pass each as its own item in `queries` (`request`: the whole \
+task). `context`: the conversation's last few turns, when the request leans on them."""
+
+DESCRIBE_TOOL_DESCRIPTION = """The full definition of an upstream tool found with find_tools: `name` exactly \
+as find_tools returned it ("server/tool"). Returns its description, input schema, server, trust, flags and \
+annotations."""
+
 CALL_TOOL_DESCRIPTION = """Call an upstream tool found with find_tools: `name` exactly as find_tools \
 returned it, "server/tool" (e.g. "github/create_issue"; a bare tool name is refused, with the keys it might \
 mean), `arguments` an object that follows that tool's input schema. Returns the tool's own result."""
+
+SIMILAR_TOOLS_DESCRIPTION = """The tools most like an upstream tool found with find_tools (`name` exactly as \
+find_tools returned it): its equivalents of other servers first, then its nearest neighbours, as compact \
+entries. Use it when a tool fails, or nearly fits."""
+
+SERVERS_DESCRIPTION = """The upstream servers this router serves: each with its trust, tags (categories), \
+state and how many of its tools it offers (under a profile: only the profile's), and the profile served, if any."""
 
 QUARANTINE_DESCRIPTION = """Upstream tools held for a person's review, which find_tools does not offer and call_tool refuses: each with its key, server, status (held or rejected) and why (instructions: it gives the agent orders; hidden_chars: it holds invisible characters; changed: its definition changed since it was pinned). Read-only: only a person approves a tool, with `hopscout router review`."""
 
@@ -322,6 +373,36 @@ def explain(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def one_line(text: str, width: int = 160) -> str:
+    """The first line of ``text`` (its first sentence, if the line runs on), cut to ``width`` characters: what a
+    router's compact find_tools entry shows of a description."""
+    line = text.strip().split("\n", 1)[0].strip()
+    if len(line) > width:
+        end = line.find(". ", 0, width)
+        line = line[: end + 1] if end > 0 else line[: width - 1].rstrip() + "…"
+    return line
+
+
+def _match(hit: Any, full: bool) -> ToolMatch:
+    """A find_tools hit as the agent gets it: in full (``full``), or a router's compact entry (one line, no
+    schema)."""
+    spec = hit.spec
+    return ToolMatch(
+        name=spec.key,
+        description=spec.description if full else one_line(spec.description),
+        input_schema=spec.input_schema if full else None,
+        score=float(hit.score),
+        server=spec.namespace,
+        trust=hit.trust,
+        flags=list(hit.flags),
+        annotations=spec.annotations,
+        alternatives=[
+            ToolAlternative(name=alt.key, server=alt.namespace, score=float(alt.score), flags=list(alt.flags))
+            for alt in hit.alternatives
+        ],
+    )
+
+
 # -- the server ------------------------------------------------------------------------------------------
 
 
@@ -343,6 +424,7 @@ class HopscoutMCPServer(MCPServer):
                 self.server_settings.upstream,
                 lambda: self.parts.catalog,
                 read_only=self.server_settings.read_only,
+                profile=self.server_settings.profile,
             )
         # in router mode the catalog takes trust and the read-only allow-lists from the router's configuration
         self.parts = _LazyScout(scout, **(self.router.catalog_options() if self.router else {}))
@@ -352,7 +434,8 @@ class HopscoutMCPServer(MCPServer):
             log_level=self.server_settings.log_level,
             instructions="hopscout: search indexed documents with `search`"
             + (
-                "; find the right tool with `find_tools`, then run it with `call_tool`."
+                "; find the right tool with `find_tools`, read its schema with `describe_tool`, then run it with "
+                "`call_tool`."
                 if self.router
                 else "."
             ),
@@ -375,16 +458,37 @@ class HopscoutMCPServer(MCPServer):
             description=LIST_DESCRIPTION,
             annotations=READ_ONLY,
         )
-        hint = "; run one with call_tool" if self.router else ""
         self.add_tool(
             self.find_tools,
             name="find_tools",
             title="Find tools",
-            description=FIND_TOOLS_DESCRIPTION.format(call_hint=hint),
+            description=FIND_TOOLS_ROUTER_DESCRIPTION if self.router else FIND_TOOLS_DESCRIPTION,
             annotations=READ_ONLY,
         )
         if self.router is not None:
-            from .router import QUARANTINE_URI
+            from .router import QUARANTINE_URI, SERVERS_URI
+
+            self.add_tool(
+                self.describe_tool,
+                name="describe_tool",
+                title="Describe a tool",
+                description=DESCRIBE_TOOL_DESCRIPTION,
+                annotations=READ_ONLY,
+            )
+            self.add_tool(
+                self.similar_tools,
+                name="similar_tools",
+                title="Similar tools",
+                description=SIMILAR_TOOLS_DESCRIPTION,
+                annotations=READ_ONLY,
+            )
+            self.resource(
+                SERVERS_URI,
+                name="servers",
+                title="Upstream servers",
+                description=SERVERS_DESCRIPTION,
+                mime_type="application/json",
+            )(self.servers)
 
             # a resource, not a tool: the agent may read what is held, never approve it (router module docstring)
             self.resource(
@@ -433,8 +537,45 @@ class HopscoutMCPServer(MCPServer):
             annotations=_writes(destructive=True, idempotent=True, open_world=False),
         )
 
+    async def list_tools(self) -> list[MCPTool]:
+        """The tools; in router mode with ``"always"`` in its file, also the pinned upstream tools it offers now,
+        each under :func:`~hopscout.servers.router.pinned_name` with its schema as an agent may be shown it."""
+        tools = await super().list_tools()
+        if self.router is None or not self.router.always:
+            return tools
+        from .router import pinned_name
+
+        await self.router.wait_pinned()
+        catalog = await _call(lambda: self.parts.catalog)
+        for key in self.router.pinned():
+            name = pinned_name(key)
+            try:
+                spec = await _call(catalog.get, key)
+            except ToolError:
+                continue  # listed but not indexed yet: find_tools offers it once it is
+            if len(name) > 128:  # the MCP specification's longest tool name
+                logger.warning("pinned tool %s is not listed: its name %s passes 128 characters", key, name)
+                continue
+            tools.append(
+                MCPTool(
+                    name=name,
+                    description=f"{spec.description}\n(Upstream tool {key}, pinned by the router's configuration.)",
+                    input_schema=spec.input_schema or {"type": "object"},
+                    annotations=ToolAnnotations.model_validate(spec.annotations)
+                    if spec.annotations
+                    else None,
+                )
+            )
+        return tools
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
-        """Every call, with argument errors and unknown names explained in one line the agent can act on."""
+        """Every call, with argument errors and unknown names explained in one line the agent can act on; in router
+        mode a pinned tool's name forwards the call upstream."""
+        if self.router is not None and self.router.always and self._tool_manager.get_tool(name) is None:
+            await self.router.wait_pinned()
+            key = self.router.pinned_key(name)
+            if key is not None:
+                return await self.router.call(key, arguments)
         if self._tool_manager.get_tool(name) is None:
             offered = ", ".join(tool.name for tool in self._tool_manager.list_tools())
             hint = " (to run an upstream tool, pass its name to call_tool)" if self.router is not None else ""
@@ -551,40 +692,47 @@ class HopscoutMCPServer(MCPServer):
             list[str] | None, Field(description="One short query per capability when the task needs several.")
         ] = None,
         k: Annotated[int, Field(ge=1, le=50, description="How many tools to return.")] = DEFAULT_AGENT_K,
+        schemas: Annotated[
+            bool | None,
+            Field(description="Include each tool's input schema (default: yes, but not from a tool router)."),
+        ] = None,
+        context: Annotated[
+            list[str] | None,
+            Field(
+                description="The conversation's last few turns, oldest first, when the request leans on them "
+                '("book that one"): they break near-ties, never lead.'
+            ),
+        ] = None,
     ) -> FindToolsResult:
-        if self.router is not None:
-            await self.router.wait_ready()
-            await self.router.sync_reviews()  # a tool a person approved since is offered from now on
+        router = self.router
+        if router is not None:
+            await router.wait_ready()
+            await router.sync_reviews()  # a tool a person approved since is offered from now on
         catalog = await _call(lambda: self.parts.catalog)
         options: dict[str, Any] = {}
-        if self.router is not None:
-            # search only what call_tool forwards: the upstreams' tools, and only read-only ones if it is read-only
-            options = {"namespaces": sorted(self.router.upstreams), "read_only": self.router.read_only}
-        found = await _call(catalog.find_tools, request, k, queries, **options)
+        fetch = k
+        if router is not None:
+            # search only what call_tool forwards: the upstreams' tools, and only read-only ones if it is read-only;
+            # tools of those servers that the profile's globs leave out are skipped, so ask for that many more
+            options = {"namespaces": sorted(router.upstreams), "read_only": router.read_only}
+            fetch = min(k + router.outside_profile(), self.parts.scout.settings.max_k)
+        found = await _call(catalog.find_tools, request, fetch, queries, context=context, **options)
+        full = schemas if schemas is not None else router is None
         matches = []
         for hit in found.hits:
-            spec = hit.spec
-            if self.router is not None and not self.router.offers(spec):
-                continue  # indexed, but its upstream no longer lists it
-            matches.append(
-                ToolMatch(
-                    name=spec.key,
-                    description=spec.description,
-                    input_schema=spec.input_schema,
-                    score=float(hit.score),
-                    server=spec.namespace,
-                    trust=hit.trust,
-                    flags=list(hit.flags),
-                    annotations=spec.annotations,
-                )
-            )
+            offered = hit if router is None else router.offered(hit)
+            if (
+                offered is not None
+            ):  # else indexed, but its upstream no longer lists it, or outside the profile
+                matches.append(_match(offered, full))
+        matches = matches[:k]
         note = found.note
         if not matches and not note and await _call(lambda: len(catalog.tools())) == 0:
             note = (
                 f"the tool catalog (collection {catalog.collection!r}) is empty: register tools with "
                 "hopscout.tools.ToolCatalog, or serve with --upstream servers.json"
             )
-        status = self.router.status() if self.router is not None else None
+        status = router.status() if router is not None else None
         if status:  # failed (their own words quoted as untrusted), still connecting, indexed in part
             note = f"{note + ' ' if note else ''}Upstreams: {status}."
         return FindToolsResult(
@@ -594,6 +742,63 @@ class HopscoutMCPServer(MCPServer):
             generated=bool(found.generated),
             note=note,
         )
+
+    async def describe_tool(
+        self,
+        name: Annotated[
+            str, Field(min_length=1, description='Tool name as find_tools returned it, "server/tool".')
+        ],
+    ) -> ToolDescription:
+        await self.router.wait_for(name)
+        up, _tool = self.router.lookup(name)  # a ToolError naming why, as call_tool would refuse it
+        catalog = await _call(lambda: self.parts.catalog)
+        spec = await _call(catalog.get, name)  # as an agent may be shown it: text clean, schema capped
+        flagged = await _call(catalog.flagged)
+        return ToolDescription(
+            name=spec.key,
+            description=spec.description,
+            input_schema=spec.input_schema,
+            server=spec.namespace,
+            trust=up.trust,
+            flags=list(flagged.get(spec.key, ())),
+            annotations=spec.annotations,
+        )
+
+    async def similar_tools(
+        self,
+        name: Annotated[
+            str, Field(min_length=1, description='Tool name as find_tools returned it, "server/tool".')
+        ],
+        k: Annotated[int, Field(ge=1, le=50, description="How many tools to return.")] = DEFAULT_AGENT_K,
+    ) -> SimilarToolsResult:
+        router = self.router
+        await router.wait_for(name)
+        router.lookup(name)  # a ToolError naming why, as call_tool would refuse it
+        catalog = await _call(lambda: self.parts.catalog)
+        # the catalog's tools the router does not offer (outside the profile, no longer listed) are skipped: ask
+        # for that many more
+        others = max(0, await _call(len, catalog) - router.offered_count())
+        fetch = min(k + others, self.parts.scout.settings.max_k)
+        hits = await _call(catalog.similar, name, fetch)
+        matches = [_match(hit, False) for hit in hits if router.offers(hit.spec)]
+        return SimilarToolsResult(name=name, tools=matches[:k])
+
+    async def servers(self) -> str:
+        """The router's servers as JSON (:data:`hopscout.servers.router.SERVERS_URI`)."""
+        await self.router.wait_ready()
+        profile = self.router.profile
+        served = {
+            "profile": None
+            if profile is None
+            else {
+                "name": profile.name,
+                "servers": None if profile.servers is None else sorted(profile.servers),
+                "tools": list(profile.tools),
+                "tags": sorted(profile.tags),
+            },
+            "servers": self.router.servers(),
+        }
+        return json.dumps(served, indent=2)
 
     async def quarantine(self) -> str:
         """The router's held tools as JSON (:data:`hopscout.servers.router.QUARANTINE_URI`)."""
@@ -818,6 +1023,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         "--root", action="append", dest="roots", help="A folder ingest may read (repeatable)."
     )
     parser.add_argument("--upstream", help="Router mode: JSON file of upstream servers (mcpServers format).")
+    parser.add_argument(
+        "--profile",
+        help="Router mode: serve only this profile of the upstream file (its tools, nothing else).",
+    )
     parser.add_argument(
         "--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level."
     )

@@ -53,17 +53,27 @@ agent orders (``instructions``), holds invisible characters (``hidden_chars``) o
 review, until a person approves it with ``hopscout router review approve KEY`` (which pins the definition held;
 ``reject KEY`` keeps it out). A trusted server's changed definition is re-pinned and logged. MCP clients can read
 the held tools (key, server, status, why: never their text) as the resource :data:`QUARANTINE_URI`; approving is
-the CLI's alone, a person's decision: an agent must not be able to approve what attacks it."""
+the CLI's alone, a person's decision: an agent must not be able to approve what attacks it.
+
+Profiles and lazy loading: ``servers.json`` may name subsets of the servers' tools under ``"profiles"`` (server
+allow-lists, tool globs, server ``"tags"``: :class:`hopscout.Profile`); a router serving one (``--profile NAME``)
+connects only to the servers it may draw from, and neither offers, describes nor forwards a tool outside it.
+The agent's ``tools/list`` holds the meta-tools and the tools pinned by ``"always"`` (a list of ``server/tool``
+globs), each under the MCP name ``server__tool`` (:func:`pinned_name`); every other tool is found with
+``find_tools`` and read in full with ``describe_tool``. The servers, their tags and tool counts are the resource
+:data:`SERVERS_URI`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +93,8 @@ from typing_extensions import Self
 
 from hopscout import (
     InvalidArgumentError,
+    Profile,
+    ToolHit,
     ToolSpec,
     namespace_problem,
     shown,
@@ -105,6 +117,10 @@ PROTOCOLS = ("legacy", "auto", *MODERN_PROTOCOL_VERSIONS)
 # An upstream's "trust": how find_tools treats its tools that look hostile (module docstring); the last is the default.
 TRUST_LEVELS = ("trusted", "untrusted")
 QUARANTINE_URI = "hopscout://router/quarantine"  # the read-only MCP resource listing the held tools
+SERVERS_URI = (
+    "hopscout://router/servers"  # the read-only MCP resource listing the servers, tags and tool counts
+)
+PINNED_SEPARATOR = "__"  # a pinned tool's MCP name: server__tool (MCP tool names may not hold "/")
 REVIEW_COMMAND = "hopscout router review"  # how a person lists, approves and rejects held tools
 # Limits a server's entry may set (module docstring): key → (default, largest value accepted).
 LIMITS = {
@@ -149,6 +165,11 @@ class Upstream:
         return str(self.config.get("trust", TRUST_LEVELS[-1]))
 
     @property
+    def tags(self) -> tuple[str, ...]:
+        """The server's ``"tags"`` (its categories): what profiles select it by, and what browsing shows."""
+        return tuple(sorted(self.config.get("tags") or ()))
+
+    @property
     def read_only_tools(self) -> tuple[str, ...]:
         """The tools the configuration declares read-only (``"readOnlyTools"``), whatever their hints say."""
         return tuple(self.config.get("readOnlyTools") or ())
@@ -187,6 +208,7 @@ def load_upstreams(config: dict[str, Any], source: str = "upstream config") -> l
         raise InvalidArgumentError(
             f'{source}: expected {{"mcpServers": {{"name": {{...}}}}}} with at least one server'
         )
+    Profile.tags_in(config, source)  # each server's "tags": a list of short names
     upstreams = []
     for name, entry in servers.items():
         problem = namespace_problem(name)  # the catalog's rule for namespaces: what passes here passes there
@@ -221,6 +243,23 @@ def load_upstreams(config: dict[str, Any], source: str = "upstream config") -> l
         _check_read_only_tools(entry.get("readOnlyTools"), f"{source}: server {name!r}")
         upstreams.append(Upstream(name, dict(entry, type="stdio" if kind == "stdio" else "http")))
     return upstreams
+
+
+def load_always(config: dict[str, Any], source: str = "upstream config") -> tuple[str, ...]:
+    """The ``"always"`` list of a ``servers.json``: ``server/tool`` globs of the tools ``tools/list`` holds
+    beside the meta-tools (lazy loading: every other tool is found with ``find_tools``)."""
+    always = config.get("always", [])
+    if not isinstance(always, list) or not all(isinstance(g, str) and "/" in g for g in always):
+        raise InvalidArgumentError(
+            f'{source}: "always" must be a list of "server/tool" keys or globs ("files/read_*"), got {always!r:.80}'
+        )
+    return tuple(always)
+
+
+def pinned_name(key: str) -> str:
+    """The MCP tool name a pinned tool is listed under: ``server/tool`` as ``server__tool``."""
+    server, _, name = key.partition("/")
+    return f"{server}{PINNED_SEPARATOR}{name}"
 
 
 def _check_limits(entry: dict[str, Any], where: str) -> None:
@@ -268,16 +307,37 @@ class Router:
     trust and read-only rule (:meth:`hopscout.ToolCatalog.is_read_only`) are this configuration's."""
 
     def __init__(
-        self, upstreams: list[Upstream], catalog: Callable[[], Any], *, read_only: bool = False
+        self,
+        upstreams: list[Upstream],
+        catalog: Callable[[], Any],
+        *,
+        read_only: bool = False,
+        profile: Profile | None = None,
+        always: Sequence[str] = (),
     ) -> None:
-        self.upstreams = {up.name: up for up in upstreams}
+        self.profile = profile
+        # a profile's router connects only to the servers the profile may draw from; the others are named in errors
+        self.configured = tuple(up.name for up in upstreams)
+        self.upstreams = {
+            up.name: up for up in upstreams if profile is None or profile.admits_server(up.name)
+        }
+        self.always = tuple(always)
         self._catalog = catalog
         self.read_only = read_only
         self._lock = anyio.Lock()
         self._stack: AsyncExitStack | None = None
 
     @classmethod
-    def from_file(cls, path: str | Path, catalog: Callable[[], Any], *, read_only: bool = False) -> Router:
+    def from_file(
+        cls,
+        path: str | Path,
+        catalog: Callable[[], Any],
+        *,
+        read_only: bool = False,
+        profile: str | None = None,
+    ) -> Router:
+        """The router of the ``servers.json`` at ``path``, serving its profile ``profile`` (None: every tool); an
+        InvalidArgumentError for an unusable file, or a profile it does not define (naming those it does)."""
         try:
             config = json.loads(Path(path).read_text())
         except OSError as exc:
@@ -286,7 +346,12 @@ class Router:
             ) from exc
         except json.JSONDecodeError as exc:
             raise InvalidArgumentError(f"the upstream config {path} is not valid JSON: {exc}") from exc
-        return cls(load_upstreams(config, str(path)), catalog, read_only=read_only)
+        upstreams = load_upstreams(config, str(path))
+        profiles = Profile.all_in(config, str(path))
+        chosen = Profile.from_config(config, profile, str(path)) if profile is not None else None
+        logger.info("profiles in %s: %s", path, ", ".join(sorted(profiles)) or "none")
+        always = load_always(config, str(path))
+        return cls(upstreams, catalog, read_only=read_only, profile=chosen, always=always)
 
     def catalog_options(self) -> dict[str, Any]:
         """The :class:`hopscout.ToolCatalog` keywords this configuration sets: each server's ``trust``, its
@@ -570,7 +635,74 @@ class Router:
         the catalog counts read-only (:meth:`hopscout.ToolCatalog.is_read_only`: the ``readOnlyHint`` of a
         trusted server, or the server's ``"readOnlyTools"``). ``find_tools`` offers exactly these."""
         up = self.upstreams.get(spec.namespace or "")
-        return up is not None and (not self.read_only or spec.name in up.read_only_names)
+        return (
+            up is not None
+            and (not self.read_only or spec.name in up.read_only_names)
+            and self.in_profile(up.name, spec.name)
+        )
+
+    def offered(self, hit: ToolHit) -> ToolHit | None:
+        """A find_tools ``hit`` as far as this router offers it: its alternatives cut to the tools it offers,
+        and when it does not offer the hit's own tool (its server no longer lists it, or it is outside the
+        profile), the first equivalent tool it does offer leads instead; None when it offers none of them."""
+        members = [member for member in (hit, *hit.alternatives) if self.offers(member.spec)]
+        if not members:
+            return None
+        return dataclasses.replace(members[0], alternatives=tuple(members[1:]))
+
+    def in_profile(self, server: str, name: str) -> bool:
+        """Whether the tool ``name`` of ``server`` is in the profile this router serves (any, without one)."""
+        return self.profile is None or self.profile.admits(server, name)
+
+    def outside_profile(self) -> int:
+        """How many tools the served servers list that the profile's tool globs leave out: a search over the
+        servers asks for this many more, so that ``k`` of the profile's tools come back when that many fit."""
+        if self.profile is None or not self.profile.tools:
+            return 0
+        return sum(
+            1 for up in self.upstreams.values() for name in up.tools if not self.in_profile(up.name, name)
+        )
+
+    def offered_count(self) -> int:
+        """How many tools the router offers now (listed, permitted, in the profile)."""
+        return sum(
+            1
+            for up in self.upstreams.values()
+            for name in up.tools
+            if (not self.read_only or name in up.read_only_names) and self.in_profile(up.name, name)
+        )
+
+    def pinned(self) -> list[str]:
+        """The keys of the tools ``"always"`` pins that the router offers now (listed, permitted, in the
+        profile), sorted: ``tools/list`` shows them beside the meta-tools."""
+        return sorted(
+            f"{up.name}/{name}"
+            for up in self.upstreams.values()
+            for name in up.tools
+            if any(fnmatchcase(f"{up.name}/{name}", glob) for glob in self.always)
+            and (not self.read_only or name in up.read_only_names)
+            and self.in_profile(up.name, name)
+        )
+
+    def servers(self) -> list[dict[str, Any]]:
+        """The servers as :data:`SERVERS_URI` shows them: name, trust, tags, state, and how many of their tools
+        are offered (listed, permitted and in the profile) and held for review. Servers outside the profile are
+        not shown: its agent has no business with them."""
+        return [
+            {
+                "server": up.name,
+                "trust": up.trust,
+                "tags": list(up.tags),
+                "state": "failed" if up.error else "ready" if up.ready.is_set() else "connecting",
+                "tools": sum(
+                    1
+                    for name in up.tools
+                    if (not self.read_only or name in up.read_only_names) and self.in_profile(up.name, name)
+                ),
+                "held": len(up.held),
+            }
+            for up in self.upstreams.values()
+        ]
 
     def offers(self, spec: ToolSpec) -> bool:
         """Whether :meth:`call` would forward the catalog tool ``spec`` now: its server lists it, and permits."""
@@ -583,6 +715,11 @@ class Router:
         hand its name to whichever server lists something like it)."""
         server, sep, name = key.partition("/")
         up = self.upstreams.get(server) if sep else None
+        if self.profile is not None and server in self.configured and not self.in_profile(server, name):
+            raise ToolError(
+                f"{shown(key)} is outside {self.profile.describe()}, the only tools this server offers; "
+                "call find_tools for the tools it holds"
+            )
         if up is not None and name in up.tools:
             return up, up.tools[name]
         if up is not None and name in up.held:
@@ -622,7 +759,7 @@ class Router:
             f"{up.name}/{tool} ({up.trust})"
             for up in ([only] if only else self.upstreams.values())
             for tool in (up.read_only_names if self.read_only else up.tools)
-            if unicodedata.normalize("NFKC", tool).casefold() == wanted
+            if unicodedata.normalize("NFKC", tool).casefold() == wanted and self.in_profile(up.name, tool)
         ]
         return sorted(keys)[:10]
 
@@ -634,18 +771,40 @@ class Router:
             "(HOPSCOUT_READ_ONLY)"
         )
 
-    async def call(self, key: str, arguments: dict[str, Any]) -> CallToolResult:
-        """Forward a call to the tool listed under exactly ``key``, within its server's ``callTimeout``. Waits
-        (at most :data:`READY_TIMEOUT`, and no longer than the server's ``timeout``) only for the server it names."""
+    async def wait_for(self, key: str) -> None:
+        """Wait (at most :data:`READY_TIMEOUT`, and no longer than its ``timeout``) only for the server ``key``
+        names, and take in reviews of its held tools."""
         named = self.upstreams.get(key.partition("/")[0])
         if named is not None:
             with anyio.move_on_after(READY_TIMEOUT):
                 await named.ready.wait()
             if named.held:
                 await self.sync_reviews()
+
+    async def wait_pinned(self) -> None:
+        """Wait (as :meth:`wait_for`) for the servers whose tools ``"always"`` may pin: ``tools/list`` shows them."""
+        for up in self.upstreams.values():
+            if any(fnmatchcase(up.name, glob.partition("/")[0]) for glob in self.always):
+                await self.wait_for(f"{up.name}/")
+
+    def pinned_key(self, mcp_name: str) -> str | None:
+        """The key of the pinned tool listed as ``mcp_name`` (:func:`pinned_name`), if one is offered now."""
+        keys = {pinned_name(key): key for key in self.pinned()}
+        return keys.get(mcp_name)
+
+    def lookup(self, key: str) -> tuple[Upstream, Tool]:
+        """The tool :meth:`call` would forward for ``key``, and its server; a ToolError saying why not (not an
+        exact key listed now, held for review, outside the profile, not read-only in read-only mode)."""
         up, tool = self._resolve(key)
         if self.read_only and tool.name not in up.read_only_names:
             raise self._not_read_only(up, tool.name)
+        return up, tool
+
+    async def call(self, key: str, arguments: dict[str, Any]) -> CallToolResult:
+        """Forward a call to the tool listed under exactly ``key``, within its server's ``callTimeout``. Waits
+        (at most :data:`READY_TIMEOUT`, and no longer than the server's ``timeout``) only for the server it names."""
+        await self.wait_for(key)
+        up, tool = self.lookup(key)
         client = up.client
         if client is None:
             raise ToolError(f"upstream {up.name!r} is not connected ({up.error or 'it closed'})")

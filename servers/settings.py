@@ -108,6 +108,11 @@ class ServerSettings(BaseSettings):
         description="Router mode: a JSON file of upstream MCP servers "
         "(`mcpServers` format) whose tools `find_tools` indexes and `call_tool` calls.",
     )
+    profile: str | None = Field(
+        default=None,
+        description="Router mode: serve only this profile of the upstream file's `profiles` (servers, tool "
+        "globs, tags): find_tools, describe_tool and call_tool see no tool outside it.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING", description="Level of the server's log, written to stderr."
     )
@@ -170,6 +175,15 @@ class ServerSettings(BaseSettings):
                 "path (e.g. https://app.example.com), comma-separated"
             )
         return origins
+
+    @model_validator(mode="after")
+    def _check_profile(self) -> ServerSettings:
+        if self.profile is not None and self.upstream is None:
+            raise ValueError(
+                f"HOPSCOUT_PROFILE ({self.profile!r}) selects tools of the upstream servers: it needs router mode, "
+                "HOPSCOUT_UPSTREAM (--upstream servers.json)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_http(self) -> ServerSettings:

@@ -96,7 +96,9 @@ async def test_router_find_call_and_list_changed(tmp_path: Path) -> None:
                 await client.call_tool("find_tools", {"request": "weather forecast for a city", "k": 3})
             )
             assert found["tools"][0]["name"] == "weather/get_forecast"
-            assert found["tools"][0]["input_schema"]["required"] == ["city"]
+            assert found["tools"][0]["input_schema"] is None  # lazy: the schema is one describe_tool away
+            described = _data(await client.call_tool("describe_tool", {"name": "weather/get_forecast"}))
+            assert described["input_schema"]["required"] == ["city"]
             assert found["tools"][0]["annotations"] == {"title": "Weather forecast", "readOnlyHint": True}
             called = await client.call_tool(
                 "call_tool", {"name": found["tools"][0]["name"], "arguments": {"city": "Paris", "days": 2}}
@@ -303,7 +305,11 @@ async def test_router_with_sdk_v1_upstreams_and_quiet_logs(tmp_path: Path) -> No
     )
     try:
         async with Client(stdio_params(tmp_path / "home", "--upstream", str(config))) as client:
-            found = _data(await client.call_tool("find_tools", {"request": "show my agenda for a date"}))
+            found = _data(
+                await client.call_tool(
+                    "find_tools", {"request": "show my agenda for a date", "schemas": True}
+                )
+            )
             assert found["note"] is None  # no upstream failed
             top = found["tools"][0]
             assert top["name"] == "calendar/list_events" and top["input_schema"]["required"] == ["day"]
