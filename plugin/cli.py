@@ -724,6 +724,12 @@ def bench(
         help="Collection sizes for the two-process run on a `chroma run` server ('' skips it).",
     ),
     catchup_added: int = typer.Option(10_000, "--catchup-added", help="Chunks process A adds in that run."),
+    tools: str = typer.Option(
+        "",
+        "--tools",
+        help="Comma-separated tool-catalog sizes: bench find_tools and registration over pooled real tools "
+        "(DATA/tools) instead of the growth run.",
+    ),
     data: Path = typer.Option(
         Path("../shared/data"), "--data", help="Folder of evaluation sets to draw texts from."
     ),
@@ -731,7 +737,9 @@ def bench(
     as_json: bool = JsonOpt,
 ) -> None:
     """Growth (build, search p50/p95 per mode, memory, disk per size), ingest throughput, and a second process's
-    catch-up on a Chroma server; latency as ratios to the raw encoder measured in the same run."""
+    catch-up on a Chroma server; latency as ratios to the raw encoder measured in the same run. With --tools:
+    find_tools p50/p95 per catalog size beside the plain hybrid search and the query encode, and registration
+    time per 1,000 tools."""
     from .bench import format_bench, run_bench
 
     def sizes_of(text: str, option: str) -> list[int]:
@@ -746,6 +754,18 @@ def bench(
         return values
 
     base = _settings(home)
+    if tools.strip():
+        from .bench.tools_bench import format_tool_bench, run_tool_bench
+
+        tool_report = run_tool_bench(
+            base.home / "bench",
+            data,
+            sizes_of(tools, "--tools"),
+            queries,
+            log=lambda m: typer.echo(m, err=True),
+        )
+        typer.echo(json.dumps(tool_report, indent=2) if as_json else format_tool_bench(tool_report))
+        return
     report = run_bench(
         base.home / "bench",
         data,

@@ -270,7 +270,8 @@ def keep_shadows_below(ranking: Ranking, req: ToolRequest) -> Ranking:
     if not req.defend or not req.snap.shadows:
         return ranking
     out = dict(ranking)
-    for key, originals in req.snap.shadows.items():
+    for key in ranking.keys() & req.snap.shadows.keys():  # the ranking's shadows only: catalogs hold thousands
+        originals = req.snap.shadows[key]
         present = [ranking[o].score for o in originals if o in ranking]
         if key in out and present and not out[key].named and out[key].score >= min(present):
             out[key] = out[key]._replace(score=float(np.nextafter(min(present), -np.inf)))
