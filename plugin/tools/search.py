@@ -13,6 +13,7 @@ The numbers (README, "Tool retrieval") were measured on MetaTool with recorded v
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -26,7 +27,7 @@ from ..keys import TOOL_VIEW
 from ..settings import Settings
 from . import grouping, guard, hubness
 from .documents import VIEW_REQUEST, VIEW_TOOL
-from .names import NAMED_ORDER, WHOLE_BONUS, name_matches
+from .names import NAMED_ORDER, PARTIAL_BONUS, WHOLE_BONUS, name_matches
 from .planning import Plan
 from .policy import TrustPolicy
 from .probes import CatalogProbes, RequestLog
@@ -52,6 +53,7 @@ HUB_PRIOR = 0.05
 # 0.5 points. With no vouched tool (a router of untrusted servers only) every tool keeps HUB_PRIOR.
 UNTRUSTED_HUB_PRIOR = 0.25
 
+_IDENTIFIER = re.compile(r"[_.-]|[a-z][A-Z]")  # a separator inside a word, or camelCase
 ToolScores = dict[str, float]  # one query's tools: key → score
 
 
@@ -196,8 +198,10 @@ def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
     top = max((s.score for s in ranking.values()), default=0.0)
     request = req.plan.queries[0].strip()
     named = name_matches(request, req.snap.specs, req.snap.by_name, req.snap.names)
-    # a request that is a tool's name letter for letter was typed for that tool: an unflagged untrusted tool so
-    # named leads too, unless a vouched tool answers to the name (then the vouched one does)
+    # a request that is a tool's name letter for letter, or a part of one written as an identifier
+    # ("forecastToday", "forecast_today": no one writes a sentence so), was typed for that tool: an unflagged
+    # untrusted tool so named leads too, unless a vouched tool answers to the name (then the vouched one does)
+    as_name = " " not in request and bool(_IDENTIFIER.search(request))
     typed = not any(
         m.bonus == WHOLE_BONUS and req.policy.vouched(req.snap.specs[k]) and req.allowed(req.snap.specs[k])
         for k, m in named.items()
@@ -214,7 +218,11 @@ def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
             match.exact_key
             or not req.defend
             or (req.policy.vouched(spec) and not req.snap.text_flags.get(key))
-            or (typed and request == spec.name and not req.snap.text_flags.get(key))
+            or (
+                typed
+                and (request == spec.name or (as_name and match.bonus >= PARTIAL_BONUS))
+                and not req.snap.text_flags.get(key)
+            )
         ):
             out[key] = Scored(top + match.bonus + NAMED_ORDER * own, source, named=match.exact_key)
         elif key in out:
@@ -270,7 +278,9 @@ def keep_shadows_below(ranking: Ranking, req: ToolRequest) -> Ranking:
     if not req.defend or not req.snap.shadows:
         return ranking
     out = dict(ranking)
-    for key in ranking.keys() & req.snap.shadows.keys():  # the ranking's shadows only: catalogs hold thousands
+    for key in (
+        ranking.keys() & req.snap.shadows.keys()
+    ):  # the ranking's shadows only: catalogs hold thousands
         originals = req.snap.shadows[key]
         present = [ranking[o].score for o in originals if o in ranking]
         if key in out and present and not out[key].named and out[key].score >= min(present):
