@@ -91,6 +91,8 @@ def test_a_generic_tool_ranks_lower_with_the_prior_and_no_real_tool_is_a_hub(
     catalog.register([{"name": "everything_helper", "description": HUB_TEXT}], namespace="generic")
     requests = list(metatool.queries.values())[: 4 * FIRST_MEASURE]
     catalog.find_tools_batch(requests, k=5, generate=False)  # the catalog's own requests: the probes
+    catalog.flagged()  # finds the measure due: taken again with the requests, in the background
+    assert catalog.wait_measured(timeout=120)
     assert not [key for key, flags in catalog.flagged().items() if guard.HUB in flags and key != hub]
 
     def places(on: bool) -> list[int]:  # the hub's place in each request's top 30 (30: not in it)

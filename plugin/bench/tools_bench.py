@@ -6,8 +6,9 @@ under further namespaces past the real ones) registered server by server through
 the catalog and measures hubness, twins and groups once per snapshot); the in-memory BM25 snapshot's build
 (20K+ documents); then MetaTool's requests, each timed three ways one after the other, so load on the machine
 hits all three alike: the query encode alone, the core's plain hybrid search over the same collection (the
-baseline), and ``find_tools`` (query encode included). Calls past 5x the size's p50 are counted: the catalog
-measures hubness again as requests are logged (at 50, 100, 200, ... of them), inside the timed loop."""
+baseline), and ``find_tools`` (query encode included). Calls past 5x the size's p50 are counted as spikes
+(the catalog measures hubness again as requests are logged, at 50, 100, 200, ... of them, in the background:
+a spike left is that work competing for the cores)."""
 
 from __future__ import annotations
 
@@ -181,7 +182,7 @@ def format_tool_bench(report: dict[str, Any]) -> str:
         "writes (reads the catalog, measures hubness, twins and groups); bm25: the in-memory BM25 snapshot's build; "
         "p50/p95 in ms over MetaTool's requests, query encode included, each request timed as encode alone, "
         "hybrid search and find_tools in turn; spikes: find_tools calls past 5x its p50 (hubness measured again "
-        "as requests are logged)"
+        "in the background as requests are logged)"
     )
     for row in report["sizes"].values():
         if row["flagged"]:

@@ -160,6 +160,7 @@ def _top1(catalog: ToolCatalog, texts: Sequence[str], k: int, batch: int) -> lis
         chunk = texts[start : start + batch]
         for result in catalog.find_tools_batch(chunk, k, None, generate=False):
             out.append(result.hits[0].key if result.hits else None)
+        catalog.wait_measured()  # a hubness re-measure the chunk started: in force for the next, not by timing
     return out
 
 

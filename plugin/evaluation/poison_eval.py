@@ -213,6 +213,7 @@ def _find(
             chunk = fold[start : start + 128]
             found = catalog.find_tools_batch([dataset.queries[q] for q in chunk], TOP, generate=False)
             out.update({q: r.keys for q, r in zip(chunk, found)})
+            catalog.wait_measured()  # a hubness re-measure the chunk started: in force for the next, not by timing
     return [out[q] for q in qids]
 
 

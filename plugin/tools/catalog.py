@@ -351,8 +351,16 @@ class ToolCatalog:
             for other, score in grouping.similar(snap, key, k)
         ]
 
+    def wait_measured(self, timeout: float | None = None) -> bool:
+        """Wait for the catalog's hubness measure being taken again in the background (after 50, 100, 200, then
+        every 300 logged requests; requests meanwhile use the last one) and put it in force: call it between
+        batches when figures must not depend on timing (tests, evaluations). False: ``timeout`` passed first."""
+        return self._registry.wait_measured(timeout)
+
     def close(self) -> None:
-        """Nothing to release: the catalog's caches belong to its scout."""
+        """Start no more background measures (one running is dropped, not waited for); the catalog's other
+        caches belong to its scout."""
+        self._registry.close()
 
 
 def _reread(tools: Any) -> Any:

@@ -3,13 +3,19 @@ since), flags, and the write path (register: diff by hash, embed outside the loc
 
 Two locks: ``_lock`` guards the snapshot and the store's documents, held to read or to write, never to embed;
 ``_writing`` lets one register / remove run at a time through all its steps. A request that finds ``_lock``
-held is answered from the last snapshot flagged in full (:meth:`Registry.guarded`)."""
+held is answered from the last snapshot flagged in full (:meth:`Registry.guarded`).
+
+Costs at gateway scale: a register call reads only the stored hashes of the tools it is given
+(:func:`.snapshot.read_stored`), and a catalog read again parses only the tools whose stored hash changed
+(:func:`.snapshot.read_snapshot`'s ``previous``); hubness measured again as requests are logged runs in a
+thread of its own, one at a time, while requests are answered with the last measure."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from ..engine import Engine
 from ..errors import CollectionNotFoundError, ToolCatalogCollectionError
@@ -23,7 +29,7 @@ from .policy import TrustPolicy
 from .probes import read_probes
 from .results import RegisterReport
 from .search import FirstToolScores, probe_hubness
-from .snapshot import Snapshot, read_snapshot
+from .snapshot import Snapshot, StoredTools, judge_ahead, read_snapshot, read_stored
 from .spec import ToolSpec
 
 _log = logging.getLogger("hopscout.tools")
@@ -35,15 +41,30 @@ class Registry:
     """The tools of one catalog collection, read and written under ``policy`` (the catalog's trust); ``probe``
     (the search's first stage) scores the catalog's own probes to find hubs."""
 
-    def __init__(self, engine: Engine, collection: str, policy: TrustPolicy, probe: FirstToolScores) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        collection: str,
+        policy: TrustPolicy,
+        probe: FirstToolScores,
+        *,
+        background: bool = True,
+    ) -> None:
+        """``background=False`` measures hubness again inside the request that finds it due (as the first
+        measure always is): slower requests, but a run whose every request sees the same measures."""
         self._engine = engine
         self.collection = collection
         self.policy = policy
         self.probe = probe
+        self.background = background
         self._snapshot: Snapshot | None = None  # the catalog as last read (None: read it again)
+        self._last_read: Snapshot | None = None  # the same, kept when stale: what a new read reuses
         self._flagged: Snapshot | None = None  # the last one read with its flags: what requests fall back on
         self._lock = threading.RLock()
         self._writing = threading.RLock()
+        self._remeasure: threading.Thread | None = None  # the measure taken again in the background, if any
+        self._remeasured: tuple[Snapshot, Measure] | None = None  # its result, set on the next request
+        self._closed = False
 
     # -- reading ------------------------------------------------------------------------------------
     def load(self, force: bool = False) -> Snapshot:
@@ -61,7 +82,8 @@ class Registry:
             known = self._snapshot
             if not force and known is not None and (known.count, known.version) == (count, version):
                 return known
-            self._snapshot = read_snapshot(index, self.collection, count, version)
+            self._snapshot = read_snapshot(index, self.collection, count, version, previous=self._last_read)
+            self._last_read = self._snapshot
             return self._snapshot
 
     def guarded(self) -> Snapshot:
@@ -70,18 +92,27 @@ class Registry:
         the trust configuration now (:mod:`.shadowing`: twins found with the hubs). While another thread holds
         the catalog (a register writing, or a request reading a changed catalog), the last snapshot flagged in
         full answers: a request never waits behind a registration (only the very first one, with nothing to
-        fall back on, waits)."""
+        fall back on, waits). A snapshot's first measure is taken here, so a new catalog is defended from its
+        first request; measures taken again as requests are logged run in the background (``background``):
+        requests meanwhile see the last one (:meth:`wait_measured` waits for it)."""
         if not self._lock.acquire(blocking=False):
             last = self._flagged
             if last is not None:
                 return last
             self._lock.acquire()
         try:
+            self._set_remeasured()
             snap = self.load()
-            if snap.hubs is None or self.probe.requests.due(snap.hubs_for):
-                snap.hubs = snap.hubs or set()  # for good if the catalog is empty
+            if snap.hubs is None:
+                snap.hubs = set()  # for good if the catalog is empty
                 snap.hubs_for = self.probe.requests.total
                 self._measure(snap)
+            elif self.probe.requests.due(snap.hubs_for) and not self._measuring():
+                snap.hubs_for = self.probe.requests.total
+                if self.background and not self._closed:
+                    self._measure_later(snap)
+                else:
+                    self._measure(snap)
             if snap.clashes_for != self.policy.version:
                 trust = {key: self.policy.trust_of(spec.namespace) for key, spec in snap.specs.items()}
                 snap.clashes = guard.name_clashes(snap.specs.values(), trust)
@@ -96,17 +127,79 @@ class Registry:
     def _measure(self, snap: Snapshot) -> None:
         """The trust-free signals of ``snap``: hubs and CSLS penalties over the requests logged so far and the
         stored views and documents, twins, and when each tool was first stored."""
+        found = self._measured(snap)
+        if found is not None:
+            found.apply(snap)
+
+    def _measured(self, snap: Snapshot) -> Measure | None:
+        """:meth:`_measure`'s signals, not yet set on ``snap`` (None: nothing to measure)."""
         if not snap.specs:
-            return
+            return None
         try:
             index = self._engine.index(self.collection)
         except CollectionNotFoundError:
-            return
+            return None
         probes = read_probes(index, snap, self.probe.requests.recent())
         found = probe_hubness(self.probe, snap, probes)
-        snap.hubs, snap.hub_penalty = set(found.hubs), found.penalty
-        snap.twins = shadowing.twins([snap.specs[key] for key in probes.keys], probes.vectors)
-        snap.first_seen = probes.first_seen
+        return Measure(
+            hubs=set(found.hubs),
+            penalty=found.penalty,
+            twins=shadowing.twins([snap.specs[key] for key in probes.keys], probes.vectors),
+            first_seen=probes.first_seen,
+        )
+
+    def _measuring(self) -> bool:
+        return self._remeasure is not None and self._remeasure.is_alive()
+
+    def _measure_later(self, snap: Snapshot) -> None:
+        """Measure ``snap`` again in a thread of its own (called holding ``_lock``; one at a time)."""
+        thread = threading.Thread(
+            target=self._measure_in_background, args=(snap,), name=f"hopscout-hubness-{self.collection}"
+        )
+        thread.daemon = True  # a process exiting mid-measure does not wait for it
+        self._remeasure = thread
+        thread.start()
+
+    def _measure_in_background(self, snap: Snapshot) -> None:
+        try:
+            found = self._measured(snap)
+        except Exception:  # noqa: BLE001 - a thread's exception reaches no caller: logged; the last measure stays
+            # after close, the store may be closed under the measure: expected, so not a warning
+            log = _log.debug if self._closed else _log.exception
+            log(
+                "tool catalog %r: measuring hubness again failed; the last measure stays",
+                self.collection,
+                exc_info=True,
+            )
+            return
+        if found is not None:
+            with self._lock:
+                if not self._closed:
+                    self._remeasured = snap, found
+
+    def _set_remeasured(self) -> None:
+        """Set a background measure's result on its snapshot, between two requests (called holding ``_lock``):
+        a request, or a batch of them, sees one measure throughout."""
+        if self._remeasured is not None:
+            (snap, found), self._remeasured = self._remeasured, None
+            found.apply(snap)
+
+    def wait_measured(self, timeout: float | None = None) -> bool:
+        """Wait for a measure being taken again in the background, and set it (tests, and evaluations whose
+        figures must not depend on timing: call it between batches of requests); whether none is running now
+        (False: ``timeout`` seconds passed first)."""
+        thread = self._remeasure
+        if thread is not None:
+            thread.join(timeout)
+        with self._lock:
+            self._set_remeasured()
+        return not self._measuring()
+
+    def close(self) -> None:
+        """Start no more background measures and drop the result of one running (it is not waited for: it
+        ends on its own, reading nothing more than a request would)."""
+        self._closed = True
+        self._remeasured = None
 
     # -- writing ------------------------------------------------------------------------------------
     def register(
@@ -126,29 +219,32 @@ class Registry:
             if trust is not None:
                 with self._lock:
                     self.policy.set_trust(namespace, trust)
-            snap = self.load(force=True)
-            added = [s for s in specs if s.key not in snap.hashes]
-            replaced = [s for s in specs if s.key in snap.hashes and snap.hashes[s.key] != indexed_hash(s)]
+            stored = self._stored([s.key for s in specs])
+            added = [s for s in specs if s.key not in stored.hashes]
+            replaced = [
+                s for s in specs if s.key in stored.hashes and stored.hashes[s.key] != indexed_hash(s)
+            ]
             changed = {s.key for s in added + replaced}
             unchanged = [s for s in specs if s.key not in changed]
             new_views = {  # given views that differ from what the tool has now
                 key: texts
                 for key, texts in given.items()
-                if key in changed or snap.view_hashes.get(key) != views_hash(texts)
+                if key in changed or stored.view_hashes.get(key) != views_hash(texts)
             }
             note = None
             if expand is not None:
                 want = [
                     s
                     for s in specs
-                    if s.key not in given and (s.key in changed or s.key not in snap.view_hashes)
+                    if s.key not in given and (s.key in changed or s.key not in stored.view_hashes)
                 ]
                 expansion = expand(want)
                 note = expansion.note
                 new_views.update(expansion.views)
             stale = [s.key for s in replaced]
-            stale_views = [key for key in new_views if key not in changed and key in snap.view_hashes]
+            stale_views = [key for key in new_views if key not in changed and key in stored.view_hashes]
             docs = tool_documents(added + replaced, new_views, {s.key: s for s in specs})
+            judge_ahead(added + replaced)
             if docs.ids or stale or stale_views:
                 self._catalog_index(create=False)  # refuses a collection of documents before any work
             vectors = self._engine.embed(docs.texts) if docs.ids else None  # the long step: no lock held
@@ -165,7 +261,7 @@ class Registry:
                         self._engine.write(
                             index, docs.ids, docs.texts, docs.metadatas, phrases=False, vectors=vectors
                         )
-                self._snapshot = None
+                self._snapshot = None  # read again on next use; _last_read keeps what is unchanged
         return RegisterReport(
             added=tuple(s.key for s in added),
             replaced=tuple(s.key for s in replaced),
@@ -178,14 +274,22 @@ class Registry:
     def remove(self, keys: Sequence[str]) -> int:
         """Delete the tools ``keys`` and their views; how many of them were registered."""
         with self._writing, self._lock:
-            snap = self.load(force=True)
-            present = [k for k in keys if k in snap.specs]
+            present = [k for k in keys if k in self._stored(keys).hashes]
             index = self._catalog_index(create=False)
             if index is not None and keys:  # also an unreadable document under one of these keys (skipped)
                 found = set(index.ids({TOOL_KEY: {"$in": list(keys)}})) | set(index.get(keys))
                 index.delete(sorted(found))
             self._snapshot = None
         return len(present)
+
+    def _stored(self, keys: Sequence[str]) -> StoredTools:
+        """What the store holds of the tools ``keys`` now (their documents only, not the catalog's)."""
+        with self._lock:
+            try:
+                index = self._engine.index(self.collection)
+            except CollectionNotFoundError:
+                return StoredTools({}, {})
+            return read_stored(index, self.collection, keys)
 
     def _catalog_index(self, create: bool) -> CollectionIndex | None:
         """The catalog's index (None if it does not exist and ``create`` is False), marked as a tool catalog:
@@ -208,3 +312,21 @@ class Registry:
             )
         index.update_metadata(**{META_KIND: KIND_TOOLS})
         return index
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What one hubness measure finds of a snapshot (:meth:`Registry._measure`), set on it in one step."""
+
+    hubs: set[str]
+    penalty: dict[str, float]
+    twins: list[tuple[str, str]]
+    first_seen: dict[str, int]
+
+    def apply(self, snap: Snapshot) -> None:
+        snap.hubs, snap.hub_penalty, snap.twins, snap.first_seen = (
+            self.hubs,
+            self.penalty,
+            self.twins,
+            self.first_seen,
+        )

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..index import CollectionIndex
 from ..keys import TOOL_HASH, TOOL_KEY, TOOL_SPEC, TOOL_VIEW, TOOL_VIEWS_HASH
@@ -54,25 +54,30 @@ class Snapshot:
         return flags + (guard.HUB,) if self.hubs and key in self.hubs else flags
 
 
-def read_snapshot(index: CollectionIndex, collection: str, count: int, version: str) -> Snapshot:
+def read_snapshot(
+    index: CollectionIndex, collection: str, count: int, version: str, previous: Snapshot | None = None
+) -> Snapshot:
     """The tool documents of ``index`` as a snapshot (of ``count`` documents at write ``version``): a tool's own
     (:data:`TOOL_VIEW` "tool", its spec readable and filed under its key) and its views (:data:`TOOL_VIEW`
     "request", id ``<key>#r<n>`` of a tool read here); anything else is passed over, with a warning when it is
-    dressed as a tool document."""
+    dressed as a tool document. A tool whose stored hash is the one it had in ``previous`` (an earlier snapshot
+    of the same collection) keeps what ``previous`` parsed and judged of it: a catalog read again after a write
+    parses only what the write changed (the hash is the tool's content hash: the same hash, the same tool)."""
     snap = Snapshot(count=count, version=version, index=index)
     for doc_id, meta in index.metadatas({TOOL_VIEW: VIEW_TOOL}):
-        spec = _stored_spec(collection, doc_id, meta)
-        if spec is None:
+        stored_hash = str(meta.get(TOOL_HASH, ""))
+        shown_spec, flags = _reused(previous, doc_id, stored_hash) or _read(collection, doc_id, meta)
+        if shown_spec is None:
             continue
-        snap.specs[spec.key] = _exposure(spec).spec  # as an agent is shown it: text clean, schema capped
-        snap.hashes[spec.key] = str(meta.get(TOOL_HASH, ""))
+        tool = shown_spec.key
+        snap.specs[tool] = shown_spec  # as an agent is shown it: text clean, schema capped
+        snap.hashes[tool] = stored_hash
         # meta[TOOL_TRUST], written before trust became configuration, is never read
-        for form in {name_form(spec.name), name_form(spec.key), name_form(split_name(spec.name))}:
-            snap.by_name.setdefault(form, []).append(spec.key)
-        flags = _text_flags(spec)
+        for form in {name_form(shown_spec.name), name_form(tool), name_form(split_name(shown_spec.name))}:
+            snap.by_name.setdefault(form, []).append(tool)
         if flags:
-            snap.text_flags[spec.key] = flags
-    for doc_id, meta in index.metadatas({TOOL_VIEW: VIEW_REQUEST}):
+            snap.text_flags[tool] = flags
+    for doc_id, meta in _views(index, None):
         key = meta.get(TOOL_KEY)
         if not isinstance(key, str) or not is_view_id(doc_id, key):
             _log.warning(
@@ -87,6 +92,67 @@ def read_snapshot(index: CollectionIndex, collection: str, count: int, version: 
         snap.view_hashes[key] = str(meta.get(TOOL_VIEWS_HASH, ""))
     snap.names = NameIndex(snap.specs.values())
     return snap
+
+
+class StoredTools(NamedTuple):
+    """What the catalog stores of some tools: their hashes (readable tools only, as a snapshot reads them) and,
+    for those with views, what their views are."""
+
+    hashes: dict[str, str]
+    view_hashes: dict[str, str]
+
+
+def read_stored(index: CollectionIndex, collection: str, keys: Sequence[str]) -> StoredTools:
+    """The stored hashes of the tools ``keys`` and of their views, read as :func:`read_snapshot` reads them but
+    from those tools' documents only: what a register call diffs against costs the tools in the call, not the
+    catalog."""
+    hashes: dict[str, str] = {}
+    for doc_id, doc in index.get(sorted(set(keys))).items():
+        if (
+            doc.metadata.get(TOOL_VIEW) == VIEW_TOOL
+            and _stored_spec(collection, doc_id, doc.metadata) is not None
+        ):
+            hashes[doc_id] = str(doc.metadata.get(TOOL_HASH, ""))
+    view_hashes = {
+        str(meta[TOOL_KEY]): str(meta.get(TOOL_VIEWS_HASH, ""))
+        for doc_id, meta in _views(index, sorted(hashes))
+        if meta.get(TOOL_KEY) in hashes and is_view_id(doc_id, str(meta[TOOL_KEY]))
+    }
+    return StoredTools(hashes, view_hashes)
+
+
+_KEYS_PER_FILTER = 500  # keys per "$in" filter: a register call of thousands of tools reads them in parts
+
+
+def _views(index: CollectionIndex, keys: Sequence[str] | None) -> list[tuple[str, dict[str, Any]]]:
+    """``(id, metadata)`` of the views of the tools ``keys`` (None: of every tool)."""
+    if keys is None:
+        return index.metadatas({TOOL_VIEW: VIEW_REQUEST})
+    return [
+        row
+        for at in range(0, len(keys), _KEYS_PER_FILTER)
+        for row in index.metadatas(
+            {"$and": [{TOOL_VIEW: VIEW_REQUEST}, {TOOL_KEY: {"$in": list(keys[at : at + _KEYS_PER_FILTER])}}]}
+        )
+    ]
+
+
+_Read = tuple[ToolSpec | None, tuple[str, ...]]  # a tool as shown, and its text's flags (None: unreadable)
+
+
+def _reused(previous: Snapshot | None, doc_id: str, stored_hash: str) -> _Read | None:
+    """The tool ``doc_id`` as ``previous`` read it, when its stored hash is unchanged since (None: read it)."""
+    if previous is None or not stored_hash or previous.hashes.get(doc_id) != stored_hash:
+        return None
+    spec = previous.specs.get(doc_id)
+    return (spec, previous.text_flags.get(doc_id, ())) if spec is not None else None
+
+
+def _read(collection: str, doc_id: str, meta: Mapping[str, Any]) -> _Read:
+    spec = _stored_spec(collection, doc_id, meta)
+    if spec is None:
+        return None, ()
+    return _exposure(spec).spec, _text_flags(spec)
 
 
 def _stored_spec(collection: str, doc_id: str, meta: Mapping[str, Any]) -> ToolSpec | None:
@@ -110,6 +176,14 @@ def _text_flags(spec: ToolSpec) -> tuple[str, ...]:
     """What reads as hostile in anything of the tool an agent reads (:func:`hopscout.tools.exposure.judge`):
     its description, orders in any of its strings, invisible characters, look-alike letters, a capped schema."""
     return _exposure(spec).flags
+
+
+def judge_ahead(specs: Iterable[ToolSpec]) -> None:
+    """Judge the tools being written now (:func:`hopscout.tools.exposure.judge`, cached by content hash), so
+    the catalog's next read finds them judged: the cost is paid by the register call that brings them, not by
+    the first request after it."""
+    for spec in specs:
+        _exposure(spec)
 
 
 # By the stored tool's content hash: a catalog read again judges only what changed.

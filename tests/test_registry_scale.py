@@ -1,0 +1,221 @@
+"""The registry at gateway scale, on a real store: a register call reads what the store holds of its own tools
+only, a catalog read again parses only what changed (while removed and changed tools, also another writer's,
+show), and hubness measured again as requests are logged runs in the background without holding requests up."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hopscout import Scout, Settings
+from hopscout.embedders import SentenceTransformerEmbedder
+from hopscout.scout import engine_of
+from hopscout.tools import ToolCatalog, intake, registry, snapshot
+from hopscout.tools.policy import TrustPolicy
+from hopscout.tools.probes import FIRST_MEASURE
+from hopscout.tools.registry import Registry
+from hopscout.tools.search import FirstToolScores
+from hopscout.tools.spec import ToolSpec
+
+TOPICS = ["weather", "flights", "hotels", "stocks", "recipes", "music", "maps", "news", "email", "files"]
+N = 20  # tools in the catalog before the call under test
+
+
+def tools(n: int, start: int = 0) -> list[dict[str, object]]:
+    return [
+        {
+            "name": f"tool_{i}",
+            "description": f"Look up {TOPICS[i % len(TOPICS)]} data, variant {i}.",
+            "inputSchema": {"type": "object", "properties": {"q": {"type": "string"}}},
+        }
+        for i in range(start, start + n)
+    ]
+
+
+@pytest.fixture
+def scout(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[Scout]:
+    with Scout(Settings(home=tmp_path / "home"), embedder=embedder) as made:
+        yield made
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the stored tools the snapshot module parses (its ``to_spec`` calls), in order."""
+    seen: list[str] = []
+    real = snapshot.to_spec
+
+    def counting(spec: ToolSpec) -> ToolSpec:
+        seen.append(spec.name)
+        return real(spec)
+
+    monkeypatch.setattr(snapshot, "to_spec", counting)
+    return seen
+
+
+def test_registering_one_tool_parses_none_of_the_catalog_and_the_read_after_only_it(
+    scout: Scout, parses: list[str]
+) -> None:
+    catalog = ToolCatalog(scout, collection="scale")
+    catalog.register(tools(N), namespace="a")
+    assert len(catalog) == N
+    parses.clear()
+    report = catalog.register(tools(1, start=N), namespace="b")
+    assert report.added == ("b/tool_20",)
+    assert parses == []  # the new tool has no stored document: nothing of the catalog is read
+    assert len(catalog) == N + 1
+    assert parses == ["tool_20"]  # the read after the write parses the one tool it added
+
+
+def test_tools_are_judged_by_the_register_call_that_brings_them_not_by_the_first_request(
+    scout: Scout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    judged: list[str] = []
+    real = snapshot.judge
+    monkeypatch.setattr(snapshot, "judge", lambda spec: (judged.append(spec.name), real(spec))[1])
+    catalog = ToolCatalog(scout, collection="scale")
+    catalog.register(tools(3, start=100), namespace="c")
+    assert sorted(judged) == ["tool_100", "tool_101", "tool_102"]
+    judged.clear()
+    assert catalog.find_tools("look up weather data", k=1, generate=False).hits
+    assert judged == []
+
+
+def test_a_register_call_reads_the_stored_hashes_of_its_own_tools_only(
+    scout: Scout, parses: list[str]
+) -> None:
+    catalog = ToolCatalog(scout, collection="scale")
+    catalog.register(tools(N), namespace="a")
+    parses.clear()
+    report = catalog.register(tools(2, start=3), namespace="a")  # two tools already stored, unchanged
+    assert report.unchanged == ("a/tool_3", "a/tool_4") and not report.added and not report.replaced
+    assert sorted(parses) == ["tool_3", "tool_4"]
+
+
+def test_changed_and_removed_tools_show_also_when_another_catalog_writes_them(
+    scout: Scout, parses: list[str]
+) -> None:
+    catalog = ToolCatalog(scout, collection="scale")
+    other = ToolCatalog(scout, collection="scale")  # a second writer, with a registry of its own
+    catalog.register(tools(N), namespace="a")
+    assert len(catalog) == N and len(other) == N
+    changed = tools(1, start=5)
+    changed[0]["description"] = "Convert between currencies at today's rate."
+    assert other.register(changed, namespace="a").replaced == ("a/tool_5",)
+    assert other.remove(["tool_7", "tool_8"], namespace="a") == 2
+    parses.clear()
+    assert catalog.get("a/tool_5").description == "Convert between currencies at today's rate."
+    keys = {spec.key for spec in catalog.tools()}
+    assert len(keys) == N - 2 and not keys & {"a/tool_7", "a/tool_8"}
+    assert parses == ["tool_5"]  # only the changed tool was parsed again
+    assert catalog.find_tools("currency exchange rate", k=1, generate=False).hits[0].key == "a/tool_5"
+
+
+class SlowMeasure:
+    """``probe_hubness`` that, once armed, holds each call until released (or raises): a measure that takes
+    as long as the test wants."""
+
+    def __init__(self, real: Callable[..., Any]) -> None:
+        self.real = real
+        self.armed = False
+        self.fail = False
+        self.calls = 0
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls += 1
+        if self.armed:
+            self.started.set()
+            assert self.release.wait(30), "the test never released the measure"
+            if self.fail:
+                raise RuntimeError("probe store went away")
+        return self.real(*args)
+
+
+@pytest.fixture
+def slow(monkeypatch: pytest.MonkeyPatch) -> SlowMeasure:
+    made = SlowMeasure(registry.probe_hubness)
+    monkeypatch.setattr(registry, "probe_hubness", made)
+    return made
+
+
+def registry_of(scout: Scout) -> Registry:
+    engine = engine_of(scout)
+    made = Registry(engine, "scale", TrustPolicy(None, None), FirstToolScores(engine, "scale"))
+    made.register(intake.read_tools(tools(N), "a", "scale"), {}, expand=None, namespace="a", trust=None)
+    return made
+
+
+def log_requests(reg: Registry, n: int) -> None:
+    snap = reg.guarded()
+    reg.probe([f"{TOPICS[i % len(TOPICS)]} request {i}" for i in range(n)], 5, None, snap)
+
+
+def test_a_measure_taken_again_runs_in_the_background_and_requests_see_the_last_one(
+    scout: Scout, slow: SlowMeasure
+) -> None:
+    reg = registry_of(scout)
+    first = reg.guarded()  # the first measure: taken in the request, before it is answered
+    assert slow.calls == 1 and first.hubs is not None and first.hubs_for == 0
+    log_requests(reg, FIRST_MEASURE)
+    slow.armed = True
+    penalty = first.hub_penalty
+    due = reg.guarded()  # finds the measure due: starts it and answers at once
+    assert slow.started.wait(10)
+    assert due is first and due.hub_penalty is penalty  # the last measure, while the new one runs
+    assert not reg.wait_measured(timeout=0.05)  # still running
+    assert reg.guarded() is first and slow.calls == 2  # one at a time: no second measure started
+    slow.release.set()
+    assert reg.wait_measured(timeout=30)
+    assert first.hubs_for == FIRST_MEASURE and first.hub_penalty is not penalty  # the new measure, set
+    reg.close()
+
+
+def test_a_failed_measure_is_logged_and_the_last_one_stays(
+    scout: Scout, slow: SlowMeasure, caplog: pytest.LogCaptureFixture
+) -> None:
+    reg = registry_of(scout)
+    first = reg.guarded()
+    penalty = first.hub_penalty
+    log_requests(reg, FIRST_MEASURE)
+    slow.armed = slow.fail = True
+    slow.release.set()
+    with caplog.at_level(logging.ERROR, logger="hopscout.tools"):
+        reg.guarded()
+        assert reg.wait_measured(timeout=30)
+    assert any("measuring hubness again failed" in r.getMessage() and r.exc_info for r in caplog.records)
+    assert first.hub_penalty is penalty
+
+
+def test_close_does_not_wait_for_a_running_measure_and_drops_it(scout: Scout, slow: SlowMeasure) -> None:
+    reg = registry_of(scout)
+    first = reg.guarded()
+    penalty = first.hub_penalty
+    log_requests(reg, FIRST_MEASURE)
+    slow.armed = True
+    reg.guarded()
+    assert slow.started.wait(10)
+    closing = threading.Thread(target=reg.close)
+    closing.start()
+    closing.join(2)
+    assert not closing.is_alive()  # returned while the measure is still held
+    slow.release.set()
+    assert reg.wait_measured(timeout=30)
+    assert first.hub_penalty is penalty  # its result dropped
+
+
+def test_without_background_the_measure_is_taken_in_the_request(scout: Scout, slow: SlowMeasure) -> None:
+    engine = engine_of(scout)
+    reg = Registry(
+        engine, "scale", TrustPolicy(None, None), FirstToolScores(engine, "scale"), background=False
+    )
+    reg.register(intake.read_tools(tools(N), "a", "scale"), {}, expand=None, namespace="a", trust=None)
+    first = reg.guarded()
+    penalty = first.hub_penalty
+    log_requests(reg, FIRST_MEASURE)
+    assert reg.guarded().hub_penalty is not penalty and first.hubs_for == FIRST_MEASURE and slow.calls == 2
