@@ -9,17 +9,14 @@ every copy as a copy: the bench says how many tools are copies beside its figure
 from __future__ import annotations
 
 import hashlib
-import json
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidArgumentError, UnreadableFileError
+from ..errors import InvalidArgumentError
+from ..tools.corpus import corpus_servers
 
-Tool = dict[str, Any]
-_NAMESPACE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")  # "Ant Design" → "Ant-Design"
+Tool = dict[str, Any]  # a tool as its server lists it
 
 
 @dataclass(frozen=True)
@@ -52,39 +49,8 @@ def real_servers(tools_dir: Path, first: str = "metatool") -> list[tuple[str, li
         if digest in seen:
             continue
         seen.add(digest)
-        out.extend(_servers(folder, raw.decode("utf-8")))
+        out.extend(corpus_servers(folder).items())
     return out
-
-
-def _servers(folder: Path, text: str) -> list[tuple[str, list[Tool]]]:
-    servers: dict[str, dict[str, Tool]] = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-            doc_id = str(doc["_id"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UnreadableFileError(
-                f"{folder / 'corpus.jsonl'}:{n}: expected a corpus row with an _id: {exc}"
-            ) from exc
-        meta = doc.get("metadata") or {}
-        server = _NAMESPACE_UNSAFE.sub("-", str(meta.get("server") or folder.name)).strip("-") or "tools"
-        tool = _tool(doc_id, doc, meta)
-        servers.setdefault(server, {}).setdefault(str(tool["name"]), tool)
-    return [(server, list(tools.values())) for server, tools in servers.items()]
-
-
-def _tool(doc_id: str, doc: Mapping[str, Any], meta: Mapping[str, Any]) -> Tool:
-    """The tool as its set lists it: its schema (named by the corpus id when it has no ``name``), MetaTool's
-    description, else the corpus text past the name line as its description."""
-    schema = meta.get("schema")
-    if isinstance(schema, Mapping):
-        return {**schema, "name": schema.get("name") or doc_id}
-    if isinstance(meta.get("description"), str):
-        return {"name": doc_id, "description": meta["description"]}
-    lines = [line for line in str(doc.get("text") or "").splitlines() if line.strip()]
-    return {"name": doc_id, "description": " ".join(lines[1:] if lines[:1] == [doc_id] else lines)}
 
 
 def pooled_catalog(real: list[tuple[str, list[Tool]]], size: int) -> PooledCatalog:

@@ -39,7 +39,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -56,6 +55,7 @@ from ..retrieval import SearchOptions
 from ..scout import Scout, engine_of
 from ..settings import SearchMode
 from ..tools.catalog import ToolCatalog
+from ..tools.corpus import corpus_servers, parse_text
 from ..tools.documents import VIEW_TOOL
 from ..tools.spec import ToolSpec, to_spec
 from .attacks import VARIANTS
@@ -89,68 +89,18 @@ def dataset_specs(dataset: Dataset) -> list[ToolSpec]:
         elif isinstance(meta.get("description"), str):
             specs.append(to_spec({"name": doc_id, "description": meta["description"]}))
         else:
-            specs.append(to_spec({"name": doc_id, **_parse_text(doc.get("text") or "", doc_id)}))
+            specs.append(to_spec({"name": doc_id, **parse_text(doc.get("text") or "", doc_id)}))
     return specs
-
-
-def _parse_text(text: str, name: str) -> dict[str, Any]:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if lines and lines[0] == name:
-        lines = lines[1:]
-    description, props = [], {}
-    in_params = False
-    for line in lines:
-        if line == "Parameters:":
-            in_params = True
-        elif in_params and line.startswith("- "):
-            head, _, desc = line[2:].partition(": ")
-            pname = head.split(" (")[0].strip()
-            props[pname] = {"description": desc.strip()}
-        else:
-            description.append(line)
-    return {"description": " ".join(description), "inputSchema": {"type": "object", "properties": props}}
 
 
 def catalog_collection(dataset: Dataset, suffix: str = "") -> str:
     return f"evaltools-{dataset.fingerprint}{suffix}"
 
 
-_NAMESPACE_UNSAFE = re.compile(
-    r"[^A-Za-z0-9_.-]+"
-)  # a server's name as a namespace ("Ant Design" → "Ant-Design")
-
-
 def extra_tool_servers(folder: str | Path) -> dict[str, list[dict[str, Any]]]:
-    """The tools of a tool set's ``corpus.jsonl`` (no queries needed), by server: ``metadata.server`` (else the
-    folder's name; runs of characters a namespace cannot hold become ``-``), each tool as its server listed it (``metadata.schema``) or as :func:`dataset_specs` reads
-    it; a name a server lists twice is kept once."""
-    path = Path(folder) / "corpus.jsonl"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise UnreadableFileError(f"cannot read {path}: {exc}") from exc
-    servers: dict[str, dict[str, dict[str, Any]]] = {}
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-            doc_id = str(doc["_id"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UnreadableFileError(f"{path}:{n}: expected a corpus row with an _id: {exc}") from exc
-        meta = doc.get("metadata") or {}
-        server = (
-            _NAMESPACE_UNSAFE.sub("-", str(meta.get("server") or Path(folder).name)).strip("-") or "extra"
-        )
-        schema = meta.get("schema")
-        if isinstance(schema, Mapping) and schema.get("name"):
-            tool = dict(schema)
-        elif isinstance(meta.get("description"), str):
-            tool = {"name": doc_id, "description": meta["description"]}
-        else:
-            tool = {"name": doc_id, **_parse_text(doc.get("text") or "", doc_id)}
-        servers.setdefault(server, {}).setdefault(str(tool["name"]), tool)
-    return {server: list(tools.values()) for server, tools in servers.items()}
+    """The tools of a tool set's ``corpus.jsonl`` (no queries needed), by server
+    (:func:`hopscout.tools.corpus.corpus_servers`)."""
+    return corpus_servers(folder)
 
 
 def _extra_suffix(folders: Sequence[str | Path]) -> str:
