@@ -202,6 +202,9 @@ def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
     # ("forecastToday", "forecast_today": no one writes a sentence so), was typed for that tool: an unflagged
     # untrusted tool so named leads too, unless a vouched tool answers to the name (then the vouched one does)
     as_name = " " not in request and bool(_IDENTIFIER.search(request))
+    spelled = any(
+        req.snap.specs[k].name == request for k in named
+    )  # then only that spelling is the one typed
     typed = not any(
         m.bonus == WHOLE_BONUS and req.policy.vouched(req.snap.specs[k]) and req.allowed(req.snap.specs[k])
         for k, m in named.items()
@@ -220,7 +223,7 @@ def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
             or (req.policy.vouched(spec) and not req.snap.text_flags.get(key))
             or (
                 typed
-                and (request == spec.name or (as_name and match.bonus >= PARTIAL_BONUS))
+                and (request == spec.name or (as_name and not spelled and match.bonus >= PARTIAL_BONUS))
                 and not req.snap.text_flags.get(key)
             )
         ):
