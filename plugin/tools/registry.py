@@ -112,7 +112,7 @@ class Registry:
                 if self.background and not self._closed:
                     self._measure_later(snap)
                 else:
-                    self._measure(snap)
+                    self._measure(snap, again=True)
             if snap.clashes_for != self.policy.version:
                 trust = {key: self.policy.trust_of(spec.namespace) for key, spec in snap.specs.items()}
                 snap.clashes = guard.name_clashes(snap.specs.values(), trust)
@@ -124,15 +124,16 @@ class Registry:
         finally:
             self._lock.release()
 
-    def _measure(self, snap: Snapshot) -> None:
+    def _measure(self, snap: Snapshot, again: bool = False) -> None:
         """The trust-free signals of ``snap``: hubs and CSLS penalties over the requests logged so far and the
         stored views and documents, twins, and when each tool was first stored."""
-        found = self._measured(snap)
+        found = self._measured(snap, again)
         if found is not None:
             found.apply(snap)
 
-    def _measured(self, snap: Snapshot) -> Measure | None:
-        """:meth:`_measure`'s signals, not yet set on ``snap`` (None: nothing to measure)."""
+    def _measured(self, snap: Snapshot, again: bool = False) -> Measure | None:
+        """:meth:`_measure`'s signals, not yet set on ``snap`` (None: nothing to measure). Twins depend on the
+        snapshot's tools alone: a measure taken ``again`` keeps them rather than pair every tool again."""
         if not snap.specs:
             return None
         try:
@@ -144,7 +145,11 @@ class Registry:
         return Measure(
             hubs=set(found.hubs),
             penalty=found.penalty,
-            twins=shadowing.twins([snap.specs[key] for key in probes.keys], probes.vectors),
+            twins=(
+                snap.twins
+                if again
+                else shadowing.twins([snap.specs[key] for key in probes.keys], probes.vectors)
+            ),
             first_seen=probes.first_seen,
         )
 
@@ -162,7 +167,7 @@ class Registry:
 
     def _measure_in_background(self, snap: Snapshot) -> None:
         try:
-            found = self._measured(snap)
+            found = self._measured(snap, again=True)
         except Exception:  # noqa: BLE001 - a thread's exception reaches no caller: logged; the last measure stays
             # after close, the store may be closed under the measure: expected, so not a warning
             log = _log.debug if self._closed else _log.exception
