@@ -17,8 +17,10 @@ keys it might mean, never sent to another server. A server's name follows the ca
 (:func:`hopscout.namespace_problem`); a tool's name must keep to the MCP specification's characters
 ``A-Z a-z 0-9 _ . -``, at most 128 (:func:`hopscout.tool_name_problem` with ``strict=True``: no ``/``, ``#``,
 look-alike letters or slashes, invisible or bidirectional characters). A tool that breaks it, or that the catalog
-refuses (an over-long description, a malformed schema), is skipped with a warning naming server, tool and why;
-the server's other tools are indexed.
+refuses (an over-long description, a malformed schema), or that the MCP SDK cannot read (a string where its input
+schema's object belongs: :mod:`hopscout.servers.tool_listing` takes it out of the page rather than lose the page),
+is skipped with a warning naming server, tool and why; the server's other tools are indexed. ``find_tools``' note
+and :data:`SERVERS_URI` name the skipped tools and why.
 
 How a connection picks its protocol era is the server's ``"protocol"`` (:data:`PROTOCOLS`). The default,
 ``"legacy"``, opens with the ``initialize`` handshake, which every SDK v1 server (most deployed servers) and
@@ -102,6 +104,8 @@ from hopscout import (
     untrusted_text,
 )
 
+from .tool_listing import ListingScreen, screened
+
 logger = logging.getLogger("hopscout.servers.router")
 
 READY_TIMEOUT = 120.0  # seconds find_tools / call_tool wait at most for upstreams connecting or indexing
@@ -116,6 +120,7 @@ MAX_TOOL_BYTES = 64_000  # one tool's definition; a larger one is skipped
 PROTOCOLS = ("legacy", "auto", *MODERN_PROTOCOL_VERSIONS)
 # An upstream's "trust": how find_tools treats its tools that look hostile (module docstring); the last is the default.
 TRUST_LEVELS = ("trusted", "untrusted")
+SKIPPED_NAMED = 10  # skipped tools a status names (with why); the server log names them all
 QUARANTINE_URI = "hopscout://router/quarantine"  # the read-only MCP resource listing the held tools
 SERVERS_URI = (
     "hopscout://router/servers"  # the read-only MCP resource listing the servers, tags and tool counts
@@ -151,7 +156,9 @@ class Upstream:
     client: Client | None = None
     error: str | None = None  # why it failed: the router's words, the upstream's own quoted by _their_words
     partial: str | None = None  # which cap cut its last listing short
-    skipped: int = 0  # tools its last listing held that were not indexed (invalid name, oversized, refused)
+    # tools its last listing held that were not indexed (invalid name, malformed, oversized, refused): name → why
+    skipped: dict[str, str] = field(default_factory=dict)
+    screen: ListingScreen = field(default_factory=ListingScreen)  # its listings' malformed tools, taken out
     stale: str | None = None  # why its last re-list failed (the tools listed before it are still served)
     held: dict[str, Any] = field(default_factory=dict)  # its listed tools held for review: name → catalog Pin
     listing: _Listing | None = None  # its last listing: indexed again when a person approves a held tool
@@ -295,8 +302,11 @@ class _Listing:
     tools: dict[str, Tool] = field(default_factory=dict)
     docs: list[dict[str, Any]] = field(default_factory=list)
     size: int = 0
-    skipped: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)  # tool name (or #position) → why it is not indexed
     partial: str | None = None
+
+    def skip(self, name: str, why: str) -> None:
+        _note_skip(self.skipped, name, why)
 
 
 class Router:
@@ -384,10 +394,7 @@ class Router:
                     f"until a person approves them with `{REVIEW_COMMAND}`: {held}"
                 )
             if up.skipped:
-                parts.append(
-                    f"upstream {up.name!r}: {up.skipped} of its tools skipped (a name that could pass for "
-                    "another tool, or a definition the catalog refuses; the server log names them)"
-                )
+                parts.append(f"upstream {up.name!r}: {_skipped_text(up.skipped)}")
         return "; ".join(parts) or None
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -420,7 +427,7 @@ class Router:
             if up.error:
                 logger.warning("upstream %s %s", up.name, up.error)
             up.client = None
-            up.tools, up.read_only_names, up.partial, up.skipped = {}, frozenset(), None, 0
+            up.tools, up.read_only_names, up.partial, up.skipped = {}, frozenset(), None, {}
             up.held, up.listing = {}, None
             up.ready.set()
 
@@ -455,14 +462,24 @@ class Router:
         mode = up.config.get("protocol", PROTOCOLS[0])
         try:
             return await stack.enter_async_context(
-                Client(await self._transport(up, stack), mode=mode, message_handler=up.on_message, cache=None)
+                Client(
+                    screened(await self._transport(up, stack), up.screen),
+                    mode=mode,
+                    message_handler=up.on_message,
+                    cache=None,
+                )
             )
         except Exception as exc:  # an MCPError, inside the transport's task group(s)
             if mode != "legacy" or not _modern_only(_cause(exc)):
                 raise
         logger.info("upstream %s refused the initialize handshake; connecting with server/discover", up.name)
         return await stack.enter_async_context(
-            Client(await self._transport(up, stack), mode="auto", message_handler=up.on_message, cache=None)
+            Client(
+                screened(await self._transport(up, stack), up.screen),
+                mode="auto",
+                message_handler=up.on_message,
+                cache=None,
+            )
         )
 
     async def _transport(self, up: Upstream, stack: AsyncExitStack) -> Any:
@@ -540,21 +557,31 @@ class Router:
             if (pin := quarantined.get(f"{up.name}/{name}")) is not None and name not in tools
         }
         up.tools, up.read_only_names, up.held, up.listing = tools, read_only, held, listing
-        refused = [key for key in report.skipped if key.partition("/")[2] not in held]
-        up.partial, up.skipped = listing.partial, listing.skipped + len(refused)
+        refused = {
+            name: why for key, why in report.skipped.items() if (name := key.partition("/")[2]) not in held
+        }
+        skipped = dict(listing.skipped)  # the listing stays as it was: it is indexed again on an approval
+        for name, why in refused.items():
+            _note_skip(skipped, name, why)
+        up.partial, up.skipped = listing.partial, skipped
         up.reindexed += 1
         logger.info("upstream %s indexed: %s; removed %d", up.name, report, len(stale))
 
     async def _list(self, up: Upstream, client: Client) -> _Listing:
         """The upstream's tools, page by page, within the caps: tools with a name outside the MCP specification's
         set ``A-Z a-z 0-9 _ . -`` or that could pass for another (:func:`hopscout.tool_name_problem`), given
-        twice, or over :data:`MAX_TOOL_BYTES` are skipped with a warning; past :data:`MAX_PAGES` pages,
-        ``maxTools`` tools or :data:`MAX_BYTES` bytes it stops and keeps what fit. What else a tool holds (its
-        description, schema, annotations) the catalog checks when it registers it."""
+        twice, over :data:`MAX_TOOL_BYTES`, or that the SDK cannot read (taken out of the page by ``up.screen``)
+        are skipped with a warning; past :data:`MAX_PAGES` pages, ``maxTools`` tools or :data:`MAX_BYTES` bytes it
+        stops and keeps what fit. What else a tool holds (its description, schema, annotations) the catalog
+        checks when it registers it."""
         listing = _Listing()
+        up.screen.take()  # what a listing that failed part-way left
         cursor: str | None = None
         for _ in range(MAX_PAGES):
             page = await client.list_tools(cursor=cursor)
+            for name, problem in up.screen.take().items():
+                listing.skip(name, problem)
+                logger.warning("upstream %s: tool %s skipped: %s", up.name, shown(name), problem)
             for tool in page.tools:
                 if not self._keep(up, tool, listing):
                     return listing
@@ -575,7 +602,7 @@ class Router:
         if not problem and tool.name in listing.tools:
             problem = "it is listed twice"
         if problem:
-            listing.skipped += 1
+            listing.skip(str(tool.name), problem)
             logger.warning("upstream %s: tool %s skipped: %s", up.name, shown(str(tool.name)), problem)
             return True
         if len(listing.tools) >= up.max_tools:
@@ -686,8 +713,9 @@ class Router:
 
     def servers(self) -> list[dict[str, Any]]:
         """The servers as :data:`SERVERS_URI` shows them: name, trust, tags, state, and how many of their tools
-        are offered (listed, permitted and in the profile) and held for review. Servers outside the profile are
-        not shown: its agent has no business with them."""
+        are offered (listed, permitted and in the profile) and held for review, and the tools skipped with why
+        (their names and the words quoted from the server cleaned). Servers outside the profile are not shown: its
+        agent has no business with them."""
         return [
             {
                 "server": up.name,
@@ -700,6 +728,10 @@ class Router:
                     if (not self.read_only or name in up.read_only_names) and self.in_profile(up.name, name)
                 ),
                 "held": len(up.held),
+                "skipped": [
+                    {"tool": untrusted_text(name), "why": untrusted_text(why)}
+                    for name, why in sorted(up.skipped.items())
+                ],
             }
             for up in self.upstreams.values()
         ]
@@ -823,6 +855,27 @@ class Router:
         return CallToolResult(
             content=result.content, structured_content=result.structured_content, is_error=result.is_error
         )
+
+
+def _note_skip(skipped: dict[str, str], name: str, why: str) -> None:
+    """Add ``name`` → ``why`` to ``skipped``; a name skipped twice (listed twice, then refused) counts twice."""
+    key, seen = name, 1
+    while key in skipped:
+        seen += 1
+        key = f"{name} ({seen})"
+    skipped[key] = why
+
+
+def _skipped_text(skipped: dict[str, str]) -> str:
+    """A server's skipped tools for the agent and the log: how many, then the first :data:`SKIPPED_NAMED` by
+    name with why (an upstream's names and the words quoted from it cleaned, as :func:`untrusted_text` does)."""
+    named = [
+        f"{shown(untrusted_text(name))} ({untrusted_text(why)})" for name, why in sorted(skipped.items())
+    ]
+    more = len(named) - SKIPPED_NAMED
+    rest = f", and {more} more (the server log names them)" if more > 0 else ""
+    listed = ", ".join(named[:SKIPPED_NAMED])
+    return f"{len(skipped)} of its tools skipped, not offered or callable: {listed}{rest}"
 
 
 def _why(pin: Any) -> str:
