@@ -58,7 +58,10 @@ def gather_scores(engine: Engine, queries: Sequence[str], collection: str | None
     n = engine.settings.candidates
     # through the engine: a tool catalog's collection (which Scout.search refuses) is calibrated the same way
     dense, lexical = (
-        engine.search(queries, SearchOptions.build(n, {"mode": mode, "collection": collection}))
+        # never augmented: the weight is fitted on the first retrieval, whatever HOPSCOUT_AUGMENT says
+        engine.search(
+            queries, SearchOptions.build(n, {"mode": mode, "collection": collection, "augment": "never"})
+        )
         for mode in ("dense", "lexical")
     )
     return ScoreLists(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import InvalidSettingError
@@ -17,6 +17,7 @@ SearchMode = Literal["dense", "lexical", "hybrid"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 AugmentPolicy = Literal["never", "always", "auto"]  # which queries are augmented (auto: where the gate says)
 AUGMENT_POLICIES: tuple[AugmentPolicy, ...] = get_args(AugmentPolicy)
+LLM_AUGMENTER = "query2doc"  # the augmenter auto uses when an LLM is configured (the larger gain on SciFact)
 
 
 class Settings(BaseSettings):
@@ -122,13 +123,16 @@ class Settings(BaseSettings):
     # -- adaptive query augmentation -------------------------------------------------------------------
     augment: AugmentPolicy = Field(
         default="never",
-        description="Query augmentation: never, always, or auto (a per-collection gate decides per query; "
-        "`hopscout calibrate DIR --augment` fits it, and rocchio/rm3 augment nothing under auto until it has).",
+        description="Query augmentation: never, always, or auto (the cascade: only queries whose first "
+        "retrieval is unsure are augmented, and the augmented list is kept, fused or dropped by what the two "
+        "retrievals say). Unset: auto when HOPSCOUT_LLM_BASE_URL is set, else never. rocchio/rm3 augment "
+        "nothing under auto until `hopscout calibrate DIR --augment` has fitted a gate.",
     )
     augmenter: str = Field(
         default="rocchio",
         description="Augmenter for augment=always/auto: rocchio or rm3 (LLM-free), hyde, query2doc or "
-        "multi_query (need HOPSCOUT_LLM_BASE_URL), expansion (caller text).",
+        "multi_query (need HOPSCOUT_LLM_BASE_URL), expansion (caller text). Unset: query2doc when "
+        "HOPSCOUT_LLM_BASE_URL is set, else rocchio.",
     )
 
     # -- LLM (optional; every feature has an LLM-free fallback) -------------------------------------------
@@ -169,6 +173,15 @@ class Settings(BaseSettings):
         description="find_tools shows equivalent tools of different servers as one entry, the others as its "
         "alternatives (hopscout.tools.grouping), so k entries cover k functions.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _augment_with_llm(cls, values: Any) -> Any:
+        """With an LLM configured and no augmentation asked for, ``auto`` with ``query2doc`` (issue 29)."""
+        if isinstance(values, dict) and str(values.get("llm_base_url") or "").strip():
+            values.setdefault("augment", "auto")
+            values.setdefault("augmenter", LLM_AUGMENTER)
+        return values
 
     @field_validator("home")
     @classmethod

@@ -92,7 +92,7 @@ def test_auto_without_calibration(scout: Scout, data: Any) -> None:
     # the LLM augmenters' default gate asks the LLM where the search's own confidence is below one half
     confidence = [hits[0].confidence for hits in scout.search_batch(queries, 5, collection=COLLECTION)]
     chosen = DEFAULT_GATE.decide([], confidence)
-    assert chosen == [c < 0.5 for c in confidence]
+    assert chosen == [c < DEFAULT_GATE.below for c in confidence]
     assert 0 < sum(chosen) < len(chosen)
 
 
@@ -288,3 +288,69 @@ def test_augment_eval_times_each_llm_augmenter_cold(llm_url: str, home: Path, em
     for name in ("hyde", "query2doc"):
         rows = report["results"][name]["rows"]
         assert rows["always"]["llm_calls"] == 4 and rows["never"]["llm_calls"] == 0
+
+
+class _AnswerLLM:
+    """An LLM that answers with the text of a judged relevant abstract for the query, or an off-topic passage."""
+
+    def __init__(self, answers: dict[str, str], off_topic: bool = False) -> None:
+        self.answers, self.off_topic, self.calls = answers, off_topic, 0
+        self.model = "off-topic" if off_topic else "answers"  # each its own completion cache key
+
+    def complete(self, prompt: str, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+        self.calls += 1
+        if self.off_topic:
+            return (
+                "The recipe calls for flour, butter and sugar, baked for twenty minutes until golden brown."
+            )
+        return next((text for query, text in self.answers.items() if query in prompt), "")
+
+
+def _answers(data: Any) -> dict[str, str]:
+    queries, relevant = _labelled(data)
+    return {q: data.doc_text(next(iter(rel))) for q, rel in zip(queries, relevant)}
+
+
+def _cascade_actions(home: Path, embedder: Any, data: Any, llm: _AnswerLLM) -> list[str]:
+    """Search every labelled query under auto with ``llm``; check each hit says whether it was augmented and
+    why, and return what became of each augmented list."""
+    queries, _ = _labelled(data)
+    with Scout(Settings(home=home), embedder=embedder, llm=llm) as scout:
+        plain = scout.search_batch(queries, 10, collection=COLLECTION)
+        results = scout.search_batch(
+            queries, 10, collection=COLLECTION, augment="auto", augmenter="query2doc"
+        )
+    unsure = [hits[0].confidence < DEFAULT_GATE.below for hits in plain]
+    assert 0 < sum(unsure) < len(unsure) and llm.calls == sum(unsure)  # the LLM is asked for the unsure only
+    actions = []
+    for before, after, asked in zip(plain, results, unsure):
+        note = after[0].note or ""
+        assert after[0].scores["augmented"] == float(asked)
+        if not asked:
+            assert "not augmented" in note and [h.id for h in after] == [h.id for h in before]
+            continue
+        share = after[0].scores["augment_share"]
+        action = next(a for a in ("kept", "dropped", "fused") if a in note)
+        assert share == {"kept": 1.0, "fused": 0.5, "dropped": 0.0}[action]
+        if action == "dropped":
+            assert [h.id for h in after] == [h.id for h in before]
+        actions.append(action)
+    return actions
+
+
+def test_auto_cascade_trusts_a_helpful_expansion_more_than_an_off_topic_one(
+    home: Path, embedder: Any, data: Any
+) -> None:
+    helpful = _cascade_actions(home, embedder, data, _AnswerLLM(_answers(data)))
+    off_topic = _cascade_actions(home, embedder, data, _AnswerLLM(_answers(data), off_topic=True))
+    assert helpful.count("kept") > off_topic.count("kept")
+    assert (
+        off_topic.count("kept") < len(off_topic) / 2
+    )  # an expansion about something else is rarely trusted alone
+
+
+def test_an_llm_setting_makes_auto_with_query2doc_the_default() -> None:
+    assert (Settings().augment, Settings().augmenter) == ("never", "rocchio")
+    configured = Settings(llm_base_url="http://127.0.0.1:1/v1")
+    assert (configured.augment, configured.augmenter) == ("auto", "query2doc")
+    assert Settings(llm_base_url="http://127.0.0.1:1/v1", augment="never").augment == "never"

@@ -9,7 +9,8 @@ must raise the held-out queries' nDCG@10, else it never augments. A threshold pi
 scored on always looks like a gain; on held-out queries it often is not (per-query gains of pseudo-relevance
 feedback are mostly unpredictable from these signals), and this check is what keeps ``auto`` from falling
 below ``never``. The fit is stored as JSON in the collection's metadata. Without calibration
-:func:`default_gate` applies: :data:`DEFAULT_GATE` for the LLM augmenters, and for pseudo-relevance feedback
+:func:`default_gate` applies: :data:`DEFAULT_GATE` (the cascade, :mod:`.cascade`) for the LLM augmenters, and for
+pseudo-relevance feedback
 :data:`PRF_UNCALIBRATED`, which augments nothing (no uncalibrated rule we measured beat ``never`` for PRF)."""
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..keys import META_GATE
 from ..logistic import fit_logistic
 from ..retrieval.signals import SIGNALS
 from .augmenters import get_augmenter
+from .cascade import DEFAULT_CASCADE, Cascade
 
 MAX_FRACTION = 0.3
 L2 = 1.0
@@ -76,27 +78,9 @@ class Gate:
         return gate
 
 
-@dataclass(frozen=True)
-class ConfidenceGate:
-    """Augment the queries whose search confidence (:mod:`hopscout.retrieval.confidence`: the probability that
-    the first retrieval's top hit is relevant) is below ``below``: the uncalibrated default for the LLM
-    augmenters. Escalating to an LLM when retrieval is unsure is what the cascade studies found to pay; with a
-    capable model's outputs on SciFact, asking it for the least confident 40% of queries kept 76–78% of
-    always-augmenting's gain (README, "Adaptive query augmentation")."""
+ConfidenceGate = Cascade  # the cascade's first step alone was this gate: augment below a confidence
 
-    below: float = 0.5
-    source: str = "default"
-    threshold: float = 0.0  # a Gate's "never" marker (> 1); a confidence gate always may augment
-
-    def decide(
-        self, features: Sequence[Sequence[float]], confidence: Sequence[float] | None = None
-    ) -> list[bool]:
-        if confidence is None:
-            raise InvalidArgumentError("a confidence gate needs each query's confidence")
-        return [c < self.below for c in confidence]
-
-
-DEFAULT_GATE = ConfidenceGate()
+DEFAULT_GATE = DEFAULT_CASCADE  # the LLM augmenters' default under auto
 # Uncalibrated default for pseudo-relevance feedback: augment nothing. PRF helps when the first hits are right,
 # not when they look uncertain; a low-confidence rule and a gate fitted on our other sets each fell below
 # ``never`` on some set (hopscout eval --augment), so PRF under ``auto`` waits for a calibrated gate.
@@ -106,7 +90,7 @@ PRF_UNCALIBRATED = Gate(
 LLM_BUDGET = 0.5  # at most this share of queries go to an LLM augmenter under a calibrated gate
 
 
-def default_gate(augmenter: str) -> Gate | ConfidenceGate:
+def default_gate(augmenter: str) -> Gate | Cascade:
     """The gate ``auto`` uses for ``augmenter`` on a collection without a calibrated one."""
     return PRF_UNCALIBRATED if get_augmenter(augmenter).prf else DEFAULT_GATE
 
@@ -196,7 +180,7 @@ def stored_gates(metadata: Mapping[str, object]) -> dict[str, str]:
     )
 
 
-def load_gate(metadata: Mapping[str, object], augmenter: str, mode: str) -> Gate | ConfidenceGate:
+def load_gate(metadata: Mapping[str, object], augmenter: str, mode: str) -> Gate | Cascade:
     """The calibrated gate for this augmenter and mode, else :func:`default_gate`."""
     text = stored_gates(metadata).get(gate_key(augmenter, mode))
     return Gate.from_json(text) if text else default_gate(augmenter)

@@ -1,10 +1,14 @@
 """The augment stage of a search: first retrieval, gate, augmenter, augmented retrieval, fusion with the original.
 
 The first retrieval is the ordinary one (:class:`~hopscout.retrieval.FirstRetrieval`), with both retrievers at
-the candidate depth so the gate can compare them. The gate reads its confidence signals; augmented queries run
-the augmenter, retrieve again with its vectors/texts, and the augmented ranking is fused with the original
-(convex, min-max, share :data:`AUGMENT_SHARE`) — the original is never replaced. LLM failures never raise: the
-query keeps its original ranking and its hits carry a note."""
+the candidate depth so the gate can compare them. Under ``auto`` the LLM augmenters run the cascade
+(:mod:`.cascade`): queries whose first retrieval is confident return at once; the others are augmented and the
+augmented list is kept, fused with the original or dropped by the judge. Under ``always`` (and a calibrated
+gate) the augmented ranking is fused with the original (convex, min-max, share :data:`AUGMENT_SHARE`). Every
+hit says what happened: ``scores["augmented"]`` (1.0 when the augmenter ran), ``scores["augment_share"]`` (the
+augmented list's share of the ranking: 0 dropped, 0.5 fused, 1 kept) and, under ``auto``, the reason in words
+in its ``note``.
+LLM failures never raise: the query keeps its original ranking and its hits carry a note."""
 
 from __future__ import annotations
 
@@ -16,16 +20,18 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import fusion
+from ..analysis import analyze
 from ..errors import InvalidArgumentError, LLMUnavailableError
 from ..filters import Where
-from ..index import StoredDoc
+from ..index import CollectionIndex, StoredDoc
 from ..llm import CachedLLM
 from ..retrieval import Candidates, FirstRetrieval, Ranked, Row
-from ..retrieval.confidence import COVERAGE_DEPTH, load_confidence, query_confidence
+from ..retrieval.confidence import COVERAGE_DEPTH, ConfidenceModels, load_confidence, query_features
 from ..retrieval.options import ResolvedSearch
 from ..settings import AUGMENT_POLICIES, Settings
 from .augmenters import PRF_DOCS, Augmentation, AugmenterSpec, AugmentInput, get_augmenter
-from .gate import ConfidenceGate, Gate, load_gate
+from .cascade import Cascade, rbo
+from .gate import Gate, load_gate
 
 AUGMENT_SHARE = 0.5
 _log = logging.getLogger("hopscout.augment")
@@ -41,6 +47,9 @@ class Outcome:
     aug_scores: dict[str, float] = field(default_factory=dict)
     llm_calls: int = 0
     note: str | None = None
+    aug_candidates: Candidates | None = None  # the augmented retrieval's candidates (with signals)
+    share: float = 0.0  # the augmented list's share of ``ranking`` (0: the first ranking alone)
+    reason: str | None = None  # why the query was (not) augmented and what became of it, in words
 
 
 def check_policy(augment: Any) -> str:
@@ -88,16 +97,16 @@ def _augment_one(spec: AugmenterSpec, inp: AugmentInput) -> tuple[Augmentation |
         return None, f"augmenter {spec.name!r} fell back to the original retrieval: {exc}"
 
 
-def _augmented_scores(
+def _augmented_candidates(
     first: FirstRetrieval,
     firsts: Sequence[Candidates],
     augs: Sequence[Augmentation | None],
     mode: str,
-    weight: float,
     depth: int,
     where: Where | None,
-) -> list[dict[str, float] | None]:
-    """Per query: the augmented retrieval's ``{id: score}`` in the search mode (None when not augmented)."""
+) -> list[Candidates | None]:
+    """Per query: the augmented retrieval's candidates, with signals (None when not augmented). A side the
+    augmenter added nothing to keeps the first retrieval's list."""
     index = first.index
     vectors = [(q, v) for q, a in enumerate(augs) if a for v in a.vectors] if mode != "lexical" else []
     texts = [(q, t) for q, a in enumerate(augs) if a for t in a.texts] if mode != "dense" else []
@@ -114,9 +123,12 @@ def _augmented_scores(
     for (q, _), lrows in zip(texts, lexical_rows):
         best = lexical_aug.setdefault(q, {})
         top = lrows[0][1] if lrows and lrows[0][1] > 0 else 1.0
+        # on the first retrieval's BM25 scale (its top score), so the confidence read on the augmented list
+        # compares with the first list's: a long expansion's raw BM25 scores are on another scale
+        scale = max(firsts[q].lexical_scores.values(), default=0.0) or 1.0
         for i, s in lrows:
-            best[i] = max(best.get(i, 0.0), s / top)
-    out: list[dict[str, float] | None] = []
+            best[i] = max(best.get(i, 0.0), scale * s / top)
+    out: list[Candidates | None] = []
     for q, (cands, aug) in enumerate(zip(firsts, augs)):
         if aug is None or (q not in dense_aug and q not in lexical_aug):
             out.append(None)
@@ -124,11 +136,16 @@ def _augmented_scores(
         merged = Candidates(
             query=cands.query,
             vector=cands.vector,
-            dense_scores=dense_aug.get(q, cands.dense_scores),
-            lexical_scores=lexical_aug.get(q, cands.lexical_scores),
+            dense_scores=_best_first(dense_aug.get(q, cands.dense_scores)),
+            lexical_scores=_best_first(lexical_aug.get(q, cands.lexical_scores)),
+            term_idf=dict(cands.term_idf),
         )
-        out.append(dict(merged.ranking(mode, weight)))
+        out.append(merged.with_signals())
     return out
+
+
+def _best_first(scores: dict[str, float]) -> dict[str, float]:
+    return dict(sorted(scores.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _nothing_to_search(spec: AugmenterSpec, mode: str, aug: Augmentation) -> str:
@@ -188,18 +205,69 @@ def augment_batch(
             aug, note = _augment_one(spec, inp)
         augs.append(aug)
         notes.append(note)
-    aug_maps = _augmented_scores(first, firsts, augs, mode, weight, depth, where)
+    merged = _augmented_candidates(first, firsts, augs, mode, depth, where)
     outcomes = []
-    for cands, aug, aug_map, note in zip(firsts, augs, aug_maps, notes):
+    for cands, aug, aug_cands, note in zip(firsts, augs, merged, notes):
         base = cands.ranking(mode, weight)
         llm_calls = aug.llm_calls if aug else 0
-        if aug_map is None:
+        if aug_cands is None:
             note = note or (_nothing_to_search(spec, mode, aug) if aug is not None else None)
             outcomes.append(Outcome(base, False, llm_calls=llm_calls, note=note))
         else:
+            aug_map = dict(aug_cands.ranking(mode, weight))
             fused = fusion.convex(dict(base), aug_map, AUGMENT_SHARE)  # the original is fused, never replaced
-            outcomes.append(Outcome(fused, True, aug_map, llm_calls=llm_calls, note=note))
+            outcomes.append(
+                Outcome(fused, True, aug_map, llm_calls, note, aug_candidates=aug_cands, share=AUGMENT_SHARE)
+            )
     return outcomes
+
+
+def list_features(
+    index: CollectionIndex, found: Sequence[Candidates], rankings: Sequence[Sequence[tuple[str, float]]]
+) -> list[list[float]]:
+    """The confidence features (:func:`~hopscout.retrieval.confidence.query_features`) of each ranked list."""
+    ids = sorted({i for ranking in rankings for i, _ in ranking[:COVERAGE_DEPTH]})
+    terms = {i: set(analyze(doc.text)) for i, doc in index.get(ids).items()}
+    return [query_features(c, ranking, terms) for c, ranking in zip(found, rankings)]
+
+
+def judge_evidence(
+    index: CollectionIndex,
+    models: ConfidenceModels,
+    firsts: Sequence[Candidates],
+    outcomes: Sequence[Outcome],
+    mode: str,
+    weight: float,
+) -> list[tuple[float, float]]:
+    """Per augmented query: the augmented list's confidence and its agreement (RBO) with the first ranking."""
+    if not outcomes:
+        return []
+    augs = [o.aug_candidates for o in outcomes]
+    if any(a is None for a in augs):
+        raise InvalidArgumentError("judge_evidence needs augmented outcomes")
+    aug_cands = [a for a in augs if a is not None]
+    aug_rankings = [a.ranking(mode, weight) for a in aug_cands]
+    p = models.query.probability(list_features(index, aug_cands, aug_rankings))
+    agreement = [
+        rbo([i for i, _ in c.ranking(mode, weight)], [i for i, _ in r]) for c, r in zip(firsts, aug_rankings)
+    ]
+    return [(float(a), g) for a, g in zip(p, agreement)]
+
+
+def _joined(*notes: str | None) -> str | None:
+    said = [n for n in notes if n]
+    return "; ".join(said) if said else None
+
+
+def rerank(
+    cands: Candidates, outcome: Outcome, share: float, mode: str, weight: float
+) -> list[tuple[str, float]]:
+    """The query's ranking with the augmented list at ``share`` (0: the first ranking; 1: the augmented one)."""
+    base = cands.ranking(mode, weight)
+    if not outcome.augmented or share <= 0.0:
+        return base
+    aug = sorted(outcome.aug_scores.items(), key=lambda item: (-item[1], item[0]))
+    return aug if share >= 1.0 else fusion.convex(dict(base), outcome.aug_scores, share)
 
 
 class AugmentStage:
@@ -214,7 +282,7 @@ class AugmentStage:
         *,
         plan: AugmentPlan,
         llm: LLMSource,
-        gate: Gate | ConfidenceGate | None = None,
+        gate: Gate | Cascade | None = None,
     ) -> None:
         self.first = first
         self.opts = opts
@@ -234,7 +302,9 @@ class AugmentStage:
         firsts = self.first.run(
             queries, mode=self.mode, depth=self.depth, where=self.where, both=True, with_signals=auto
         )
-        gate: Gate | ConfidenceGate | None = None
+        gate: Gate | Cascade | None = None
+        confidence: list[float] | None = None
+        models = None
         if self.policy == "never":
             decide = [False] * len(firsts)
         elif self.policy == "always":
@@ -243,12 +313,10 @@ class AugmentStage:
             index = self.first.index
             metadata = index.last_metadata or index.metadata()
             gate = self.gate or load_gate(metadata, self.spec.name, self.mode)
-            confidence = None
-            if isinstance(gate, ConfidenceGate):
+            if isinstance(gate, Cascade):
+                models = load_confidence(metadata)
                 rankings = [c.ranking(self.mode, self.weight) for c in firsts]
-                ids = sorted({i for ranking in rankings for i, _ in ranking[:COVERAGE_DEPTH]})
-                texts = {i: doc.text for i, doc in index.get(ids).items()}
-                confidence = query_confidence(load_confidence(metadata), firsts, rankings, texts)
+                confidence = list(models.query.probability(list_features(index, firsts, rankings)))
             decide = gate.decide([c.features or [] for c in firsts], confidence)
         outcomes = augment_batch(
             self.first,
@@ -262,20 +330,58 @@ class AugmentStage:
             llm=self.llm,
             expansion=self.expansion,
         )
+        if isinstance(gate, Cascade) and confidence is not None and models is not None:
+            outcomes = self._judged(gate, models, firsts, outcomes, confidence)
         waiting = None
         if gate is not None and gate.source == "uncalibrated":
             waiting = (
                 f"augment='auto' with {self.spec.name!r} augments nothing until a gate is calibrated for this "
                 f"collection (hopscout calibrate DIR --augment --augmenter {self.spec.name})"
             )
-        return [Ranked(c, self._rows(c, o), note=o.note or waiting) for c, o in zip(firsts, outcomes)]
+        return [
+            Ranked(c, self._rows(c, o), note=_joined(o.reason, o.note or waiting))
+            for c, o in zip(firsts, outcomes)
+        ]
+
+    def _judged(
+        self,
+        cascade: Cascade,
+        models: ConfidenceModels,
+        firsts: Sequence[Candidates],
+        outcomes: list[Outcome],
+        confidence: Sequence[float],
+    ) -> list[Outcome]:
+        """The outcomes with each augmented list kept, fused or dropped by the cascade's verdict."""
+        judged = [n for n, o in enumerate(outcomes) if o.augmented and o.aug_candidates is not None]
+        evidence = judge_evidence(
+            self.first.index,
+            models,
+            [firsts[n] for n in judged],
+            [outcomes[n] for n in judged],
+            self.mode,
+            self.weight,
+        )
+        for n, o in enumerate(outcomes):
+            if not o.augmented:
+                o.reason = (
+                    cascade.first_reason(confidence[n]) if not cascade.should_augment(confidence[n]) else None
+                )
+        for n, (aug_confidence, agreement) in zip(judged, evidence):
+            verdict = cascade.judge(confidence[n], aug_confidence, agreement)
+            o = outcomes[n]
+            o.ranking = rerank(firsts[n], o, verdict.share, self.mode, self.weight)
+            o.share, o.reason = verdict.share, verdict.reason
+        return outcomes
 
     def _rows(self, c: Candidates, outcome: Outcome) -> list[Row]:
         rows = []
         for doc_id, score in outcome.ranking[
             : max(self.k, self.depth)
         ]:  # beyond k: rows the passage prior may lift
-            parts: dict[str, float] = {"augmented": float(outcome.augmented)}
+            parts: dict[str, float] = {
+                "augmented": float(outcome.augmented),
+                "augment_share": outcome.share,
+            }
             if doc_id in c.dense_scores:
                 parts["dense"] = c.dense_scores[doc_id]
             if doc_id in c.lexical_scores:

@@ -83,7 +83,7 @@ def _measure(scout: Scout, pooled: Any, queries: list[str], k: int, log: Log) ->
     began = time.perf_counter()
     index.warm_lexical(3600)  # the in-memory BM25 snapshot, when the collection is big enough for one
     snapshot_s = time.perf_counter() - began
-    options = SearchOptions.build(k, {"mode": "hybrid", "collection": COLLECTION})
+    options = SearchOptions.build(k, {"mode": "hybrid", "collection": COLLECTION, "augment": "never"})
     for q in queries[1 : 1 + WARMUP]:
         catalog.find_tools(q, k, generate=False)
         engine.search([q], options)

@@ -1,11 +1,18 @@
 """``hopscout eval augment DIR ...``: each augmenter never / always / auto / oracle in one run.
 
+``auto`` is the cascade (:mod:`hopscout.augment.cascade`): augment below a confidence, then keep, fuse or
+drop the augmented list by its own confidence and its agreement with the first; its threshold and margins
+are 2-fold cross-fitted, and so are the confidence models it reads. ``auto_default`` is the shipped cascade
+with the shipped confidence models; ``gate`` (beside the rows) the logistic gate over the signals, what ``auto``
+was before.
+The curve gives nDCG@10 against the share augmented; the mean cost per query counts LLM time as calls ×
+:data:`LLM_CALL_MS`.
+
 Every query's first retrieval is run once (timed per query); each augmenter then augments every query (timed
 per query), so "never" and "always" rankings come from the same pass. ``auto`` is scored honestly by 2-fold
 cross-fitting (:mod:`hopscout.evaluation.folds`, as for the hybrid weight): queries are split by position
-(even / odd), the gate is fitted on one half's signals and gains and decides on the other half. ``auto_default``
-uses the uncalibrated default gate. ``oracle`` takes, per query, the better of never and always (the bound a
-gate can reach). Latency (p50) per policy, on an evenly spaced sample of ``latency_sample`` queries, one query per
+(even / odd), the cascade (and the logistic gate) is fitted on one half and decides on the other half.
+``oracle`` takes, per query, the better of never and always. Latency (p50) per policy, on an evenly spaced sample of ``latency_sample`` queries, one query per
 call: the first retrieval, plus for queries the policy augments the whole augmentation (LLM call, stored
 vectors, re-encoding, second retrieval, fusion), all measured in this run. nDCG comes from batched runs.
 LLM calls count one completion per augmented query; each LLM augmenter starts from an empty completion cache
@@ -13,6 +20,7 @@ of its own (deleted after the run), so its latency is the LLM's, not a cache hit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import tempfile
@@ -25,13 +33,24 @@ from typing import Any
 import numpy as np
 
 from ..augment import AugmenterSpec, augment_batch, budget, default_gate, fit_gate, get_augmenter
+from ..augment.cascade import (
+    CASCADE_BUDGET,
+    DROPPED,
+    FUSED,
+    KEPT,
+    Cascade,
+    JudgedQueries,
+    fit_cascade,
+    rbo,
+)
+from ..augment.stage import list_features, rerank
 from ..calibration import confidence_data, fit_confidence
 from ..engine import Engine
 from ..errors import UnreadableFileError
 from ..llm import LLM, CachedLLM, LLMCache, ReplayLLM
 from ..metrics import per_query
 from ..retrieval import SIGNALS, Candidates, FirstRetrieval
-from ..retrieval.confidence import DEFAULT_CONFIDENCE
+from ..retrieval.confidence import DEFAULT_CONFIDENCE, ConfidenceModels
 from ..scout import Scout, engine_of
 from ..settings import SEARCH_MODES
 from .datasets import load_dataset
@@ -41,6 +60,9 @@ from .harness import cross_fitted_weights, index_dataset
 Log = Callable[[str], None]
 AGENT_EXPANSION_FIELD = "keywords"
 REASK_SHARES = tuple(n / 10 for n in range(11))
+# The stated cost of one LLM call (a ~100-token completion from a hosted model) for the mean cost per query:
+# replayed recordings take no LLM time, so LLM time is counted as calls x this.
+LLM_CALL_MS = 1000.0
 
 
 def _ndcg(rankings: Sequence[Sequence[str]], qids: Sequence[str], qrels: Any) -> list[float]:
@@ -87,6 +109,9 @@ class _FirstPass:
     expansions: list[str | None]  # the agent's own expansion= text per query (for the expansion augmenter)
     confidence: list[float]  # each query's confidence (the models fitted on the other fold)
     default_confidence: list[float]  # each query's confidence from the shipped (uncalibrated) models
+    models: list[
+        ConfidenceModels
+    ]  # per query: the models its confidence came from (fitted on the other fold)
 
     @property
     def features(self) -> list[list[float]]:
@@ -150,7 +175,7 @@ def run_augment_eval(
         )
 
     log("confidence of every query (2-fold cross-fitted) ...")
-    confidence, default_confidence = _cross_fitted_confidence(
+    confidence, default_confidence, models = _cross_fitted_confidence(
         engine, collection, queries, relevant, weights, mode
     )
     passed = _FirstPass(
@@ -168,6 +193,7 @@ def run_augment_eval(
         expansions,
         confidence,
         default_confidence,
+        models,
     )
     report: dict[str, Any] = {
         "dataset": dataset.name,
@@ -217,48 +243,83 @@ def _evaluate_augmenter(
             expansion=[passed.expansions[r] for r in fold] if spec.caller_text else None,
         )
 
-    aug_ms = []
+    aug_ms, judge_ms = [], []
     # timed one query per call first (for LLM augmenters this fills the cache the batch reads)
     for r in passed.sample:
         start = time.perf_counter()
-        run([r], weights[r])
+        timed = run([r], weights[r])
         aug_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        _evidence(passed, [r], timed, [passed.models[r]])
+        judge_ms.append((time.perf_counter() - start) * 1000)
     outcomes: list[Any] = [None] * len(qids)
     for fold, weight in passed.folds:
         if fold:
             for r, outcome in zip(fold, run(fold, weight)):
                 outcomes[r] = outcome
     always = _ndcg([[i for i, _ in o.ranking[:10]] for o in outcomes], qids, passed.qrels)
+    kept = _ndcg(
+        [
+            [i for i, _ in rerank(c, o, 1.0, passed.mode, w)[:10]]
+            for c, o, w in zip(passed.found, outcomes, weights)
+        ],
+        qids,
+        passed.qrels,
+    )
     gains = [a - b for a, b in zip(always, never)]
+    every = list(range(len(qids)))
+    aug_confidence, agreement = _evidence(passed, every, outcomes, passed.models)
+    default_aug, _ = _evidence(passed, every, outcomes, [DEFAULT_CONFIDENCE] * len(qids))
+    judged = JudgedQueries(passed.confidence, aug_confidence, agreement, never, always, kept)
+    fold_cascades, cascades = cross_fit(
+        len(qids), lambda fold: fit_cascade(_subset(judged, fold), max_fraction=CASCADE_BUDGET)
+    )
+    cascade_scores = [_subset(judged, [r]).scores(c)[0] for r, c in enumerate(fold_cascades)]
+    cascade_chosen = [c.should_augment(p) for c, p in zip(fold_cascades, passed.confidence)]
+    default_judged = JudgedQueries(passed.default_confidence, default_aug, agreement, never, always, kept)
+    default_cascade = default_gate(spec.name)
     fold_gates, gates = cross_fit(
         len(qids),
         lambda fold: fit_gate(
             [features[r] for r in fold], [gains[r] for r in fold], max_fraction=budget(spec.name)
         ),
     )
-    decide = [gate.decide([f])[0] for gate, f in zip(fold_gates, features)]
-    default = default_gate(spec.name).decide(features, passed.default_confidence)
+    gate_chosen = [gate.decide([f])[0] for gate, f in zip(fold_gates, features)]
+    if isinstance(default_cascade, Cascade):
+        default_scores = default_judged.scores(default_cascade)
+        default_chosen = [default_cascade.should_augment(p) for p in passed.default_confidence]
+    else:
+        default_chosen = default_cascade.decide(features)
+        default_scores = [a if c else b for a, b, c in zip(always, never, default_chosen)]
     table: dict[str, dict[str, float]] = {}
-    for policy, chosen in (
-        ("never", [False] * len(qids)),
-        ("always", [True] * len(qids)),
-        ("auto", decide),
-        ("auto_default", default),
-        ("oracle", [g > 0 for g in gains]),
+    for policy, chosen, scores in (
+        ("never", [False] * len(qids), never),
+        ("always", [True] * len(qids), always),
+        ("auto", cascade_chosen, cascade_scores),
+        ("auto_default", default_chosen, default_scores),
+        ("oracle", [g > 0 for g in gains], [max(a, b) for a, b in zip(always, never)]),
     ):
         used = [c and o.augmented for c, o in zip(chosen, outcomes)]
+        calls = int(sum(o.llm_calls for c, o in zip(chosen, outcomes) if c))
         table[policy] = {
-            "ndcg@10": float(np.mean([a if c else b for a, b, c in zip(always, never, chosen)])),
+            "ndcg@10": float(np.mean(scores)),
             "augmented": float(np.mean(used)),
-            "llm_calls": int(sum(o.llm_calls for c, o in zip(chosen, outcomes) if c)),
+            "llm_calls": calls,
             "p50_ms": _p50(
                 [f + (a if chosen[r] else 0.0) for f, a, r in zip(passed.first_ms, aug_ms, passed.sample)]
             ),
+            "mean_cost_ms": _mean_cost(
+                passed, aug_ms, judge_ms if policy.startswith("auto") else [], chosen, calls
+            ),
         }
+    gate_scores = [a if c else b for a, b, c in zip(always, never, gate_chosen)]
     notes = sorted({o.note for o in outcomes if o.note})
     return {
         "rows": table,
+        # the logistic gate over the signals, cross-fitted (what ``auto`` was before the cascade)
+        "gate": {"ndcg@10": float(np.mean(gate_scores)), "augmented": float(np.mean(gate_chosen))},
         "oracle_capture": oracle_capture(table),
+        "gain_capture": _capture(table, "auto"),
         "fallbacks": sum(o.note is not None for o in outcomes),
         "notes": notes[:3],
         # how many queries augmenting moves at all: the gate can only win on the gains and avoid the losses
@@ -267,9 +328,112 @@ def _evaluate_augmenter(
             "loss": sum(g < -1e-9 for g in gains),
             "same": sum(abs(g) <= 1e-9 for g in gains),
         },
+        "cascades": [dataclasses.asdict(c) for c in cascades],
+        "verdicts": _verdicts(fold_cascades, judged),
+        "curve": share_curve(judged, fold_cascades),
         "gates_never": sum(gate.threshold > 1.0 for gate in gates),
         "signal_rho": signal_correlations(features, gains),
+        "llm_call_ms": LLM_CALL_MS,
         "agent_loop": agent_loop(passed.confidence, never, always),
+        "agent_cascade": _agent_cascade(judged, fold_cascades),
+    }
+
+
+def _subset(data: JudgedQueries, rows: Sequence[int]) -> JudgedQueries:
+    def pick(values: Sequence[float]) -> list[float]:
+        return [values[r] for r in rows]
+
+    return JudgedQueries(
+        pick(data.confidence),
+        pick(data.augmented_confidence),
+        pick(data.agreement),
+        pick(data.first),
+        pick(data.fused),
+        pick(data.kept),
+    )
+
+
+def _evidence(
+    passed: _FirstPass, rows: Sequence[int], outcomes: Sequence[Any], models: Sequence[ConfidenceModels]
+) -> tuple[list[float], list[float]]:
+    """Per query in ``rows``: its augmented list's confidence (from ``models``) and agreement with the first
+    (a query the augmenter left alone reads as its first list: confidence as is, agreement 1)."""
+    found = [
+        o.aug_candidates if o.aug_candidates is not None else passed.found[r] for r, o in zip(rows, outcomes)
+    ]
+    rankings = [c.ranking(passed.mode, passed.weights[r]) for r, c in zip(rows, found)]
+    x = list_features(passed.first.index, found, rankings)
+    p = [float(m.query.probability([f])[0]) for m, f in zip(models, x)]
+    firsts = [passed.found[r].ranking(passed.mode, passed.weights[r]) for r in rows]
+    agreement = [rbo([i for i, _ in a], [i for i, _ in b]) for a, b in zip(firsts, rankings)]
+    return p, agreement
+
+
+def _mean_cost(
+    passed: _FirstPass, aug_ms: Sequence[float], judge_ms: Sequence[float], chosen: Sequence[bool], calls: int
+) -> float:
+    """Mean cost per query in ms: the first retrieval, plus for the augmented share the measured augmentation
+    (replayed LLM: no LLM time) and the judging, plus :data:`LLM_CALL_MS` per LLM call."""
+    share = float(np.mean(chosen)) if chosen else 0.0
+    judged = float(np.mean(judge_ms)) if judge_ms else 0.0
+    return (
+        float(np.mean(passed.first_ms))
+        + share * (float(np.mean(aug_ms)) + judged)
+        + calls * LLM_CALL_MS / max(len(chosen), 1)
+    )
+
+
+def _capture(table: dict[str, dict[str, float]], policy: str) -> float | None:
+    """The share of always's nDCG@10 gain over never that ``policy`` wins (None when always gains nothing)."""
+    gain = table["always"]["ndcg@10"] - table["never"]["ndcg@10"]
+    return (table[policy]["ndcg@10"] - table["never"]["ndcg@10"]) / gain if gain > 1e-9 else None
+
+
+def _verdicts(cascades: Sequence[Cascade], data: JudgedQueries) -> dict[str, int]:
+    """How many augmented queries kept, fused and dropped their augmented list."""
+    out = {KEPT: 0, FUSED: 0, DROPPED: 0}
+    for c, p, a, g in zip(cascades, data.confidence, data.augmented_confidence, data.agreement):
+        if c.should_augment(p):
+            out[c.judge(p, a, g).action] += 1
+    return out
+
+
+def share_curve(
+    data: JudgedQueries, cascades: Sequence[Cascade], shares: Sequence[float] = REASK_SHARES
+) -> list[dict[str, float]]:
+    """nDCG@10 against the share of queries augmented (the least confident first): fused as ``always`` does,
+    and judged by each query's cross-fitted cascade (its margins; the share sets the threshold)."""
+    order = np.argsort(np.asarray(data.confidence), kind="stable")
+    judged_all = [
+        _subset(data, [r]).scores(dataclasses.replace(c, below=2.0))[0] for r, c in enumerate(cascades)
+    ]
+    curve = []
+    for share in shares:
+        chosen = set(order[: round(share * len(order))].tolist())
+        curve.append(
+            {
+                "augmented": share,
+                "fused": float(
+                    np.mean([data.fused[r] if r in chosen else data.first[r] for r in range(len(order))])
+                ),
+                "judged": float(
+                    np.mean([judged_all[r] if r in chosen else data.first[r] for r in range(len(order))])
+                ),
+            }
+        )
+    return curve
+
+
+def _agent_cascade(data: JudgedQueries, cascades: Sequence[Cascade]) -> dict[str, float]:
+    """The agent loop with the cascade's decision: re-ask (the second ranking) below the same confidence the
+    cascade augments, and keep, fuse or drop the second result by the same judge."""
+    scores = [_subset(data, [r]).scores(c)[0] for r, c in enumerate(cascades)]
+    gain = float(np.mean(data.fused) - np.mean(data.first))
+    won = float(np.mean(scores) - np.mean(data.first))
+    return {
+        "reasked": float(np.mean([c.should_augment(p) for c, p in zip(cascades, data.confidence)])),
+        "ndcg@10": float(np.mean(scores)),
+        "gain_capture": won / gain if gain > 1e-9 else float("nan"),
     }
 
 
@@ -280,17 +444,20 @@ def _cross_fitted_confidence(
     relevant: list[dict[str, int]],
     weights: list[float],
     mode: str,
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], list[ConfidenceModels]]:
     """Each query's confidence from models fitted on the other fold (as a calibrated collection would give),
-    and from the shipped defaults (as an uncalibrated one does)."""
+    from the shipped defaults (as an uncalibrated one does), and the fold models themselves."""
     data = confidence_data(engine, collection, queries, relevant, weights, mode=mode)
     out = np.zeros(len(queries))
+    models: list[ConfidenceModels] = [DEFAULT_CONFIDENCE] * len(queries)
     for part in halves(len(queries)):
         rows = np.asarray(part, dtype=int)
         if len(rows):
-            model = fit_confidence(data, np.setdiff1d(np.arange(len(queries)), rows)).query
-            out[rows] = model.probability(data.queries[rows])
-    return out.tolist(), DEFAULT_CONFIDENCE.query.probability(data.queries).tolist()
+            fitted = fit_confidence(data, np.setdiff1d(np.arange(len(queries)), rows))
+            out[rows] = fitted.query.probability(data.queries[rows])
+            for r in rows:
+                models[int(r)] = fitted
+    return out.tolist(), DEFAULT_CONFIDENCE.query.probability(data.queries).tolist(), models
 
 
 def agent_loop(
@@ -387,6 +554,28 @@ def format_augment_report(report: dict[str, Any]) -> str:
                 else "nothing: the oracle gains nothing over never"
             )
         )
+        lines.append(
+            f"  the logistic gate (cross-fitted): {100 * result['gate']['ndcg@10']:.1f} with "
+            f"{100 * result['gate']['augmented']:.0f}% augmented"
+        )
+        lines.append(
+            f"  cascade verdicts: {result['verdicts']}; always's gain won by auto: "
+            + (f"{100 * result['gain_capture']:.0f}%" if result["gain_capture"] is not None else "n/a")
+            + f"; mean cost/query (LLM call = {result['llm_call_ms']:.0f} ms): auto "
+            + f"{result['rows']['auto']['mean_cost_ms']:.0f} ms, always {result['rows']['always']['mean_cost_ms']:.0f} ms"
+        )
+        lines.append(
+            "  augmented share → nDCG@10 fused / judged: "
+            + ", ".join(
+                f"{int(100 * p['augmented'])}% {100 * p['fused']:.1f}/{100 * p['judged']:.1f}"
+                for p in result["curve"]
+            )
+        )
+        a = result["agent_cascade"]
+        lines.append(
+            f"  agent loop with the cascade's decision: {100 * a['reasked']:.0f}% re-asked → "
+            f"{100 * a['ndcg@10']:.1f} ({100 * a['gain_capture']:.0f}% of always's gain)"
+        )
         loop = {round(p["reasked"], 1): p["ndcg@10"] for p in result["agent_loop"]}
         lines.append(
             "  agent loop (re-ask the least confident share): "
@@ -395,7 +584,8 @@ def format_augment_report(report: dict[str, Any]) -> str:
         if result["fallbacks"]:
             lines.append(f"  {result['fallbacks']} fallbacks: {'; '.join(result['notes'])}")
     lines.append(
-        f"auto: {report['split']}; auto_default: uncalibrated gate; oracle: per query the better of never/always"
+        f"auto: the cascade, {report['split']}; auto_default: the shipped cascade; oracle: per query the better "
+        "of never/always"
     )
     return "\n".join(lines)
 

@@ -175,7 +175,8 @@ def _fit(
 def _search(scout: Scout, queries: Sequence[str], k: int, **options: Any) -> list[list[Any]]:
     """The core's search over the catalog's tool documents: through the engine, since ``Scout.search`` refuses a
     tool catalog's collection (the same pipeline and results)."""
-    return engine_of(scout).search(queries, SearchOptions.build(k, options))
+    # never augmented: an LLM configured in the environment (HOPSCOUT_LLM_BASE_URL) would make `auto` the default
+    return engine_of(scout).search(queries, SearchOptions.build(k, {"augment": "never", **options}))
 
 
 def _row(
