@@ -724,6 +724,13 @@ def bench(
         help="Collection sizes for the two-process run on a `chroma run` server ('' skips it).",
     ),
     catchup_added: int = typer.Option(10_000, "--catchup-added", help="Chunks process A adds in that run."),
+    write_load: float = typer.Option(
+        0.0,
+        "--write-load",
+        help="Also time each size's searches while another process adds this many chunks a second, and how long a "
+        "write takes to show in search (0 skips it).",
+    ),
+    write_seconds: float = typer.Option(30.0, "--write-seconds", help="How long that writer runs per size."),
     tools: str = typer.Option(
         "",
         "--tools",
@@ -753,6 +760,8 @@ def bench(
             raise InvalidArgumentError(f"{option} sizes must be positive, got {text!r}")
         return values
 
+    if write_load < 0 or write_seconds <= 0:
+        raise InvalidArgumentError("--write-load must be 0 or more and --write-seconds more than 0")
     base = _settings(home)
     if tools.strip():
         from .bench.tools_bench import format_tool_bench, run_tool_bench
@@ -774,6 +783,8 @@ def bench(
         catchup_bases=sizes_of(catchup, "--catchup"),
         catchup_added=catchup_added,
         log=lambda m: typer.echo(m, err=True),
+        write_load=write_load,
+        write_seconds=write_seconds,
     )
     typer.echo(json.dumps(report, indent=2) if as_json else format_bench(report))
 

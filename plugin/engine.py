@@ -68,6 +68,7 @@ class Engine:
                     lexical_root=self.settings.home / "lexical" / self.store.location,
                     create=create,
                     sync_interval=self.settings.sync_interval,
+                    lexical_backend=self.settings.lexical_backend,
                 )
                 self._indexes[name] = index
             return index

@@ -6,6 +6,8 @@
   precomputed vectors (build time, docs/s, peak memory), and a fresh child opens it and times searches per mode
   beside an encode-only measurement interleaved with them (p50, p95, memory, first-search and BM25-snapshot
   time); disk is read under the size's folder.
+- **Under writes** (``write_load``): per size, lexical and hybrid p50/p95 while another process adds chunks at
+  that rate, write-to-visible time, and a fresh process's open-to-first-search.
 - **Two processes** on one ``chroma run`` server: process B's catch-up after process A writes, as a ratio to
   A's write time.
 
@@ -30,6 +32,7 @@ from .corpus import bench_queries, corpus_texts
 from .encoders import compare_encoders
 from .growth import measure_size
 from .report import format_bench
+from .write_load import measure_write_load
 
 __all__ = ["format_bench", "run_bench"]
 
@@ -47,9 +50,12 @@ def run_bench(
     encoder_passages: int = 256,
     rounds: int = 2,
     log: Log = lambda _: None,
+    write_load: float = 0.0,
+    write_seconds: float = 30.0,
 ) -> dict[str, Any]:
     """Measure and return the JSON-ready bench report (see the module's docstring); everything lives under
-    ``home``."""
+    ``home``. ``write_load`` > 0 also measures each size while another process adds that many chunks a second
+    for ``write_seconds`` (:mod:`.write_load`)."""
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
     texts = corpus_texts(Path(data), sample)
@@ -88,9 +94,14 @@ def run_bench(
     np.save(files["vectors_file"], vectors)
     queries_file.write_text(json.dumps(queries))
     for size in sizes:
-        report["sizes"][str(size)] = measure_size(
-            size, home / f"chunks-{size}", {**files, "queries_file": str(queries_file)}, log
+        folder, spec = home / f"chunks-{size}", {**files, "queries_file": str(queries_file)}
+        row = measure_size(size, folder, spec, log)
+        row.update(
+            {f"{name}_p50_ms": row["probe"][name]["p50_ms"] for name in ("lexical", "hybrid", "encode")}
         )
+        if write_load > 0:
+            row.update(measure_write_load(size, folder, spec, write_load, write_seconds, log))
+        report["sizes"][str(size)] = row
     report["catchup"] = [
         measure_catchup(base, catchup_added, home / f"catchup-{base}", files, queries[0], log)
         for base in catchup_bases

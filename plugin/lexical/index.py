@@ -36,6 +36,8 @@ class IndexedValue(NamedTuple):
 class LexicalIndex:
     """One collection's BM25 index in one SQLite file. Thread-safe; several processes may share the file."""
 
+    _SCHEMA = _SCHEMA  # a backend keeping its terms elsewhere creates the docs and state tables only
+
     def __init__(self, path: str | Path, accel_min_docs: int = 20_000) -> None:
         self.path = Path(path)
         self.accelerator = Accelerator(accel_min_docs)
@@ -44,7 +46,7 @@ class LexicalIndex:
         self._count_value = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(self._SCHEMA)
         self._lock = threading.RLock()
 
     def close(self) -> None:

@@ -86,8 +86,8 @@ class FirstRetrieval:
 class FirstStage:
     """The plain search: the first retrieval ranked by the mode. Single retrievers keep their own order; hybrid
     fuses each retriever's top ``depth`` (convex, lexical ``weight``). Scores: ``dense`` / ``lexical``, and
-    for hybrid ``fused`` beside the parts. Both retrievers always run (the other one on a worker thread): the
-    confidence of the result reads them both (:mod:`.confidence`)."""
+    for hybrid ``fused`` beside the parts. Both retrievers run (the other one on a worker thread): the
+    confidence of the result reads them both (:mod:`.confidence`); a lexical search without it runs BM25 alone."""
 
     def __init__(self, first: FirstRetrieval, opts: ResolvedSearch, weight: float) -> None:
         self.first = first
@@ -98,10 +98,18 @@ class FirstStage:
         self.where = opts.where
 
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
+        both = not self.lexical_only
         batch = self.first.run(
-            queries, mode=self.mode, depth=self.depth, where=self.where, both=True, with_signals=True
+            queries, mode=self.mode, depth=self.depth, where=self.where, both=both, with_signals=both
         )
         return [Ranked(c, self.rows(c)) for c in batch]
+
+    @property
+    def lexical_only(self) -> bool:
+        """A lexical search that needs no query vector: no confidence estimate (it reads both retrievers) and
+        no further hop (hops start from the query's vector). Then the query is not encoded and the embedding
+        model is never loaded."""
+        return self.mode == "lexical" and not self.opts.confidence and self.opts.hops == 1
 
     def rows(self, c: Candidates) -> list[Row]:
         if self.mode == "dense":
