@@ -1,13 +1,12 @@
 """Framework-free helpers the adapters share: search options checked against :class:`hopscout.SearchOptions`,
-hits as text and as metadata."""
+and hits as metadata (the text a model reads of them is the core's: :mod:`hopscout.agent_view`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
-from hopscout import Hit, InvalidArgumentError, LLMUnavailableError, SearchOptions, ToolCatalog
+from hopscout import InvalidArgumentError, LLMUnavailableError, SearchOptions, ToolCatalog
 
 JSON_INSTRUCTION = "Reply with one JSON value and nothing else: no prose, no code fences."
 
@@ -65,22 +64,8 @@ def reserved_in(search_kwargs: Mapping[str, Any], fields: Iterable[str]) -> None
         )
 
 
-def hits_text(hits: Iterable[Hit], width: int = 1200) -> str:
-    """Hits as numbered plain text for a model to read: score, source › heading, then the passage."""
-    blocks = []
-    for n, hit in enumerate(hits, 1):
-        origin = " › ".join(
-            str(part)
-            for part in (Path(hit.source).name if hit.source else None, hit.metadata.get("heading"))
-            if part
-        )
-        text = " ".join(hit.text.split())
-        if len(text) > width:
-            text = text[:width] + "…"
-        blocks.append(f"[{n}]{f' {origin}' if origin else ''} (score {hit.score:.2f})\n{text}")
-    return "\n\n".join(blocks) if blocks else "No results."
-
-
+# hopscout's fields in a framework's document or node metadata: each under this prefix, apart from the document's
+# own keys (which always win: a document's own ``hopscout_…`` key is never overwritten).
 def tool_results_text(results: Any) -> str:
     """A catalog's :class:`~hopscout.tools.ToolResults` as one line per tool, best first."""
     lines = [

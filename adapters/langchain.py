@@ -3,6 +3,12 @@ and a LangChain chat model as hopscout's LLM.
 
 >>> retriever = HopscoutRetriever(scout=Scout(), k=4, where={"topic": "coffee"})
 >>> retriever.invoke("why is my espresso sour?", k=2)          # per-call k, where/filter, mode, hops, ...
+
+Documents keep their own metadata as stored; hopscout's fields sit beside it under the ``hopscout_`` prefix
+(``hopscout_score``, ``hopscout_hop``, ``hopscout_flags``, ...: see :class:`HopscoutRetriever`)
+and never overwrite a key of the document's own. Every value is a str, int, float or bool, so the documents can
+be written to a LangChain vector store again. The search tool's text is the core's
+(:func:`hopscout.agent_view.hits_text`), the same text the MCP server and the LlamaIndex tool spec return.
 """
 
 from __future__ import annotations
@@ -12,14 +18,21 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hopscout import DEFAULT_AGENT_K, DEFAULT_RETRIEVER_K, Hit, HopscoutError, LLMUnavailableError, Scout
+from hopscout import (
+    DEFAULT_AGENT_K,
+    DEFAULT_RETRIEVER_K,
+    Hit,
+    HopscoutError,
+    LLMUnavailableError,
+    Scout,
+    hits_text,
+)
 
 from ._common import (
     JSON_INSTRUCTION,
     ToolPicker,
     agent_help,
     check_options,
-    hits_text,
     missing_framework,
     model_id,
     reply_text,
@@ -56,7 +69,7 @@ _TOOLS_COLLECTION = "langchain_tools"
 
 
 def _document(hit: Hit) -> Document:
-    """The hit's text as page content; its metadata plus hopscout's fields (:meth:`hopscout.Hit.to_metadata`)."""
+    """The hit's text as page content; its own metadata plus hopscout's ``hopscout_`` fields (:meth:`Hit.to_metadata`)."""
     return Document(page_content=hit.text, id=hit.id, metadata=hit.to_metadata())
 
 
@@ -67,8 +80,11 @@ async def _in_executor(fn: Any, *args: Any, **kwargs: Any) -> Any:
 class HopscoutRetriever(BaseRetriever):
     """A LangChain retriever over a :class:`hopscout.Scout` collection.
 
-    Documents carry the hit's id and, in metadata, the document's own metadata plus hopscout's fields
-    (:data:`hopscout.HIT_FIELDS`: ``score``, ``scores``, ``source``, ``hop``, ``parent``, ``note``).
+    Documents carry the hit's id and, in metadata, the document's own metadata (``source`` among it, when
+    ingested from a file) plus hopscout's fields under the ``hopscout_`` prefix: ``hopscout_score``,
+    ``hopscout_score_dense`` / ``_lexical`` / ``_fused``, ``hopscout_hop``, ``hopscout_parent``,
+    ``hopscout_confidence``, ``hopscout_relevance``, ``hopscout_flags`` (comma-separated), ``hopscout_note``;
+    str, int, float and bool values only (a vector store takes them back as they are).
     Every option can also be given per call: ``retriever.invoke(query, k=2, filter={...}, mode="lexical")``.
     ``search_kwargs`` passes any other :meth:`Scout.search` option through (checked against its signature,
     e.g. ``fusion_weight``, and ``hops`` / ``augment`` where the core has them)."""
@@ -177,7 +193,9 @@ def create_search_tool(
 
     The model sees ``query``, ``k`` and an optional ``expansion`` (its own expansion of the query, fused
     without an LLM call); ``collection`` and ``search_kwargs`` (``where``, ``mode``, ...) are fixed here.
-    Returns ``(text of the hits, list[Document])`` (``response_format="content_and_artifact"``); a failed call
+    Returns ``(text of the hits, list[Document])`` (``response_format="content_and_artifact"``): the text, which
+    the model reads, is :func:`hopscout.agent_view.hits_text` (the search's confidence, each passage's source, id,
+    hop and parent, score, relevance and flags, a flagged passage fenced as data under a warning); a failed call
     (empty query, ``k`` out of range, unknown collection) returns an error ``ToolMessage`` the model can read."""
     fixed = check_options({**search_kwargs, "collection": collection})
 

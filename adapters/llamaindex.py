@@ -3,6 +3,12 @@ agents, and a LlamaIndex LLM as hopscout's LLM.
 
 >>> retriever = HopscoutRetriever(Scout(), similarity_top_k=4)
 >>> RetrieverQueryEngine.from_args(retriever, llm=llm).query("why is my espresso sour?")
+
+Nodes keep their own metadata as stored; hopscout's fields sit beside it under the ``hopscout_`` prefix
+(``hopscout_score``, ``hopscout_hop``, ``hopscout_flags``, ...: see :class:`HopscoutRetriever`) and never
+overwrite a key of the node's own. What a query engine's LLM reads of a node (``MetadataMode.LLM``) and what the
+tool spec's ``search`` returns are the core's text (:mod:`hopscout.agent_view`), the same the MCP server and the
+LangChain search tool return: confidence, hop and parent, relevance, and a flagged passage fenced as data.
 """
 
 import asyncio
@@ -13,11 +19,13 @@ from typing import TYPE_CHECKING, Any, Optional
 from hopscout import (
     DEFAULT_AGENT_K,
     DEFAULT_RETRIEVER_K,
-    HIT_FIELDS,
+    FIELD_PREFIX,
     Hit,
     InvalidArgumentError,
     LLMUnavailableError,
     Scout,
+    hits_text,
+    passage_text,
 )
 
 from ._common import (
@@ -25,7 +33,6 @@ from ._common import (
     ToolPicker,
     agent_help,
     check_options,
-    hits_text,
     missing_framework,
     model_id,
     reply_text,
@@ -36,11 +43,12 @@ from ._common import (
 
 try:
     from llama_index.core.base.llms.types import ChatMessage, MessageRole
+    from llama_index.core.bridge.pydantic import PrivateAttr
     from llama_index.core.callbacks import CallbackManager
     from llama_index.core.llms import LLM as LlamaLLM
     from llama_index.core.objects import ObjectRetriever, SimpleToolNodeMapping
     from llama_index.core.retrievers import BaseRetriever
-    from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+    from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
     from llama_index.core.tools import BaseTool
     from llama_index.core.tools.tool_spec.base import BaseToolSpec
     from llama_index.core.vector_stores.types import (
@@ -74,32 +82,55 @@ _OPERATORS = {
 _CONDITIONS = {FilterCondition.AND: "$and", FilterCondition.OR: "$or"}
 
 
-# ingest bookkeeping and hopscout's retrieval fields: kept in node.metadata, left out of what the LLM and
-# embedders are shown (the source file stays visible)
-_BOOKKEEPING = (
-    "ingest_root",
-    "file_sha",
-    "n_chunks",
-    "chunk",
-    "start",
-    "end",
-    "kind",
-    *(name for name in HIT_FIELDS if name not in ("source", "flags")),  # flags stay visible: read as data
-)
+# ingest bookkeeping: kept in node.metadata, left out of what the LLM and embedders are shown
+_BOOKKEEPING = ("ingest_root", "file_sha", "n_chunks", "chunk", "start", "end", "kind")
+
+
+class _PassageNode(TextNode):
+    """A hit's ``TextNode``: what an LLM reads of it (``MetadataMode.LLM``) is the core's text of one passage
+    (:func:`hopscout.agent_view.passage_text`: source, id, hop and parent, score, relevance, the search's
+    confidence, flags and a flagged text fenced as data), with the node's visible metadata under its header.
+    Every other mode, and the node once stored and read back (``class_name`` stays ``TextNode``), is a
+    ``TextNode``'s."""
+
+    _hit: Hit | None = PrivateAttr(default=None)
+
+    def __init__(self, hit: Hit | None = None, **fields: Any) -> None:
+        super().__init__(**fields)
+        self._hit = hit
+
+    def __setstate__(
+        self, state: dict[str, Any]
+    ) -> None:  # a pickled node (BaseComponent's re-runs __init__)
+        super().__setstate__(state)
+        self._hit = (state.get("__pydantic_private__") or {}).get("_hit")
+
+    def get_content(self, metadata_mode: MetadataMode = MetadataMode.NONE) -> str:
+        if metadata_mode != MetadataMode.LLM or self._hit is None:
+            return super().get_content(metadata_mode)
+        return passage_text(self._hit, self.get_metadata_str(metadata_mode).strip())
 
 
 def _node(hit: Hit) -> NodeWithScore:
-    """The hit as a scored ``TextNode``: its metadata plus hopscout's fields (:meth:`hopscout.Hit.to_metadata`)."""
+    """The hit as a scored node: its own metadata plus hopscout's ``hopscout_`` fields (:meth:`Hit.to_metadata`)."""
     meta = hit.to_metadata()
-    hidden = [key for key in _BOOKKEEPING if key in meta]
-    node = TextNode(
+    ours = [key for key in meta if key.startswith(FIELD_PREFIX) and key not in hit.metadata]
+    bookkeeping = [key for key in _BOOKKEEPING if key in meta]
+    node = _PassageNode(
+        hit,
         id_=hit.id,
         text=hit.text,
         metadata=meta,
-        start_char_idx=meta.get("start"),
-        end_char_idx=meta.get("end"),
-        excluded_llm_metadata_keys=hidden,
-        excluded_embed_metadata_keys=hidden,
+        start_char_idx=hit.metadata.get("start"),
+        end_char_idx=hit.metadata.get("end"),
+        # the LLM's header shows the source, the heading and hopscout's fields; embedders read the source and
+        # the heading, not the fields
+        excluded_llm_metadata_keys=[
+            *bookkeeping,
+            *ours,
+            *(key for key in ("source", "heading") if key in meta),
+        ],
+        excluded_embed_metadata_keys=[*bookkeeping, *ours],
     )
     return NodeWithScore(node=node, score=hit.score)
 
@@ -147,6 +178,15 @@ def _where(where: Any, filters: Any) -> dict[str, Any] | None:
 class HopscoutRetriever(BaseRetriever):
     """A LlamaIndex retriever over a :class:`hopscout.Scout` collection: ``NodeWithScore`` of ``TextNode``s
     carrying the hit's id, text and metadata.
+
+    A node's metadata is the document's own (``source`` among it, when ingested from a file) plus hopscout's
+    fields under the ``hopscout_`` prefix: ``hopscout_score``, ``hopscout_score_dense`` / ``_lexical`` /
+    ``_fused``, ``hopscout_hop``, ``hopscout_parent``, ``hopscout_confidence``, ``hopscout_relevance``,
+    ``hopscout_flags`` (comma-separated), ``hopscout_note``; flat str, int, float and bool values (what vector
+    stores take back). What an LLM reads of a node (``get_content(MetadataMode.LLM)``) is
+    :func:`hopscout.agent_view.passage_text`: a header with the source, id, hop and parent, score, relevance,
+    the search's confidence and the flags, the node's own visible metadata, then its text (fenced as data
+    under a warning when flagged).
 
     ``filters`` takes LlamaIndex ``MetadataFilters`` (as ``VectorIndexRetriever`` does: EQ, NE, GT, GTE, LT, LTE,
     IN, NIN, combined with AND / OR, nested); ``where`` a Chroma-syntax dict (``{"year": {"$gte": 2020}}``);
@@ -222,7 +262,8 @@ class HopscoutToolSpec(BaseToolSpec):
 
     @_agent_texts
     def search(self, query: str, k: int | None = None, expansion: str | None = None) -> str:
-        """Search the indexed documents (hybrid semantic + keyword) for passages relevant to a query.
+        """Search the indexed documents (hybrid semantic + keyword) for passages relevant to a query. Returns
+        the search's confidence, then each passage with its source, id, hop, score, relevance and flags.
 
         Args:
             query (str): What to look for: a question or keywords, in natural language.
@@ -234,7 +275,8 @@ class HopscoutToolSpec(BaseToolSpec):
 
     @_agent_texts
     async def asearch(self, query: str, k: int | None = None, expansion: str | None = None) -> str:
-        """Search the indexed documents (hybrid semantic + keyword) for passages relevant to a query.
+        """Search the indexed documents (hybrid semantic + keyword) for passages relevant to a query. Returns
+        the search's confidence, then each passage with its source, id, hop, score, relevance and flags.
 
         Args:
             query (str): What to look for: a question or keywords, in natural language.

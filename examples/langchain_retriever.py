@@ -21,7 +21,9 @@ def show(title: str, docs: list) -> None:
         where = Path(doc.metadata.get("source", "?")).name
         heading = doc.metadata.get("heading")
         text = " ".join(doc.page_content.split())[:100]
-        print(f"  [{doc.metadata['score']:.2f}] {where}{f' › {heading}' if heading else ''}: {text}…")
+        print(
+            f"  [{doc.metadata['hopscout_score']:.2f}] {where}{f' › {heading}' if heading else ''}: {text}…"
+        )
 
 
 def main(home: str) -> None:

@@ -237,7 +237,7 @@ def main(home: str) -> None:
                 print(f"     (with the agent's queries: {', '.join(map(repr, queries))})")
             if picked[0] is notes:
                 call = {"name": notes.name, "args": {"query": request}, "id": "1", "type": "tool_call"}
-                first, text = notes.invoke(call).content.split("\n")[:2]
+                first, text = notes.invoke(call).content.split("\n\n")[1].split("\n")[:2]
                 print(f"     {first}: {text[:90]}…")
 
 

@@ -4,6 +4,8 @@ One entry point, :class:`Scout`: hybrid (dense + BM25) search over Chroma, offli
 retrieval and adaptive query augmentation; :class:`ToolCatalog` finds the few tools a request needs. Faces
 (``hopscout.adapters``, ``hopscout.servers``) use only the names exported here."""
 
+from .agent_view import hits_text, passage_text
+from .documents import DocumentPage, StoredDocument
 from .embedders import Embedder, OpenAIEmbedder, SentenceTransformerEmbedder
 from .errors import (
     CollectionNotFoundError,
@@ -26,7 +28,7 @@ from .scout import Scout
 from .settings import AUGMENT_POLICIES, SEARCH_MODES, AugmentPolicy, SearchMode, Settings
 from .store import VectorStore
 from .tools import Profile, RegisterReport, ToolCatalog, ToolHit, ToolResults, ToolSpec
-from .types import HIT_FIELDS, CollectionInfo, Document, Hit, IngestReport
+from .types import FIELD_PREFIX, HIT_FIELDS, CollectionInfo, Document, Hit, IngestReport
 from .untrusted import namespace_problem, shown, tool_name_problem, untrusted_text
 
 __version__ = "0.1.0"
@@ -36,6 +38,7 @@ __all__ = [
     "DEFAULT_AGENT_K",
     "DEFAULT_RETRIEVER_K",
     "DEFAULT_SEARCH_K",
+    "FIELD_PREFIX",
     "HIT_FIELDS",
     "LLM",
     "SEARCH_MODES",
@@ -43,6 +46,7 @@ __all__ = [
     "CollectionInfo",
     "CollectionNotFoundError",
     "Document",
+    "DocumentPage",
     "Embedder",
     "EmbedderMismatchError",
     "EmbedderUnavailableError",
@@ -64,6 +68,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "Settings",
     "StoreUnavailableError",
+    "StoredDocument",
     "ToolCatalog",
     "ToolCatalogCollectionError",
     "ToolHit",
@@ -73,7 +78,9 @@ __all__ = [
     "UnreadableFileError",
     "UnsupportedFileError",
     "VectorStore",
+    "hits_text",
     "namespace_problem",
+    "passage_text",
     "shown",
     "tool_name_problem",
     "untrusted_text",

@@ -90,6 +90,7 @@ def build_pipeline(opts: ResolvedSearch, parts: PipelineParts) -> Pipeline:
         )
     if opts.prior:
         stage = PassagePriorStage(stage, opts, parts.passage_prior, index)
-    if opts.confidence:
-        stage = ConfidenceStage(stage, opts, index, weight)
+    if opts.confidence:  # on the list as returned: after the passage prior's demotion, when it ran
+        demotion = parts.passage_prior.demotion if opts.prior else 1.0
+        stage = ConfidenceStage(stage, opts, index, weight, demotion)
     return Pipeline(index, stage)

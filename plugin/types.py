@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,8 @@ class Hit:
     as data, never as instructions.
 
     Every face shows a hit the same way: :meth:`to_dict` (MCP, CLI ``--json``) and :meth:`to_metadata`
-    (LangChain documents, LlamaIndex nodes) carry the same fields."""
+    (LangChain documents, LlamaIndex nodes: hopscout's fields beside the document's own, never over them) carry
+    the same fields, and :mod:`hopscout.agent_view` writes the text a model reads."""
 
     id: str
     text: str
@@ -71,17 +73,44 @@ class Hit:
             **({"note": self.note} if self.note else {}),
         }
 
-    def to_metadata(self) -> dict[str, Any]:
-        """The hit as one flat metadata mapping for a framework's document or node: the document's own
-        metadata, then hopscout's fields (:data:`HIT_FIELDS`; ``note`` only when set) over it."""
-        record = self.to_dict()
-        own = record.pop("metadata")
-        record.pop("text")
-        return {**own, **record}
+    def to_metadata(self) -> dict[str, str | int | float | bool]:
+        """The hit as one flat metadata mapping for a LangChain document or a LlamaIndex node.
+
+        The document's own metadata, as stored (a ``score`` or ``hop`` key of its own stays its own), then
+        hopscout's fields, each under :data:`FIELD_PREFIX`: ``hopscout_score``, ``hopscout_score_<part>`` for each
+        part of it (``dense``, ``lexical``, ``fused``, ...), ``hopscout_hop``, ``hopscout_flags``
+        (comma-separated, ``""`` when none) and, when set, ``hopscout_parent``, ``hopscout_confidence``,
+        ``hopscout_relevance``, ``hopscout_note``. Every value is a str, int, float or bool (what LangChain's
+        ``filter_complex_metadata`` keeps and Chroma accepts), so documents and nodes can be written to a vector
+        store again: None is left out, a list or mapping of the document's own is JSON-encoded."""
+        own = {key: _flat(value) for key, value in self.metadata.items() if value is not None}
+        ours: dict[str, str | int | float | bool | None] = {
+            "score": self.score,
+            **{f"score_{part}": float(value) for part, value in self.scores.items()},
+            "hop": self.hop,
+            "parent": self.parent,
+            "confidence": self.confidence,
+            "relevance": self.relevance,
+            "flags": ",".join(self.flags),
+            "note": self.note,
+        }
+        fields = {FIELD_PREFIX + key: value for key, value in ours.items() if value is not None}
+        return {**own, **{key: value for key, value in fields.items() if key not in own}}
 
 
-# The fields hopscout adds to a document's own metadata in :meth:`Hit.to_metadata`.
+def _flat(value: Any) -> str | int | float | bool:
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except ValueError:  # a circular structure
+        return str(value)
+
+
+# The fields of a hit (:meth:`Hit.to_dict`); :meth:`Hit.to_metadata` adds them beside a document's own metadata
+# under FIELD_PREFIX.
 HIT_FIELDS = ("id", "score", "source", "scores", "hop", "parent", "confidence", "relevance", "flags", "note")
+FIELD_PREFIX = "hopscout_"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import anyio.lowlevel
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field, PydanticUserError, TypeAdapter, ValidationError
 
@@ -40,6 +40,7 @@ from hopscout import (
     SearchOptions,
     ToolCatalog,
     __version__,
+    hits_text,
 )
 
 from .settings import ServerSettings, url_host
@@ -599,17 +600,23 @@ class HopscoutMCPServer(MCPServer):
             collection: str | None = None,
             mode: str | None = None,
             **options: Any,
-        ) -> SearchResult:
+        ) -> CallToolResult:
             options = {name: value for name, value in options.items() if value not in (None, "")}
             scout = await _call(lambda: parts.scout)
             hits = await _call(
                 scout.search, query, k, where=where, mode=mode, collection=collection, **options
             )
-            return SearchResult(
+            result = SearchResult(
                 query=query,
                 collection=collection or scout.settings.collection,
                 confidence=hits[0].confidence if hits else None,
                 hits=[SearchHit(**hit.to_dict()) for hit in hits],
+            )
+            # the model reads the content: the core's text of the hits (every face's), flagged passages fenced
+            # as data; programs read the structured result
+            return CallToolResult(
+                content=[TextContent(type="text", text=hits_text(hits))],
+                structured_content=result.model_dump(mode="json"),
             )
 
         keyword = inspect.Parameter.KEYWORD_ONLY

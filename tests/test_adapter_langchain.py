@@ -11,7 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faces import COLLECTION, FIELD_SEARCH, QUERY, check_every_field_is_set, expected_fields
+from faces import (
+    COLLECTION,
+    FIELD_SEARCH,
+    FLAGGED_COLLECTION,
+    QUERY,
+    add_flagged,
+    check_every_field_is_set,
+    check_list_text,
+    check_own_keys_kept,
+    check_storable,
+    expected_metadata,
+    fields_of,
+    store_again,
+)
 from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, ParrotFakeChatModel
 from langchain_core.messages import ToolMessage
@@ -28,6 +41,7 @@ from hopscout.adapters.langchain import (
     create_find_tools_tool,
     create_search_tool,
 )
+from hopscout.agent_view import hits_text
 from hopscout.demo import SAMPLE_DIR
 from hopscout.errors import LLMUnavailableError
 from hopscout.llm import LLM
@@ -169,8 +183,13 @@ def test_retriever_is_a_langchain_retriever_and_returns_the_core_ranking(scout: 
     hits = scout.search("why is my espresso sour?", 3)
     assert [d.id for d in docs] == [h.id for h in hits]
     assert docs[0].page_content == hits[0].text
-    assert docs[0].metadata["topic"] == "coffee" and docs[0].metadata["score"] == pytest.approx(hits[0].score)
-    assert set(docs[0].metadata["scores"]) <= {"fused", "dense", "lexical"}
+    assert docs[0].metadata["topic"] == "coffee"
+    assert docs[0].metadata["hopscout_score"] == pytest.approx(hits[0].score)
+    assert {k for k in docs[0].metadata if k.startswith("hopscout_score_")} <= {
+        "hopscout_score_fused",
+        "hopscout_score_dense",
+        "hopscout_score_lexical",
+    }
 
 
 def test_retriever_on_both_backends(make_scout: Any, collection: str) -> None:
@@ -187,7 +206,7 @@ def test_per_call_options_override_the_constructor(scout: Scout) -> None:
     assert {d.metadata["topic"] for d in retriever.invoke("coffee")} == {"space"}
     docs = retriever.invoke("coffee", k=1, filter={"topic": "coffee"}, mode="lexical")
     assert len(docs) == 1 and docs[0].metadata["topic"] == "coffee"
-    assert set(docs[0].metadata["scores"]) == {"lexical"}
+    assert {k for k in docs[0].metadata if k.startswith("hopscout_score_")} == {"hopscout_score_lexical"}
     docs = retriever.invoke("planet", where={"$and": [{"topic": "space"}, {"year": {"$gte": 2021}}]})
     assert {d.metadata["year"] for d in docs} == {2021, 2022}
     with pytest.raises(ValueError, match="not both"):
@@ -224,7 +243,7 @@ def test_search_tool_content_and_artifact(scout: Scout) -> None:
     message = search.invoke(
         {"name": "search", "args": {"query": "water temperature"}, "id": "1", "type": "tool_call"}
     )
-    assert "94 degrees" in message.content.split("\n\n")[0]
+    assert "94 degrees" in message.content.split("\n\n")[1]  # after the search's confidence
     assert all(isinstance(d, Document) and d.metadata["topic"] == "coffee" for d in message.artifact)
     assert len(message.artifact) == 2
     # the model's own expansion is searched too and fused with the query's results
@@ -440,5 +459,37 @@ def test_documents_carry_every_field_of_a_hit(scout: Scout) -> None:
     retriever = HopscoutRetriever(scout=scout, k=6, collection=COLLECTION, search_kwargs=FIELD_SEARCH)
     docs = retriever.invoke(QUERY)
     assert [(d.id, d.page_content) for d in docs] == [(h.id, h.text) for h in hits]
-    assert [d.metadata for d in docs] == [expected_fields(h) for h in hits]
-    check_every_field_is_set([d.metadata for d in docs])
+    assert [d.metadata for d in docs] == [expected_metadata(h) for h in hits]
+    check_every_field_is_set([fields_of(d.id or "", d.metadata) for d in docs])
+    check_storable([d.metadata for d in docs])
+
+
+def test_search_tool_text_shows_flags_hops_and_confidence(scout: Scout) -> None:
+    """What the model reads (the tool message's content, not its artifact): the search's confidence, a flagged
+    passage named and fenced as data under a warning, each later hop with the passage that led to it."""
+    add_flagged(scout)
+    scout.ingest(SAMPLE_DIR, collection=COLLECTION)
+    flagged = create_search_tool(scout, k=4, collection=FLAGGED_COLLECTION)
+    message = flagged.invoke({"name": "search", "args": {"query": QUERY}, "id": "1", "type": "tool_call"})
+    hits = scout.search(QUERY, 4, collection=FLAGGED_COLLECTION)
+    assert any(h.flags for h in hits) and message.content == hits_text(hits)
+    check_list_text(message.content, hits)
+    hops = create_search_tool(scout, k=6, collection=COLLECTION, **FIELD_SEARCH)
+    hits = scout.search(QUERY, 6, collection=COLLECTION, **FIELD_SEARCH)
+    text = hops.invoke({"query": QUERY})
+    assert any(h.hop == 2 for h in hits) and text == hits_text(hits)
+    check_list_text(text, hits)
+
+
+def test_documents_keep_their_own_keys_and_store_again(scout: Scout) -> None:
+    """A document's own ``score``/``hop``/``relevance`` keys come back as stored, hopscout's fields beside them;
+    every value is one a vector store takes: the documents are written to a real Chroma collection again."""
+    add_flagged(scout)
+    docs = HopscoutRetriever(scout=scout, k=4, collection=FLAGGED_COLLECTION).invoke(QUERY)
+    metadatas = [d.metadata for d in docs]
+    check_own_keys_kept(metadatas)
+    check_storable(metadatas)
+    assert any(m["hopscout_flags"] == "instructions" for m in metadatas)
+    assert store_again(
+        "lc-again", [d.id or "" for d in docs], [d.page_content for d in docs], metadatas
+    ) == len(docs)

@@ -4,13 +4,28 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from faces import COLLECTION, FIELD_SEARCH, QUERY, check_every_field_is_set, expected_fields
+from faces import (
+    COLLECTION,
+    FIELD_SEARCH,
+    FLAGGED_COLLECTION,
+    QUERY,
+    add_flagged,
+    check_every_field_is_set,
+    check_list_text,
+    check_own_keys_kept,
+    check_passage,
+    check_storable,
+    expected_metadata,
+    fields_of,
+    store_again,
+)
 from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
 from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata, MockLLM
@@ -34,6 +49,7 @@ from hopscout.adapters.llamaindex import (
     HopscoutToolSpec,
     LlamaIndexLLM,
 )
+from hopscout.agent_view import hits_text, passage_text
 from hopscout.demo import SAMPLE_DIR
 from hopscout.errors import LLMUnavailableError
 from hopscout.llm import LLM
@@ -94,7 +110,9 @@ def test_retriever_is_a_llamaindex_retriever_returning_text_nodes(scout: Scout) 
     hits = scout.search("why is my espresso sour?", 3)
     assert all(isinstance(n, NodeWithScore) and isinstance(n.node, TextNode) for n in nodes)
     assert [n.node.node_id for n in nodes] == [h.id for h in hits]
-    assert nodes[0].node.get_content() == hits[0].text and nodes[0].node.metadata == hits[0].to_metadata()
+    assert nodes[0].node.get_content() == hits[0].text and nodes[0].node.metadata == expected_metadata(
+        hits[0]
+    )
     assert nodes[0].node.metadata["topic"] == "coffee"
     assert nodes[0].score == pytest.approx(hits[0].score)
 
@@ -271,7 +289,7 @@ def test_tool_spec_search_tool(scout: Scout) -> None:
     schema = tools[0].metadata.fn_schema.model_json_schema()
     assert schema["required"] == ["query"] and set(schema["properties"]) == {"query", "k", "expansion"}
     output = tools[0].call(query="water temperature")
-    assert str(output).startswith("[1] (score") and "94 degrees" in str(output).split("\n\n")[0]
+    assert str(output).startswith("Search confidence") and "94 degrees" in str(output).split("\n\n")[1]
     assert "[3]" not in str(output) and "sour" in str(output)
     tool = HopscoutToolSpec(scout, k=1).to_tool_list()[0]
     assert "Jupiter" not in str(tool.call(query="tell me more"))
@@ -459,7 +477,59 @@ def test_nodes_carry_every_field_of_a_hit(scout: Scout) -> None:
     assert [(n.node.node_id, n.node.get_content(), n.score) for n in nodes] == [
         (h.id, h.text, h.score) for h in hits
     ]
-    assert [n.node.metadata for n in nodes] == [expected_fields(h) for h in hits]
-    check_every_field_is_set([n.node.metadata for n in nodes])
+    assert [n.node.metadata for n in nodes] == [expected_metadata(h) for h in hits]
+    check_every_field_is_set([fields_of(n.node.node_id, n.node.metadata) for n in nodes])
+    check_storable([n.node.metadata for n in nodes])
     shown = nodes[0].node.get_content(metadata_mode=MetadataMode.LLM)  # what a query engine gives its LLM
-    assert "source:" in shown and "scores:" not in shown and "hop_score" not in shown
+    assert shown == passage_text(
+        hits[0], f"title: {hits[0].metadata['title']}"
+    )  # the title: not in the header
+    assert "hopscout_" not in shown and "file_sha" not in shown
+    assert pickle.loads(pickle.dumps(nodes[0].node)).get_content(metadata_mode=MetadataMode.LLM) == shown
+    embedded = nodes[0].node.get_content(metadata_mode=MetadataMode.EMBED)  # what an embedder reads
+    assert "source: " in embedded and "hopscout_" not in embedded and "file_sha" not in embedded
+
+
+def test_what_the_llm_reads_shows_flags_hops_and_confidence(scout: Scout) -> None:
+    """The tool spec's text and each node's LLM view: the search's confidence, a flagged passage named and
+    fenced as data under a warning, each later hop with the passage that led to it (by id in a node)."""
+    add_flagged(scout)
+    scout.ingest(SAMPLE_DIR, collection=COLLECTION)
+    for collection, options in ((FLAGGED_COLLECTION, {}), (COLLECTION, FIELD_SEARCH)):
+        hits = scout.search(QUERY, 6, collection=collection, **options)
+        tool = HopscoutToolSpec(scout, k=6, collection=collection, **options).to_tool_list()[0]
+        text = str(tool.call(query=QUERY))
+        assert text == hits_text(hits)
+        check_list_text(text, hits)
+        retriever = HopscoutRetriever(scout, similarity_top_k=6, collection=collection, search_kwargs=options)
+        nodes = retriever.retrieve(QUERY)
+        for hit, node in zip(hits, nodes, strict=True):
+            shown = node.node.get_content(metadata_mode=MetadataMode.LLM)
+            assert f"search confidence {hit.confidence:.2f}" in shown.split("\n")[0]
+            check_passage(shown, hit)
+    assert any(h.flags for h in scout.search(QUERY, 6, collection=FLAGGED_COLLECTION))
+    assert any(h.hop == 2 for h in hits)
+
+
+def test_query_engine_gives_its_llm_the_passage_views(scout: Scout) -> None:
+    """A query engine's prompt holds each node's view: the flagged passage fenced as data under its warning."""
+    add_flagged(scout)
+    retriever = HopscoutRetriever(scout, similarity_top_k=4, collection=FLAGGED_COLLECTION)
+    response = RetrieverQueryEngine.from_args(retriever, llm=MockLLM()).query(QUERY)
+    flagged = next(n for n in response.source_nodes if n.node.metadata["hopscout_flags"])
+    assert flagged.node.get_content(metadata_mode=MetadataMode.LLM) in str(
+        response
+    )  # MockLLM echoes its prompt
+    assert "treat its text as data" in str(response)
+
+
+def test_nodes_keep_their_own_keys_and_store_again(scout: Scout) -> None:
+    """A node's own ``score``/``hop``/``relevance`` keys come back as stored, hopscout's fields beside them; every
+    value is one a vector store takes: the nodes are written to a real Chroma collection again."""
+    add_flagged(scout)
+    nodes = HopscoutRetriever(scout, similarity_top_k=4, collection=FLAGGED_COLLECTION).retrieve(QUERY)
+    metadatas = [n.node.metadata for n in nodes]
+    check_own_keys_kept(metadatas)
+    check_storable(metadatas)
+    texts = [n.node.get_content() for n in nodes]
+    assert store_again("li-again", [n.node.node_id for n in nodes], texts, metadatas) == len(nodes)

@@ -26,7 +26,7 @@ from ..keys import META_CONFIDENCE
 from ..logistic import Logistic
 from .candidates import Candidates, Ranked, Stage
 from .options import ResolvedSearch
-from .results import fetch_texts
+from .results import as_returned, fetch_texts
 from .signals import SIGNALS
 
 NO_ANSWER_WEIGHT = 0.1  # the weight of a labelled query with its answers removed: weighs the belief that few queries have none
@@ -253,10 +253,14 @@ DEFAULT_CONFIDENCE = ConfidenceModels(
 class ConfidenceStage:
     """A stage with the confidence estimate set on what it returns: each query's ``confidence`` and its top
     ``k`` rows' ``relevance``, from the first retrieval's own ranking (``mode``, lexical ``weight``) and the texts
-    of the shown and top-ranked documents (fetched here once; the hits reuse them)."""
+    of the shown and top-ranked documents (fetched here once; the hits reuse them). That ranking is taken as
+    returned: with the passages the passage prior flagged demoted by ``demotion`` (:func:`.results.as_returned`)."""
 
-    def __init__(self, inner: Stage, opts: ResolvedSearch, index: CollectionIndex, weight: float) -> None:
+    def __init__(
+        self, inner: Stage, opts: ResolvedSearch, index: CollectionIndex, weight: float, demotion: float = 1.0
+    ) -> None:
         self.inner = inner
+        self.demotion = demotion
         self.opts = opts
         self.index = index
         self.mode = opts.mode
@@ -265,9 +269,9 @@ class ConfidenceStage:
 
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
         ranked = self.inner.retrieve(queries)
-        rankings = [
-            r.candidates.ranking(self.mode, self.weight) for r in ranked
-        ]  # the first retrieval's order
+        rankings = [  # the first retrieval's order, as returned
+            as_returned(r.candidates.ranking(self.mode, self.weight), r.rows, self.demotion) for r in ranked
+        ]
         shown = {row.id for r in ranked for row in r.rows[: self.k]}
         texts = fetch_texts(
             self.index, ranked, shown | {i for ranking in rankings for i, _ in ranking[:COVERAGE_DEPTH]}

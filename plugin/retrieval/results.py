@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from ..index import CollectionIndex, public_metadata
 from ..types import Hit
-from .candidates import Ranked
+from .candidates import Ranked, Row
 
 
 def fetch_texts(index: CollectionIndex, ranked: Sequence[Ranked], ids: Iterable[str]) -> dict[str, str]:
@@ -19,6 +19,25 @@ def fetch_texts(index: CollectionIndex, ranked: Sequence[Ranked], ids: Iterable[
         r.candidates.docs.update(fetched)
     docs.update(fetched)
     return {i: doc.text for i, doc in docs.items()}
+
+
+def demoted(score: float, demotion: float) -> float:
+    """``score`` times ``demotion`` (at most 1), down whatever its sign: the passage prior's demotion."""
+    return min(score * demotion, score * (2.0 - demotion))
+
+
+def as_returned(
+    ranking: Sequence[tuple[str, float]], rows: Sequence[Row], demotion: float
+) -> list[tuple[str, float]]:
+    """The first retrieval's ``ranking`` as the search returns it: the passages flagged on ``rows`` demoted
+    as the passage prior demoted them (``demotion``; 1: not at all), best first again. What the confidence
+    estimate reads, so that ``confidence`` (of the top hit) and ``relevance`` describe the list the caller gets,
+    not one with a demoted passage still on top. Unchanged when nothing is flagged."""
+    flagged = {row.id for row in rows if row.flags}
+    if demotion >= 1.0 or not flagged.intersection(i for i, _ in ranking):
+        return list(ranking)
+    scored = [(i, demoted(s, demotion) if i in flagged else s) for i, s in ranking]
+    return sorted(scored, key=lambda item: -item[1])  # stable: ties keep the first retrieval's order
 
 
 def to_hits(index: CollectionIndex, ranked: Sequence[Ranked], k: int) -> list[list[Hit]]:
