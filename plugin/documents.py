@@ -1,9 +1,11 @@
-"""What ``Scout.add`` accepts, checked and normalised into :class:`~hopscout.types.Document` with ids."""
+"""What ``Scout.add`` and ``Scout.update`` accept, checked and normalised into :class:`~hopscout.types.Document` with
+ids, and documents as ``Scout.get`` gives them back (:class:`StoredDocument`, :class:`DocumentPage`)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidArgumentError
@@ -67,26 +69,75 @@ def as_documents(
     return out
 
 
-def check_metadata(n: int, meta: Mapping[str, Any]) -> dict[str, Any]:
+def check_metadata(n: int, meta: Mapping[str, Any], *, what: str | None = None) -> dict[str, Any]:
     """Document ``n``'s metadata with None values dropped; raises on reserved keys, on keys no filter could name
     (:func:`hopscout.filters.check_key`) and on values that are not scalars or too long
-    (:func:`hopscout.filters.check_scalar`)."""
+    (:func:`hopscout.filters.check_scalar`). ``what`` names the owner in messages (default "document n")."""
+    owner = what or f"document {n}"
     if len(meta) > MAX_METADATA_KEYS:
         raise InvalidArgumentError(
-            f"document {n} has {len(meta)} metadata keys, over the limit of {MAX_METADATA_KEYS}: keep the "
+            f"{owner} has {len(meta)} metadata keys, over the limit of {MAX_METADATA_KEYS}: keep the "
             "attributes you filter on"
         )
     clean: dict[str, Any] = {}
     for key, value in meta.items():
         if not isinstance(key, str) or not key or key.startswith(RESERVED_PREFIXES):
             raise InvalidArgumentError(
-                f"document {n}: metadata key {shown(key)} is invalid or reserved (hs_*, hopscout:*, tool_*)"
+                f"{owner}: metadata key {shown(key)} is invalid or reserved (hs_*, hopscout:*, tool_*)"
             )
         try:
             check_key(key)
         except InvalidArgumentError as exc:
-            raise InvalidArgumentError(f"document {n}: {exc}") from None
+            raise InvalidArgumentError(f"{owner}: {exc}") from None
         if value is None:
             continue
-        clean[key] = check_scalar(value, f"document {n}: metadata {key!r}")
+        clean[key] = check_scalar(value, f"{owner}: metadata {key!r}")
     return clean
+
+
+def merge_metadata(current: Mapping[str, Any], changes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``current`` with ``changes`` applied: a key set to None is removed, any other value set (how ``update``
+    and ``modify_collection`` change metadata without restating it whole)."""
+    merged = dict(current)
+    for key, value in (changes or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as its collection holds it: id, text, the user's metadata (hopscout's own ``hs_*`` keys left
+    out) and ``flags``, the hostile-text signs read when it was written (:mod:`hopscout.suspicion`): a flagged
+    text is data, never instructions."""
+
+    id: str
+    text: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "metadata": dict(self.metadata), "flags": list(self.flags)}
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """One page of :meth:`hopscout.Scout.get`: the documents from ``offset``; ``next_offset`` is where the next
+    page starts (None: this is the last); ``missing`` lists the ids asked for that the collection does not hold."""
+
+    collection: str
+    documents: tuple[StoredDocument, ...]
+    offset: int = 0
+    next_offset: int | None = None
+    missing: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "collection": self.collection,
+            "documents": [doc.to_dict() for doc in self.documents],
+            "offset": self.offset,
+            "next_offset": self.next_offset,
+            "missing": list(self.missing),
+        }

@@ -116,6 +116,20 @@ class Engine:
             self._indexes.pop(index.name, None)
         index.drop(self.store)
 
+    def rename(self, collection: str, new_name: str) -> CollectionIndex:
+        """Give a collection a new name (refused if that name is taken); its documents, lexical copy and key
+        phrases stay. Another process that opened it by its old name must open it again."""
+        new_name = check_collection_name(new_name)
+        index = self.index(collection)
+        with self._lock:
+            if new_name != index.name and self.exists(new_name):
+                raise InvalidArgumentError(f"A collection {new_name!r} already exists; choose another name")
+            old = index.name
+            index.rename(new_name)
+            self._indexes.pop(old, None)
+            self._indexes[new_name] = index
+        return index
+
     def phrases(self, index: CollectionIndex) -> PassagePhrases:
         """The collection's key phrases (:mod:`hopscout.hop.phrases`), stored in the index's phrase table."""
         return PassagePhrases(index, self.embedder, index.phrase_table)

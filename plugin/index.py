@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import threading
 import time
 import uuid
@@ -24,8 +25,17 @@ import numpy as np
 
 from .errors import CollectionNotFoundError, EmbedderMismatchError
 from .filters import Where
-from .keys import FLAGS_KEY, HASH_KEY, META_DIM, META_EMBEDDER, META_SEQ, META_VERSION, SEQ_KEY
-from .lexical import IndexedValue, LexicalIndex, PhraseTable
+from .keys import (
+    FLAGS_KEY,
+    HASH_KEY,
+    META_DIM,
+    META_EMBEDDER,
+    META_SEQ,
+    META_VERSION,
+    RESERVED_PREFIXES,
+    SEQ_KEY,
+)
+from .lexical import IndexedValue, LexicalIndex, PhraseTable, open_lexical
 from .store import StoreCollection, VectorStore
 from .store.base import Match
 
@@ -33,7 +43,7 @@ from .store.base import Match
 class IndexFiles(NamedTuple):
     """A collection's local files, beside the store's vectors."""
 
-    bm25: Path  # the BM25 copy (SQLite FTS5)
+    bm25: Path  # the BM25 copy (SQLite FTS5; with HOPSCOUT_LEXICAL_BACKEND=tantivy, its rows, segments beside it)
     phrases: Path  # the key phrases of the phrase hop
 
 
@@ -97,6 +107,7 @@ class CollectionIndex:
         lexical_root: Path,
         create: bool,
         sync_interval: float = 0.0,
+        lexical_backend: str = "fts5",
     ) -> CollectionIndex:
         """Open ``name``, creating it if ``create``; refuse one built with another embedder."""
         try:
@@ -118,7 +129,7 @@ class CollectionIndex:
                 f"Collection {name!r} was built with embedder {stored_id!r} (dim {stored_dim}); this hopscout uses "
                 f"{embedder_id!r}. Set HOPSCOUT_EMBEDDER={stored_id!r} to read it, or use another collection."
             )
-        lexical = LexicalIndex(Path(lexical_root) / f"{collection.id}.sqlite")
+        lexical = open_lexical(Path(lexical_root) / collection.id, lexical_backend)
         return cls(collection, lexical, sync_interval, int(stored_dim) if stored_dim is not None else None)
 
     # -- metadata and versions ----------------------------------------------------------------------
@@ -129,6 +140,16 @@ class CollectionIndex:
     def update_metadata(self, **updates: Any) -> None:
         """Merge ``updates`` into the collection's metadata (stores replace it whole)."""
         self._write_metadata({**self.metadata(), **updates})
+
+    def user_metadata(self) -> dict[str, Any]:
+        """The collection's own metadata, given by its user: every key outside hopscout's namespaces."""
+        return {k: v for k, v in self.metadata().items() if not k.startswith(RESERVED_PREFIXES)}
+
+    def replace_user_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Replace the user's keys whole (a key left out is removed); hopscout's own keys stay."""
+        with self._lock:
+            kept = {k: v for k, v in self.metadata().items() if k.startswith(RESERVED_PREFIXES)}
+            self._write_metadata({**dict(metadata), **kept})
 
     def _write_metadata(self, meta: dict[str, Any]) -> None:
         self.collection.replace_metadata(meta)
@@ -141,11 +162,22 @@ class CollectionIndex:
         self._write_metadata({**meta, META_VERSION: version, META_SEQ: seq})
         return version, seq
 
+    def refresh(self) -> None:
+        """See what other processes wrote and acknowledged: the store reopens what it caches in memory when its
+        write sequence moved (embedded Chroma's HNSW graph), the lexical side reloads what it caches. Cheap when
+        nothing was written; :meth:`sync` (every search) calls it."""
+        self.collection.refresh()
+        # a backend that caches a reader reloads it (tantivy); FTS5 and its snapshot follow data_version unasked
+        reload = getattr(self._lexical, "refresh", None)
+        if reload is not None:
+            reload()
+
     def sync(self, force: bool = False) -> None:
         """Bring the lexical index up to date with the store if another writer (or a crash) left it behind."""
         now = time.monotonic()
         if not force and self.sync_interval and now - self._last_sync < self.sync_interval:
             return
+        self.refresh()
         with self._lock:
             token = self.collection.change_token()  # read first: a write after it changes the next one
             if not force and token is not None and token == self._clean_token:
@@ -287,6 +319,52 @@ class CollectionIndex:
                 out[doc_id] = StoredDoc(text, meta, vec)
         return out
 
+    def documents(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Where | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        embeddings: bool = False,
+    ) -> list[tuple[str, StoredDoc]]:
+        """``(id, StoredDoc)`` of the documents with these ids (in the order given; those that exist) and/or
+        matching ``where``, ``limit`` of them (None: all) from ``offset``: by ids in their order, else in the
+        store's, which is stable between writes, so pages follow on."""
+        if ids is not None:
+            found: dict[str, StoredDoc] = {}
+            wanted = list(dict.fromkeys(ids))
+            for start in range(0, len(wanted), _PAGE):
+                got = self.collection.get(
+                    wanted[start : start + _PAGE],
+                    where=where,
+                    texts=True,
+                    metadatas=True,
+                    embeddings=embeddings,
+                )
+                for doc_id, text, meta, vec in zip(got.ids, got.texts, got.metadatas, got.embeddings):
+                    found[doc_id] = StoredDoc(text, meta, vec)
+            ordered = [(doc_id, found[doc_id]) for doc_id in wanted if doc_id in found]
+            return ordered[offset : None if limit is None else offset + limit]
+        rows: list[tuple[str, StoredDoc]] = []
+        while limit is None or len(rows) < limit:
+            step = _PAGE if limit is None else min(_PAGE, limit - len(rows))
+            got = self.collection.get(
+                where=where,
+                texts=True,
+                metadatas=True,
+                embeddings=embeddings,
+                limit=step,
+                offset=offset + len(rows),
+            )
+            rows.extend(
+                (doc_id, StoredDoc(text, meta, vec))
+                for doc_id, text, meta, vec in zip(got.ids, got.texts, got.metadatas, got.embeddings)
+            )
+            if len(got.ids) < step:
+                break
+        return rows
+
     def dense(
         self, vectors: np.ndarray, n: int, where: Where | None = None, *, documents: bool = True
     ) -> list[list[Match]]:
@@ -354,12 +432,21 @@ class CollectionIndex:
                 self._phrases.close()
                 self._phrases = None
 
+    def rename(self, name: str) -> None:
+        """Rename the store's collection; the lexical copy and key phrases stay (their files follow its id)."""
+        with self._lock:
+            self.collection.rename(name)
+            self.name = name
+
     def drop(self, store: VectorStore) -> None:
         """Delete the collection: its vectors in ``store``, then its local files."""
         self.close()
         store.delete_collection(self.name)
         for path in self.files:
             path.unlink(missing_ok=True)
+        shutil.rmtree(
+            self.files.bm25.with_suffix(".tantivy"), ignore_errors=True
+        )  # HOPSCOUT_LEXICAL_BACKEND=tantivy's
 
 
 def _seq(meta: Mapping[str, Any]) -> int:

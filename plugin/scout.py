@@ -8,13 +8,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from typing_extensions import Self, Unpack
 
-from .documents import as_documents
+from .documents import DocumentPage, StoredDocument, as_documents, check_metadata, merge_metadata
 from .embedders import Embedder, make_embedder
 from .engine import Engine, Progress
 from .errors import HopscoutError, InvalidArgumentError, ToolCatalogCollectionError
 from .filters import Where, validate_where
+from .index import public_metadata
+from .keys import FLAGS_KEY, META_DIM, META_EMBEDDER, META_FUSION_WEIGHT
 from .llm import LLM
 from .retrieval import DEFAULT_SEARCH_K, SearchKwargs, SearchOptions
 from .settings import Settings, load_settings
@@ -100,6 +103,68 @@ class Scout:
         """Store the lexical weight hybrid search uses on this collection (see ``hopscout calibrate``)."""
         self._engine.set_fusion_weight(self._engine.index(collection), weight)
 
+    def count(self, collection: str | None = None) -> int:
+        """How many documents (chunks) the collection holds."""
+        return self._engine.index(collection).count()
+
+    def collection_info(self, collection: str | None = None) -> CollectionInfo:
+        """One collection's name, document count, embedder, dimension and calibrated fusion weight."""
+        index = self._engine.index(collection)
+        meta = index.metadata()
+        return CollectionInfo(
+            index.name,
+            index.count(),
+            meta.get(META_EMBEDDER),
+            meta.get(META_DIM),
+            meta.get(META_FUSION_WEIGHT),
+        )
+
+    def collection_metadata(self, collection: str | None = None) -> dict[str, Any]:
+        """The metadata the collection's user gave it (hopscout's own ``hopscout:*`` keys left out)."""
+        return self._engine.index(collection).user_metadata()
+
+    def create_collection(self, name: str, metadata: Mapping[str, Any] | None = None) -> CollectionInfo:
+        """Create an empty collection with the user's ``metadata`` (flat str/int/float/bool values); refused if
+        one of that name exists (adding documents creates a missing collection too)."""
+        name = check_collection_name(name)
+        meta = check_metadata(0, metadata or {}, what=f"collection {name!r}")
+        self._documents_only(name, "create")
+        if self._engine.exists(name):
+            raise InvalidArgumentError(
+                f"Collection {name!r} already exists; change it with modify_collection, or choose another name"
+            )
+        index = self._engine.index(name, create=True)
+        if meta:
+            index.replace_user_metadata(meta)
+        return self.collection_info(name)
+
+    def modify_collection(
+        self,
+        collection: str | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ) -> CollectionInfo:
+        """Change a collection's user metadata (keys given are set, a key set to None is removed) and/or rename
+        it to ``name`` (refused if taken); documents, vectors and lexical index stay as they are."""
+        if metadata is None and name is None:
+            raise InvalidArgumentError("modify_collection needs metadata to change and/or a new name")
+        current = collection or self.settings.collection
+        self._documents_only(current, "modify")
+        index = self._engine.index(current)
+        renaming = name is not None and name != index.name
+        if renaming:  # checked before anything changes
+            self._documents_only(check_collection_name(name), "rename a collection to")
+            if self._engine.exists(str(name)):
+                raise InvalidArgumentError(f"A collection {name!r} already exists; choose another name")
+        if metadata is not None:
+            check_metadata(0, metadata, what=f"collection {index.name!r}")  # every key, those set to None too
+            merged = merge_metadata(index.user_metadata(), metadata)
+            index.replace_user_metadata(check_metadata(0, merged, what=f"collection {index.name!r}"))
+        if renaming:
+            index = self._engine.rename(index.name, str(name))
+        return self.collection_info(index.name)
+
     # -- writing ----------------------------------------------------------------------------------
     def add(
         self,
@@ -118,6 +183,67 @@ class Scout:
         self._documents_only(collection, "add documents to")
         index = self._engine.index(collection, create=True)
         self._engine.write(index, ids_out, [d.text for d in docs], [dict(d.metadata) for d in docs], progress)
+        return ids_out
+
+    def update(
+        self,
+        ids: Sequence[str],
+        texts: Sequence[str | None] | None = None,
+        metadatas: Sequence[Mapping[str, Any] | None] | None = None,
+        *,
+        collection: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[str]:
+        """Change existing documents: a new text (None: keep it) is embedded again; metadata changes merge into
+        the stored metadata (a key set to None is removed). Dense and lexical indexes change together. Every id
+        must exist: nothing is written otherwise (new documents go through :meth:`add`)."""
+        if isinstance(ids, str) or not ids or not all(isinstance(i, str) for i in ids):
+            raise InvalidArgumentError("ids must be a non-empty list of strings")
+        if texts is None and metadatas is None:
+            raise InvalidArgumentError("update needs new texts and/or metadatas for the ids")
+        for given, label in ((texts, "texts"), (metadatas, "metadatas")):
+            if given is not None and (isinstance(given, str) or len(given) != len(ids)):
+                raise InvalidArgumentError(f"update needs one of {label} per id ({len(ids)}), or none")
+        self._documents_only(collection, "update documents in")
+        index = self._engine.index(collection)
+        stored = index.get(list(ids), embeddings=True)
+        missing = [i for i in ids if i not in stored]
+        if missing:
+            raise InvalidArgumentError(
+                f"{len(missing)} of {len(ids)} ids are not in collection {index.name!r}: "
+                f"{', '.join(repr(i) for i in missing[:10])}{' ...' if len(missing) > 10 else ''}. update "
+                "changes existing documents only; add new ones with add (add_documents)"
+            )
+        items = []
+        for n, doc_id in enumerate(ids):
+            changes = metadatas[n] if metadatas is not None else None
+            if changes is not None:
+                check_metadata(n, changes)  # every key, those set to None too
+            new_text = texts[n] if texts is not None else None
+            items.append(
+                {
+                    "id": doc_id,
+                    "text": stored[doc_id].text if new_text is None else new_text,
+                    "metadata": merge_metadata(public_metadata(stored[doc_id].metadata), changes),
+                }
+            )
+        docs = as_documents(items, None, None, max_chars=self.settings.max_document_chars)
+        # unchanged texts keep their stored vectors: a metadata change embeds nothing
+        vectors: list[Any] = [
+            stored[str(d.id)].embedding if d.text == stored[str(d.id)].text else None for d in docs
+        ]
+        fresh = [n for n, vec in enumerate(vectors) if vec is None]
+        if fresh:
+            for n, vec in zip(fresh, self._engine.embed([docs[n].text for n in fresh], progress)):
+                vectors[n] = vec
+        ids_out = [str(d.id) for d in docs]
+        self._engine.write(
+            index,
+            ids_out,
+            [d.text for d in docs],
+            [dict(d.metadata) for d in docs],
+            vectors=np.stack([np.asarray(v, dtype=np.float32) for v in vectors]),
+        )
         return ids_out
 
     def ingest(
@@ -171,6 +297,49 @@ class Scout:
         index.delete(sorted(targets or ()))
         return len(targets or ())
 
+    # -- reading ----------------------------------------------------------------------------------
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Where | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        collection: str | None = None,
+    ) -> DocumentPage:
+        """Documents by id (in the order given) and/or metadata filter, ``limit`` of them (None: all) from
+        ``offset``; the page says where the next one starts and which ids were not found."""
+        if ids is not None and (isinstance(ids, str) or not all(isinstance(i, str) for i in ids)):
+            raise InvalidArgumentError("ids must be a list of strings")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise InvalidArgumentError(f"limit must be a positive integer or None (all), got {limit!r}")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidArgumentError(f"offset must be an integer >= 0, got {offset!r}")
+        where = validate_where(where)
+        self._documents_only(collection, "read documents from")
+        index = self._engine.index(collection)
+        missing: tuple[str, ...] = ()
+        if ids is not None:  # every match, to name the missing ones (as many as the ids asked for)
+            rows = index.documents(ids, where=where)
+            found = {doc_id for doc_id, _ in rows}
+            missing = tuple(i for i in dict.fromkeys(ids) if i not in found)
+            rows = rows[offset:]
+        else:
+            rows = index.documents(where=where, limit=None if limit is None else limit + 1, offset=offset)
+        more = limit is not None and len(rows) > limit
+        page = rows[:limit] if limit is not None else rows
+        return DocumentPage(
+            index.name,
+            tuple(_stored_document(doc_id, doc.text, doc.metadata) for doc_id, doc in page),
+            offset,
+            offset + len(page) if more else None,
+            missing,
+        )
+
+    def peek(self, limit: int = 5, *, collection: str | None = None) -> tuple[StoredDocument, ...]:
+        """The collection's first ``limit`` documents, to see what it holds."""
+        return self.get(limit=limit, collection=collection).documents
+
     # -- searching --------------------------------------------------------------------------------
     def search(self, query: str, k: int = DEFAULT_SEARCH_K, **options: Unpack[SearchKwargs]) -> list[Hit]:
         """The ``k`` best hits for one query (see :meth:`search_batch` for the options)."""
@@ -210,6 +379,11 @@ class Scout:
                 "MCP) or hopscout.ToolCatalog (Python: register, remove, find_tools); choose another collection "
                 "for documents"
             )
+
+
+def _stored_document(doc_id: str, text: str, metadata: Mapping[str, Any]) -> StoredDocument:
+    flags = str(metadata.get(FLAGS_KEY) or "")
+    return StoredDocument(doc_id, text, public_metadata(metadata), tuple(f for f in flags.split(",") if f))
 
 
 def engine_of(scout: Scout | Engine) -> Engine:

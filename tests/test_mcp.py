@@ -18,13 +18,23 @@ import httpx
 import pytest
 from mcp import Client
 
+from hopscout import Hit
+from hopscout.agent_view import hits_text
 from hopscout.bench.server import free_port
 from hopscout.demo import SAMPLE_DIR as SAMPLE
 from hopscout.servers.bench import INITIALIZE
 
 pytest.importorskip("mcp.server.mcpserver")
 
-from faces import COLLECTION, FIELD_SEARCH, QUERY, check_every_field_is_set
+from faces import (
+    COLLECTION,
+    FIELD_SEARCH,
+    FLAGGED_COLLECTION,
+    FLAGGED_DOCS,
+    QUERY,
+    check_every_field_is_set,
+    check_list_text,
+)
 from mcp_helpers import (
     SCRIPT,
     SERVER,
@@ -37,7 +47,24 @@ from mcp_helpers import (
 )
 
 TOKEN = "test-token-7-long-enough-for-the-32-character-minimum"
-WRITE_TOOLS = {"add_documents", "ingest", "delete"}
+WRITE_TOOLS = {
+    "add_documents",
+    "ingest",
+    "delete",
+    "update_documents",
+    "create_collection",
+    "modify_collection",
+    "drop_collection",
+}
+READ_TOOLS = {
+    "search",
+    "find_tools",
+    "list_collections",
+    "get_documents",
+    "peek_collection",
+    "collection_info",
+    "count_documents",
+}
 DOCS = [
     {
         "text": "Grind finer when espresso tastes sour; sourness means under-extraction.",
@@ -111,7 +138,7 @@ async def test_stdio_sdk_every_tool_and_bad_input(tmp_path: Path, roots: Path) -
         stdio_params(tmp_path / "home", "--root", str(roots)), message_handler=on_message
     ) as client:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
-        assert set(listed) == {"search", "find_tools", "list_collections"} | WRITE_TOOLS
+        assert set(listed) == READ_TOOLS | WRITE_TOOLS
         for name in ("search", "find_tools", "list_collections"):
             assert listed[name].annotations.read_only_hint is True
         assert listed["delete"].annotations.destructive_hint is True
@@ -227,29 +254,50 @@ async def test_stdio_sdk_every_tool_and_bad_input(tmp_path: Path, roots: Path) -
 async def test_stdio_read_only_hides_write_tools(tmp_path: Path, roots: Path) -> None:
     async with Client(stdio_params(tmp_path / "home", "--read-only", "--root", str(roots))) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-        assert names == {"search", "find_tools", "list_collections"}
+        assert names == READ_TOOLS
         assert "unknown tool 'add_documents'" in _error(
             await client.call_tool("add_documents", {"documents": DOCS})
         )
 
 
+def _hits(found: dict[str, Any]) -> list[Hit]:
+    """The structured result's hits as the core's :class:`Hit` values."""
+    return [
+        Hit(**{**{k: v for k, v in hit.items() if k != "source"}, "flags": tuple(hit["flags"])})
+        for hit in found["hits"]
+    ]
+
+
 async def test_search_hits_carry_every_field_of_a_hit(tmp_path: Path, roots: Path) -> None:
-    """Over a real stdio client, the search tool's hits carry every field of a hit (hop, parent and note too)."""
+    """Over a real stdio client, the search tool's hits carry every field of a hit (hop, parent and note too),
+    and its text, what the model reads, is the core's text of the same hits: the search's confidence, a flagged
+    passage fenced as data under a warning, each later hop with the passage that led to it."""
     settings = {"hop_operator": FIELD_SEARCH["hop_operator"], "augmenter": FIELD_SEARCH["augmenter"]}
     async with Client(stdio_params(tmp_path / "home", "--root", str(roots), **settings)) as client:
         _data(await client.call_tool("ingest", {"path": "sample", "collection": COLLECTION}))
-        found = _data(
+        result = await client.call_tool(
+            "search",
+            {
+                "query": QUERY,
+                "k": 6,
+                "collection": COLLECTION,
+                "hops": 2,
+                "augment": FIELD_SEARCH["augment"],
+            },
+        )
+        found = _data(result)
+        documents = [{"id": i, "text": text, "metadata": meta} for i, text, meta in FLAGGED_DOCS]
+        _data(
             await client.call_tool(
-                "search",
-                {
-                    "query": QUERY,
-                    "k": 6,
-                    "collection": COLLECTION,
-                    "hops": 2,
-                    "augment": FIELD_SEARCH["augment"],
-                },
+                "add_documents", {"documents": documents, "collection": FLAGGED_COLLECTION}
             )
         )
+        flagged = await client.call_tool("search", {"query": QUERY, "k": 4, "collection": FLAGGED_COLLECTION})
+    for said in (result, flagged):
+        hits = _hits(_data(said))
+        assert len(said.content) == 1 and said.content[0].text == hits_text(hits)
+        check_list_text(said.content[0].text, hits)
+    assert any(h.flags for h in _hits(_data(flagged))) and any(h.hop == 2 for h in _hits(found))
     fields = [{**hit.pop("metadata"), **hit} for hit in found["hits"]]
     assert all(
         set(f)
@@ -331,18 +379,15 @@ def test_http_requires_token(http_server: HttpServer) -> None:
 async def test_http_sdk_tools_and_structured_output(http_server: HttpServer) -> None:
     async with http_client(http_server.url, TOKEN) as client:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
-        assert set(listed) == {"search", "find_tools", "list_collections"} | WRITE_TOOLS
+        assert set(listed) == READ_TOOLS | WRITE_TOOLS
         assert _data(await client.call_tool("add_documents", {"documents": DOCS}))["ids"] == [
             d["id"] for d in DOCS
         ]
         hits = _data(await client.call_tool("search", {"query": "hottest planet", "k": 1}))["hits"]
         assert hits[0]["id"] == "space-1" and hits[0]["metadata"] == {"topic": "space"}
-        text = json.loads(
-            (await client.call_tool("search", {"query": "hottest planet", "k": 1})).content[0].text
-        )
-        assert (
-            text["hits"][0]["id"] == "space-1"
-        )  # the same result as text for clients without structured output
+        text = (await client.call_tool("search", {"query": "hottest planet", "k": 1})).content[0].text
+        # the same result as text, for the model and for clients without structured output
+        assert text.startswith("Search confidence") and "id space-1 · " in text
         names = {c["name"] for c in _data(await client.call_tool("list_collections", {}))["collections"]}
         assert "default" in names
         assert "outside" in _error(await client.call_tool("ingest", {"path": "/usr"}))

@@ -65,9 +65,20 @@ class StoreCollection(ABC):
         no such value here; ask the store."""
         return None
 
+    def refresh(self) -> bool:
+        """Make writes that other processes acknowledged visible to this process's reads, when the backend caches
+        something in memory (embedded Chroma's HNSW graph); True when it reopened. Cheap when nothing changed:
+        every search asks. A server backend sees every write already."""
+        return False
+
     @abstractmethod
     def replace_metadata(self, metadata: Mapping[str, Any]) -> None:
         """Replace the collection's metadata whole."""
+
+    def rename(self, name: str) -> None:
+        """Give the collection a new name; its :attr:`id` (which names its lexical copy) stays. A backend that
+        cannot rename says so with InvalidArgumentError."""
+        raise InvalidArgumentError(f"{type(self).__name__} cannot rename collections")
 
     @abstractmethod
     def count(self) -> int:
@@ -128,6 +139,10 @@ class VectorStore(ABC):
     @abstractmethod
     def delete_collection(self, name: str) -> None:
         """Drop a collection and everything in it."""
+
+    def refresh(self) -> bool:
+        """:meth:`StoreCollection.refresh` for the whole store."""
+        return False
 
     def close(self) -> None:
         """Release what the store holds open."""

@@ -4,11 +4,12 @@ embedding function (which downloads a model) never runs."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -17,6 +18,7 @@ from ..errors import CollectionNotFoundError, InvalidArgumentError, StoreUnavail
 from ..filters import Where
 from ..settings import Settings
 from .base import CollectionRecord, Match, Records, StoreCollection, VectorStore
+from .embedded import EmbeddedChroma, acquire, file_stamp, release
 
 _QUERY_HITS = 20_000  # Chroma fetches all hits of a query batch in one SQL statement: bound its size
 
@@ -59,32 +61,73 @@ def _not_found(exc: Exception) -> bool:
     return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
 
 
-class ChromaCollection(StoreCollection):
-    """One Chroma collection."""
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
-    def __init__(self, client: Any, collection: Any, data_file: Path | None = None) -> None:
-        self._client = client
-        self._collection = collection
+
+def _guarded(kind: str) -> Callable[[_Method], _Method]:
+    """A ChromaCollection method that calls Chroma: ``"read"`` on a client no reopen replaces meanwhile,
+    ``"query"`` the same after a refresh (the HNSW graph is what goes stale), ``"write"`` also holding the
+    store's write lock on an up-to-date client (see :mod:`hopscout.store.embedded`)."""
+
+    def decorate(method: _Method) -> _Method:
+        @functools.wraps(method)
+        def guarded(self: ChromaCollection, *args: Any, **kwargs: Any) -> Any:
+            embedded = self._embedded
+            if embedded is None:
+                return method(self, *args, **kwargs)
+            if kind == "query":
+                embedded.refresh()
+            with embedded.writing() if kind == "write" else nullcontext(), embedded.calls():
+                return method(self, *args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+class ChromaCollection(StoreCollection):
+    """One Chroma collection. Embedded, its handle follows the client's reopens (see
+    :mod:`hopscout.store.embedded`)."""
+
+    def __init__(
+        self,
+        client: Any,
+        collection: Any,
+        data_file: Path | None = None,
+        embedded: EmbeddedChroma | None = None,
+    ) -> None:
+        self._given_client = client
+        self._handle = collection
+        self._embedded = embedded
+        self._generation = embedded.generation if embedded is not None else 0
         self._data_file = data_file
         self.name = str(collection.name)
         self.id = str(collection.id)
 
-    def change_token(self) -> Any:
-        """Embedded: the SQLite file's change counter (header bytes 24–27, bumped by every committed write in
-        rollback-journal mode, whichever process makes it) with its inode, size and modification time. None for
-        a file in WAL mode, where commits need not touch the main file."""
-        if self._data_file is None:
-            return None
-        try:
-            with open(self._data_file, "rb") as fh:
-                header = fh.read(100)
-                stat = os.fstat(fh.fileno())
-        except OSError:
-            return None
-        if len(header) < 100 or header[18] != 1 or header[19] != 1:  # 2 = WAL
-            return None
-        return (header[24:28], stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    @property
+    def _client(self) -> Any:
+        return self._embedded.client if self._embedded is not None else self._given_client
 
+    @property
+    def _collection(self) -> Any:
+        """The Chroma collection on the current client (fetched again after a reopen)."""
+        embedded = self._embedded
+        if embedded is not None and self._generation != embedded.generation:
+            generation = embedded.generation
+            self._handle = embedded.client.get_collection(name=self.name, embedding_function=None)
+            self._generation = generation
+        return self._handle
+
+    def refresh(self) -> bool:
+        """Embedded: reopen the client when another process wrote (see :mod:`hopscout.store.embedded`)."""
+        return self._embedded.refresh() if self._embedded is not None else False
+
+    def change_token(self) -> Any:
+        """Embedded: the SQLite file's stamp (:func:`~hopscout.store.embedded.file_stamp`), which every committed
+        write changes, whichever process makes it. None for a server, or a file in WAL mode."""
+        return file_stamp(self._data_file) if self._data_file is not None else None
+
+    @_guarded("read")
     def metadata(self) -> dict[str, Any]:
         try:
             return dict(self._client.get_collection(name=self.name, embedding_function=None).metadata or {})
@@ -93,12 +136,31 @@ class ChromaCollection(StoreCollection):
                 raise CollectionNotFoundError(f"Collection {self.name!r} was deleted.") from None
             raise StoreUnavailableError(f"Chroma failed reading collection {self.name!r}: {exc}") from exc
 
+    @_guarded("write")
     def replace_metadata(self, metadata: Mapping[str, Any]) -> None:
         self._collection.modify(metadata=dict(metadata))
 
+    @_guarded("write")
+    def rename(self, name: str) -> None:
+        try:
+            self._collection.modify(name=name)
+        except Exception as exc:
+            if _not_found(exc):
+                raise CollectionNotFoundError(f"Collection {self.name!r} was deleted.") from None
+            if "already exists" in str(exc):
+                raise InvalidArgumentError(
+                    f"A collection {name!r} already exists; choose another name"
+                ) from None
+            raise StoreUnavailableError(
+                f"Chroma failed renaming collection {self.name!r} to {name!r}: {exc}"
+            ) from exc
+        self.name = name
+
+    @_guarded("read")
     def count(self) -> int:
         return int(self._collection.count())
 
+    @_guarded("write")
     def upsert(
         self,
         ids: Sequence[str],
@@ -106,16 +168,26 @@ class ChromaCollection(StoreCollection):
         texts: Sequence[str],
         metadatas: Sequence[Mapping[str, Any]],
     ) -> None:
+        metas: list[dict[str, Any]] = [dict(m) for m in metadatas]
+        # Chroma merges an existing record's metadata with the new one: a key the new one drops is set to None
+        # (which Chroma removes), so an existing id is replaced whole, as StoreCollection.upsert promises
+        held = self._collection.get(ids=list(ids), include=["metadatas"])
+        where = {doc_id: n for n, doc_id in enumerate(ids)}
+        for doc_id, old in zip(held["ids"], held["metadatas"]):
+            new = metas[where[doc_id]]
+            new.update({key: None for key in old or {} if key not in new})
         self._collection.upsert(
             ids=list(ids),
             embeddings=np.asarray(vectors, dtype=np.float32),
             documents=list(texts),
-            metadatas=[dict(m) for m in metadatas],
+            metadatas=metas,
         )
 
+    @_guarded("write")
     def delete(self, ids: Sequence[str]) -> None:
         self._collection.delete(ids=list(ids))
 
+    @_guarded("read")
     def get(
         self,
         ids: Sequence[str] | None = None,
@@ -148,6 +220,7 @@ class ChromaCollection(StoreCollection):
             [vectors[i] if vectors is not None else None for i in range(len(found))],
         )
 
+    @_guarded("query")
     def query(
         self, vectors: np.ndarray, n: int, *, where: Where | None = None, documents: bool = False
     ) -> list[list[Match]]:
@@ -181,22 +254,52 @@ class ChromaStore(VectorStore):
         self._settings = settings
         self._client = client
         url = settings.chroma_url
-        # our own embedded store: its SQLite file's stamp tells whether anything was written (see change_token)
-        self._data_file = settings.home / "chroma" / "chroma.sqlite3" if client is None and not url else None
+        # our own embedded store: shared with this machine's other processes (see hopscout.store.embedded)
+        self._embedded = (
+            acquire(settings.home / "chroma", functools.partial(open_client, settings))
+            if client is None and not url
+            else None
+        )
+        self._data_file = self._embedded.data_file if self._embedded is not None else None
         self.location = f"server-{hashlib.sha256(url.encode()).hexdigest()[:12]}" if url else "embedded"
 
     @property
     def client(self) -> Any:
-        """The Chroma client (opened on first use)."""
+        """The Chroma client (opened on first use; embedded, the current one: another process's write reopens it)."""
+        if self._embedded is not None:
+            return self._embedded.client
         if self._client is None:
             self._client = open_client(self._settings)
         return self._client
 
+    @contextmanager
+    def _calls(self) -> Iterator[Any]:
+        """The client, which no reopen replaces until the block ends."""
+        if self._embedded is None:
+            yield self.client
+            return
+        with self._embedded.calls() as client:
+            yield client
+
+    def refresh(self) -> bool:
+        """Embedded: reopen the client when another process wrote since it last looked (cheap when none did)."""
+        return self._embedded.refresh() if self._embedded is not None else False
+
+    def close(self) -> None:
+        """Embedded: this store's hold on the shared client; the last one in the process closes it."""
+        if self._embedded is not None:
+            embedded, self._embedded = self._embedded, None
+            release(embedded)
+
     def collection(self, name: str) -> StoreCollection:
         try:
-            return ChromaCollection(
-                self.client, self.client.get_collection(name=name, embedding_function=None), self._data_file
-            )
+            with self._calls() as client:
+                return ChromaCollection(
+                    client,
+                    client.get_collection(name=name, embedding_function=None),
+                    self._data_file,
+                    self._embedded,
+                )
         except Exception as exc:
             if not _not_found(exc):
                 raise StoreUnavailableError(f"Chroma failed opening collection {name!r}: {exc}") from exc
@@ -206,22 +309,25 @@ class ChromaStore(VectorStore):
         )
 
     def create_collection(self, name: str, metadata: Mapping[str, Any]) -> StoreCollection:
-        collection = self.client.get_or_create_collection(
-            name=name,
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata=dict(metadata),
-        )
-        return ChromaCollection(self.client, collection, self._data_file)
+        with self._calls() as client:
+            collection = client.get_or_create_collection(
+                name=name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata=dict(metadata),
+            )
+            return ChromaCollection(client, collection, self._data_file, self._embedded)
 
     def list_collections(self) -> list[CollectionRecord]:
         try:
-            return [
-                CollectionRecord(c.name, int(c.count()), dict(c.metadata or {}))
-                for c in self.client.list_collections()
-            ]
+            with self._calls() as client:
+                return [
+                    CollectionRecord(c.name, int(c.count()), dict(c.metadata or {}))
+                    for c in client.list_collections()
+                ]
         except Exception as exc:
             raise StoreUnavailableError(f"Chroma failed listing collections: {exc}") from exc
 
     def delete_collection(self, name: str) -> None:
-        self.client.delete_collection(name)
+        with self._calls() as client:
+            client.delete_collection(name)

@@ -1,0 +1,380 @@
+"""One embedded Chroma directory shared by several processes on one machine.
+
+Chroma's ``PersistentClient`` keeps each collection's HNSW graph in memory and never reads what another process
+added to it; worse, a writer whose graph is stale overwrites the shared graph files without those additions the
+next time it saves them (every ~1000 vectors), and they drop out of dense search for good. So, per directory and
+process, :class:`EmbeddedChroma`:
+
+- serialises writes across processes with an exclusive ``flock`` on ``<dir>/hopscout-write.lock`` (the kernel
+  frees it when a writer dies, kill -9 included), and brings its client up to date before writing;
+- before each query, reads the store's write sequence — the SQLite file's change counter (one 100-byte read, no lock), then,
+  only when that moved, Chroma's log position (``max(seq_id)`` of ``embeddings_queue``) — and reopens the
+  client when another process wrote since this one last looked. A reopen happens under a shared lock, so never
+  while a writer is saving the graph files, and waits for this process's calls in flight.
+
+Where flock cannot work (no fcntl, a filesystem without locks) nothing keeps two processes apart: the first
+records itself in ``<dir>/hopscout-owner.pid`` and works as before; a second one, while the first lives, is
+refused in one line saying why. Every process that writes must go through this (hopscout does); a plain Chroma
+client writing to the same directory takes no lock."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreUnavailableError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock
+    fcntl = None  # type: ignore[assignment]
+
+LOCK_FILE = "hopscout-write.lock"
+OWNER_FILE = "hopscout-owner.pid"  # without file locks: the one process that may use the directory
+DATA_FILE = "chroma.sqlite3"
+LOCK_WAIT_S = 60.0  # a writer holds the lock for one store write (a few batches): a minute means it is stuck
+_POLL_S = 0.005  # a waiting writer tries the lock this often
+# a writer leaves the lock free this long before taking it again, so that a waiting one (polling) gets its turn
+_TURN_S = 0.01
+_NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS)
+
+
+def file_stamp(data_file: Path) -> Any:
+    """The SQLite file's change counter (header bytes 24–27, bumped by every committed write in rollback-journal
+    mode, whichever process makes it) with its inode, size and modification time; None in WAL mode (commits
+    need not touch the main file) or when unreadable."""
+    try:
+        with open(data_file, "rb") as fh:
+            header = fh.read(100)
+            stat = os.fstat(fh.fileno())
+    except OSError:
+        return None
+    if len(header) < 100 or header[18] != 1 or header[19] != 1:  # 2 = WAL
+        return None
+    return (header[24:28], stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+class _Gate:
+    """Many calls at once, or one reopen: a reopen holds new calls back and waits for those in flight."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._calls = 0
+        self._closed = False
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        with self._cond:
+            while self._closed:
+                self._cond.wait()
+            self._calls += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._calls -= 1
+                if not self._calls:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            while self._closed:
+                self._cond.wait()
+            self._closed = True
+            while self._calls:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._closed = False
+                self._cond.notify_all()
+
+
+class EmbeddedChroma:
+    """The Chroma client of one directory in this process, kept in step with what other processes write.
+    Thread-safe. Get one with :func:`acquire` (one per directory per process, as Chroma itself shares one)."""
+
+    def __init__(self, path: Path, opener: Callable[[], Any]) -> None:
+        self.path = Path(path)
+        self.data_file = self.path / DATA_FILE
+        self.generation = 0  # one up per (re)open: collection handles of an older one are fetched again
+        self.reopens = 0  # reopens because another process wrote (tests and benchmarks read it)
+        self._opener = opener
+        self._client: Any = None
+        self._gate = _Gate()
+        self._lock = threading.RLock()  # guards the lock file's flock state, the client swap and _seen
+        self._lock_fd: int | None = None
+        self._depth = 0  # nested writing() of the thread holding _lock
+        self._released = 0.0  # when this process last let go of the write lock
+        self._seq_db: sqlite3.Connection | None = None
+        self._seen: tuple[Any, int | None] = (None, None)  # (file stamp, log position) this client reflects
+        self._no_locks: str | None = None  # why this directory has no file locks, once found out
+        self._refreshing = False  # a reader's reopen is under way (set holding _lock)
+
+    # -- the client --------------------------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        """The current client (opened on first use)."""
+        if self._client is None:
+            with self._lock, self._shared():
+                if self._client is None:
+                    self._seen = self._position()
+                    self._client = self._opener()
+                    self.generation += 1
+        return self._client
+
+    @contextmanager
+    def calls(self) -> Iterator[Any]:
+        """The current client, which no reopen replaces until the block ends."""
+        self.client  # noqa: B018 - opened first: opening takes the lock file, never inside a call
+        with self._gate.call():
+            if self._client is None:
+                raise StoreUnavailableError(f"The embedded store at {self.path} was closed.")
+            yield self._client
+
+    def refresh(self) -> bool:
+        """Reopen the client if another process wrote since it last looked; True when it did. Costs one read of
+        the SQLite header when nothing was written. Waits for another thread's reopen, never for this process's
+        own writer (which brings the client up to date before it writes, so a write another process made
+        meanwhile shows once that write group ends)."""
+        if self._client is None or (
+            self._seen[0] is not None and file_stamp(self.data_file) == self._seen[0]
+        ):
+            return False
+        if not self._lock.acquire(blocking=False):
+            if not self._refreshing:
+                return False
+            self._lock.acquire()  # another reader's reopen: wait, and do not query the old client
+        try:
+            if self._depth:  # this thread is writing and already brought the client up to date
+                return False
+            self._refreshing = True
+            try:
+                with self._shared():
+                    return self._catch_up()
+            finally:
+                self._refreshing = False
+        finally:
+            self._lock.release()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the directory's write lock (re-entrant): no other process writes meanwhile, and the client has
+        every write made before. Raises StoreUnavailableError when the lock cannot be had."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self.client  # noqa: B018 - opened before the exclusive lock: opening takes a shared one
+            time.sleep(max(0.0, self._released + _TURN_S - time.monotonic()))
+            self._flock_exclusive()
+            self._depth = 1
+            try:
+                self._catch_up()
+                yield
+            finally:
+                try:
+                    self._seen = self._position()  # this process's own writes need no reopen
+                finally:
+                    self._depth = 0
+                    self._unlock()
+                    self._released = time.monotonic()
+
+    def close(self) -> None:
+        """Close the client and the files this process holds open."""
+        with self._lock:
+            with self._gate.exclusive():
+                client, self._client = self._client, None
+                if client is not None:
+                    _close_client(client)
+            if self._seq_db is not None:
+                self._seq_db.close()
+                self._seq_db = None
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    # -- the write sequence ------------------------------------------------------------------------------
+    def _position(self) -> tuple[Any, int | None]:
+        """(file stamp, Chroma's log position); call holding a lock, so that no writer moves them between."""
+        stamp = file_stamp(self.data_file)
+        if not self.data_file.exists():
+            return stamp, None
+        try:
+            if self._seq_db is None:
+                self._seq_db = sqlite3.connect(
+                    f"{self.data_file.as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=30
+                )
+            row = self._seq_db.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()
+        except sqlite3.Error:  # no queue yet (a store being created), or not readable: reopen to be safe
+            return stamp, -1
+        return stamp, int(row[0]) if row and row[0] is not None else 0
+
+    def _catch_up(self) -> bool:
+        """Reopen when the log moved past what the client reflects; call holding a lock."""
+        seen = self._position()
+        moved = self._client is not None and seen[1] != self._seen[1]
+        if moved:
+            with self._gate.exclusive():
+                old, self._client = self._client, None
+                _close_client(old)
+                self._client = self._opener()
+                self.generation += 1
+                self.reopens += 1
+        self._seen = seen
+        return moved
+
+    # -- the lock file -----------------------------------------------------------------------------------
+    def _fd(self) -> int:
+        if fcntl is None:
+            raise _LocksUnsupported("this platform has no flock")
+        if self._lock_fd is None:
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._lock_fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise StoreUnavailableError(self._unshareable(f"cannot open its lock file: {exc}")) from exc
+        return self._lock_fd
+
+    def _take(self, mode: int) -> bool:
+        """Take the lock file in ``mode`` (shared or exclusive); False where there are no file locks, and then
+        only if no other live process uses the directory (see :meth:`_claim_alone`)."""
+        if self._no_locks is None:
+            try:
+                self._flock(self._fd(), mode)
+                return True
+            except _LocksUnsupported as exc:
+                self._no_locks = str(exc)
+        self._claim_alone()
+        return False
+
+    @contextmanager
+    def _shared(self) -> Iterator[None]:
+        """A shared lock on the directory (no writer at work), for a reopen; held with _lock."""
+        if self._depth:  # the exclusive lock is ours: converting it would let writers in
+            yield
+            return
+        held = self._take(fcntl.LOCK_SH if fcntl is not None else 0)
+        try:
+            yield
+        finally:
+            if held:
+                self._unlock()
+
+    def _flock_exclusive(self) -> None:
+        if self._take(fcntl.LOCK_EX if fcntl is not None else 0):
+            fd = self._fd()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)  # named in another waiter's message
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None and self._no_locks is None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _flock(self, fd: int, mode: int) -> None:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StoreUnavailableError(self._held_too_long(fd)) from None
+                time.sleep(_POLL_S)
+            except OSError as exc:
+                if exc.errno in _NO_LOCKS:
+                    raise _LocksUnsupported(f"its filesystem has no file locks ({exc.strerror})") from exc
+                raise
+
+    def _claim_alone(self) -> None:
+        """Without file locks nothing keeps two processes' graphs apart: record this process as the directory's
+        user, or refuse in one line when another live one is."""
+        owner = self.path / OWNER_FILE
+        try:
+            held = int(owner.read_text().strip() or 0)
+        except (OSError, ValueError):
+            held = 0
+        if held == os.getpid():
+            return
+        if held and _alive(held):
+            raise StoreUnavailableError(
+                self._unshareable(f"{self._no_locks}, and process {held} is using it")
+            )
+        try:
+            owner.write_text(str(os.getpid()))
+        except OSError as exc:
+            raise StoreUnavailableError(self._unshareable(f"{self._no_locks}, and {owner}: {exc}")) from exc
+
+    def _held_too_long(self, fd: int) -> str:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        return (
+            f"The embedded store at {self.path} is busy: process {holder} has held its write lock for over "
+            f"{LOCK_WAIT_S:.0f} s; wait for it to finish, or stop it."
+        )
+
+    def _unshareable(self, why: str) -> str:
+        return (
+            f"The embedded store at {self.path} cannot be shared between processes: {why}. Use it from one "
+            "process at a time, or serve it with `chroma run` and set HOPSCOUT_CHROMA_URL."
+        )
+
+
+class _LocksUnsupported(Exception):
+    """Where flock cannot work (no fcntl, a filesystem without locks): the reason."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _close_client(client: Any) -> None:
+    close = getattr(client, "close", None)
+    if callable(close):
+        close()
+
+
+_OPEN: dict[Path, tuple[EmbeddedChroma, int]] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def acquire(path: Path, opener: Callable[[], Any]) -> EmbeddedChroma:
+    """The process's :class:`EmbeddedChroma` for ``path`` (made on first use; :func:`release` it when done)."""
+    key = Path(path).resolve()
+    with _OPEN_LOCK:
+        shared, users = _OPEN.get(key, (None, 0))
+        if shared is None:
+            shared = EmbeddedChroma(key, opener)
+        _OPEN[key] = (shared, users + 1)
+        return shared
+
+
+def release(shared: EmbeddedChroma) -> None:
+    """One user fewer; the last one closes it."""
+    with _OPEN_LOCK:
+        found, users = _OPEN.get(shared.path, (None, 0))
+        if found is not shared:
+            return
+        if users > 1:
+            _OPEN[shared.path] = (shared, users - 1)
+            return
+        del _OPEN[shared.path]
+    shared.close()
