@@ -658,35 +658,27 @@ class HopscoutMCPServer(MCPServer):
 
     def _setup_document_writes(self) -> None:
         """The document and collection tools that write (off in read-only mode)."""
-        self.add_tool(
-            self.update_documents,
-            name="update_documents",
-            title="Update documents",
-            description=UPDATE_DESCRIPTION,
-            annotations=_writes(destructive=True, idempotent=True),
-        )
-        self.add_tool(
-            self.create_collection,
-            name="create_collection",
-            title="Create a collection",
-            description=CREATE_COLLECTION_DESCRIPTION,
-            # a second call with the same arguments is refused and changes nothing
-            annotations=_writes(destructive=False, idempotent=True),
-        )
-        self.add_tool(
-            self.modify_collection,
-            name="modify_collection",
-            title="Modify a collection",
-            description=MODIFY_COLLECTION_DESCRIPTION,
-            annotations=_writes(destructive=True, idempotent=True),
-        )
-        self.add_tool(
-            self.drop_collection,
-            name="drop_collection",
-            title="Drop a collection",
-            description=DROP_COLLECTION_DESCRIPTION,
-            annotations=_writes(destructive=True, idempotent=True),
-        )
+        # create: a second call with the same arguments is refused and changes nothing, hence idempotent
+        for tool, name, title, description, destructive in (
+            (self.update_documents, "update_documents", "Update documents", UPDATE_DESCRIPTION, True),
+            (
+                self.create_collection,
+                "create_collection",
+                "Create a collection",
+                CREATE_COLLECTION_DESCRIPTION,
+                False,
+            ),
+            (
+                self.modify_collection,
+                "modify_collection",
+                "Modify a collection",
+                MODIFY_COLLECTION_DESCRIPTION,
+                True,
+            ),
+            (self.drop_collection, "drop_collection", "Drop a collection", DROP_COLLECTION_DESCRIPTION, True),
+        ):
+            annotations = _writes(destructive=destructive, idempotent=True)
+            self.add_tool(tool, name=name, title=title, description=description, annotations=annotations)
 
     async def list_tools(self) -> list[MCPTool]:
         """The tools; in router mode with ``"always"`` in its file, also the pinned upstream tools it offers now,

@@ -103,20 +103,11 @@ class ListingScreen:
         return dropped
 
 
-class _Reading:
-    """The transport's read stream, each answer to a listing screened."""
+class _Stream:
+    """One of the transport's streams, passed through but for what a subclass screens."""
 
     def __init__(self, inner: Any, screen: ListingScreen) -> None:
         self._inner, self._screen = inner, screen
-
-    async def receive(self) -> SessionMessage | Exception:
-        return self._screen.received(await self._inner.receive())
-
-    def __aiter__(self) -> _Reading:
-        return self
-
-    async def __anext__(self) -> SessionMessage | Exception:
-        return self._screen.received(await self._inner.__anext__())
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -134,30 +125,25 @@ class _Reading:
         return getattr(self._inner, name)
 
 
-class _Writing:
-    """The transport's write stream, the ids of listing requests noted."""
+class _Reading(_Stream):
+    """The transport's read stream, each answer to a listing screened."""
 
-    def __init__(self, inner: Any, screen: ListingScreen) -> None:
-        self._inner, self._screen = inner, screen
+    async def receive(self) -> SessionMessage | Exception:
+        return self._screen.received(await self._inner.receive())
+
+    def __aiter__(self) -> _Reading:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        return self._screen.received(await self._inner.__anext__())
+
+
+class _Writing(_Stream):
+    """The transport's write stream, the ids of listing requests noted."""
 
     async def send(self, item: SessionMessage, /) -> None:
         self._screen.sent(item)
         await self._inner.send(item)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> Self:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> bool | None:
-        return await self._inner.__aexit__(kind, error, trace)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 def screened(

@@ -15,13 +15,14 @@ class BenchChildError(HopscoutError):
     """A bench child process failed; the message carries the end of its stderr."""
 
 
-def _command(job: str, spec: dict[str, Any]) -> list[str]:
-    return [sys.executable, "-m", "hopscout.bench.worker", job, json.dumps(spec)]
+def command(job: str, spec: dict[str, Any], module: str = "hopscout.bench.worker") -> list[str]:
+    """The command line running one job of ``module`` (a bench module run as a script)."""
+    return [sys.executable, "-m", module, job, json.dumps(spec)]
 
 
-def run_child(job: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one job to its end; its JSON result."""
-    done = subprocess.run(_command(job, spec), check=False, capture_output=True, text=True)
+def run_child(job: str, spec: dict[str, Any], module: str = "hopscout.bench.worker") -> dict[str, Any]:
+    """Run one job of ``module`` (a bench module run as a script) to its end; its JSON result."""
+    done = subprocess.run(command(job, spec, module), check=False, capture_output=True, text=True)
     if done.returncode != 0 or not done.stdout.strip():
         raise BenchChildError(f"bench {job} failed (exit {done.returncode}): {done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -35,7 +36,7 @@ class Replica:
     def __init__(self, spec: dict[str, Any]) -> None:
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - open for the life of the child, closed in close()
         self.proc = subprocess.Popen(
-            _command("replica", spec),
+            command("replica", spec),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

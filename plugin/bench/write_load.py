@@ -21,9 +21,12 @@ import numpy as np
 from ..metrics import latency
 from ..scout import Scout, engine_of
 from ..settings import SearchMode
+from . import children
 from .children import BenchChildError
 from .corpus import synthetic_chunks
 from .writes import COLLECTION
+
+MODULE = "hopscout.bench.write_load"  # this module, run as a script in each child
 
 Log = Callable[[str], None]
 _MODES: tuple[SearchMode, ...] = ("lexical", "hybrid")
@@ -44,17 +47,9 @@ def measure_write_load(
     return {**loaded, **opened}
 
 
-def _command(job: str, spec: dict[str, Any]) -> list[str]:
-    return [sys.executable, "-m", "hopscout.bench.write_load", job, json.dumps(spec)]
-
-
 def run_child(job: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Run one job of this module in a child process to its end; its JSON result."""
-    done = subprocess.run(_command(job, spec), check=False, capture_output=True, text=True)
-    if done.returncode != 0 or not done.stdout.strip():
-        raise BenchChildError(f"bench {job} failed (exit {done.returncode}): {done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return children.run_child(job, spec, MODULE)
 
 
 def writer(spec: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +92,9 @@ def reader(spec: dict[str, Any]) -> dict[str, Any]:
     Path(spec["acks"]).unlink(missing_ok=True)
     errors = Path(spec["home"]) / "writer.err"
     with open(errors, "w", encoding="utf-8") as err:
-        proc = subprocess.Popen(_command("writer", spec), stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            children.command("writer", spec, MODULE), stdout=subprocess.DEVNULL, stderr=err
+        )
     timings: dict[str, list[float]] = {"lexical": [], "hybrid": []}
     visible: list[float] = []
     seen = 0
