@@ -16,14 +16,24 @@ The prior is CSLS's (Conneau et al., 2018): a tool's *radius* ``r_y``, its mean 
 :data:`RADIUS_K` best probes, is what it scores for anything near it; ``score - w x (r_y - median r)`` ranks a
 tool by how much better it fits *this* request than requests in general. A text written to fit everything has
 a large radius and loses what its genericity won; so does a tool many requests honestly want, which is why the
-prior's weight is small (:data:`~.search.HUB_PRIOR`). Pure: the registry runs the probes and hands over their
-score lists."""
+prior's weight is small (:data:`~.search.HUB_PRIOR`).
+
+The second prior is *centering* (Suzuki et al., EMNLP 2013, "Centering similarity measures to reduce hubs"): a
+tool's cosine to the centroid of the requests logged lately, ``<x, centroid>``, its mean cosine to them. Unlike
+the radius, which is set by a tool's nearest requests and so grows with honest popularity (a weather tool asked
+for daily), the mean over *all* requests is set by the many requests a tool is not for: a text written to be near
+every request is near them all; a popular tool is near its own requests and far from the rest. Requests come in
+bursts (an agent on one task asks for the same few tools a hundred times), so the centroid is the requested
+*topics'* (:func:`topic_centroid`), and only a tool's excess over the median tool counts. Pure: the registry runs
+the probes and hands over their score lists and vectors."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import median
+
+import numpy as np
 
 HUB_K = 5  # a probe's top HUB_K tools are counted
 # A hub is in the top HUB_K of at least HUB_LIFT times its chance count, or (a cap for small catalogs, where the
@@ -35,6 +45,11 @@ HUB_LIFT = 15.0
 HUB_SHARE = 0.85
 HUB_MIN_TOOLS = 20  # smaller catalogs have too few probes for any tool to stand out
 RADIUS_K = 10  # a tool's CSLS radius: its mean score over this many best probes
+CENTER_MIN_REQUESTS = (
+    50  # requests logged before their centroid is trusted to center on (probes.FIRST_MEASURE)
+)
+CENTER_QUANTILE = 0.5  # centering counts a tool's excess over this quantile of the catalog's tools only
+SAME_TOPIC = 0.6  # two requests this close (cosine) are on one topic (topic_centroid): MiniLM's paraphrases
 
 ProbeList = tuple[str, Mapping[str, float]]  # a probe's own tool's key, and its tools' scores
 
@@ -82,6 +97,28 @@ def measure(
     )
 
 
+def centering(requests: np.ndarray, tools: np.ndarray, keys: Sequence[str]) -> dict[str, float]:
+    """Each tool's centering penalty: how far its cosine to the centroid of the logged ``requests`` (unit rows)
+    exceeds the catalog's :data:`CENTER_QUANTILE` (0 for most tools; only the tools above it are listed);
+    ``tools[i]`` (unit rows) is ``keys[i]``'s document vector. None (an empty dict) below
+    :data:`CENTER_MIN_REQUESTS` requests or :data:`HUB_MIN_TOOLS` tools: a centroid of a few requests is theirs,
+    not the catalog's traffic."""
+    if len(requests) < CENTER_MIN_REQUESTS or len(keys) < HUB_MIN_TOOLS or not len(tools):
+        return {}
+    mean = tools @ topic_centroid(requests)
+    bar = float(np.quantile(mean, CENTER_QUANTILE))
+    return {key: float(m) - bar for key, m in zip(keys, mean) if m > bar}
+
+
+def topic_centroid(requests: np.ndarray) -> np.ndarray:
+    """The centroid of ``requests`` (unit rows) with each request weighted by one over the number of requests
+    within :data:`SAME_TOPIC` of it (itself included): a run of requests on one topic counts about as much as a
+    single request on another, so the centroid is the requested topics', not the last burst's."""
+    near = (requests @ requests.T >= SAME_TOPIC).sum(axis=1)
+    weights = 1.0 / np.maximum(near, 1)
+    return (weights[:, None] * requests).sum(axis=0) / weights.sum()
+
+
 def is_hub(count: int, probes: int, tools: int, k: int = HUB_K) -> bool:
     """Whether a tool in the top ``k`` of ``count`` of ``probes`` probes, in a catalog of ``tools``, is a hub:
     at least :data:`HUB_LIFT` times its chance count (``probes x k / (tools - 1)``), or :data:`HUB_SHARE` of
@@ -101,13 +138,18 @@ def _top_mean(values: list[float], n: int) -> float:
 
 
 __all__ = [
+    "CENTER_MIN_REQUESTS",
+    "CENTER_QUANTILE",
     "HUB_K",
     "HUB_LIFT",
     "HUB_MIN_TOOLS",
     "HUB_SHARE",
     "RADIUS_K",
+    "SAME_TOPIC",
     "Hubness",
     "ProbeList",
+    "centering",
     "is_hub",
     "measure",
+    "topic_centroid",
 ]

@@ -21,7 +21,7 @@ from ..engine import Engine
 from ..errors import CollectionNotFoundError, ToolCatalogCollectionError
 from ..index import CollectionIndex
 from ..keys import KIND_TOOLS, META_KIND, META_VERSION, TOOL_KEY, TOOL_VIEW
-from . import guard, shadowing
+from . import guard, hubness, shadowing
 from .documents import VIEW_REQUEST, VIEW_TOOL, indexed_hash, tool_documents, views_hash
 from .expansion import Expansion
 from .intake import ReadTools
@@ -142,9 +142,13 @@ class Registry:
             return None
         probes = read_probes(index, snap, self.probe.requests.recent())
         found = probe_hubness(self.probe, snap, probes)
+        asked = [
+            i for i, owner in enumerate(probes.owners) if not owner
+        ]  # the logged requests among the probes
         return Measure(
             hubs=set(found.hubs),
             penalty=found.penalty,
+            centered=hubness.centering(probes.probe_vectors[asked], probes.vectors, probes.keys),
             twins=(
                 snap.twins
                 if again
@@ -325,13 +329,15 @@ class Measure:
 
     hubs: set[str]
     penalty: dict[str, float]
+    centered: dict[str, float]
     twins: list[tuple[str, str]]
     first_seen: dict[str, int]
 
     def apply(self, snap: Snapshot) -> None:
-        snap.hubs, snap.hub_penalty, snap.twins, snap.first_seen = (
+        snap.hubs, snap.hub_penalty, snap.centered, snap.twins, snap.first_seen = (
             self.hubs,
             self.penalty,
+            self.centered,
             self.twins,
             self.first_seen,
         )

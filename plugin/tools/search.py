@@ -52,6 +52,11 @@ HUB_PRIOR = 0.05
 # 67.3 at 0.5, 64.3 at 1.0 (honest popular tools have radii as large as any hub's); 0.25 keeps the cost within
 # 0.5 points. With no vouched tool (a router of untrusted servers only) every tool keeps HUB_PRIOR.
 UNTRUSTED_HUB_PRIOR = 0.25
+# The centering prior's weight (reduce_hubness): an untrusted tool's cosine to the centroid of the requested
+# topics over the median tool's (hubness.centering), in the fused scores' units. Set on clean data only: MetaTool
+# and Seal-Tools out each split into two untrusted servers, 600 requests after 300 logged, the largest weight
+# whose cost stayed within 0.5 nDCG@10 points (MetaTool <= 0.4 up to 3.0, 3.4 at 4.0; Seal-Tools 0.25 at 2.0).
+CENTER_PRIOR = 2.0
 
 _IDENTIFIER = re.compile(r"[_.-]|[a-z][A-Z]")  # a separator inside a word, or camelCase
 ToolScores = dict[str, float]  # one query's tools: key → score
@@ -257,22 +262,23 @@ def _prior(req: ToolRequest, key: str) -> float:
 
 
 def reduce_hubness(ranking: Ranking, req: ToolRequest) -> Ranking:
-    """The CSLS prior (:mod:`.hubness`): each tool's score less a weight times its radius over the catalog's
-    probes (less the median radius), except the tools named by their key; none with the defences off. The weight
-    is :data:`HUB_PRIOR`, or :data:`UNTRUSTED_HUB_PRIOR` for an untrusted tool in a catalog with vouched ones.
-    A tool written to fit every request loses what that won it; the rest move little."""
+    """The hubness priors (:mod:`.hubness`), except for the tools named by their key; none with the defences off.
+    CSLS: each tool's score less a weight times its radius over the catalog's probes (less the median radius),
+    the weight :data:`HUB_PRIOR`, or :data:`UNTRUSTED_HUB_PRIOR` for an untrusted tool in a catalog with vouched
+    ones. Centering: an untrusted tool's score less :data:`CENTER_PRIOR` times how far it is nearer the requested
+    topics' centroid than the median tool. A tool written to fit every request loses what that won it; the rest
+    move little."""
     snap = req.snap
-    if not req.defend or not snap.hub_penalty:
+    if not req.defend or not (snap.hub_penalty or snap.centered):
         return ranking
 
-    def weight(key: str) -> float:
-        untrusted = snap.any_vouched and not req.policy.vouched(snap.specs[key])
-        return UNTRUSTED_HUB_PRIOR if untrusted else HUB_PRIOR
+    def penalty(key: str) -> float:
+        untrusted = not req.policy.vouched(snap.specs[key])
+        csls = UNTRUSTED_HUB_PRIOR if untrusted and snap.any_vouched else HUB_PRIOR
+        center = CENTER_PRIOR if untrusted else 0.0
+        return csls * snap.hub_penalty.get(key, 0.0) + center * snap.centered.get(key, 0.0)
 
-    return {
-        key: s if s.named else s._replace(score=s.score - weight(key) * snap.hub_penalty.get(key, 0.0))
-        for key, s in ranking.items()
-    }
+    return {key: s if s.named else s._replace(score=s.score - penalty(key)) for key, s in ranking.items()}
 
 
 def keep_shadows_below(ranking: Ranking, req: ToolRequest) -> Ranking:

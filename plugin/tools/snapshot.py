@@ -36,6 +36,7 @@ class Snapshot:
     hubs: set[str] | None = None
     hubs_for: int = 0  # requests logged when measured (measured again as more are: probes.RequestLog.due)
     hub_penalty: dict[str, float] = field(default_factory=dict)  # CSLS: radius - median radius, per tool
+    centered: dict[str, float] = field(default_factory=dict)  # cosine to the requests' centroid over the bar
     twins: list[tuple[str, str]] = field(default_factory=list)  # copies across servers (.shadowing.twins)
     first_seen: dict[str, int] = field(default_factory=dict)  # the sequence number of the write storing it
     # name clashes under the trust configuration of version ``clashes_for`` (True: squats a vouched tool's name)

@@ -4,9 +4,19 @@ penalty, the request log, and twins and shadows, on hand-made score lists and ve
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hopscout.tools.guard import TRUSTED, UNTRUSTED
-from hopscout.tools.hubness import HUB_LIFT, HUB_MIN_TOOLS, HUB_SHARE, is_hub, measure
+from hopscout.tools.hubness import (
+    CENTER_MIN_REQUESTS,
+    HUB_LIFT,
+    HUB_MIN_TOOLS,
+    HUB_SHARE,
+    centering,
+    is_hub,
+    measure,
+    topic_centroid,
+)
 from hopscout.tools.probes import FIRST_MEASURE, MAX_REQUESTS, RequestLog
 from hopscout.tools.shadowing import SAME_WORDS, drops_no_word, same_words, shadows, twins
 from hopscout.tools.spec import ToolSpec
@@ -128,3 +138,44 @@ def test_a_copy_keeps_every_word_it_copies_and_a_sibling_tool_does_not() -> None
     purchasing = "Tool that provide all sorts of information about house purchasing"  # MetaTool's, honest
     assert same_words(renting, purchasing) >= SAME_WORDS and not drops_no_word(renting, purchasing)
     assert drops_no_word(COPIED, "Official version. " + COPIED) and drops_no_word(COPIED, COPIED.upper())
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_centering_weighs_a_text_near_every_request_above_a_popular_tool() -> None:
+    """Requests on 20 topics (axes), topic 0 asked three times as often as any other: its honest tool is the most
+    wanted, yet a text on all 20 topics at once is nearer the requests' centroid; tool t_i sits on topic i."""
+    rng = np.random.default_rng(0)
+    topics = [0] * 30 + [1 + i % 19 for i in range(190)]
+    requests = _unit(np.eye(20)[topics] + 0.05 * rng.standard_normal((len(topics), 20)))
+    keys = [f"t{i}" for i in range(20)] + ["hub"]
+    found = centering(requests, np.vstack([np.eye(20), _unit(np.ones((1, 20)))]), keys)
+    others = [value for key, value in found.items() if key != "hub"]
+    assert found["hub"] > 0.1 and found["hub"] > 10 * max(others, default=0.0)
+    assert (
+        found.get("t0", 0.0) < 0.02
+    )  # the popular tool is centered like any other: its run counts as one topic
+    assert len(found) <= 11  # only tools above the median tool are listed
+
+
+def test_centering_waits_for_enough_requests_and_tools() -> None:
+    tools = _unit(np.eye(HUB_MIN_TOOLS + 1)[:HUB_MIN_TOOLS])
+    keys = [f"t{i}" for i in range(HUB_MIN_TOOLS)]
+    few = tools[[0] * (CENTER_MIN_REQUESTS - 1)]
+    assert centering(few, tools, keys) == {}
+    enough = tools[[0] * CENTER_MIN_REQUESTS]
+    assert set(centering(enough, tools, keys)) == {"t0"}
+    assert centering(enough, tools[:5], keys[:5]) == {}
+
+
+def test_a_burst_of_one_topic_counts_as_one_topic_in_the_centroid() -> None:
+    """100 requests on topic 0 and one on each of topics 1-10: the plain mean is topic 0's, the topic centroid
+    weighs the 11 topics alike, so an agent's run of one task does not make that task's tools central."""
+    rng = np.random.default_rng(1)
+    topics = [0] * 100 + list(range(1, 11))
+    requests = _unit(np.eye(12)[topics] + 0.02 * rng.standard_normal((len(topics), 12)))
+    plain, topical = requests.mean(axis=0), topic_centroid(requests)
+    assert plain[0] > 5 * plain[1:11].max()
+    assert topical[0] == pytest.approx(topical[1:11].mean(), rel=0.2)

@@ -16,6 +16,7 @@ from hopscout.tools.planning import Plan
 from hopscout.tools.policy import TrustPolicy
 from hopscout.tools.scope import Allowed
 from hopscout.tools.search import (
+    CENTER_PRIOR,
     HUB_PRIOR,
     NAME_BOOST,
     RANK_STAGES,
@@ -226,6 +227,17 @@ def test_beside_vouched_tools_an_untrusted_tool_pays_the_stronger_prior() -> Non
     reduced = reduce_hubness(ranking, request(snap, ["x"]))
     assert reduced["mail/send_email"].score == pytest.approx(0.9 - UNTRUSTED_HUB_PRIOR * 0.4)
     assert reduced["read_file"].score == pytest.approx(0.9 - HUB_PRIOR * 0.4)
+
+
+def test_an_untrusted_tool_near_the_requests_centroid_pays_the_centering_prior() -> None:
+    snap = snapshot(SEND, LIST, READ)
+    snap.centered = {"mail/send_email": 0.2, "fs/list_files": 0.2, "read_file": 0.2}
+    snap.any_vouched = True  # read_file is the owner's: vouched tools are never centered
+    ranking: Ranking = {key: Scored(0.9, 0) for key in snap.specs}
+    reduced = reduce_hubness(ranking, request(snap, ["x"]))
+    assert reduced["mail/send_email"].score == pytest.approx(0.9 - CENTER_PRIOR * 0.2)
+    assert reduced["read_file"] == ranking["read_file"]
+    assert reduce_hubness(ranking, request(snap, ["x"], defend=False)) == ranking
 
 
 COPY = ToolSpec("search_pro", "Send an email", namespace="evil")
