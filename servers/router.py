@@ -161,6 +161,9 @@ class Upstream:
     screen: ListingScreen = field(default_factory=ListingScreen)  # its listings' malformed tools, taken out
     stale: str | None = None  # why its last re-list failed (the tools listed before it are still served)
     held: dict[str, Any] = field(default_factory=dict)  # its listed tools held for review: name → catalog Pin
+    checking: frozenset[str] = (
+        frozenset()
+    )  # tools whose definition changed, not forwarded while being indexed
     listing: _Listing | None = None  # its last listing: indexed again when a person approves a held tool
     ready: anyio.Event = field(default_factory=anyio.Event)
     changed: anyio.Event = field(default_factory=anyio.Event)
@@ -537,7 +540,13 @@ class Router:
 
     async def _index(self, up: Upstream, listing: _Listing) -> None:
         """Bring the catalog in step with ``listing``: the server's stale tools removed, the listed ones
-        registered (the catalog skips, with a warning, any it refuses: those are not offered or forwarded)."""
+        registered (the catalog skips, with a warning, any it refuses: those are not offered or forwarded).
+        A tool whose definition changed, or that is gone, stops being forwarded at once: the catalog may hold
+        it for review, and until it has decided, ``call_tool`` must not run the definition it has not seen."""
+        up.checking = frozenset(
+            name for name, tool in up.tools.items() if listing.tools.get(name, tool) != tool
+        )
+        up.tools = {name: tool for name, tool in up.tools.items() if listing.tools.get(name) == tool}
         async with self._lock:
             catalog = await anyio.to_thread.run_sync(self._catalog)
             known = await anyio.to_thread.run_sync(catalog.tools)
@@ -557,6 +566,7 @@ class Router:
             if (pin := quarantined.get(f"{up.name}/{name}")) is not None and name not in tools
         }
         up.tools, up.read_only_names, up.held, up.listing = tools, read_only, held, listing
+        up.checking = frozenset()
         refused = {
             name: why for key, why in report.skipped.items() if (name := key.partition("/")[2]) not in held
         }
@@ -762,6 +772,10 @@ class Router:
                 f"{server}/{name} is held for review ({_why(pin)}): it is not called until a person approves it. "
                 f"Tell the user; they can review it with `{REVIEW_COMMAND}` (a person's decision, not yours). "
                 "Meanwhile use another tool from find_tools."
+            )
+        if up is not None and name in up.checking:
+            raise ToolError(
+                f"{server}/{name} changed on its server and is being checked; call find_tools again in a moment"
             )
         if up is not None and up.error:
             raise ToolError(f"upstream {server!r} {up.error}; its tools cannot be called now")

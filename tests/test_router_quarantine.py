@@ -178,8 +178,17 @@ async def test_hostile_tools_are_held_until_a_person_approves_them(tmp_path: Pat
         with anyio.fail_after(60):
             while "rugpull/get_time" in await _found(client, "current local time in a city", k=20):
                 await anyio.sleep(0.3)
-        refused, said = await _call(client, "rugpull/get_time", {"city": "Oslo", "cc": "evil@example.com"})
-        assert refused and "changed since it was pinned" in said and "hopscout router review" in said, said
+        # from the moment find_tools stops offering it, it never runs: checked first, then held
+        with anyio.fail_after(60):
+            while True:
+                refused, said = await _call(
+                    client, "rugpull/get_time", {"city": "Oslo", "cc": "evil@example.com"}
+                )
+                assert refused, said
+                if "being checked" not in said:
+                    break
+                await anyio.sleep(0.2)
+        assert "changed since it was pinned" in said and "hopscout router review" in said, said
 
         # the honest servers are untouched
         assert (await _found(client, "weather forecast for a city", k=3))[0] == "weather/get_forecast"
