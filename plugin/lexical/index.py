@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -24,6 +25,9 @@ CREATE TABLE IF NOT EXISTS docs (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT N
 CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(body, tokenize = 'unicode61');
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+OPEN_WAIT_S = 30.0  # how long opening waits for another process's write to the file
 
 
 class IndexedValue(NamedTuple):
@@ -45,9 +49,25 @@ class LexicalIndex:
         self._count_key: Any = None
         self._count_value = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.executescript(self._SCHEMA)
+        self._db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=OPEN_WAIT_S
+        )
+        self._create_schema()
         self._lock = threading.RLock()
+
+    def _create_schema(self) -> None:
+        """The schema, if another process has not made it yet. Its statements are idempotent, so one refused is
+        run again: a journal-mode check meeting another process's write can fail at once with "database is
+        locked" rather than wait out the busy timeout (seen when a process opens a collection another writes)."""
+        deadline = time.monotonic() + OPEN_WAIT_S
+        while True:
+            try:
+                self._db.executescript(self._SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         with self._lock:
