@@ -14,7 +14,7 @@ from ..keys import FLAGS_KEY
 from ..suspicion import text_flags
 from .candidates import Ranked, Stage
 from .options import ResolvedSearch
-from .results import fetch_texts
+from .results import demoted, fetch_texts
 
 PRIOR_DEPTH = 20  # rows per query the passage prior reads
 READ_FLAGS_KEPT = 200_000  # flags read at query time (passages written before flags existed) kept in memory
@@ -59,9 +59,7 @@ class PassagePrior:
             for row in r.rows[:depth]:
                 row.flags = flags.get(row.id, ())
                 if row.flags and demotion < 1.0:
-                    row.score = min(
-                        row.score * demotion, row.score * (2.0 - demotion)
-                    )  # down, whatever its sign
+                    row.score = demoted(row.score, demotion)
                     lifted = True
             if lifted:
                 r.rows[:depth] = sorted(r.rows[:depth], key=lambda row: -row.score)
