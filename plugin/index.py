@@ -107,7 +107,7 @@ class CollectionIndex:
         lexical_root: Path,
         create: bool,
         sync_interval: float = 0.0,
-        lexical_backend: str = "fts5",
+        lexical_backend: str = "tantivy",
     ) -> CollectionIndex:
         """Open ``name``, creating it if ``create``; refuse one built with another embedder."""
         try:
@@ -413,8 +413,9 @@ class CollectionIndex:
     @property
     def files(self) -> IndexFiles:
         """Where the collection's local files are (the vectors live in the store)."""
-        bm25 = self._lexical.path
-        return IndexFiles(bm25, bm25.with_suffix(".phrases.sqlite"))
+        bm25 = self._lexical.path  # <id>.sqlite (fts5) or <id>.bm25.sqlite (tantivy)
+        # named from the collection's id alone, so a change of lexical backend keeps the stored key phrases
+        return IndexFiles(bm25, bm25.parent / f"{bm25.name.split('.', 1)[0]}.phrases.sqlite")
 
     @property
     def phrase_table(self) -> PhraseTable:

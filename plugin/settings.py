@@ -91,11 +91,11 @@ class Settings(BaseSettings):
         "Raise it when many processes share a Chroma server and a second of staleness is fine.",
     )
     lexical_backend: Literal["fts5", "tantivy"] = Field(
-        default="fts5",
-        description="The BM25 index: fts5 (SQLite, with an in-memory snapshot rebuilt after writes on large "
-        "collections) or tantivy (on-disk segments: writes visible after a commit, shared by every process; "
-        "needs pip install 'hopscout[tantivy]'). Each keeps its own files, so switching copies the index from the "
-        "store again.",
+        default="tantivy",
+        description="The BM25 index: tantivy (on-disk segments: writes visible after a commit, no rebuild, shared "
+        "by every process by memory map) or fts5 (SQLite, with an in-memory snapshot rebuilt after writes on "
+        "collections of 20K+ documents). Each keeps its own files, so switching copies the index from the store "
+        "again.",
     )
     encoder: Literal["auto", "onnx", "torch"] = Field(
         default="auto",

@@ -12,7 +12,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_snapshot_matches_fts5_and_tracks_writes(make_scout, collection: str) -> None:
-    scout = make_scout()
+    scout = make_scout(lexical_backend="fts5")  # the snapshot is FTS5's
     data = load_dataset(FIXTURES / "scifact_mini")
     ids = list(data.corpus)
     scout.add([data.doc_text(i) for i in ids], ids=ids, collection=collection)

@@ -74,7 +74,10 @@ def _idf_boost(df: int, total: int) -> float:
 
 def _require_tantivy() -> Any:
     if tantivy is None:
-        raise ImportError("HOPSCOUT_LEXICAL_BACKEND=tantivy needs tantivy: pip install 'hopscout[tantivy]'")
+        raise ImportError(
+            "the tantivy lexical backend (the default) needs tantivy: pip install tantivy, "
+            "or set HOPSCOUT_LEXICAL_BACKEND=fts5"
+        )
     return tantivy
 
 
