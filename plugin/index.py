@@ -94,6 +94,8 @@ class CollectionIndex:
         self._clean_token: Any = None  # the store's change token when the index was last found in step
         self._last_full_diff: float | None = None  # when this process last compared every id and hash
         self.last_metadata: dict[str, Any] | None = None  # as read by the latest sync(): saves a round trip
+        # documents this process's catch-ups copied or deleted (0: it found the shared index in step)
+        self.copied = 0
         self._lock = threading.RLock()
 
     @classmethod
@@ -242,6 +244,7 @@ class CollectionIndex:
                 }
                 upserts.append((doc_id, hashes[doc_id], text, kept))
         self._lexical.apply(upserts, deletes, version=version, seq=seq)
+        self.copied += len(upserts) + len(deletes)
 
     def _own(self, seq: int) -> int | None:
         """The number to record for this process's own write ``seq``: only the next one after those held (with

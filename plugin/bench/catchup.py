@@ -1,11 +1,13 @@
 """Two processes on one ``chroma run`` server: process A (this one) writes, process B (a child with its own
 lexical replica) searches. B's first search after A's write includes catching its lexical index up with the
-store, which is compared with A's own write time."""
+store, which is compared with A's own write time. Then process C starts on B's home (the same machine's replica,
+up to date): it should copy nothing, and its open-to-first-search time is measured."""
 
 from __future__ import annotations
 
 import shutil
 import statistics
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,8 @@ def measure_catchup(
         try:
             log(f"two processes: A writes {base} chunks to a chroma server ...")
             base_s = write_chunks(engine, spec, 0, base)
-            reader = Replica({"home": str(folder / "b"), "chroma_url": url, "query": query})
+            reader_spec = {"home": str(folder / "b"), "chroma_url": url, "query": query}
+            reader = Replica(reader_spec)
             try:
                 first_copy_ms, copied = reader.search()  # B has no replica yet: copies the whole collection
                 steady_ms = statistics.median(reader.search()[0] for _ in range(5))
@@ -38,6 +41,8 @@ def measure_catchup(
                 write_s = write_chunks(engine, spec, base, base + added)
                 catchup_ms, caught_up = reader.search()
                 after_ms = statistics.median(reader.search()[0] for _ in range(5))
+                log("C opens B's up-to-date replica (same home) and searches ...")
+                third = _third_process(reader_spec)  # while B still runs: the machine's processes share it
             finally:
                 reader.close()
         finally:
@@ -54,4 +59,24 @@ def measure_catchup(
         "catchup_over_write": catchup_ms / 1000 / write_s,
         "b_search_ms_before": steady_ms,
         "b_search_ms_after": after_ms,
+        **third,
+    }
+
+
+def _third_process(spec: dict[str, Any]) -> dict[str, Any]:
+    """Process C on ``spec``'s home (B's): seconds from its start to its first search's answer, that search's
+    own time, and the chunks it copied from the store (none when the shared replica is up to date)."""
+    began = time.perf_counter()
+    third = Replica(spec)
+    try:
+        first_ms, count = third.search()
+        open_first_s = time.perf_counter() - began
+        copied = int(third.last["copied"])
+    finally:
+        third.close()
+    return {
+        "c_open_first_search_s": open_first_s,  # process start (imports, store) to its first search's answer
+        "c_first_search_ms": first_ms,
+        "c_copied": copied,
+        "c_count": count,
     }

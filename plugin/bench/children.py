@@ -42,6 +42,7 @@ class Replica:
             stderr=self._stderr,
             text=True,
         )
+        self.last: dict[str, Any] = {}  # the latest search's reply (see :func:`.worker.replica`)
         try:
             self._read()  # {"ready": true}: imports and the store are loaded
         except BaseException:
@@ -63,8 +64,8 @@ class Replica:
         assert self.proc.stdin is not None
         self.proc.stdin.write("search\n")
         self.proc.stdin.flush()
-        reply = self._read()
-        return float(reply["ms"]), int(reply["count"])
+        self.last = self._read()
+        return float(self.last["ms"]), int(self.last["count"])
 
     def close(self) -> None:
         try:

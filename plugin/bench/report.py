@@ -67,6 +67,7 @@ def format_bench(report: dict[str, Any]) -> str:
             f"two processes on one chroma server, {c['base']} chunks + {c['added']}: A's write {c['a_write_s']:.1f} s; "
             f"B's first search after it {c['b_catchup_s']:.2f} s (catch-up / write = {c['catchup_over_write']:.2f}); "
             f"B's first copy of the {c['base']} {c['b_first_copy_s']:.1f} s; B's lexical search "
-            f"{c['b_search_ms_before']:.1f} → {c['b_search_ms_after']:.1f} ms"
+            f"{c['b_search_ms_before']:.1f} → {c['b_search_ms_after']:.1f} ms; C on B's home: "
+            f"open to first search {c['c_open_first_search_s']:.1f} s, copied {c['c_copied']}"
         )
     return "\n".join(lines)

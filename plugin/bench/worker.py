@@ -62,18 +62,28 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def replica(spec: dict[str, Any]) -> None:
-    """Answer ``search`` lines with ``{"ms": ..., "count": chunks in the lexical replica}``; ``quit`` ends."""
+    """Answer ``search`` lines with ``{"ms": ..., "count": chunks in the lexical replica, "copied": chunks this
+    process copied into it, "ids": the hits}`` (collection ``spec["collection"]``, default the bench's); ``quit``
+    ends."""
     scout = _scout(spec)
     engine = engine_of(scout)
+    name = spec.get("collection", COLLECTION)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         if line.strip() == "quit":
             break
         t = time.perf_counter()
-        scout.search(spec["query"], 10, collection=COLLECTION, mode="lexical")
+        hits = scout.search(spec["query"], 10, collection=name, mode="lexical")
         ms = (time.perf_counter() - t) * 1000
-        count = engine.index(COLLECTION).indexed_count()  # what B's replica holds now
-        print(json.dumps({"ms": ms, "count": count}), flush=True)
+        index = engine.index(name)
+        # what the replica holds now, and how much this process has copied into it from the store
+        reply = {
+            "ms": ms,
+            "count": index.indexed_count(),
+            "copied": index.copied,
+            "ids": [h.id for h in hits],
+        }
+        print(json.dumps(reply), flush=True)
     scout.close()
 
 
