@@ -13,7 +13,11 @@ import typer
 from typer.core import TyperGroup
 
 from .errors import CollectionNotFoundError, HopscoutError, InvalidArgumentError, StoreNotFoundError
-from .settings import AUGMENT_POLICIES, SEARCH_MODES
+
+# hopscout.settings' vocabularies, written out: importing settings (pydantic) costs a one-shot command more than
+# the quick lexical search itself (tests/unit/test_quick_search_settings.py checks they match)
+SEARCH_MODES = ("dense", "lexical", "hybrid")
+AUGMENT_POLICIES = ("never", "always", "auto")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hopscout: retrieval for LLM agents.")
 
@@ -150,7 +154,11 @@ def search(
         None, help="What to look for; - (or nothing, with text piped in) reads it from stdin."
     ),
     k: int = typer.Option(5, "--k", "-k", help="How many results."),
-    mode: str | None = typer.Option(None, "--mode", help=f"{_MODE_NAMES} (default hybrid)."),
+    mode: str | None = typer.Option(
+        None,
+        "--mode",
+        help=f"{_MODE_NAMES} (default hybrid). lexical is BM25 alone: no model, no confidence estimate.",
+    ),
     where: str | None = typer.Option(
         None, "--where", help='Metadata filter as JSON, e.g. \'{"lang": "en"}\'.'
     ),
@@ -165,16 +173,37 @@ def search(
     """Search a collection."""
     query = _query(query)
     filters = _where(where)
-    hits = _scout(home, existing=True).search(
-        query, k, where=filters, mode=mode, collection=collection, hops=hops, hop_operator=operator
-    )
+    hits = None
+    if mode == "lexical" and filters is None and hops == 1 and operator is None:
+        from .lexical.quick_search import quick_lexical_search  # no Chroma, pydantic or model to import
+
+        hits = quick_lexical_search(query, k, collection=collection, home=home)
+    if hits is None:
+        scout = _scout(home, existing=True)
+        lexical = (mode or scout.settings.search_mode) == "lexical"
+        hits = scout.search(
+            query,
+            k,
+            where=filters,
+            mode=mode,
+            collection=collection,
+            hops=hops,
+            hop_operator=operator,
+            confidence=not lexical,  # the estimate reads the dense retriever too: lexical stays BM25 alone
+        )
+    _print_hits(query, hits, as_json)
+
+
+def _print_hits(query: str, hits: list[Any], as_json: bool) -> None:
+    """A search's hits as a table (or one JSON object): the quick lexical search and the full one print here."""
     if as_json:
         typer.echo(
             json.dumps(
                 {
                     "query": query,
                     "confidence": hits[0].confidence if hits else None,
-                    "hits": [h.to_dict() for h in hits],
+                    # metadata keys sorted: Chroma returns them in no fixed order (a hash map's)
+                    "hits": [{**h.to_dict(), "metadata": dict(sorted(h.metadata.items()))} for h in hits],
                 },
                 indent=2,
                 ensure_ascii=False,

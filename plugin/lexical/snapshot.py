@@ -13,9 +13,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where a snapshot is built or read: a one-shot CLI search never needs it
+    import numpy as np
 
 K1, B = 1.2, 0.75  # FTS5's bm25() defaults
 _BUILD_ROWS = 50_000
@@ -35,6 +36,8 @@ class Snapshot:
     scores: np.ndarray
 
     def search(self, terms: Sequence[str], k: int) -> list[tuple[str, float]]:
+        import numpy as np
+
         half = len(self.ids) / 2
         wanted = [self.vocab[t] for t in terms if t in self.vocab and self.df[self.vocab[t]] <= half]
         if not wanted or k <= 0:
@@ -56,6 +59,8 @@ def build(key: Any, rows: list[tuple[str, str]]) -> Snapshot:
     """Index ``(id, pre-analysed body)`` rows: Robertson IDF (floored at 0), k1 1.2, b 0.75, scored as FTS5's
     bm25() scores (with its (k1 + 1) factor, which bm25s leaves out: the confidence reads raw scores).
     Vectorised (one sort of (term, document) pairs), so 1M chunks build in seconds rather than a minute."""
+    import numpy as np
+
     vocab: dict[str, int] = {}
     lengths = np.zeros(len(rows), dtype=np.int64)
     parts = []
