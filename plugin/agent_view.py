@@ -35,8 +35,10 @@ from pathlib import Path
 from .agent_text import read_text
 from .types import Hit
 
-# Below this, the top passage is more likely irrelevant than not by a wide margin; the MCP search tool's
-# description and the CLI name the same line.
+# Below this, the top passage is more likely irrelevant than not by a wide margin (SciFact: top hit relevant for
+# 27% of such queries, 51% between 0.3 and 0.55); the MCP search tool's description and the CLI name the same line.
+# Not the cascade's re-ask bar (hopscout.augment.cascade.REASK_BELOW, 0.55), where a second retrieval pays for its
+# LLM call: this line is a claim about the list, that one a spending decision; this one stays below it.
 LOW_CONFIDENCE = 0.3
 PASSAGE_CHARS = 1200  # characters of a passage shown
 DATA_OPEN, DATA_CLOSE = "<data>", "</data>"

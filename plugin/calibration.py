@@ -3,7 +3,8 @@
 - the hybrid fusion weight (:func:`calibrate_fusion`): the lexical weight that maximises nDCG@10. Dense and
   lexical candidates are fetched once per query; each weight on the grid re-fuses them offline with the same
   :func:`hopscout.fusion.convex` that search uses, so the fitted weight behaves the same online;
-- the augmentation gate (:func:`calibrate_augment`, see :mod:`hopscout.augment.gate`);
+- the augmentation decision (:func:`calibrate_augment`): for the LLM augmenters the cascade's threshold and
+  margins (:mod:`hopscout.augment.cascade`), for pseudo-relevance feedback the gate (:mod:`hopscout.augment.gate`);
 - the confidence estimates (:func:`calibrate_confidence`, see :mod:`hopscout.retrieval.confidence`)."""
 
 from __future__ import annotations
@@ -15,20 +16,24 @@ import numpy as np
 
 from . import fusion
 from .analysis import analyze
-from .augment import Gate, augment_batch, budget, fit_gate, gates_metadata, get_augmenter
+from .augment import Cascade, Gate, augment_batch, budget, fit_gate, gates_metadata, get_augmenter
+from .augment.cascade import CASCADE_BUDGET, JudgedQueries, calibrated_cascade
+from .augment.stage import Outcome, judge_evidence, list_features, rerank
 from .engine import Engine
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, LLMUnavailableError
+from .index import CollectionIndex
 from .keys import META_CONFIDENCE, META_GATE
 from .llm import LLM
 from .logistic import Logistic
 from .metrics import mean, per_query
-from .retrieval import SearchOptions
+from .retrieval import Candidates, SearchOptions
 from .retrieval.confidence import (
     COVERAGE_DEPTH,
     DEFAULT_CONFIDENCE,
     NO_ANSWER_WEIGHT,
     ConfidenceModels,
     hit_features,
+    load_confidence,
     query_features,
 )
 from .scout import Scout, engine_of
@@ -114,16 +119,22 @@ def calibrate_fusion(
 
 @dataclass(frozen=True)
 class GateFit:
-    """A fitted gate and what it did on the labelled queries (nDCG@10 in 0–1)."""
+    """A fitted gate (a :class:`Cascade` for the LLM augmenters) and what it did on the labelled queries
+    (nDCG@10 in 0–1)."""
 
     augmenter: str
     mode: str
-    gate: Gate
+    gate: Gate | Cascade
     queries: int
     augmented: float
     ndcg_never: float
     ndcg_always: float
     ndcg_gate: float
+
+    @property
+    def never(self) -> bool:
+        """Whether the stored fit augments nothing."""
+        return self.gate.below <= 0.0 if isinstance(self.gate, Cascade) else self.gate.threshold > 1.0
 
 
 def calibrate_augment(
@@ -137,7 +148,10 @@ def calibrate_augment(
     llm: LLM | None = None,
     store: bool = True,
 ) -> GateFit:
-    """Fit the gate for ``augmenter`` on labelled queries and (by default) store it with the collection."""
+    """Fit ``auto``'s decision for ``augmenter`` on labelled queries and (by default) store it with the collection:
+    for an LLM augmenter the cascade (:func:`~hopscout.augment.cascade.calibrated_cascade`, read with the
+    collection's confidence models: calibrate those first), for pseudo-relevance feedback the gate
+    (:func:`~hopscout.augment.fit_gate`)."""
     if len(queries) != len(relevant) or len(queries) < 2:
         raise InvalidArgumentError(
             f"calibration needs 2+ queries with relevance maps ({len(queries)} / {len(relevant)})"
@@ -166,17 +180,31 @@ def calibrate_augment(
         where=None,
         llm=lambda: engine.completions(llm),
     )
+    if spec.needs_llm and not any(o.augmented for o in outcomes):
+        # nothing to fit on: storing the result would switch auto off for a collection that never saw the LLM
+        said = next((o.note for o in outcomes if o.note), "no query was augmented")
+        raise LLMUnavailableError(
+            f"cannot calibrate the {spec.name!r} augmenter: {said}. Configure the LLM it calls "
+            "(HOPSCOUT_LLM_BASE_URL) and run hopscout calibrate --augment again"
+        )
     qrels = {str(n): dict(r) for n, r in enumerate(relevant)}
     never = per_query(
         {str(n): [i for i, _ in c.ranking(mode, weight)[:10]] for n, c in enumerate(firsts)}, qrels
     )
     always = per_query({str(n): [i for i, _ in o.ranking[:10]] for n, o in enumerate(outcomes)}, qrels)
     gains = [always[str(n)]["ndcg@10"] - never[str(n)]["ndcg@10"] for n in range(len(firsts))]
-    features = [c.features or [] for c in firsts]
-    gate = fit_gate(features, gains, max_fraction=budget(spec.name))
-    chosen = gate.decide(features)
     base = [never[str(n)]["ndcg@10"] for n in range(len(firsts))]
-    gated = sum(b + (g if c else 0.0) for b, g, c in zip(base, gains, chosen)) / len(base)
+    gate: Gate | Cascade
+    if spec.prf:
+        features = [c.features or [] for c in firsts]
+        gate = fit_gate(features, gains, max_fraction=budget(spec.name))
+        chosen = gate.decide(features)
+        gated = sum(b + (g if c else 0.0) for b, g, c in zip(base, gains, chosen)) / len(base)
+    else:
+        judged = _judged_queries(index, firsts, outcomes, qrels, mode, weight, base, gains)
+        gate = calibrated_cascade(judged, max_fraction=CASCADE_BUDGET)
+        chosen = [gate.should_augment(c) for c in judged.confidence]
+        gated = sum(judged.scores(gate)) / len(base)
     if store:
         index.update_metadata(**{META_GATE: gates_metadata(index.metadata(), spec.name, mode, gate)})
     return GateFit(
@@ -189,6 +217,40 @@ def calibrate_augment(
         sum(always[str(n)]["ndcg@10"] for n in range(len(firsts))) / len(base),
         gated,
     )
+
+
+def _judged_queries(
+    index: CollectionIndex,
+    firsts: Sequence[Candidates],
+    outcomes: Sequence[Outcome],
+    qrels: Mapping[str, Mapping[str, int]],
+    mode: str,
+    weight: float,
+    never: Sequence[float],
+    gains: Sequence[float],
+) -> JudgedQueries:
+    """What the cascade's fit reads, as search will see it: each query's confidence and its augmented list's
+    (the collection's confidence models), their agreement, and nDCG@10 of the first, fused and augmented lists."""
+    models = load_confidence(index.metadata())
+    rankings = [c.ranking(mode, weight) for c in firsts]
+    confidence = [float(p) for p in models.query.probability(list_features(index, firsts, rankings))]
+    augmented = [n for n, o in enumerate(outcomes) if o.augmented and o.aug_candidates is not None]
+    evidence = judge_evidence(
+        index, models, [firsts[n] for n in augmented], [outcomes[n] for n in augmented], mode, weight
+    )
+    aug_confidence, agreement = list(confidence), [1.0] * len(firsts)  # not augmented: the first list again
+    for n, (p, g) in zip(augmented, evidence):
+        aug_confidence[n], agreement[n] = p, g
+    alone = per_query(
+        {
+            str(n): [i for i, _ in rerank(c, o, 1.0, mode, weight)[:10]]
+            for n, (c, o) in enumerate(zip(firsts, outcomes))
+        },
+        qrels,
+    )
+    kept = [alone[str(n)]["ndcg@10"] for n in range(len(firsts))]
+    fused = [b + g for b, g in zip(never, gains)]
+    return JudgedQueries(confidence, aug_confidence, agreement, list(never), fused, kept)
 
 
 @dataclass(frozen=True)

@@ -514,16 +514,23 @@ def eval_confidence(
 
 
 def _gate_line(row: dict[str, Any]) -> str:
-    ndcg, held = row["ndcg@10"], row["held_out_gain"]
+    ndcg, held, cascade = row["ndcg@10"], row["held_out_gain"], row.get("cascade")
+    what = f"{row['augmenter']} {row['kind']} ({row['mode']}, {row['source']})"
+    if cascade is not None:
+        what += (
+            f": augments below confidence {cascade['below']:.2f}, keeps the augmented list at margin "
+            f"{cascade['keep_margin']:+.2f}, drops it at {cascade['drop_margin']:+.2f} below agreement "
+            f"{cascade['drop_agreement']:.2f}"
+        )
     line = (
-        f"stored {row['augmenter']} gate ({row['mode']}): augments {100 * row['augmented']:.0f}% of "
-        f"{row['queries']} queries; nDCG@10 never {100 * ndcg['never']:.1f}, always {100 * ndcg['always']:.1f}, "
-        f"gate {100 * ndcg['gate']:.1f} (on the fit set)"
+        f"stored {what}; augments {100 * row['augmented']:.0f}% of {row['queries']} queries; nDCG@10 never "
+        f"{100 * ndcg['never']:.1f}, always {100 * ndcg['always']:.1f}, {row['kind']} {100 * ndcg['gate']:.1f} "
+        "(on the fit set)"
     )
     if held is not None:
         line += f"; held-out gain {100 * held:+.2f} per query"
         if row["never"]:
-            line += " (not above zero: the gate never augments)"
+            line += f" (not above zero: the {row['kind']} never augments)"
     return line
 
 
@@ -533,7 +540,10 @@ def calibrate(
         ..., help="Labelled dev set (BEIR-like) whose corpus is in the collection."
     ),
     augment: bool = typer.Option(
-        False, "--augment", help="Also fit the query-augmentation gate (stored likewise)."
+        False,
+        "--augment",
+        help="Also fit auto's augmentation decision (stored likewise): the cascade for the LLM augmenters "
+        "(on the confidence models fitted first), the gate for PRF.",
     ),
     augmenters: list[str] | None = typer.Option(
         None,
@@ -544,8 +554,9 @@ def calibrate(
     home: Path | None = HomeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Fit the hybrid fusion weight and the confidence estimates (with --augment also the augmentation gate) on
-    labelled queries; store them with the collection."""
+    """Fit the hybrid fusion weight and the confidence estimates (with --augment also auto's augmentation
+    decision: the cascade's threshold and margins for an LLM augmenter, the gate for PRF) on labelled queries;
+    store them with the collection."""
     from .calibration import calibrate_fusion
     from .evaluation.datasets import load_dataset
 
@@ -553,9 +564,16 @@ def calibrate(
     scout = _scout(home)
     qids = dataset.judged_queries
     if augment:
-        from .calibration import calibrate_augment
+        import dataclasses
+
+        from .augment import Cascade
+        from .calibration import calibrate_augment, calibrate_confidence
 
         calibrate_fusion(
+            scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
+        )
+        # the cascade's threshold is read on the collection's confidence: fit those first, then the cascade on them
+        conf = calibrate_confidence(
             scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
         )
         fits = [
@@ -574,16 +592,37 @@ def calibrate(
                 "mode": f.mode,
                 "queries": f.queries,
                 "augmented": f.augmented,
+                "kind": "cascade" if isinstance(f.gate, Cascade) else "gate",
+                "source": f.gate.source,
+                "cascade": dataclasses.asdict(f.gate) if isinstance(f.gate, Cascade) else None,
                 "held_out_gain": f.gate.held_out_gain,
-                "never": f.gate.threshold > 1.0,
+                "never": f.never,
                 "ndcg@10": {"never": f.ndcg_never, "always": f.ndcg_always, "gate": f.ndcg_gate},
             }
             for f in fits
         ]
+        confidence = {"calibrated": conf.calibrated, "held_out_brier": conf.held_out_brier}
         typer.echo(
-            json.dumps({"collection": collection or scout.settings.collection, "gates": rows}, indent=2)
+            json.dumps(
+                {
+                    "collection": collection or scout.settings.collection,
+                    "confidence": confidence,
+                    "gates": rows,
+                },
+                indent=2,
+            )
             if as_json
-            else "\n".join(_gate_line(r) for r in rows)
+            else "\n".join(
+                [
+                    "confidence models: "
+                    + (
+                        "fitted here"
+                        if conf.calibrated
+                        else "shipped ones kept (they predicted better held out)"
+                    ),
+                    *(_gate_line(r) for r in rows),
+                ]
+            )
         )
         return
     fit = calibrate_fusion(

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hopscout import InvalidArgumentError, Scout, Settings
-from hopscout.augment import DEFAULT_GATE, META_GATE, PRF_UNCALIBRATED, fit_gate, load_gate
+from hopscout import InvalidArgumentError, LLMUnavailableError, Scout, Settings
+from hopscout.augment import DEFAULT_GATE, META_GATE, PRF_UNCALIBRATED, Cascade, fit_gate, load_gate
+from hopscout.augment.cascade import CASCADE_BUDGET
 from hopscout.calibration import calibrate_augment
 from hopscout.evaluation.datasets import load_dataset
 from hopscout.scout import engine_of
@@ -354,3 +355,52 @@ def test_an_llm_setting_makes_auto_with_query2doc_the_default() -> None:
     configured = Settings(llm_base_url="http://127.0.0.1:1/v1")
     assert (configured.augment, configured.augmenter) == ("auto", "query2doc")
     assert Settings(llm_base_url="http://127.0.0.1:1/v1", augment="never").augment == "never"
+
+
+@pytest.mark.parametrize("off_topic", [False, True])
+def test_calibrating_an_llm_augmenter_stores_the_cascade_that_auto_runs(
+    home: Path, embedder: Any, data: Any, off_topic: bool
+) -> None:
+    # calibrate --augment fits what the cascade reads (its threshold and the judge's margins), not the old gate:
+    # with an LLM that answers, the stored cascade gains out of sample; with one that talks about something else,
+    # it stops asking. A fresh process under auto asks the LLM for exactly the queries the stored cascade marks.
+    queries, relevant = _labelled(data)
+    meta_before = None
+    try:
+        with Scout(
+            Settings(home=home), embedder=embedder, llm=_AnswerLLM(_answers(data), off_topic)
+        ) as scout:
+            meta_before = engine_of(scout).index(COLLECTION).metadata().get(META_GATE)
+            fit = calibrate_augment(scout, queries, relevant, augmenter="query2doc", collection=COLLECTION)
+        assert isinstance(fit.gate, Cascade) and fit.gate.held_out_gain is not None
+        if off_topic:
+            assert fit.never and fit.augmented == 0.0 and fit.gate.held_out_gain <= 0
+        else:
+            assert fit.gate.source in ("calibrated", "shipped") and fit.gate.held_out_gain > 0
+            assert fit.ndcg_gate > fit.ndcg_never and fit.augmented > 0
+            assert fit.gate.source == "shipped" or fit.augmented <= CASCADE_BUDGET  # a fit keeps its budget
+        llm = _AnswerLLM(_answers(data), off_topic)
+        llm.model += "-search"  # a completion cache of its own: calibration's completions would answer for it
+        with Scout(Settings(home=home), embedder=embedder, llm=llm) as fresh:
+            meta = engine_of(fresh).index(COLLECTION).metadata()
+            assert load_gate(meta, "query2doc", "hybrid") == fit.gate
+            assert load_gate(meta, "hyde", "hybrid") == DEFAULT_GATE
+            results = fresh.search_batch(
+                queries, 10, collection=COLLECTION, augment="auto", augmenter="query2doc"
+            )
+        augmented = sum(hits[0].scores["augmented"] for hits in results)
+        assert augmented == round(fit.augmented * len(queries)) == llm.calls
+    finally:  # the other tests read the shipped cascade
+        with Scout(Settings(home=home), embedder=embedder) as scout:
+            engine_of(scout).index(COLLECTION).update_metadata(**{META_GATE: meta_before or "{}"})
+
+
+def test_calibrating_an_llm_augmenter_without_an_llm_refuses_and_stores_nothing(
+    scout: Scout, data: Any
+) -> None:
+    # with no LLM every gain is zero: a stored fit would switch auto off; calibration says what to configure
+    queries, relevant = _labelled(data)
+    before = engine_of(scout).index(COLLECTION).metadata().get(META_GATE)
+    with pytest.raises(LLMUnavailableError, match="HOPSCOUT_LLM_BASE_URL"):
+        calibrate_augment(scout, queries[:6], relevant[:6], augmenter="hyde", collection=COLLECTION)
+    assert engine_of(scout).index(COLLECTION).metadata().get(META_GATE) == before

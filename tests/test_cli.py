@@ -327,6 +327,15 @@ def test_eval_augment_report(hopscout, home: Path) -> None:
         assert result["oracle_capture"] == pytest.approx(auto_gain / oracle_gain)
     else:
         assert result["oracle_capture"] is None
+    curve = result["oracle_curve"]  # a perfect decision, augmenting where always's fused list gains
+    assert curve["always"] == pytest.approx(rows["always"]["ndcg@10"])
+    assert curve["fused"]["curve"][-1]["ndcg@10"] == pytest.approx(rows["oracle"]["ndcg@10"])
+    assert curve["best"]["curve"][-1]["ndcg@10"] >= curve["fused"]["curve"][-1]["ndcg@10"] - 1e-12
+    assert curve["fused"]["helped"] == pytest.approx(changed["gain"] / report["queries"])
+    reach = curve["confidence_reach"]  # a perfect judge never needs more queries than the cascade's judge
+    assert reach["judged"] is None or (
+        reach["perfect_judge"] is not None and reach["perfect_judge"] <= reach["judged"]
+    )
     assert set(result["signal_rho"]) >= {"dense_top", "agreement", "idf_mean"}
     assert all(-1.0 <= rho <= 1.0 for rho in result["signal_rho"].values())
     assert all(row["p50_ms"] > 0 for row in rows.values())

@@ -8,7 +8,8 @@ sample: refitted on two thirds of the queries and applied to the third left out,
 must raise the held-out queries' nDCG@10, else it never augments. A threshold picked on the same queries it is
 scored on always looks like a gain; on held-out queries it often is not (per-query gains of pseudo-relevance
 feedback are mostly unpredictable from these signals), and this check is what keeps ``auto`` from falling
-below ``never``. The fit is stored as JSON in the collection's metadata. Without calibration
+below ``never``. The LLM augmenters are calibrated as a cascade instead (:func:`.cascade.calibrated_cascade`).
+Either fit is stored as JSON in the collection's metadata. Without calibration
 :func:`default_gate` applies: :data:`DEFAULT_GATE` (the cascade, :mod:`.cascade`) for the LLM augmenters, and for
 pseudo-relevance feedback
 :data:`PRF_UNCALIBRATED`, which augments nothing (no uncalibrated rule we measured beat ``never`` for PRF)."""
@@ -181,12 +182,24 @@ def stored_gates(metadata: Mapping[str, object]) -> dict[str, str]:
 
 
 def load_gate(metadata: Mapping[str, object], augmenter: str, mode: str) -> Gate | Cascade:
-    """The calibrated gate for this augmenter and mode, else :func:`default_gate`."""
+    """The calibrated gate (or cascade, for the LLM augmenters) for this augmenter and mode, else
+    :func:`default_gate`."""
     text = stored_gates(metadata).get(gate_key(augmenter, mode))
-    return Gate.from_json(text) if text else default_gate(augmenter)
+    if not text:
+        return default_gate(augmenter)
+    return Cascade.from_json(text) if _is_cascade(text) else Gate.from_json(text)
 
 
-def gates_metadata(metadata: Mapping[str, object], augmenter: str, mode: str, gate: Gate) -> str:
+def _is_cascade(text: str) -> bool:
+    """Whether a stored gate's JSON is a :class:`~.cascade.Cascade` (it has a threshold ``below``)."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(raw, dict) and "below" in raw
+
+
+def gates_metadata(metadata: Mapping[str, object], augmenter: str, mode: str, gate: Gate | Cascade) -> str:
     """The metadata value with ``gate`` stored for this augmenter and mode beside the others."""
     gates = {k: json.loads(v) for k, v in stored_gates(metadata).items()}
     gates[gate_key(augmenter, mode)] = json.loads(gate.to_json())

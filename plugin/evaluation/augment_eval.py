@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..agent_view import LOW_CONFIDENCE
 from ..augment import AugmenterSpec, augment_batch, budget, default_gate, fit_gate, get_augmenter
 from ..augment.cascade import (
     CASCADE_BUDGET,
@@ -331,11 +332,36 @@ def _evaluate_augmenter(
         "cascades": [dataclasses.asdict(c) for c in cascades],
         "verdicts": _verdicts(fold_cascades, judged),
         "curve": share_curve(judged, fold_cascades),
+        # the bound: a perfect decision augmenting only the queries always's fused list (``fused``) or the
+        # better of the fused and the augmented list alone (``best``) helps, largest gain first, beside the
+        # share the confidence order (fused; judged by each query's cross-fitted cascade) needs for always
+        "oracle_curve": _oracle_curves(judged, fold_cascades, float(np.mean(always))),
         "gates_never": sum(gate.threshold > 1.0 for gate in gates),
         "signal_rho": signal_correlations(features, gains),
         "llm_call_ms": LLM_CALL_MS,
         "agent_loop": agent_loop(passed.confidence, never, always),
         "agent_cascade": _agent_cascade(judged, fold_cascades),
+        "agent_warned": _agent_warned(judged),
+    }
+
+
+def _oracle_curves(data: JudgedQueries, cascades: Sequence[Cascade], always: float) -> dict[str, Any]:
+    """:func:`oracle_curve` for always's fused list and for the better of fused and kept, and the share the
+    confidence order needs to reach ``always``: fused, judged by each query's cascade, and judged perfectly (the
+    best of first, fused and kept: what the order alone allows, whatever the judge)."""
+    judged = [_subset(data, [r]).scores(dataclasses.replace(c, below=2.0))[0] for r, c in enumerate(cascades)]
+    best = [max(f, k) for f, k in zip(data.fused, data.kept)]
+    return {
+        "always": always,
+        "fused": oracle_curve(data.first, data.fused, always),
+        "best": oracle_curve(data.first, best, always),
+        "confidence_reach": {
+            "fused": confidence_reach(data.confidence, data.first, data.fused, always),
+            "judged": confidence_reach(data.confidence, data.first, judged, always),
+            "perfect_judge": confidence_reach(
+                data.confidence, data.first, [max(f, b) for f, b in zip(data.first, best)], always
+            ),
+        },
     }
 
 
@@ -424,6 +450,50 @@ def share_curve(
     return curve
 
 
+def reach_share(scores_at: Sequence[float], target: float) -> float | None:
+    """The smallest share ``k / n`` whose mean nDCG@10 ``scores_at[k]`` (k = 0..n queries augmented) reaches
+    ``target``; None when no share does."""
+    n = len(scores_at) - 1
+    for k, score in enumerate(scores_at):
+        if score >= target - 1e-12:
+            return k / max(n, 1)
+    return None
+
+
+def oracle_curve(
+    first: Sequence[float],
+    second: Sequence[float],
+    target: float,
+    shares: Sequence[float] = REASK_SHARES,
+) -> dict[str, Any]:
+    """What a perfect decision could do: augment exactly the queries whose ``second`` nDCG@10 beats the
+    ``first``, the largest gain first. ``curve`` is nDCG@10 against the share augmented (flat once every helped
+    query is taken); ``reach`` the smallest share whose nDCG@10 reaches ``target`` (always's, say), None if
+    none does; ``helped`` the share of queries augmenting helps at all. The bound any confidence can approach."""
+    gain = np.asarray(second, dtype=np.float64) - np.asarray(first, dtype=np.float64)
+    n = len(gain)
+    if not n:
+        return {"curve": [], "reach": None, "helped": 0.0}
+    taken = np.sort(np.clip(gain, 0.0, None))[::-1]
+    scores_at = float(np.mean(first)) + np.concatenate([[0.0], np.cumsum(taken)]) / n
+    return {
+        "curve": [{"augmented": s, "ndcg@10": float(scores_at[round(s * n)])} for s in shares],
+        "reach": reach_share(scores_at.tolist(), target),
+        "helped": float(np.mean(gain > 1e-9)),
+    }
+
+
+def confidence_reach(
+    confidence: Sequence[float], first: Sequence[float], second: Sequence[float], target: float
+) -> float | None:
+    """The smallest share of queries, the least confident first, whose ``second`` ranking lifts the mean
+    nDCG@10 to ``target`` (None: none does): the confidence order's answer to :func:`oracle_curve`'s reach."""
+    order = np.argsort(np.asarray(confidence), kind="stable")
+    gain = (np.asarray(second, dtype=np.float64) - np.asarray(first, dtype=np.float64))[order]
+    scores_at = float(np.mean(first)) + np.concatenate([[0.0], np.cumsum(gain)]) / max(len(gain), 1)
+    return reach_share(scores_at.tolist(), target)
+
+
 def _agent_cascade(data: JudgedQueries, cascades: Sequence[Cascade]) -> dict[str, float]:
     """The agent loop with the cascade's decision: re-ask (the second ranking) below the same confidence the
     cascade augments, and keep, fuse or drop the second result by the same judge."""
@@ -433,6 +503,21 @@ def _agent_cascade(data: JudgedQueries, cascades: Sequence[Cascade]) -> dict[str
     return {
         "reasked": float(np.mean([c.should_augment(p) for c, p in zip(cascades, data.confidence)])),
         "ndcg@10": float(np.mean(scores)),
+        "gain_capture": won / gain if gain > 1e-9 else float("nan"),
+    }
+
+
+def _agent_warned(data: JudgedQueries) -> dict[str, float]:
+    """The agent loop where the result tells the agent its list is weak (confidence below
+    :data:`~hopscout.agent_view.LOW_CONFIDENCE`), re-asking there with the fused second ranking."""
+    again = [c < LOW_CONFIDENCE for c in data.confidence]
+    scores = [f if a else b for a, f, b in zip(again, data.fused, data.first)]
+    gain = float(np.mean(data.fused) - np.mean(data.first))
+    won = float(np.mean(scores) - np.mean(data.first))
+    return {
+        "below": LOW_CONFIDENCE,
+        "reasked": float(np.mean(again)) if again else 0.0,
+        "ndcg@10": float(np.mean(scores)) if scores else 0.0,
         "gain_capture": won / gain if gain > 1e-9 else float("nan"),
     }
 
@@ -571,10 +656,35 @@ def format_augment_report(report: dict[str, Any]) -> str:
                 for p in result["curve"]
             )
         )
+        o = result["oracle_curve"]
+
+        def _share(value: float | None) -> str:
+            return "never" if value is None else f"{100 * value:.0f}%"
+
+        lines.append(
+            f"  oracle (augment only where it helps, best first) reaches always's {100 * o['always']:.1f} at "
+            f"{_share(o['fused']['reach'])} fused ({100 * o['fused']['helped']:.0f}% helped), "
+            f"{_share(o['best']['reach'])} choosing fused/kept; the confidence order at "
+            f"{_share(o['confidence_reach']['fused'])} fused, {_share(o['confidence_reach']['judged'])} judged, "
+            f"{_share(o['confidence_reach']['perfect_judge'])} judged perfectly"
+        )
+        lines.append(
+            "  oracle share → nDCG@10 fused / best: "
+            + ", ".join(
+                f"{int(100 * p['augmented'])}% {100 * p['ndcg@10']:.1f}/{100 * q['ndcg@10']:.1f}"
+                for p, q in zip(o["fused"]["curve"], o["best"]["curve"])
+            )
+        )
         a = result["agent_cascade"]
         lines.append(
             f"  agent loop with the cascade's decision: {100 * a['reasked']:.0f}% re-asked → "
             f"{100 * a['ndcg@10']:.1f} ({100 * a['gain_capture']:.0f}% of always's gain)"
+        )
+        w = result["agent_warned"]
+        lines.append(
+            f"  agent loop re-asking where told the list is weak (confidence < {w['below']:.2f}): "
+            f"{100 * w['reasked']:.0f}% re-asked → {100 * w['ndcg@10']:.1f} ({100 * w['gain_capture']:.0f}% of "
+            "always's gain)"
         )
         loop = {round(p["reasked"], 1): p["ndcg@10"] for p in result["agent_loop"]}
         lines.append(
@@ -590,4 +700,11 @@ def format_augment_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["format_augment_report", "oracle_capture", "run_augment_eval"]
+__all__ = [
+    "confidence_reach",
+    "format_augment_report",
+    "oracle_capture",
+    "oracle_curve",
+    "reach_share",
+    "run_augment_eval",
+]

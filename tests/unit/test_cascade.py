@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from hopscout.agent_view import LOW_CONFIDENCE, confidence_line
+from hopscout.augment import META_GATE, gates_metadata, load_gate
 from hopscout.augment.cascade import (
+    DEFAULT_CASCADE,
     DROPPED,
     FUSED,
     KEPT,
+    REASK_BELOW,
     SHARES,
     Cascade,
     JudgedQueries,
+    calibrated_cascade,
     fit_cascade,
     rbo,
 )
@@ -85,3 +92,75 @@ def test_a_cascade_fitted_where_augmenting_never_pays_augments_nothing() -> None
     cascade = fit_cascade(worse)
     assert not any(cascade.should_augment(c) for c in worse.confidence)
     assert worse.scores(cascade) == list(worse.first)
+
+
+def test_calibration_keeps_a_fit_that_gains_out_of_sample_and_stores_it_as_a_cascade() -> None:
+    # augmenting pays below confidence 0.2 and costs above it: the shipped threshold (0.55) augments too much
+    base = _queries(400)
+    hurts = np.asarray(base.confidence) >= 0.2
+    data = JudgedQueries(
+        base.confidence,
+        base.augmented_confidence,
+        base.agreement,
+        base.first,
+        np.where(hurts, np.asarray(base.first) - 0.1, base.fused),
+        np.where(hurts, np.asarray(base.first) - 0.1, base.kept),
+    )
+    cascade = calibrated_cascade(data)
+    assert cascade.below < DEFAULT_CASCADE.below
+    assert cascade.source == "calibrated" and cascade.held_out_gain is not None and cascade.held_out_gain > 0
+    assert dataclasses.replace(cascade, held_out_gain=None) == fit_cascade(data, source="calibrated")
+    stored = gates_metadata({}, "query2doc", "hybrid", cascade)
+    assert load_gate({META_GATE: stored}, "query2doc", "hybrid") == cascade  # what search reads back
+    assert load_gate({META_GATE: stored}, "hyde", "hybrid") == DEFAULT_CASCADE  # the others stay shipped
+    with pytest.raises(InvalidArgumentError, match="calibrate --augment"):
+        Cascade.from_json('{"below": 0.5, "nonsense": 1}')
+
+
+def test_calibration_augments_nothing_where_neither_the_fit_nor_the_shipped_cascade_gains() -> None:
+    data = _queries(200)
+    worse = JudgedQueries(
+        data.confidence,
+        data.augmented_confidence,
+        data.agreement,
+        data.first,
+        np.asarray(data.first) - 0.1,
+        np.asarray(data.first) - 0.1,
+    )
+    cascade = calibrated_cascade(worse)
+    assert cascade.below <= 0.0 and cascade.held_out_gain is not None and cascade.held_out_gain <= 0
+    assert worse.scores(cascade) == list(worse.first)
+
+
+def test_calibration_keeps_the_shipped_cascade_within_budget_when_a_fit_does_not_beat_it_out_of_sample() -> (
+    None
+):
+    # gains exactly where confidence is below the shipped threshold (a quarter of the queries): a fit on half the
+    # queries can at best match the shipped cascade on the other half
+    n = 200
+    conf = np.linspace(0.4, 1.0, n)
+    first = np.full(n, 0.3)
+    better = first + np.where(conf < DEFAULT_CASCADE.below, 0.2, 0.0)
+    data = JudgedQueries(conf, conf, np.ones(n), first, better, better)
+    cascade = calibrated_cascade(data, max_fraction=0.35)
+    assert cascade.source == "shipped" and cascade.below == DEFAULT_CASCADE.below
+    assert cascade.held_out_gain == pytest.approx(float(np.mean(np.asarray(data.scores(cascade)) - first)))
+    # where the shipped threshold would augment beyond the budget (the confidence reads lower), the fit is kept
+    lower = JudgedQueries(conf - 0.3, conf - 0.3, np.ones(n), first, better, better)
+    fitted = calibrated_cascade(lower, max_fraction=0.35)
+    assert (
+        fitted.source == "calibrated"
+        and np.mean([fitted.should_augment(c) for c in lower.confidence]) <= 0.35
+    )
+
+
+def test_the_weak_list_warning_is_a_stricter_bar_than_the_reask_bar() -> None:
+    # Two decisions: below LOW_CONFIDENCE the agent is told its top passage is probably irrelevant (a claim about
+    # the list); below REASK_BELOW a second retrieval pays for its LLM call. Every list called weak is one the
+    # cascade augments; between the bars the cascade augments but the agent is not told the list is weak.
+    assert LOW_CONFIDENCE < 0.5 <= REASK_BELOW == DEFAULT_CASCADE.below
+    weak = LOW_CONFIDENCE - 0.01
+    between = (LOW_CONFIDENCE + REASK_BELOW) / 2
+    assert "Low:" in (confidence_line(weak) or "") and DEFAULT_CASCADE.should_augment(weak)
+    assert "Low:" not in (confidence_line(between) or "") and DEFAULT_CASCADE.should_augment(between)
+    assert not DEFAULT_CASCADE.should_augment(REASK_BELOW)
