@@ -6,7 +6,8 @@ collection's metadata, then writes the store (each document carrying that number
 together with both. A reader whose lexical index holds another version than the store (another process wrote,
 or a crash cut a write short) lists the documents written since a few numbers before the highest it holds and
 catches up; when that leaves the counts apart (a delete, a writer without numbers), or its last full comparison
-is older than ``_FULL_DIFF_SECONDS`` (a write whose documents landed long after later writes' stamps), it diffs
+is older than ``_FULL_DIFF_SECONDS`` (a write whose documents landed long after later writes' stamps; recorded in the
+replica, so one comparison serves every process sharing it), it diffs
 every id and content hash with the store. A document count that differs from the store's forces a catch-up."""
 
 from __future__ import annotations
@@ -92,10 +93,12 @@ class CollectionIndex:
         self._last_sync = 0.0
         self._last_count_check = 0.0
         self._clean_token: Any = None  # the store's change token when the index was last found in step
-        self._last_full_diff: float | None = None  # when this process last compared every id and hash
         self.last_metadata: dict[str, Any] | None = None  # as read by the latest sync(): saves a round trip
         # documents this process's catch-ups copied or deleted (0: it found the shared index in step)
         self.copied = 0
+        self.listed = (
+            0  # ids this process's catch-ups listed from the store (a full comparison lists them all)
+        )
         self._lock = threading.RLock()
 
     @classmethod
@@ -197,7 +200,8 @@ class CollectionIndex:
                     self._clean_token = token if not fresh else None
                     return
             held = self._lexical.seq
-            recent = self._last_full_diff is not None and now - self._last_full_diff < _FULL_DIFF_SECONDS
+            compared = self._lexical.full_diff_at  # by any process sharing this replica
+            recent = compared is not None and 0 <= time.time() - compared < _FULL_DIFF_SECONDS
             if not force and held is not None and recent:
                 # the writes since the last one held (a metadata filter: costs what changed, not the
                 # collection's size); the counts then agree unless something was deleted or missed
@@ -220,7 +224,8 @@ class CollectionIndex:
             stale = [i for i, h in remote_hashes.items() if local_hashes.get(i) != h]
             newest = max((_seq(m) for _, m in remote_rows), default=0)
             self._copy(remote_rows, stale, deletes, remote, newest or None)
-            self._last_sync = self._last_full_diff = now
+            self._lexical.mark_full_diff(time.time())
+            self._last_sync = now
             self._clean_token = token
 
     def _copy(
@@ -258,6 +263,7 @@ class CollectionIndex:
         while True:
             got = self.collection.get(where=where, metadatas=metadatas, limit=_PAGE, offset=offset)
             rows.extend(zip(got.ids, got.metadatas))
+            self.listed += len(got.ids)
             if len(got.ids) < _PAGE:
                 return rows
             offset += _PAGE

@@ -63,8 +63,8 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
 
 def replica(spec: dict[str, Any]) -> None:
     """Answer ``search`` lines with ``{"ms": ..., "count": chunks in the lexical replica, "copied": chunks this
-    process copied into it, "ids": the hits}`` (collection ``spec["collection"]``, default the bench's); ``quit``
-    ends."""
+    process copied into it, "listed": ids it listed from the store to find them, "ids": the hits}`` (collection
+    ``spec["collection"]``, default the bench's); ``quit`` ends."""
     scout = _scout(spec)
     engine = engine_of(scout)
     name = spec.get("collection", COLLECTION)
@@ -81,6 +81,7 @@ def replica(spec: dict[str, Any]) -> None:
             "ms": ms,
             "count": index.indexed_count(),
             "copied": index.copied,
+            "listed": index.listed,
             "ids": [h.id for h in hits],
         }
         print(json.dumps(reply), flush=True)

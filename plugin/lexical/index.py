@@ -90,6 +90,21 @@ class LexicalIndex:
             row = self._db.execute("SELECT value FROM state WHERE key = 'seq'").fetchone()
         return int(row[0]) if row else None
 
+    @property
+    def full_diff_at(self) -> float | None:
+        """When (Unix time) a catch-up last compared every id and hash of the store with this index, in any
+        process: the replica is shared, so one comparison vouches for it to every process that opens it."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key = 'full_diff_at'").fetchone()
+        return float(row[0]) if row else None
+
+    def mark_full_diff(self, at: float) -> None:
+        """Record that a catch-up compared everything at ``at`` (Unix time)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO state (key, value) VALUES ('full_diff_at', ?)", (repr(at),)
+            )
+
     def hashes_of(self, ids: Sequence[str]) -> dict[str, str]:
         """The content hash of each of ``ids`` that is indexed."""
         return {doc_id: digest for doc_id, digest in self._by_id("hash", ids)}
