@@ -79,16 +79,14 @@ def test_a_fitted_cascade_finds_where_augmenting_pays_within_its_budget() -> Non
     assert cascade.judge(0.2, 0.5, 0.5).action == KEPT  # it learned that a rise in confidence pays
 
 
+def _where_augmenting_costs(data: JudgedQueries) -> JudgedQueries:
+    """``data`` with the fused and the augmented list each 0.1 nDCG@10 below the first: augmenting never pays."""
+    worse = np.asarray(data.first) - 0.1
+    return JudgedQueries(data.confidence, data.augmented_confidence, data.agreement, data.first, worse, worse)
+
+
 def test_a_cascade_fitted_where_augmenting_never_pays_augments_nothing() -> None:
-    data = _queries(200)
-    worse = JudgedQueries(
-        data.confidence,
-        data.augmented_confidence,
-        data.agreement,
-        data.first,
-        np.asarray(data.first) - 0.1,
-        np.asarray(data.first) - 0.1,
-    )
+    worse = _where_augmenting_costs(_queries(200))
     cascade = fit_cascade(worse)
     assert not any(cascade.should_augment(c) for c in worse.confidence)
     assert worse.scores(cascade) == list(worse.first)
@@ -118,15 +116,7 @@ def test_calibration_keeps_a_fit_that_gains_out_of_sample_and_stores_it_as_a_cas
 
 
 def test_calibration_augments_nothing_where_neither_the_fit_nor_the_shipped_cascade_gains() -> None:
-    data = _queries(200)
-    worse = JudgedQueries(
-        data.confidence,
-        data.augmented_confidence,
-        data.agreement,
-        data.first,
-        np.asarray(data.first) - 0.1,
-        np.asarray(data.first) - 0.1,
-    )
+    worse = _where_augmenting_costs(_queries(200))
     cascade = calibrated_cascade(worse)
     assert cascade.below <= 0.0 and cascade.held_out_gain is not None and cascade.held_out_gain <= 0
     assert worse.scores(cascade) == list(worse.first)
