@@ -54,9 +54,18 @@ HUB_PRIOR = 0.05
 UNTRUSTED_HUB_PRIOR = 0.25
 # The centering prior's weight (reduce_hubness): an untrusted tool's cosine to the centroid of the requested
 # topics over the median tool's (hubness.centering), in the fused scores' units. Set on clean data only: MetaTool
-# and Seal-Tools out each split into two untrusted servers, 600 requests after 300 logged, the largest weight
-# whose cost stayed within 0.5 nDCG@10 points (MetaTool <= 0.4 up to 3.0, 3.4 at 4.0; Seal-Tools 0.25 at 2.0).
+# and Seal-Tools out each split into two untrusted servers, the even half of the first 1,000 requests logged, the
+# odd half measured: the largest weight whose own cost (against weight 0) stayed within 0.5 nDCG@10 points.
+# MetaTool split 59.2 at 0, 59.1 at 2.0, 58.6 at 2.5, 58.4 at 3.0, 58.3 at 4.0; Seal-Tools out split 92.8 at 0,
+# 93.5 at 2.0, 93.4 at 3.0, 93.0 at 4.0; MetaTool + livemcp's 527 honest untrusted tools 50.8 at 0, 51.4 at 2.0,
+# 52.2 at 4.0. Above 2.0 MetaTool's split pays 0.5-0.9 points for 1-2 points less ToolFlood and fluent prose.
 CENTER_PRIOR = 2.0
+# An untrusted tool's centering weight in a catalog with vouched tools: the vouched ones pay none, so only the
+# untrusted servers' honest tools bear its cost. Same protocol: MetaTool + livemcp 51.4 at 2.0, 52.2 at 4.0 (50.0
+# undefended); Seal-Tools out + livemcp 94.5 at 2.0 and 4.0 (94.4 undefended). MetaTool's own tools vouched, two
+# of five variants: ToolFlood top 5 14.1% at 2.0, 11.7% at 4.0; fluent prose 7.4%, 5.5% (+ livemcp: 18.9%, 13.6%;
+# 3.0%, 1.3%).
+UNTRUSTED_CENTER_PRIOR = 4.0
 
 _IDENTIFIER = re.compile(r"[_.-]|[a-z][A-Z]")  # a separator inside a word, or camelCase
 ToolScores = dict[str, float]  # one query's tools: key → score
@@ -265,9 +274,9 @@ def reduce_hubness(ranking: Ranking, req: ToolRequest) -> Ranking:
     """The hubness priors (:mod:`.hubness`), except for the tools named by their key; none with the defences off.
     CSLS: each tool's score less a weight times its radius over the catalog's probes (less the median radius),
     the weight :data:`HUB_PRIOR`, or :data:`UNTRUSTED_HUB_PRIOR` for an untrusted tool in a catalog with vouched
-    ones. Centering: an untrusted tool's score less :data:`CENTER_PRIOR` times how far it is nearer the requested
-    topics' centroid than the median tool. A tool written to fit every request loses what that won it; the rest
-    move little."""
+    ones. Centering: an untrusted tool's score less :data:`CENTER_PRIOR` (:data:`UNTRUSTED_CENTER_PRIOR` in a
+    catalog with vouched tools) times how far it is nearer the requested topics' centroid than the median tool.
+    A tool written to fit every request loses what that won it; the rest move little."""
     snap = req.snap
     if not req.defend or not (snap.hub_penalty or snap.centered):
         return ranking
@@ -275,7 +284,7 @@ def reduce_hubness(ranking: Ranking, req: ToolRequest) -> Ranking:
     def penalty(key: str) -> float:
         untrusted = not req.policy.vouched(snap.specs[key])
         csls = UNTRUSTED_HUB_PRIOR if untrusted and snap.any_vouched else HUB_PRIOR
-        center = CENTER_PRIOR if untrusted else 0.0
+        center = (UNTRUSTED_CENTER_PRIOR if snap.any_vouched else CENTER_PRIOR) if untrusted else 0.0
         return csls * snap.hub_penalty.get(key, 0.0) + center * snap.centered.get(key, 0.0)
 
     return {key: s if s.named else s._replace(score=s.score - penalty(key)) for key, s in ranking.items()}

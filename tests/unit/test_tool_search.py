@@ -22,6 +22,7 @@ from hopscout.tools.search import (
     RANK_STAGES,
     REWRITE_RAW_SHARE,
     STEP_RAW_BONUS,
+    UNTRUSTED_CENTER_PRIOR,
     UNTRUSTED_HUB_PRIOR,
     VIEW_SHARE,
     FirstToolScores,
@@ -235,9 +236,20 @@ def test_an_untrusted_tool_near_the_requests_centroid_pays_the_centering_prior()
     snap.any_vouched = True  # read_file is the owner's: vouched tools are never centered
     ranking: Ranking = {key: Scored(0.9, 0) for key in snap.specs}
     reduced = reduce_hubness(ranking, request(snap, ["x"]))
-    assert reduced["mail/send_email"].score == pytest.approx(0.9 - CENTER_PRIOR * 0.2)
+    assert reduced["mail/send_email"].score == pytest.approx(0.9 - UNTRUSTED_CENTER_PRIOR * 0.2)
     assert reduced["read_file"] == ranking["read_file"]
     assert reduce_hubness(ranking, request(snap, ["x"], defend=False)) == ranking
+
+
+def test_among_untrusted_servers_only_a_tool_pays_the_milder_centering_prior() -> None:
+    snap = snapshot(SEND, LIST)
+    snap.centered = {"mail/send_email": 0.2}
+    snap.any_vouched = False  # a router of untrusted servers: every honest tool pays it too
+    ranking: Ranking = {key: Scored(0.9, 0) for key in snap.specs}
+    reduced = reduce_hubness(ranking, request(snap, ["x"]))
+    assert reduced["mail/send_email"].score == pytest.approx(0.9 - CENTER_PRIOR * 0.2)
+    assert reduced["fs/list_files"] == ranking["fs/list_files"]
+    assert CENTER_PRIOR < UNTRUSTED_CENTER_PRIOR
 
 
 COPY = ToolSpec("search_pro", "Send an email", namespace="evil")
