@@ -36,7 +36,7 @@ from .keys import (
     RESERVED_PREFIXES,
     SEQ_KEY,
 )
-from .lexical import IndexedValue, LexicalIndex, PhraseTable, open_lexical
+from .lexical import DEFAULT_BACKEND, IndexedValue, LexicalIndex, PhraseTable, open_lexical
 from .store import StoreCollection, VectorStore
 from .store.base import Match
 
@@ -112,7 +112,7 @@ class CollectionIndex:
         lexical_root: Path,
         create: bool,
         sync_interval: float = 0.0,
-        lexical_backend: str = "tantivy",
+        lexical_backend: str = DEFAULT_BACKEND,
     ) -> CollectionIndex:
         """Open ``name``, creating it if ``create``; refuse one built with another embedder."""
         try:
@@ -217,6 +217,7 @@ class CollectionIndex:
                     self._last_sync = now
                     self._clean_token = token
                     return
+            started = time.time()  # what the comparison vouches for: the store as it was listed from here on
             remote_rows = self._pages(None, metadatas=True)
             remote_hashes = {i: str(m.get(HASH_KEY, "")) for i, m in remote_rows}
             local_hashes = self._lexical.hashes()
@@ -224,7 +225,7 @@ class CollectionIndex:
             stale = [i for i, h in remote_hashes.items() if local_hashes.get(i) != h]
             newest = max((_seq(m) for _, m in remote_rows), default=0)
             self._copy(remote_rows, stale, deletes, remote, newest or None)
-            self._lexical.mark_full_diff(time.time())
+            self._lexical.mark_full_diff(started)
             self._last_sync = now
             self._clean_token = token
 
@@ -431,7 +432,11 @@ class CollectionIndex:
         """The collection's stored key phrases and their vectors (for the ``phrase`` hop), opened once."""
         with self._lock:
             if self._phrases is None:
-                self._phrases = PhraseTable(self.files.phrases)
+                path = self.files.phrases
+                earlier = self._lexical.path.with_suffix(".phrases.sqlite")  # <id>.bm25.phrases.sqlite
+                if earlier != path and earlier.is_file() and not path.exists():
+                    earlier.rename(path)  # named so by tantivy copies before the name followed the id alone
+                self._phrases = PhraseTable(path)
             return self._phrases
 
     def close(self) -> None:

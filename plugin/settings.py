@@ -90,12 +90,13 @@ class Settings(BaseSettings):
         description="Seconds between checks that the lexical index matches Chroma (0 = every search). "
         "Raise it when many processes share a Chroma server and a second of staleness is fine.",
     )
-    lexical_backend: Literal["fts5", "tantivy"] = Field(
-        default="tantivy",
+    lexical_backend: Literal["auto", "fts5", "tantivy"] = Field(
+        default="auto",
         description="The BM25 index: tantivy (on-disk segments: writes visible after a commit, no rebuild, shared "
         "by every process by memory map) or fts5 (SQLite, with an in-memory snapshot rebuilt after writes on "
-        "collections of 20K+ documents). Each keeps its own files, so switching copies the index from the store "
-        "again.",
+        "collections of 20K+ documents); auto is tantivy, but a collection with only an FTS5 copy (made before "
+        "tantivy was the default) keeps it. Each keeps its own files, so switching copies the index from the "
+        "store again.",
     )
     encoder: Literal["auto", "onnx", "torch"] = Field(
         default="auto",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .backends import LEXICAL_BACKENDS, open_lexical
+from .backends import DEFAULT_BACKEND, LEXICAL_BACKENDS, open_lexical, resolve_backend
 from .index import IndexedValue, LexicalIndex
 
 if TYPE_CHECKING:
@@ -23,4 +23,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["LEXICAL_BACKENDS", "IndexedValue", "KeyPhrases", "LexicalIndex", "PhraseTable", "open_lexical"]
+__all__ = [
+    "DEFAULT_BACKEND",
+    "LEXICAL_BACKENDS",
+    "IndexedValue",
+    "KeyPhrases",
+    "LexicalIndex",
+    "PhraseTable",
+    "open_lexical",
+    "resolve_backend",
+]

@@ -39,7 +39,7 @@ from typing import Any
 
 from ..keys import FLAGS_KEY, HASH_KEY, KIND_TOOLS, META_EMBEDDER, META_KIND, META_VERSION, SEQ_KEY
 from ..types import Hit
-from .backends import LEXICAL_BACKENDS, open_lexical
+from .backends import DEFAULT_BACKEND, LEXICAL_BACKENDS, open_lexical, resolve_backend
 from .index import LexicalIndex
 
 BUNDLED_EMBEDDER_ID = "sentence-transformers/all-MiniLM-L6-v2"  # hopscout.embedders: the default's id
@@ -58,7 +58,7 @@ class QuickSettings:
 
     home: Path = Path("~/.hopscout")
     collection: str = "default"
-    lexical_backend: str = "tantivy"
+    lexical_backend: str = DEFAULT_BACKEND
     candidates: int = 50
     max_k: int = 1000
     max_query_chars: int = 8000
@@ -75,7 +75,7 @@ def _name(raw: str) -> Any:
 
 
 def _backend(raw: str) -> Any:
-    return raw if raw in LEXICAL_BACKENDS else None
+    return raw if raw in (DEFAULT_BACKEND, *LEXICAL_BACKENDS) else None
 
 
 def _mode(raw: str) -> Any:  # read by the full search only without --mode; checked as pydantic would
@@ -182,8 +182,8 @@ def quick_settings(
     for name in _IGNORED:
         values.pop(name, None)
     if home is not None:
-        values["home"] = Path(home).expanduser()
-    return QuickSettings(**values)
+        values["home"] = home
+    return QuickSettings(**{**values, "home": Path(values.get("home", QuickSettings.home)).expanduser()})
 
 
 def content_hash(text: str, metadata: Mapping[str, Any]) -> str:
@@ -316,7 +316,7 @@ def _open_existing(settings: QuickSettings, collection_id: str) -> LexicalIndex 
     """The collection's lexical copy in ``settings.lexical_backend``, if its files exist (opening a missing one
     would create it empty; the full search's sync fills it)."""
     stem = settings.home.joinpath(*LEXICAL_DIR) / collection_id
-    if settings.lexical_backend == "fts5":
+    if resolve_backend(stem, settings.lexical_backend) == "fts5":
         path = Path(f"{stem}.sqlite")
         # FTS5 alone, as a new process's first search runs it (the in-memory snapshot of a large collection is
         # built after that search, on a thread a one-shot command has no use for)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,8 @@ def test_shared_formulas_and_constants_match_their_owners() -> None:
     ],
 )
 def test_settings_it_can_vouch_for(environ: dict[str, str], expected: QuickSettings) -> None:
-    assert quick_settings(environ=environ) == expected
+    # the home is expanded as Settings expands it, the default one too (else ~/.hopscout is never found)
+    assert quick_settings(environ=environ) == dataclasses.replace(expected, home=expected.home.expanduser())
 
 
 @pytest.mark.parametrize(
