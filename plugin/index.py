@@ -168,10 +168,10 @@ class CollectionIndex:
         return version, seq
 
     def refresh(self) -> None:
-        """See what other processes wrote and acknowledged: the store reopens what it caches in memory when its
-        write sequence moved (embedded Chroma's HNSW graph), the lexical side reloads what it caches. Cheap when
-        nothing was written; :meth:`sync` (every search) calls it."""
-        self.collection.refresh()
+        """See what other processes wrote and acknowledged on the lexical side (a backend that caches a reader
+        reloads it). Cheap when nothing was written; :meth:`sync` (every search) calls it. The store needs no
+        call: embedded Chroma's one stale part, the HNSW graph, is caught up by the dense query itself (see
+        :mod:`hopscout.store.embedded`), so a lexical search never waits for it."""
         # a backend that caches a reader reloads it (tantivy); FTS5 and its snapshot follow data_version unasked
         reload = getattr(self._lexical, "refresh", None)
         if reload is not None:
@@ -199,6 +199,10 @@ class CollectionIndex:
                     self._last_sync = now
                     self._clean_token = token if not fresh else None
                     return
+            if not force and self.collection.writer_busy():
+                # another process is inside a write group (store, then this index, under the store's write
+                # lock): it leaves the two in step, so search what it acknowledged rather than copy its write
+                return
             held = self._lexical.seq
             compared = self._lexical.full_diff_at  # by any process sharing this replica
             recent = compared is not None and 0 <= time.time() - compared < _FULL_DIFF_SECONDS
@@ -289,7 +293,7 @@ class CollectionIndex:
         if not ids:
             return
         self._check_dim(vectors)
-        with self._lock:
+        with self._lock, self.collection.write_group():  # another process sees the group as one write
             self.sync()
             version, seq = self._stamp()
             hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
@@ -302,7 +306,7 @@ class CollectionIndex:
         """Remove documents by id from both indexes (unknown ids are ignored)."""
         if not ids:
             return
-        with self._lock:
+        with self._lock, self.collection.write_group():
             self.sync()
             version, seq = self._stamp()
             for start in range(0, len(ids), _PAGE):

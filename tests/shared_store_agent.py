@@ -3,14 +3,19 @@ one JSON reply per line on stdout (a stream of writes replies once per acknowled
 
 Run as ``python shared_store_agent.py`` with HOPSCOUT_HOME set. Commands (``op``):
 
-- ``add``: add ``ids`` (texts from :func:`text_of`) to ``collection``; replies ``{"acked": ids, "t": wall}``.
+- ``add``: add ``ids`` (texts from :func:`text_of`, or ``texts``; metadata ``meta`` if given) to ``collection``;
+  replies ``{"acked": ids, "t": wall}``. ``delete``: delete ``ids``; replies ``{"deleted": ids}``.
 - ``stream``: ``batches`` adds of ``size`` documents named ``{prefix}-{batch}-{n}``, one ``acked`` reply each,
   then ``{"done": true}``; with ``kill_in_batch`` the process SIGKILLs itself inside that batch's store write,
   after Chroma committed it and before the lexical index has it, holding the store's write lock.
 - ``find``: search the text of every ``ids`` in dense, lexical and hybrid mode (a thread each, all starting at
   once), again and again, until in each mode every top hit is that document (its marker word: ingested chunks
   have ids of their own) or ``timeout`` passes; replies ``{"found": {mode: [start, end] of the search that
-  found all}, "tries": {mode: searches}, "missing": {mode: ids}}``.
+  found all}, "tries": {mode: searches}, "missing": {mode: ids}, "reopens": of the store's client so far}``;
+  with ``where``, dense searches filtered by it.
+- ``search``: the ids of a dense search for ``text`` (``k``, ``where``); replies ``{"ids": [...], "reopens": n}``.
+- ``watch``: lexical searches for ``text`` for ``seconds``; replies ``{"searches": n, "copied": documents this
+  process's syncs copied into the lexical copy, "listed": ids they listed from the store}``.
 - ``state``: of ``collection`` after a sync, ``{"ids": the store's ids, "lexical": the lexical copy's ids,
   "count": its size, "dense_misses": ids whose own stored vector does not find them first}`` (the HNSW graph
   holds every document: no query encoding, so it is cheap for hundreds).
@@ -65,7 +70,9 @@ def kill_inside_next_store_write() -> None:
     Collection.upsert = upsert_then_die  # type: ignore[method-assign]
 
 
-def find(scout: Any, name: str, ids: list[str], timeout: float) -> dict[str, Any]:
+def find(
+    scout: Any, name: str, ids: list[str], timeout: float, where: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The ``find`` command: one thread per mode, so that each starts looking at once."""
     found: dict[str, list[float]] = {}
     tries, missing = dict.fromkeys(MODES, 0), {mode: list(ids) for mode in MODES}
@@ -82,6 +89,19 @@ def find(scout: Any, name: str, ids: list[str], timeout: float) -> dict[str, Any
                 found[mode] = [started, time.time()]
                 return
 
+    def poll_filtered(mode: str) -> None:
+        while time.monotonic() < deadline:
+            started = time.time()
+            hits = [scout.search(q, k=1, mode=mode, collection=name, where=where) for q in queries]
+            tries[mode] += 1
+            missing[mode] = [i for i, top in zip(ids, hits) if not top or marker(i) not in top[0].text]
+            if not missing[mode]:
+                found[mode] = [started, time.time()]
+                return
+
+    if where is not None:
+        poll_filtered("dense")
+        return {"found": found, "tries": tries, "missing": {"dense": missing["dense"]}}
     pollers = [threading.Thread(target=poll, args=(mode,)) for mode in MODES]
     for thread in pollers:
         thread.start()
@@ -105,8 +125,26 @@ def main() -> None:
         op, name = cmd["op"], cmd.get("collection")
         if op == "add":
             ids = cmd["ids"]
-            scout.add([text_of(i) for i in ids], ids=ids, collection=name)
+            texts = cmd.get("texts") or [text_of(i) for i in ids]
+            metas = [dict(cmd["meta"]) for _ in ids] if cmd.get("meta") else None
+            scout.add(texts, ids=ids, metadatas=metas, collection=name)
             reply({"acked": ids, "t": time.time()})
+        elif op == "delete":
+            scout.delete(cmd["ids"], collection=name)
+            reply({"deleted": cmd["ids"]})
+        elif op == "watch":
+            index, searches = engine_of(scout).index(name), 0
+            copied, listed = index.copied, index.listed
+            end = time.monotonic() + cmd["seconds"]
+            while time.monotonic() < end:
+                scout.search(cmd["text"], k=3, mode="lexical", collection=name)
+                searches += 1
+            reply({"searches": searches, "copied": index.copied - copied, "listed": index.listed - listed})
+        elif op == "search":
+            hits = scout.search(
+                cmd["text"], k=cmd.get("k", 3), mode="dense", collection=name, where=cmd.get("where")
+            )
+            reply({"ids": [h.id for h in hits], "reopens": getattr(engine_of(scout).store, "reopens", 0)})
         elif op == "stream":
             for batch in range(cmd["batches"]):
                 ids = [f"{cmd['prefix']}-{batch}-{n}" for n in range(cmd["size"])]
@@ -116,7 +154,8 @@ def main() -> None:
                 reply({"acked": ids, "t": time.time()})
             reply({"done": True})
         elif op == "find":
-            reply(find(scout, name, cmd["ids"], cmd["timeout"]))
+            got = find(scout, name, cmd["ids"], cmd["timeout"], cmd.get("where"))
+            reply({**got, "reopens": getattr(engine_of(scout).store, "reopens", 0)})
         elif op == "state":
             index = engine_of(scout).index(name)
             index.sync()

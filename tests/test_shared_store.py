@@ -195,6 +195,67 @@ def test_two_concurrent_writers_keep_every_acknowledged_document_once(agents: di
         assert not any(got["missing"].values()), f"{agent.name} misses {got['missing']}"
 
 
+def test_a_reader_sees_another_process_writes_without_reloading_its_graph(agents: dict[str, Agent]) -> None:
+    """The reader scores what the writer wrote since its graph loaded from Chroma's log (added, replaced and
+    deleted documents, and their vectors read back by id), and reloads the graph only when the log cannot give
+    them: a filter matching a document the graph lacks, or a writer having saved the graph (rows deleted)."""
+    reader, writer = agents["server"], agents["writer"]
+    base = [f"tail-base-{n}" for n in range(6)]
+    writer.ask("add", collection="tail", ids=base, meta={"wave": 0})
+    assert not any(reader.ask("find", collection="tail", ids=base, timeout=10)["missing"].values())
+    before = reader.ask("search", collection="tail", text=text_of(base[0]))["reopens"]
+
+    new = [f"tail-new-{n}" for n in range(4)]
+    writer.ask("add", collection="tail", ids=new, meta={"wave": 1})
+    writer.ask("add", collection="tail", ids=[base[1]], texts=[text_of("tail-replaced")], meta={"wave": 0})
+    writer.ask("delete", collection="tail", ids=[base[2]])
+    got = reader.ask("find", collection="tail", ids=new + [base[0]], timeout=10)
+    assert not any(got["missing"].values()), f"the reader misses {got['missing']}"
+    assert got["reopens"] == before, "the reader reloaded its graph for writes the log holds"
+    replaced = reader.ask("search", collection="tail", text=text_of("tail-replaced"), k=1)
+    assert replaced["ids"] == [base[1]], "a replaced document is scored by its new vector"
+    gone = reader.ask("search", collection="tail", text=text_of(base[2]), k=10)
+    assert base[2] not in gone["ids"], "a deleted document left dense search"
+    check_state(reader, "tail", set(base + new) - {base[2]})  # vectors by id: new ones from the log's tail
+    assert reader.ask("search", collection="tail", text="x")["reopens"] == before
+
+    # a filter matching only documents the graph lacks: Chroma cannot filter them, so the graph reloads once
+    got = reader.ask("find", collection="tail", ids=new[:2], timeout=10, where={"wave": 1})
+    assert not got["missing"]["dense"], f"filtered dense search misses {got['missing']}"
+    assert got["reopens"] == before + 1
+
+    # a writer saving the graph (every 16 vectors here) deletes the log rows before it: the reader reloads
+    writer.ask("create", collection="saved", sync_threshold=SAVE_EVERY)
+    first = [f"saved-a-{n}" for n in range(4)]
+    writer.ask("add", collection="saved", ids=first)
+    assert not any(reader.ask("find", collection="saved", ids=first, timeout=10)["missing"].values())
+    loaded = reader.ask("search", collection="saved", text="x")["reopens"]
+    more = [f"saved-b-{n}" for n in range(3 * SAVE_EVERY)]
+    writer.ask("add", collection="saved", ids=more)
+    got = reader.ask("find", collection="saved", ids=more[::7] + first, timeout=10)
+    assert not any(got["missing"].values()), (
+        f"after the writer saved its graph the reader misses {got['missing']}"
+    )
+    assert got["reopens"] == loaded + 1
+    check_state(reader, "saved", set(first + more))
+
+
+def test_a_reader_copies_nothing_of_a_write_in_flight(agents: dict[str, Agent]) -> None:
+    """Each write is one group under the store's write lock (store, then the lexical copy): a reader that sees the
+    store ahead of its lexical copy while the lock is held searches what was acknowledged instead of copying the
+    write (at 100K chunks the copy listed every id: 12 s)."""
+    reader, writer = agents["server"], agents["writer"]
+    writer.ask("add", collection="busy", ids=["busy-seed"])
+    writer.send("stream", collection="busy", prefix="b", batches=12, size=3)
+    watched = reader.ask("watch", collection="busy", text=text_of("busy-seed"), seconds=6)
+    ids, finished = writer.stream()
+    assert finished and len(ids) == 36
+    assert watched["searches"] > 20, watched
+    assert watched["copied"] == watched["listed"] == 0, f"the reader copied a write in flight: {watched}"
+    got = reader.ask("find", collection="busy", ids=ids[::5], timeout=10)
+    assert not any(got["missing"].values()), f"the reader misses {got['missing']}"
+
+
 def test_a_writer_killed_inside_a_store_write_loses_and_duplicates_nothing(agents: dict[str, Agent]) -> None:
     """The victim dies after Chroma committed a batch and before the lexical copy has it, holding the write lock:
     the other writer goes on (the kernel frees the lock), and its next sync copies the batch into the lexical

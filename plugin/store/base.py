@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -67,8 +68,18 @@ class StoreCollection(ABC):
 
     def refresh(self) -> bool:
         """Make writes that other processes acknowledged visible to this process's reads, when the backend caches
-        something in memory (embedded Chroma's HNSW graph); True when it reopened. Cheap when nothing changed:
-        every search asks. A server backend sees every write already."""
+        something in memory (embedded Chroma's HNSW graph); True when it reopened. A server backend sees every
+        write already."""
+        return False
+
+    def write_group(self) -> AbstractContextManager[None]:
+        """Hold the store's write lock across several calls (re-entrant), so that another process on the machine
+        can tell a write in flight from one cut short (:meth:`writer_busy`). A server: nothing to hold."""
+        return nullcontext()
+
+    def writer_busy(self) -> bool:
+        """True while another process holds the store's write lock (a write group in flight), read without
+        waiting. A server, or a store without locks: False."""
         return False
 
     @abstractmethod

@@ -7,9 +7,9 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -18,6 +18,7 @@ from ..errors import CollectionNotFoundError, InvalidArgumentError, StoreUnavail
 from ..filters import Where
 from ..settings import Settings
 from .base import CollectionRecord, Match, Records, StoreCollection, VectorStore
+from .chroma_log import EMPTY, Tail, cosine_matches
 from .embedded import EmbeddedChroma, acquire, file_stamp, release
 
 _QUERY_HITS = 20_000  # Chroma fetches all hits of a query batch in one SQL statement: bound its size
@@ -66,8 +67,10 @@ _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 def _guarded(kind: str) -> Callable[[_Method], _Method]:
     """A ChromaCollection method that calls Chroma: ``"read"`` on a client no reopen replaces meanwhile,
-    ``"query"`` the same after a refresh (the HNSW graph is what goes stale), ``"write"`` also holding the
-    store's write lock on an up-to-date client (see :mod:`hopscout.store.embedded`)."""
+    ``"write"`` also holding the store's write lock on an up-to-date client (see :mod:`hopscout.store.embedded`).
+    ``"graph"`` reads the HNSW graph, the one part that goes stale when another process writes: the method gets
+    ``tail=`` the writes its graph lacks (:mod:`hopscout.store.chroma_log`), and runs again after a reopen when
+    the log cannot give them or the method raises :class:`_GraphBehind`."""
 
     def decorate(method: _Method) -> _Method:
         @functools.wraps(method)
@@ -75,14 +78,38 @@ def _guarded(kind: str) -> Callable[[_Method], _Method]:
             embedded = self._embedded
             if embedded is None:
                 return method(self, *args, **kwargs)
-            if kind == "query":
-                embedded.refresh()
-            with embedded.writing() if kind == "write" else nullcontext(), embedded.calls():
-                return method(self, *args, **kwargs)
+            if kind != "graph":
+                with embedded.writing() if kind == "write" else nullcontext(), embedded.calls():
+                    return method(self, *args, **kwargs)
+            tail = embedded.tail(self.id)
+            if tail is not None:
+                try:
+                    with embedded.calls():
+                        return method(self, *args, tail=tail, **kwargs)
+                except _GraphBehind:
+                    pass
+            embedded.refresh()
+            with embedded.calls():
+                return method(self, *args, tail=EMPTY, **kwargs)
 
         return guarded  # type: ignore[return-value]
 
     return decorate
+
+
+class _Get(NamedTuple):
+    """What a ``get`` asks for (see :meth:`StoreCollection.get`), vectors apart."""
+
+    ids: Sequence[str] | None
+    where: Where | None = None
+    texts: bool = False
+    metadatas: bool = False
+    limit: int | None = None
+    offset: int | None = None
+
+
+class _GraphBehind(Exception):
+    """The graph lacks an id the query needs (a filter matched a document written since it loaded)."""
 
 
 class ChromaCollection(StoreCollection):
@@ -121,6 +148,14 @@ class ChromaCollection(StoreCollection):
     def refresh(self) -> bool:
         """Embedded: reopen the client when another process wrote (see :mod:`hopscout.store.embedded`)."""
         return self._embedded.refresh() if self._embedded is not None else False
+
+    def write_group(self) -> AbstractContextManager[None]:
+        """Embedded: the directory's write lock, held across the calls of one hopscout write."""
+        return self._embedded.writing() if self._embedded is not None else nullcontext()
+
+    def writer_busy(self) -> bool:
+        """Embedded: another process holds the directory's write lock right now."""
+        return self._embedded.busy() if self._embedded is not None else False
 
     def change_token(self) -> Any:
         """Embedded: the SQLite file's stamp (:func:`~hopscout.store.embedded.file_stamp`), which every committed
@@ -187,7 +222,6 @@ class ChromaCollection(StoreCollection):
     def delete(self, ids: Sequence[str]) -> None:
         self._collection.delete(ids=list(ids))
 
-    @_guarded("read")
     def get(
         self,
         ids: Sequence[str] | None = None,
@@ -199,40 +233,118 @@ class ChromaCollection(StoreCollection):
         limit: int | None = None,
         offset: int | None = None,
     ) -> Records:
-        include = [
-            name
-            for name, wanted in (("documents", texts), ("metadatas", metadatas), ("embeddings", embeddings))
-            if wanted
-        ]
+        asked = _Get(ids, where, texts, metadatas, limit, offset)
+        return self._get_vectors(asked) if embeddings else self._get(asked)
+
+    @_guarded("read")
+    def _get(self, asked: _Get) -> Records:
+        return self._records(asked)
+
+    def _records(self, asked: _Get, *, embeddings: bool = False) -> Records:
+        """Chroma's ``get`` (call it inside a guard)."""
+        if asked.ids is not None and not len(asked.ids):
+            return Records()
+        wanted = (("documents", asked.texts), ("metadatas", asked.metadatas), ("embeddings", embeddings))
         got = self._collection.get(
-            ids=list(ids) if ids is not None else None,
-            where=where,
-            include=include,
-            limit=limit,
-            offset=offset,
+            ids=list(asked.ids) if asked.ids is not None else None,
+            where=asked.where,
+            include=[name for name, want in wanted if want],
+            limit=asked.limit,
+            offset=asked.offset,
         )
         found = list(got["ids"])
         vectors = got.get("embeddings") if embeddings else None
         return Records(
             found,
-            [t or "" for t in got["documents"]] if texts else [""] * len(found),
-            [dict(m or {}) for m in got["metadatas"]] if metadatas else [{} for _ in found],
+            [t or "" for t in got["documents"]] if asked.texts else [""] * len(found),
+            [dict(m or {}) for m in got["metadatas"]] if asked.metadatas else [{} for _ in found],
             [vectors[i] if vectors is not None else None for i in range(len(found))],
         )
 
-    @_guarded("query")
+    @_guarded("graph")
+    def _get_vectors(self, asked: _Get, *, tail: Tail = EMPTY) -> Records:
+        """``get`` with vectors, which Chroma reads from the graph: an id written since the graph loaded takes
+        its vector from the log's tail (a page by filter cannot be split so, and reopens)."""
+        if not tail:
+            return self._records(asked, embeddings=True)
+        if asked.ids is None:
+            raise _GraphBehind
+        whole = asked._replace(limit=None, offset=None)
+        got = self._records(
+            whole._replace(ids=[i for i in asked.ids if i not in tail.changed]), embeddings=True
+        )
+        fresh = self._records(whole._replace(ids=[i for i in asked.ids if i in tail.vectors]))
+        got.ids += fresh.ids
+        got.texts += fresh.texts
+        got.metadatas += fresh.metadatas
+        got.embeddings += [tail.vectors[i] for i in fresh.ids]
+        start = asked.offset or 0
+        stop = None if asked.limit is None else start + asked.limit
+        return Records(
+            got.ids[start:stop], got.texts[start:stop], got.metadatas[start:stop], got.embeddings[start:stop]
+        )
+
+    @_guarded("graph")
     def query(
-        self, vectors: np.ndarray, n: int, *, where: Where | None = None, documents: bool = False
+        self,
+        vectors: np.ndarray,
+        n: int,
+        *,
+        where: Where | None = None,
+        documents: bool = False,
+        tail: Tail = EMPTY,
     ) -> list[list[Match]]:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if not tail:
+            return self._graph_query(vectors, n, where, documents)
+        # the graph's hits, less those the tail changed (fetching more when they crowd the list) ...
+        fetch = n + min(len(tail.changed), n)
+        graph = self._graph_query(vectors, fetch, where, documents, graph_behind=True)
+        kept = [[m for m in hits if m.id not in tail.changed] for hits in graph]
+        if fetch < n + len(tail.changed) and any(len(k) < n and len(g) == fetch for k, g in zip(kept, graph)):
+            graph = self._graph_query(vectors, n + len(tail.changed), where, documents, graph_behind=True)
+            kept = [[m for m in hits if m.id not in tail.changed] for hits in graph]
+        # ... beside the tail's, scored exactly (only those passing the filter), the best n of both
+        allowed = None
+        if where is not None and tail.vectors:
+            allowed = set(self._records(_Get(list(tail.vectors), where)).ids)
+        newer = cosine_matches(tail, vectors, n, allowed)
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        if documents:
+            wanted = sorted({i for hits in newer for i, _ in hits})
+            got = self._records(_Get(wanted, texts=True, metadatas=True))
+            found = {i: (t, m) for i, t, m in zip(got.ids, got.texts, got.metadatas)}
+        out = []
+        for old, new in zip(kept, newer):
+            fresh = [Match(i, score, *found.get(i, ("", {}))) for i, score in new]
+            out.append(sorted(old + fresh, key=lambda m: -m.score)[:n])
+        return out
+
+    def _graph_query(
+        self,
+        vectors: np.ndarray,
+        n: int,
+        where: Where | None,
+        documents: bool,
+        *,
+        graph_behind: bool = False,
+    ) -> list[list[Match]]:
+        """Chroma's query on the graph as loaded. ``graph_behind``: it may lack ids another process wrote since,
+        and Chroma's "Error finding id" (a filter matched one) is :class:`_GraphBehind`."""
         out: list[list[Match]] = []
         step = max(1, _QUERY_HITS // max(1, n))
         for start in range(0, len(vectors), step):
-            got = self._collection.query(
-                query_embeddings=np.asarray(vectors[start : start + step], dtype=np.float32),
-                n_results=n,
-                where=where,
-                include=["documents", "metadatas", "distances"] if documents else ["distances"],
-            )
+            try:
+                got = self._collection.query(
+                    query_embeddings=vectors[start : start + step],
+                    n_results=n,
+                    where=where,
+                    include=["documents", "metadatas", "distances"] if documents else ["distances"],
+                )
+            except Exception as exc:
+                if graph_behind and "finding id" in str(exc):
+                    raise _GraphBehind from exc
+                raise
             texts = got["documents"] if documents else [[""] * len(ids) for ids in got["ids"]]
             metas = got["metadatas"] if documents else [[{}] * len(ids) for ids in got["ids"]]
             out.extend(
@@ -284,6 +396,12 @@ class ChromaStore(VectorStore):
     def refresh(self) -> bool:
         """Embedded: reopen the client when another process wrote since it last looked (cheap when none did)."""
         return self._embedded.refresh() if self._embedded is not None else False
+
+    @property
+    def reopens(self) -> int:
+        """Embedded: how often this process reopened the client because another process wrote and Chroma's log
+        could not give the writes its graph lacked (0 for a server)."""
+        return self._embedded.reopens if self._embedded is not None else 0
 
     def close(self) -> None:
         """Embedded: this store's hold on the shared client; the last one in the process closes it."""

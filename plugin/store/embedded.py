@@ -7,10 +7,12 @@ process, :class:`EmbeddedChroma`:
 
 - serialises writes across processes with an exclusive ``flock`` on ``<dir>/hopscout-write.lock`` (the kernel
   frees it when a writer dies, kill -9 included), and brings its client up to date before writing;
-- before each query, reads the store's write sequence — the SQLite file's change counter (one 100-byte read, no lock), then,
-  only when that moved, Chroma's log position (``max(seq_id)`` of ``embeddings_queue``) — and reopens the
-  client when another process wrote since this one last looked. A reopen happens under a shared lock, so never
-  while a writer is saving the graph files, and waits for this process's calls in flight.
+- before each query, reads the store's write sequence — the SQLite file's change counter (one 100-byte read, no
+  lock) — and, when another process wrote since the graph loaded, reads what it wrote from Chroma's log
+  (:mod:`hopscout.store.chroma_log`) for the query to score beside the graph; only when the log cannot give it
+  (a writer saved the graph files meanwhile, every ~1000 writes) does it reopen the client, which reloads the
+  graph. A reopen happens under a shared lock, so never while a writer is saving the graph files, and waits for
+  this process's calls in flight. Everything but the graph (texts, metadata, counts) Chroma reads fresh anyway.
 
 Where flock cannot work (no fcntl, a filesystem without locks) nothing keeps two processes apart: the first
 records itself in ``<dir>/hopscout-owner.pid`` and works as before; a second one, while the first lives, is
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreUnavailableError
+from .chroma_log import EMPTY, Tail, read_tail
 
 try:
     import fcntl
@@ -119,6 +122,11 @@ class EmbeddedChroma:
         self._seen: tuple[Any, int | None] = (None, None)  # (file stamp, log position) this client reflects
         self._no_locks: str | None = None  # why this directory has no file locks, once found out
         self._refreshing = False  # a reader's reopen is under way (set holding _lock)
+        # per collection id: the log rows its graph lacks (see tail()), with the file stamp they were read at
+        self._tails: dict[str, tuple[Any, Tail]] = {}
+        self._tail_key: tuple[int, int | None] = (0, None)  # (generation, graph position) the tails are for
+        self._tail_db: sqlite3.Connection | None = None
+        self._tail_lock = threading.Lock()  # guards the three above
 
     # -- the client --------------------------------------------------------------------------------------
     @property
@@ -166,6 +174,59 @@ class EmbeddedChroma:
         finally:
             self._lock.release()
 
+    def tail(self, collection_id: str) -> Tail | None:
+        """The writes other processes made to ``collection_id`` that this client's graph lacks, for a query to
+        score beside it (empty when nothing was written since the graph loaded); None when Chroma's log cannot
+        give them all, and the caller should :meth:`refresh`. Costs one read of the SQLite header when nothing
+        was written, else one indexed read of the log rows since the last call."""
+        (loaded, base), now = self._seen, file_stamp(self.data_file)
+        if self._client is None or (loaded is not None and now == loaded):
+            return EMPTY
+        if base is None or base < 0:
+            return None
+        with self._tail_lock:
+            key = (self.generation, base)
+            if key != self._tail_key:  # a reopen or this process's own write: the graph moved
+                self._tails, self._tail_key = {}, key
+            read_at, held = self._tails.get(collection_id, (None, Tail(base=base, read_to=base)))
+            if now is not None and now == read_at:
+                return held
+            if self._tail_db is None:
+                try:
+                    self._tail_db = sqlite3.connect(
+                        f"{self.data_file.as_uri()}?mode=ro",
+                        uri=True,
+                        check_same_thread=False,
+                        timeout=30,
+                        isolation_level=None,
+                    )
+                except sqlite3.Error:
+                    return None
+            tail = read_tail(self._tail_db, collection_id, held)
+            if tail is None:
+                self._tails.pop(collection_id, None)
+            else:
+                self._tails[collection_id] = (now, tail)
+            return tail
+
+    def busy(self) -> bool:
+        """True while another process holds the write lock (a write in flight), tried without waiting on a file
+        descriptor of its own (a probe on the one this process locks with would convert its lock). False where
+        there are no file locks, and while this process writes."""
+        if fcntl is None or self._no_locks is not None or self._depth:
+            return False
+        try:
+            fd = os.open(self.path / LOCK_FILE, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)  # closing the descriptor frees the probe's lock
+        return False
+
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the directory's write lock (re-entrant): no other process writes meanwhile, and the client has
@@ -203,6 +264,11 @@ class EmbeddedChroma:
             if self._seq_db is not None:
                 self._seq_db.close()
                 self._seq_db = None
+            with self._tail_lock:
+                if self._tail_db is not None:
+                    self._tail_db.close()
+                    self._tail_db = None
+                self._tails = {}
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
