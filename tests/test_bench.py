@@ -28,6 +28,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
         catchup_added=250,
         encoder_passages=12,
         rounds=1,
+        write_load=20,
+        write_seconds=2.5,
     )
     again = run_bench(home, DATA, [300], n_queries=8, sample=60, encoder_passages=12, rounds=1)
     return {"first": first, "again": again}
@@ -41,9 +43,21 @@ def test_growth_rows_measure_each_size_in_its_own_processes(report: dict) -> Non
         assert probe["count"] == int(size)  # the fresh process found every chunk the build process wrote
         assert row["build"]["docs_per_s"] > 0 and row["build"]["peak_rss_mb"] > 0
         assert probe["rss_mb"] > 50  # the probe process holds the encoder and the store
-        for mode in ("encode", *SEARCH_MODES):
+        for mode in ("encode", *SEARCH_MODES, "lexical_only"):
             assert 0 < probe[mode]["p50_ms"] <= probe[mode]["p95_ms"]
     assert sizes["700"]["disk_mb"] > sizes["300"]["disk_mb"] > 0
+
+
+def test_under_writes_each_size_is_searched_while_another_process_writes(report: dict) -> None:
+    """The contract's keys, from a reader child timing searches while a writer child adds chunks, probe words the
+    reader found, and a fresh opener child."""
+    for row in report["first"]["sizes"].values():
+        for name in ("lexical", "lexical_only", "hybrid"):
+            assert 0 < row[f"{name}_p50_under_writes_ms"] <= row[f"{name}_p95_under_writes_ms"]
+        assert row["searches_under_writes"] > 0 and row["probes"] >= 1
+        assert 0 <= row["visible_p50_s"] <= row["visible_p95_s"] < 60  # found, not given up on
+        assert row["second_process_open_s"] > 0 and row["second_process_chromadb_import_s"] > 0
+    assert "searches_under_writes" not in report["again"]["sizes"]["300"]
 
 
 def test_a_second_run_reuses_the_collection_it_built(report: dict) -> None:

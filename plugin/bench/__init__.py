@@ -7,7 +7,9 @@
   beside an encode-only measurement interleaved with them (p50, p95, memory, first-search and BM25-snapshot
   time); disk is read under the size's folder.
 - **Under writes** (``write_load``): per size, lexical and hybrid p50/p95 while another process adds chunks at
-  that rate, write-to-visible time, and a fresh process's open-to-first-search.
+  that rate, write-to-visible time, and a fresh process's open-to-first-search. ``lexical`` is the default
+  search (its confidence estimate encodes the query and reads the dense side); ``lexical_only`` is the same
+  without the estimate, BM25 alone.
 - **Two processes** on one ``chroma run`` server: process B's catch-up after process A writes, as a ratio to
   A's write time.
 
@@ -97,7 +99,10 @@ def run_bench(
         folder, spec = home / f"chunks-{size}", {**files, "queries_file": str(queries_file)}
         row = measure_size(size, folder, spec, log)
         row.update(
-            {f"{name}_p50_ms": row["probe"][name]["p50_ms"] for name in ("lexical", "hybrid", "encode")}
+            {
+                f"{name}_p50_ms": row["probe"][name]["p50_ms"]
+                for name in ("lexical", "lexical_only", "hybrid", "encode")
+            }
         )
         if write_load > 0:
             row.update(measure_write_load(size, folder, spec, write_load, write_seconds, log))

@@ -46,7 +46,11 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
     for q in queries[:5]:
         for mode in SEARCH_MODES:
             scout.search(q, 10, mode=mode, collection=COLLECTION)
-    timings: dict[str, list[float]] = {"encode": [], **{mode: [] for mode in SEARCH_MODES}}
+    timings: dict[str, list[float]] = {
+        "encode": [],
+        **{mode: [] for mode in SEARCH_MODES},
+        "lexical_only": [],  # lexical without the confidence estimate, which encodes and reads the dense side
+    }
     for q in queries:  # interleaved, so load on the machine hits every measurement alike
         t = time.perf_counter()
         scout.embedder.embed_queries([q])
@@ -55,6 +59,9 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
             t = time.perf_counter()
             scout.search(q, 10, mode=mode, collection=COLLECTION)
             timings[mode].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        scout.search(q, 10, mode="lexical", collection=COLLECTION, confidence=False)
+        timings["lexical_only"].append((time.perf_counter() - t) * 1000)
     out: dict[str, Any] = {name: latency(values) for name, values in timings.items()}
     out.update(first_search_s=first_search_s, snapshot_s=snapshot_s, count=index.count(), **memory_mb())
     scout.close()
