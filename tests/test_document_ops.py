@@ -91,3 +91,35 @@ def test_collections_are_created_modified_and_renamed(make_scout: Any, collectio
     )  # as a new process would: the collection and its lexical copy open under the new name
     assert [h.id for h in other.search("hottest planet", k=1, collection=renamed)] == ["b"]
     assert [c.name for c in other.collections() if c.name.startswith(collection)] == [renamed]
+
+
+def test_documents_by_id_read_as_chroma_reads_them(make_scout: Any, collection: str) -> None:
+    """Embedded, a get by ids reads Chroma's SQLite file directly (hopscout.chroma_sqlite: Chroma's first read in
+    a process loads the whole HNSW graph); every value type comes back as a filtered get (Chroma's own read)
+    returns it."""
+    scout = make_scout()
+    docs = [
+        {
+            "id": f"t{n}",
+            "text": f"Document {n}: naïve café “quotes” — 東京 {'x' * n}",
+            "metadata": {
+                "word": ["", "ünïcode", "12", "true"][n % 4],
+                "whole": [-(2**40), 0, 7, 2**53][n % 4],
+                "real": [0.1, -3.5e-7, 1e300, 2.0][n % 4],
+                "flag": n % 2 == 0,
+                "group": "all",
+            },
+        }
+        for n in range(8)
+    ]
+    scout.add(docs, collection=collection)
+    by_id = scout.get([d["id"] for d in reversed(docs)] + ["missing"], collection=collection)
+    by_filter = scout.get(where={"group": "all"}, collection=collection)
+    assert [d.id for d in by_id.documents] == [d["id"] for d in reversed(docs)]
+    assert by_id.missing == ("missing",)
+    assert sorted(by_id.documents, key=lambda d: d.id) == sorted(by_filter.documents, key=lambda d: d.id)
+    for got in by_id.documents:
+        want = next(d for d in docs if d["id"] == got.id)
+        assert got.text == want["text"] and got.metadata == want["metadata"]
+        assert all(type(got.metadata[k]) is type(v) for k, v in want["metadata"].items())
+    assert scout.count(collection) == len(docs)

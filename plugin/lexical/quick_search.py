@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..chroma_sqlite import count_documents, log_applied, metadata_segment, read_documents, stored_value
 from ..keys import FLAGS_KEY, HASH_KEY, KIND_TOOLS, META_EMBEDDER, META_KIND, META_VERSION, SEQ_KEY
 from ..types import Hit
 from .backends import DEFAULT_BACKEND, LEXICAL_BACKENDS, open_lexical, resolve_backend
@@ -46,7 +47,6 @@ BUNDLED_EMBEDDER_ID = "sentence-transformers/all-MiniLM-L6-v2"  # hopscout.embed
 PRIOR_DEPTH = 20  # hopscout.retrieval.prior: rows per query the passage prior reads (at least 2k)
 CHROMA_DIR, CHROMA_FILE = "chroma", "chroma.sqlite3"  # the embedded store under HOME (hopscout.store.chroma)
 LEXICAL_DIR = ("lexical", "embedded")  # the lexical copies of the embedded store under HOME (hopscout.engine)
-_DOCUMENT_KEY = "chroma:document"  # where Chroma's metadata segment keeps a document's text
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")  # hopscout.store.base's collection names
 _WHOLE = re.compile(r"[1-9][0-9]*")
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -269,7 +269,7 @@ def _store_state(db: sqlite3.Connection, name: str) -> _StoreState | None:
             return None
         collection_id = row[0]
         meta = {
-            key: _value(values)
+            key: stored_value(values)
             for key, *values in db.execute(
                 "SELECT key, str_value, int_value, float_value, bool_value FROM collection_metadata "
                 "WHERE collection_id = ?",
@@ -280,36 +280,12 @@ def _store_state(db: sqlite3.Connection, name: str) -> _StoreState | None:
             return None
         if meta.get(META_VERSION) is None:
             return None
-        segments = db.execute(
-            "SELECT id FROM segments WHERE collection = ? AND scope = 'METADATA'", (collection_id,)
-        ).fetchall()
-        if len(segments) != 1:
+        segment_id = metadata_segment(db, collection_id)
+        if segment_id is None or not log_applied(db, collection_id, segment_id):
             return None
-        segment_id = segments[0][0]
-        applied = db.execute("SELECT seq_id FROM max_seq_id WHERE segment_id = ?", (segment_id,)).fetchone()
-        logged = db.execute(
-            "SELECT max(seq_id) FROM embeddings_queue WHERE topic LIKE ?", (f"%/{collection_id}",)
-        ).fetchone()[0]
-        if logged is not None and (applied is None or not isinstance(applied[0], int) or applied[0] < logged):
-            return None
-        count = db.execute("SELECT count(*) FROM embeddings WHERE segment_id = ?", (segment_id,)).fetchone()[
-            0
-        ]
-        return _StoreState(collection_id, segment_id, meta[META_VERSION], int(count))
+        return _StoreState(collection_id, segment_id, meta[META_VERSION], count_documents(db, segment_id))
     finally:
         db.execute("COMMIT")
-
-
-def _value(values: Sequence[Any]) -> Any:
-    """One stored metadata value from Chroma's four typed columns (bool_value holds 0/1); ValueError unless
-    exactly one is set."""
-    text, whole, real, flag = values
-    present = [v for v in values if v is not None]
-    if len(present) != 1:
-        raise ValueError("a metadata value with no type or several")
-    if flag is not None:
-        return bool(flag)
-    return text if text is not None else whole if whole is not None else real
 
 
 def _open_existing(settings: QuickSettings, collection_id: str) -> LexicalIndex | None:
@@ -402,42 +378,9 @@ def _documents(
             "SELECT str_value FROM collection_metadata WHERE collection_id = ? AND key = ?",
             (state.collection_id, META_VERSION),
         ).fetchone()
-        count = db.execute(
-            "SELECT count(*) FROM embeddings WHERE segment_id = ?", (state.segment_id,)
-        ).fetchone()[0]
+        count = count_documents(db, state.segment_id)
         if version is None or version[0] != state.version or count != state.count:
             return None
-        marks = ",".join("?" * len(ids))
-        rowids = dict(
-            db.execute(
-                f"SELECT id, embedding_id FROM embeddings WHERE segment_id = ? AND embedding_id IN ({marks})",
-                (state.segment_id, *ids),
-            ).fetchall()
-        )
-        if not rowids:
-            return {}
-        keys = ",".join("?" * len(rowids))
-        arrays = db.execute(
-            f"SELECT count(*) FROM embedding_metadata_array WHERE id IN ({keys})", tuple(rowids)
-        ).fetchone()[0]
-        if arrays:
-            return None
-        texts: dict[str, str] = {}
-        metas: dict[str, dict[str, Any]] = {rowids[r]: {} for r in rowids}
-        for rowid, key, *values in db.execute(
-            "SELECT id, key, string_value, int_value, float_value, bool_value FROM embedding_metadata "
-            f"WHERE id IN ({keys}) ORDER BY id, key",
-            tuple(rowids),
-        ):
-            doc_id = rowids[rowid]
-            if key == _DOCUMENT_KEY:
-                texts[doc_id] = values[0]
-            elif key.startswith("chroma:"):
-                return None
-            else:
-                metas[doc_id][key] = _value(values)
-        if set(texts) != set(metas) or any(not isinstance(t, str) for t in texts.values()):
-            return None
-        return {doc_id: (texts[doc_id], metas[doc_id]) for doc_id in metas}
+        return read_documents(db, state.segment_id, ids)
     finally:
         db.execute("COMMIT")

@@ -191,8 +191,12 @@ class ChromaCollection(StoreCollection):
             ) from exc
         self.name = name
 
-    @_guarded("read")
     def count(self) -> int:
+        counted = self._embedded.count(self.id) if self._embedded is not None else None
+        return counted if counted is not None else self._count()
+
+    @_guarded("read")
+    def _count(self) -> int:
         return int(self._collection.count())
 
     @_guarded("write")
@@ -234,7 +238,28 @@ class ChromaCollection(StoreCollection):
         offset: int | None = None,
     ) -> Records:
         asked = _Get(ids, where, texts, metadatas, limit, offset)
-        return self._get_vectors(asked) if embeddings else self._get(asked)
+        if embeddings:
+            return self._get_vectors(asked)
+        found = self._from_file(asked)
+        return found if found is not None else self._get(asked)
+
+    def _from_file(self, asked: _Get) -> Records | None:
+        """Embedded, by ids alone: the documents read from the SQLite file without Chroma (see
+        :mod:`hopscout.chroma_sqlite`); None otherwise, or when the file cannot give them."""
+        if self._embedded is None or asked.ids is None or asked.where is not None or asked.limit is not None:
+            return None
+        if asked.offset:
+            return None
+        docs = self._embedded.documents(self.id, list(dict.fromkeys(asked.ids)))
+        if docs is None:
+            return None
+        found = [i for i in dict.fromkeys(asked.ids) if i in docs]
+        return Records(
+            found,
+            [docs[i][0] for i in found] if asked.texts else [""] * len(found),
+            [dict(docs[i][1]) for i in found] if asked.metadatas else [{} for _ in found],
+            [None] * len(found),
+        )
 
     @_guarded("read")
     def _get(self, asked: _Get) -> Records:

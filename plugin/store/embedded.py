@@ -12,7 +12,9 @@ process, :class:`EmbeddedChroma`:
   (:mod:`hopscout.store.chroma_log`) for the query to score beside the graph; only when the log cannot give it
   (a writer saved the graph files meanwhile, every ~1000 writes) does it reopen the client, which reloads the
   graph. A reopen happens under a shared lock, so never while a writer is saving the graph files, and waits for
-  this process's calls in flight. Everything but the graph (texts, metadata, counts) Chroma reads fresh anyway.
+  this process's calls in flight. Everything but the graph (texts, metadata, counts) Chroma reads fresh anyway;
+  by id they are read from the SQLite file itself (:meth:`EmbeddedChroma.documents`), since Chroma's first read
+  of a collection in a process loads its whole graph.
 
 Where flock cannot work (no fcntl, a filesystem without locks) nothing keeps two processes apart: the first
 records itself in ``<dir>/hopscout-owner.pid`` and works as before; a second one, while the first lives, is
@@ -26,11 +28,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from ..chroma_sqlite import count_documents, log_applied, metadata_segment, read_documents
 from ..errors import StoreUnavailableError
 from .chroma_log import EMPTY, Tail, read_tail
 
@@ -38,6 +41,8 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no flock
     fcntl = None  # type: ignore[assignment]
+
+_T = TypeVar("_T")
 
 LOCK_FILE = "hopscout-write.lock"
 OWNER_FILE = "hopscout-owner.pid"  # without file locks: the one process that may use the directory
@@ -125,8 +130,8 @@ class EmbeddedChroma:
         # per collection id: the log rows its graph lacks (see tail()), with the file stamp they were read at
         self._tails: dict[str, tuple[Any, Tail]] = {}
         self._tail_key: tuple[int, int | None] = (0, None)  # (generation, graph position) the tails are for
-        self._tail_db: sqlite3.Connection | None = None
-        self._tail_lock = threading.Lock()  # guards the three above
+        self._file_db: sqlite3.Connection | None = None  # read-only, for tail() and documents()
+        self._file_lock = threading.Lock()  # guards the four above
 
     # -- the client --------------------------------------------------------------------------------------
     @property
@@ -184,30 +189,64 @@ class EmbeddedChroma:
             return EMPTY
         if base is None or base < 0:
             return None
-        with self._tail_lock:
+        with self._file_lock:
             key = (self.generation, base)
             if key != self._tail_key:  # a reopen or this process's own write: the graph moved
                 self._tails, self._tail_key = {}, key
             read_at, held = self._tails.get(collection_id, (None, Tail(base=base, read_to=base)))
             if now is not None and now == read_at:
                 return held
-            if self._tail_db is None:
-                try:
-                    self._tail_db = sqlite3.connect(
-                        f"{self.data_file.as_uri()}?mode=ro",
-                        uri=True,
-                        check_same_thread=False,
-                        timeout=30,
-                        isolation_level=None,
-                    )
-                except sqlite3.Error:
-                    return None
-            tail = read_tail(self._tail_db, collection_id, held)
+            db = self._reader()
+            tail = read_tail(db, collection_id, held) if db is not None else None
             if tail is None:
                 self._tails.pop(collection_id, None)
             else:
                 self._tails[collection_id] = (now, tail)
             return tail
+
+    def documents(
+        self, collection_id: str, ids: Sequence[str]
+    ) -> dict[str, tuple[str, dict[str, Any]]] | None:
+        """``id → (text, metadata)`` of those of ``ids`` that exist, read from the SQLite file without Chroma
+        (see :mod:`hopscout.chroma_sqlite`: Chroma's first read in a process loads the whole graph); None when
+        the file cannot give them, and the caller asks Chroma."""
+        return self._read_file(collection_id, lambda db, segment: read_documents(db, segment, ids))
+
+    def count(self, collection_id: str) -> int | None:
+        """The collection's document count from the SQLite file; None when it cannot be read so."""
+        return self._read_file(collection_id, count_documents)
+
+    def _read_file(self, collection_id: str, read: Callable[[sqlite3.Connection, str], _T]) -> _T | None:
+        with self._file_lock:
+            db = self._reader()
+            if db is None:
+                return None
+            try:
+                db.execute("BEGIN")
+                try:
+                    segment = metadata_segment(db, collection_id)
+                    if segment is None or not log_applied(db, collection_id, segment):
+                        return None
+                    return read(db, segment)
+                finally:
+                    db.execute("COMMIT")
+            except (sqlite3.Error, ValueError):
+                return None
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """The read-only connection to the SQLite file (call holding _file_lock)."""
+        if self._file_db is None and self.data_file.exists():
+            try:
+                self._file_db = sqlite3.connect(
+                    f"{self.data_file.as_uri()}?mode=ro",
+                    uri=True,
+                    check_same_thread=False,
+                    timeout=30,
+                    isolation_level=None,
+                )
+            except sqlite3.Error:
+                return None
+        return self._file_db
 
     def busy(self) -> bool:
         """True while another process holds the write lock (a write in flight), tried without waiting on a file
@@ -264,10 +303,10 @@ class EmbeddedChroma:
             if self._seq_db is not None:
                 self._seq_db.close()
                 self._seq_db = None
-            with self._tail_lock:
-                if self._tail_db is not None:
-                    self._tail_db.close()
-                    self._tail_db = None
+            with self._file_lock:
+                if self._file_db is not None:
+                    self._file_db.close()
+                    self._file_db = None
                 self._tails = {}
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
