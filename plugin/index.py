@@ -293,25 +293,27 @@ class CollectionIndex:
         if not ids:
             return
         self._check_dim(vectors)
-        with self._lock, self.collection.write_group():  # another process sees the group as one write
-            self.sync()
-            version, seq = self._stamp()
-            hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
-            self.collection.upsert(
-                ids, vectors, texts, [{**m, HASH_KEY: h, SEQ_KEY: seq} for m, h in zip(metadatas, hashes)]
-            )
-            self._lexical.apply(zip(ids, hashes, texts, metadatas), version=version, seq=self._own(seq))
+        with self._lock:
+            self.sync()  # a catch-up (after a crash: maybe a full comparison) holds no other process's writes
+            with self.collection.write_group():  # another process sees stamp, store and lexical as one write
+                version, seq = self._stamp()
+                hashes = [content_hash(t, m) for t, m in zip(texts, metadatas)]
+                self.collection.upsert(
+                    ids, vectors, texts, [{**m, HASH_KEY: h, SEQ_KEY: seq} for m, h in zip(metadatas, hashes)]
+                )
+                self._lexical.apply(zip(ids, hashes, texts, metadatas), version=version, seq=self._own(seq))
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove documents by id from both indexes (unknown ids are ignored)."""
         if not ids:
             return
-        with self._lock, self.collection.write_group():
+        with self._lock:
             self.sync()
-            version, seq = self._stamp()
-            for start in range(0, len(ids), _PAGE):
-                self.collection.delete(list(ids[start : start + _PAGE]))
-            self._lexical.apply(deletes=ids, version=version, seq=self._own(seq))
+            with self.collection.write_group():
+                version, seq = self._stamp()
+                for start in range(0, len(ids), _PAGE):
+                    self.collection.delete(list(ids[start : start + _PAGE]))
+                self._lexical.apply(deletes=ids, version=version, seq=self._own(seq))
 
     # -- reads ------------------------------------------------------------------------------------
     def ids(self, where: Where | None = None) -> list[str]:
