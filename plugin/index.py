@@ -61,6 +61,7 @@ _SEQ_SLACK = 4  # a catch-up lists the writes from (held seq - this): a write ta
 # documents land, so racing writers' documents can arrive after a later number was seen
 _FULL_DIFF_SECONDS = 600.0  # the backstop: a catch-up compares everything if the last full one is older
 _COUNT_CHECK_SECONDS = 5.0
+_BUSY_SKIP_S = 2.0
 
 
 def content_hash(text: str, metadata: Mapping[str, Any]) -> str:
@@ -93,6 +94,7 @@ class CollectionIndex:
         self._last_sync = 0.0
         self._last_count_check = 0.0
         self._clean_token: Any = None  # the store's change token when the index was last found in step
+        self._busy_since = 0.0  # when sync first left a catch-up to a write in flight (0: it did not)
         self.last_metadata: dict[str, Any] | None = None  # as read by the latest sync(): saves a round trip
         # documents this process's catch-ups copied or deleted (0: it found the shared index in step)
         self.copied = 0
@@ -160,12 +162,15 @@ class CollectionIndex:
         self.collection.replace_metadata(meta)
         self.last_metadata = meta
 
-    def _stamp(self) -> tuple[str, int]:
-        """A fresh version and the next write sequence number, recorded in the store before the write."""
+    def _stamp(self) -> tuple[str | None, int]:
+        """A fresh version and the next write sequence number, recorded in the store before the write. The
+        version to record in the lexical index with the write is None when the store held another version than
+        the index before it (a write cut short inside its group, say): recording the new one would hide that
+        the index misses something, so the next sync still catches up."""
         version, meta = uuid.uuid4().hex, self.metadata()
         seq = int(meta.get(META_SEQ, 0)) + 1
         self._write_metadata({**meta, META_VERSION: version, META_SEQ: seq})
-        return version, seq
+        return (version if meta.get(META_VERSION) == self._lexical.version else None), seq
 
     def refresh(self) -> None:
         """See what other processes wrote and acknowledged on the lexical side (a backend that caches a reader
@@ -198,11 +203,17 @@ class CollectionIndex:
                 if fresh or self.collection.count() == self._lexical.count():
                     self._last_sync = now
                     self._clean_token = token if not fresh else None
+                    self._busy_since = 0.0
                     return
             if not force and self.collection.writer_busy():
                 # another process is inside a write group (store, then this index, under the store's write
-                # lock): it leaves the two in step, so search what it acknowledged rather than copy its write
-                return
+                # lock): it leaves the two in step, so search what it acknowledged rather than copy its write;
+                # for _BUSY_SKIP_S at most (a process keeping an index of its own, another backend's, say,
+                # catches up while others write without pause)
+                self._busy_since = self._busy_since or now
+                if now - self._busy_since < _BUSY_SKIP_S:
+                    return
+            self._busy_since = 0.0
             held = self._lexical.seq
             compared = self._lexical.full_diff_at  # by any process sharing this replica
             recent = compared is not None and 0 <= time.time() - compared < _FULL_DIFF_SECONDS

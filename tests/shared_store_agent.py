@@ -4,7 +4,8 @@ one JSON reply per line on stdout (a stream of writes replies once per acknowled
 Run as ``python shared_store_agent.py`` with HOPSCOUT_HOME set. Commands (``op``):
 
 - ``add``: add ``ids`` (texts from :func:`text_of`, or ``texts``; metadata ``meta`` if given) to ``collection``;
-  replies ``{"acked": ids, "t": wall}``. ``delete``: delete ``ids``; replies ``{"deleted": ids}``.
+  replies ``{"acked": ids, "t": wall}``. ``delete``: delete ``ids``; replies ``{"deleted": ids}``. ``drop``: drop
+  ``collection``; replies ``{"dropped": name}``.
 - ``stream``: ``batches`` adds of ``size`` documents named ``{prefix}-{batch}-{n}``, one ``acked`` reply each,
   then ``{"done": true}``; with ``kill_in_batch`` the process SIGKILLs itself inside that batch's store write,
   after Chroma committed it and before the lexical index has it, holding the store's write lock.
@@ -129,6 +130,9 @@ def main() -> None:
             metas = [dict(cmd["meta"]) for _ in ids] if cmd.get("meta") else None
             scout.add(texts, ids=ids, metadatas=metas, collection=name)
             reply({"acked": ids, "t": time.time()})
+        elif op == "drop":
+            scout.drop_collection(name)
+            reply({"dropped": name})
         elif op == "delete":
             scout.delete(cmd["ids"], collection=name)
             reply({"deleted": cmd["ids"]})

@@ -123,3 +123,26 @@ def test_documents_by_id_read_as_chroma_reads_them(make_scout: Any, collection: 
         assert got.text == want["text"] and got.metadata == want["metadata"]
         assert all(type(got.metadata[k]) is type(v) for k, v in want["metadata"].items())
     assert scout.count(collection) == len(docs)
+
+
+def test_a_write_does_not_hide_a_cut_short_one(
+    make_scout: Any, collection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write group cut short (the store written and stamped, the lexical copy not) while this write's own sync
+    left it to the writer holding the store's lock: this write must not record its version as if the lexical copy
+    held everything, or the next sync would find it in step and the cut-short document would stay unfindable."""
+    from hopscout.keys import META_VERSION
+    from hopscout.scout import engine_of
+
+    scout = make_scout()
+    scout.add(DOCS, collection=collection)
+    index = engine_of(scout).index(collection)
+    stored = index.get(["a"], embeddings=True)["a"]
+    # what a writer killed inside its group leaves: its stamp and its store write, nothing in the lexical copy
+    index.update_metadata(**{META_VERSION: "cut-short"})
+    index.collection.upsert(["a"], [stored.embedding], ["Espresso turns zyxwinkle when cut short."], [{}])
+    monkeypatch.setattr(type(index.collection), "writer_busy", lambda self: True)  # its lock, still held
+    scout.add([{"id": "d", "text": "Comets have tails of dust and gas."}], collection=collection)
+    monkeypatch.undo()
+    hits = scout.search("zyxwinkle", k=1, mode="lexical", collection=collection)
+    assert [h.id for h in hits] == ["a"], "the cut-short write's text is in the lexical copy after a sync"

@@ -220,9 +220,18 @@ def test_a_reader_sees_another_process_writes_without_reloading_its_graph(agents
     assert reader.ask("search", collection="tail", text="x")["reopens"] == before
 
     # a filter matching only documents the graph lacks: Chroma cannot filter them, so the graph reloads once
+    writer.ask("add", collection="scratch", ids=[f"scratch-{n}" for n in range(5)])  # the log's newest rows
     got = reader.ask("find", collection="tail", ids=new[:2], timeout=10, where={"wave": 1})
     assert not got["missing"]["dense"], f"filtered dense search misses {got['missing']}"
     assert got["reopens"] == before + 1
+
+    # dropping a collection deletes its log rows and the log reuses their numbers: a write after the drop can
+    # take a position the reader's graph already counted, so a changed set of collections reloads the graph
+    writer.ask("drop", collection="scratch")
+    writer.ask("add", collection="tail", ids=["tail-after-drop"], meta={"wave": 2})
+    got = reader.ask("find", collection="tail", ids=["tail-after-drop"], timeout=10)
+    assert not any(got["missing"].values()), f"after a drop the reader misses {got['missing']}"
+    assert got["reopens"] == before + 2
 
     # a writer saving the graph (every 16 vectors here) deletes the log rows before it: the reader reloads
     writer.ask("create", collection="saved", sync_threshold=SAVE_EVERY)

@@ -63,6 +63,7 @@ def _not_found(exc: Exception) -> bool:
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
+_R = TypeVar("_R")
 
 
 def _guarded(kind: str) -> Callable[[_Method], _Method]:
@@ -82,19 +83,26 @@ def _guarded(kind: str) -> Callable[[_Method], _Method]:
                 with embedded.writing() if kind == "write" else nullcontext(), embedded.calls():
                     return method(self, *args, **kwargs)
             tail = embedded.tail(self.id)
-            if tail is not None:
-                try:
-                    with embedded.calls():
-                        return method(self, *args, tail=tail, **kwargs)
-                except _GraphBehind:
-                    pass
-            embedded.refresh()
-            with embedded.calls():
-                return method(self, *args, tail=EMPTY, **kwargs)
+            for _ in range(_GRAPH_TRIES):
+                if tail is not None:
+                    try:
+                        with embedded.calls():
+                            return method(self, *args, tail=tail, **kwargs)
+                    except _GraphBehind:
+                        pass
+                embedded.refresh(wait=True)
+                tail = embedded.tail(self.id)
+            raise StoreUnavailableError(
+                f"Chroma's graph of collection {self.name!r} stayed behind its writes through "
+                f"{_GRAPH_TRIES} reloads (other processes writing without pause?); try again."
+            )
 
         return guarded  # type: ignore[return-value]
 
     return decorate
+
+
+_GRAPH_TRIES = 3
 
 
 class _Get(NamedTuple):
@@ -291,13 +299,12 @@ class ChromaCollection(StoreCollection):
         """``get`` with vectors, which Chroma reads from the graph: an id written since the graph loaded takes
         its vector from the log's tail (a page by filter cannot be split so, and reopens)."""
         if not tail:
-            return self._records(asked, embeddings=True)
+            return self._graph_call(lambda: self._records(asked, embeddings=True))
         if asked.ids is None:
             raise _GraphBehind
         whole = asked._replace(limit=None, offset=None)
-        got = self._records(
-            whole._replace(ids=[i for i in asked.ids if i not in tail.changed]), embeddings=True
-        )
+        older = whole._replace(ids=[i for i in asked.ids if i not in tail.changed])
+        got = self._graph_call(lambda: self._records(older, embeddings=True))
         fresh = self._records(whole._replace(ids=[i for i in asked.ids if i in tail.vectors]))
         got.ids += fresh.ids
         got.texts += fresh.texts
@@ -324,10 +331,10 @@ class ChromaCollection(StoreCollection):
             return self._graph_query(vectors, n, where, documents)
         # the graph's hits, less those the tail changed (fetching more when they crowd the list) ...
         fetch = n + min(len(tail.changed), n)
-        graph = self._graph_query(vectors, fetch, where, documents, graph_behind=True)
+        graph = self._graph_query(vectors, fetch, where, documents)
         kept = [[m for m in hits if m.id not in tail.changed] for hits in graph]
         if fetch < n + len(tail.changed) and any(len(k) < n and len(g) == fetch for k, g in zip(kept, graph)):
-            graph = self._graph_query(vectors, n + len(tail.changed), where, documents, graph_behind=True)
+            graph = self._graph_query(vectors, n + len(tail.changed), where, documents)
             kept = [[m for m in hits if m.id not in tail.changed] for hits in graph]
         # ... beside the tail's, scored exactly (only those passing the filter), the best n of both
         allowed = None
@@ -341,35 +348,40 @@ class ChromaCollection(StoreCollection):
             found = {i: (t, m) for i, t, m in zip(got.ids, got.texts, got.metadatas)}
         out = []
         for old, new in zip(kept, newer):
-            fresh = [Match(i, score, *found.get(i, ("", {}))) for i, score in new]
+            fresh = [
+                Match(i, score, *found.get(i, ("", {})))
+                for i, score in new
+                if not documents or i in found  # deleted since the tail was read: no text to show
+            ]
             out.append(sorted(old + fresh, key=lambda m: -m.score)[:n])
         return out
 
+    def _graph_call(self, call: Callable[[], _R]) -> _R:
+        """``call()``, a read of the graph as loaded. Embedded, the graph may lack ids another process wrote
+        since, and Chroma's "Error finding id" (a filter or an id matched one) is :class:`_GraphBehind`."""
+        try:
+            return call()
+        except Exception as exc:
+            if self._embedded is not None and "finding id" in str(exc):
+                raise _GraphBehind from exc
+            raise
+
     def _graph_query(
-        self,
-        vectors: np.ndarray,
-        n: int,
-        where: Where | None,
-        documents: bool,
-        *,
-        graph_behind: bool = False,
+        self, vectors: np.ndarray, n: int, where: Where | None, documents: bool
     ) -> list[list[Match]]:
-        """Chroma's query on the graph as loaded. ``graph_behind``: it may lack ids another process wrote since,
-        and Chroma's "Error finding id" (a filter matched one) is :class:`_GraphBehind`."""
+        """Chroma's query on the graph as loaded (see :meth:`_graph_call`)."""
         out: list[list[Match]] = []
         step = max(1, _QUERY_HITS // max(1, n))
         for start in range(0, len(vectors), step):
-            try:
-                got = self._collection.query(
+            got = self._graph_call(
+                functools.partial(
+                    self._collection.query,
                     query_embeddings=vectors[start : start + step],
                     n_results=n,
                     where=where,
                     include=["documents", "metadatas", "distances"] if documents else ["distances"],
                 )
-            except Exception as exc:
-                if graph_behind and "finding id" in str(exc):
-                    raise _GraphBehind from exc
-                raise
+            )
             texts = got["documents"] if documents else [[""] * len(ids) for ids in got["ids"]]
             metas = got["metadatas"] if documents else [[{}] * len(ids) for ids in got["ids"]]
             out.extend(

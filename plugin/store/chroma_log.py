@@ -41,32 +41,51 @@ class Tail:
 EMPTY = Tail(base=0, read_to=0)
 
 
-def read_tail(db: sqlite3.Connection, collection_id: str, tail: Tail) -> Tail | None:
+def collections_mark(db: sqlite3.Connection) -> str | None:
+    """The store's set of collections, as one string: dropping a collection deletes its log rows, so later writes
+    can take log positions a graph already counted (the log's numbers are reused); a graph loaded under another
+    set of collections reloads. None where the table cannot be read."""
+    try:
+        rows = db.execute("SELECT id FROM collections ORDER BY id").fetchall()
+    except sqlite3.Error:
+        return None
+    return ",".join(str(r[0]) for r in rows)
+
+
+def read_tail(db: sqlite3.Connection, collection_id: str, tail: Tail, mark: str | None) -> Tail | None:
     """``tail`` with the log rows of ``collection_id`` written after ``tail.read_to`` folded in; None when the
-    log cannot give them all (see the module's docstring). One read transaction, so the purge point and the
-    rows are seen at the same moment."""
+    log cannot give them all (see the module's docstring), or the store's collections are no longer ``mark``
+    (the set the graph was loaded under). Only rows already applied to the metadata segment are read (Chroma
+    commits a row, then applies it), so a tail hit's text and metadata can always be read. One read
+    transaction, so the purge point and the rows are seen at the same moment."""
+    where = "WHERE seq_id > ? AND seq_id <= ? AND topic LIKE ?"
     try:
         db.execute("BEGIN")
         try:
-            purged_below = db.execute(
-                "SELECT min(coalesce(m.seq_id, 0)) FROM segments s "
-                "LEFT JOIN max_seq_id m ON m.segment_id = s.id WHERE s.collection = ?",
+            if collections_mark(db) != mark:
+                return None
+            purged_below, applied = db.execute(
+                "SELECT min(coalesce(m.seq_id, 0)), max(CASE WHEN s.scope = 'METADATA' THEN m.seq_id END) "
+                "FROM segments s LEFT JOIN max_seq_id m ON m.segment_id = s.id WHERE s.collection = ?",
                 (collection_id,),
-            ).fetchone()[0]
+            ).fetchone()
+            purged_below, applied = _number(purged_below), _number(applied)
+            # rows before the point every segment of the collection has saved (one that never saved: 0) are gone
+            if purged_below is not None and purged_below > tail.read_to + 1:
+                return None
+            upto = applied if applied is not None else tail.read_to
+            args = (tail.read_to, upto, f"%/{collection_id}")
+            pending = db.execute(f"SELECT count(*) FROM embeddings_queue {where}", args).fetchone()[0]
+            if len(tail.changed) + int(pending) > TAIL_LIMIT:
+                return None
             rows = db.execute(
-                "SELECT seq_id, operation, id, vector, encoding FROM embeddings_queue "
-                "WHERE seq_id > ? AND topic LIKE ? ORDER BY seq_id",
-                (tail.read_to, f"%/{collection_id}"),
+                f"SELECT seq_id, operation, id, vector, encoding FROM embeddings_queue {where} ORDER BY seq_id",
+                args,
             ).fetchall()
         finally:
             db.execute("COMMIT")
     except sqlite3.Error:
         return None
-    # rows before the point every segment of the collection has saved (a segment that never saved: 0) are gone
-    if isinstance(purged_below, bytes):  # some Chroma versions store it big-endian
-        purged_below = int.from_bytes(purged_below, "big")
-    if purged_below is not None and int(purged_below) > tail.read_to + 1:
-        return None  # a writer saved the graph files and may have deleted rows this tail has not read
     vectors, changed, read_to = dict(tail.vectors), set(tail.changed), tail.read_to
     for seq_id, operation, doc_id, blob, encoding in rows:
         read_to = max(read_to, int(seq_id))
@@ -84,9 +103,16 @@ def read_tail(db: sqlite3.Connection, collection_id: str, tail: Tail) -> Tail | 
             changed.add(doc_id)
         else:
             return None
-    if len(changed) > TAIL_LIMIT:
-        return None
     return Tail(tail.base, read_to, vectors, frozenset(changed))
+
+
+def _number(value: object) -> int | None:
+    """A log position as Chroma stores it (some versions: big-endian bytes)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return int.from_bytes(value, "big")
+    return int(value)  # type: ignore[call-overload]
 
 
 def cosine_matches(

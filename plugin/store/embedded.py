@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 from ..chroma_sqlite import count_documents, log_applied, metadata_segment, read_documents
 from ..errors import StoreUnavailableError
-from .chroma_log import EMPTY, Tail, read_tail
+from .chroma_log import EMPTY, Tail, collections_mark, read_tail
 
 try:
     import fcntl
@@ -124,7 +124,8 @@ class EmbeddedChroma:
         self._depth = 0  # nested writing() of the thread holding _lock
         self._released = 0.0  # when this process last let go of the write lock
         self._seq_db: sqlite3.Connection | None = None
-        self._seen: tuple[Any, int | None] = (None, None)  # (file stamp, log position) this client reflects
+        # (file stamp, log position, collections mark) this client's graphs reflect (see _position)
+        self._seen: tuple[Any, int | None, str | None] = (None, None, None)
         self._no_locks: str | None = None  # why this directory has no file locks, once found out
         self._refreshing = False  # a reader's reopen is under way (set holding _lock)
         # per collection id: the log rows its graph lacks (see tail()), with the file stamp they were read at
@@ -154,17 +155,17 @@ class EmbeddedChroma:
                 raise StoreUnavailableError(f"The embedded store at {self.path} was closed.")
             yield self._client
 
-    def refresh(self) -> bool:
+    def refresh(self, wait: bool = False) -> bool:
         """Reopen the client if another process wrote since it last looked; True when it did. Costs one read of
-        the SQLite header when nothing was written. Waits for another thread's reopen, never for this process's
-        own writer (which brings the client up to date before it writes, so a write another process made
-        meanwhile shows once that write group ends)."""
+        the SQLite header when nothing was written. Waits for another thread's reopen; for this process's own
+        writer (which brings the client up to date before it writes) only with ``wait``, for a query that cannot
+        go on with the graph it has."""
         if self._client is None or (
             self._seen[0] is not None and file_stamp(self.data_file) == self._seen[0]
         ):
             return False
         if not self._lock.acquire(blocking=False):
-            if not self._refreshing:
+            if not (self._refreshing or wait):
                 return False
             self._lock.acquire()  # another reader's reopen: wait, and do not query the old client
         try:
@@ -184,7 +185,7 @@ class EmbeddedChroma:
         score beside it (empty when nothing was written since the graph loaded); None when Chroma's log cannot
         give them all, and the caller should :meth:`refresh`. Costs one read of the SQLite header when nothing
         was written, else one indexed read of the log rows since the last call."""
-        (loaded, base), now = self._seen, file_stamp(self.data_file)
+        (loaded, base, mark), now = self._seen, file_stamp(self.data_file)
         if self._client is None or (loaded is not None and now == loaded):
             return EMPTY
         if base is None or base < 0:
@@ -197,7 +198,7 @@ class EmbeddedChroma:
             if now is not None and now == read_at:
                 return held
             db = self._reader()
-            tail = read_tail(db, collection_id, held) if db is not None else None
+            tail = read_tail(db, collection_id, held, mark) if db is not None else None
             if tail is None:
                 self._tails.pop(collection_id, None)
             else:
@@ -260,8 +261,10 @@ class EmbeddedChroma:
             return False
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             return True
+        except OSError:
+            return False
         finally:
             os.close(fd)  # closing the descriptor frees the probe's lock
         return False
@@ -285,13 +288,13 @@ class EmbeddedChroma:
             try:
                 self._catch_up()
                 yield
+                self._seen = (
+                    self._position()
+                )  # this process's own writes need no reopen (one that failed may)
             finally:
-                try:
-                    self._seen = self._position()  # this process's own writes need no reopen
-                finally:
-                    self._depth = 0
-                    self._unlock()
-                    self._released = time.monotonic()
+                self._depth = 0
+                self._unlock()
+                self._released = time.monotonic()
 
     def close(self) -> None:
         """Close the client and the files this process holds open."""
@@ -313,25 +316,35 @@ class EmbeddedChroma:
                 self._lock_fd = None
 
     # -- the write sequence ------------------------------------------------------------------------------
-    def _position(self) -> tuple[Any, int | None]:
-        """(file stamp, Chroma's log position); call holding a lock, so that no writer moves them between."""
+    def _position(self) -> tuple[Any, int | None, str | None]:
+        """(file stamp, Chroma's log position, the collections' mark: :func:`collections_mark`, since a drop
+        lets the log reuse positions); call holding a lock, so that no writer moves them between."""
         stamp = file_stamp(self.data_file)
         if not self.data_file.exists():
-            return stamp, None
+            return stamp, None, None
         try:
             if self._seq_db is None:
                 self._seq_db = sqlite3.connect(
-                    f"{self.data_file.as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=30
+                    f"{self.data_file.as_uri()}?mode=ro",
+                    uri=True,
+                    check_same_thread=False,
+                    timeout=30,
+                    isolation_level=None,
                 )
-            row = self._seq_db.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()
+            self._seq_db.execute("BEGIN")
+            try:
+                row = self._seq_db.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()
+                mark = collections_mark(self._seq_db)
+            finally:
+                self._seq_db.execute("COMMIT")
         except sqlite3.Error:  # no queue yet (a store being created), or not readable: reopen to be safe
-            return stamp, -1
-        return stamp, int(row[0]) if row and row[0] is not None else 0
+            return stamp, -1, None
+        return stamp, int(row[0]) if row and row[0] is not None else 0, mark
 
     def _catch_up(self) -> bool:
         """Reopen when the log moved past what the client reflects; call holding a lock."""
         seen = self._position()
-        moved = self._client is not None and seen[1] != self._seen[1]
+        moved = self._client is not None and seen[1:] != self._seen[1:]
         if moved:
             with self._gate.exclusive():
                 old, self._client = self._client, None
