@@ -53,6 +53,25 @@ def count_documents(db: sqlite3.Connection, segment_id: str) -> int:
     )
 
 
+def read_key_values(
+    db: sqlite3.Connection, segment_id: str, keys: Sequence[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every document's id with the values it holds of metadata ``keys``, in one scan (an id and a content hash
+    per document: what a full comparison of a lexical copy with the store needs)."""
+    marks = ",".join("?" * len(keys))
+    rows: dict[str, dict[str, Any]] = {}
+    for doc_id, key, *values in db.execute(
+        "SELECT e.embedding_id, m.key, m.string_value, m.int_value, m.float_value, m.bool_value "
+        f"FROM embeddings e LEFT JOIN embedding_metadata m ON m.id = e.id AND m.key IN ({marks}) "
+        "WHERE e.segment_id = ?",
+        (*keys, segment_id),
+    ):
+        held = rows.setdefault(doc_id, {})
+        if key is not None:
+            held[key] = stored_value(values)
+    return list(rows.items())
+
+
 def read_documents(
     db: sqlite3.Connection, segment_id: str, ids: Sequence[str]
 ) -> dict[str, tuple[str, dict[str, Any]]] | None:

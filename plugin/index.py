@@ -61,7 +61,6 @@ _SEQ_SLACK = 4  # a catch-up lists the writes from (held seq - this): a write ta
 # documents land, so racing writers' documents can arrive after a later number was seen
 _FULL_DIFF_SECONDS = 600.0  # the backstop: a catch-up compares everything if the last full one is older
 _COUNT_CHECK_SECONDS = 5.0
-_BUSY_SKIP_S = 2.0
 
 
 def content_hash(text: str, metadata: Mapping[str, Any]) -> str:
@@ -94,7 +93,6 @@ class CollectionIndex:
         self._last_sync = 0.0
         self._last_count_check = 0.0
         self._clean_token: Any = None  # the store's change token when the index was last found in step
-        self._busy_since = 0.0  # when sync first left a catch-up to a write in flight (0: it did not)
         self.last_metadata: dict[str, Any] | None = None  # as read by the latest sync(): saves a round trip
         # documents this process's catch-ups copied or deleted (0: it found the shared index in step)
         self.copied = 0
@@ -203,17 +201,13 @@ class CollectionIndex:
                 if fresh or self.collection.count() == self._lexical.count():
                     self._last_sync = now
                     self._clean_token = token if not fresh else None
-                    self._busy_since = 0.0
                     return
             if not force and self.collection.writer_busy():
                 # another process is inside a write group (store, then this index, under the store's write
-                # lock): it leaves the two in step, so search what it acknowledged rather than copy its write;
-                # for _BUSY_SKIP_S at most (a process keeping an index of its own, another backend's, say,
-                # catches up while others write without pause)
-                self._busy_since = self._busy_since or now
-                if now - self._busy_since < _BUSY_SKIP_S:
-                    return
-            self._busy_since = 0.0
+                # lock): it leaves the two in step, so search what it acknowledged rather than copy its write.
+                # (A process keeping an index of its own, another backend's, catches up when it finds the lock
+                # free: a writer leaves it free between groups.) Copying instead cost a full comparison at 1M.
+                return
             held = self._lexical.seq
             compared = self._lexical.full_diff_at  # by any process sharing this replica
             recent = compared is not None and 0 <= time.time() - compared < _FULL_DIFF_SECONDS
@@ -233,7 +227,11 @@ class CollectionIndex:
                     self._clean_token = token
                     return
             started = time.time()  # what the comparison vouches for: the store as it was listed from here on
-            remote_rows = self._pages(None, metadatas=True)
+            remote_rows = self.collection.key_values((HASH_KEY, SEQ_KEY))
+            if remote_rows is None:
+                remote_rows = self._pages(None, metadatas=True)
+            else:
+                self.listed += len(remote_rows)
             remote_hashes = {i: str(m.get(HASH_KEY, "")) for i, m in remote_rows}
             local_hashes = self._lexical.hashes()
             deletes = [i for i in local_hashes if i not in remote_hashes]

@@ -72,6 +72,11 @@ class StoreCollection(ABC):
         write already."""
         return False
 
+    def key_values(self, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]] | None:
+        """Every document's id with the values it holds of metadata ``keys``, in one read where the store can
+        give them so (an embedded store's file); None: page through :meth:`get` instead."""
+        return None
+
     def write_group(self) -> AbstractContextManager[None]:
         """Hold the store's write lock across several calls (re-entrant), so that another process on the machine
         can tell a write in flight from one cut short (:meth:`writer_busy`). A server: nothing to hold."""

@@ -33,7 +33,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..chroma_sqlite import count_documents, log_applied, metadata_segment, read_documents
+from ..chroma_sqlite import (
+    count_documents,
+    log_applied,
+    metadata_segment,
+    read_documents,
+    read_key_values,
+)
 from ..errors import StoreUnavailableError
 from .chroma_log import EMPTY, Tail, collections_mark, read_tail
 
@@ -212,6 +218,11 @@ class EmbeddedChroma:
         (see :mod:`hopscout.chroma_sqlite`: Chroma's first read in a process loads the whole graph); None when
         the file cannot give them, and the caller asks Chroma."""
         return self._read_file(collection_id, lambda db, segment: read_documents(db, segment, ids))
+
+    def key_values(self, collection_id: str, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]] | None:
+        """Every document's id with its values of metadata ``keys``, in one read of the SQLite file; None when
+        it cannot be read so."""
+        return self._read_file(collection_id, lambda db, segment: read_key_values(db, segment, keys))
 
     def count(self, collection_id: str) -> int | None:
         """The collection's document count from the SQLite file; None when it cannot be read so."""
