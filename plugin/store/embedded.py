@@ -249,13 +249,7 @@ class EmbeddedChroma:
         """The read-only connection to the SQLite file (call holding _file_lock)."""
         if self._file_db is None and self.data_file.exists():
             try:
-                self._file_db = sqlite3.connect(
-                    f"{self.data_file.as_uri()}?mode=ro",
-                    uri=True,
-                    check_same_thread=False,
-                    timeout=30,
-                    isolation_level=None,
-                )
+                self._file_db = _read_only(self.data_file)
             except sqlite3.Error:
                 return None
         return self._file_db
@@ -335,13 +329,7 @@ class EmbeddedChroma:
             return stamp, None, None
         try:
             if self._seq_db is None:
-                self._seq_db = sqlite3.connect(
-                    f"{self.data_file.as_uri()}?mode=ro",
-                    uri=True,
-                    check_same_thread=False,
-                    timeout=30,
-                    isolation_level=None,
-                )
+                self._seq_db = _read_only(self.data_file)
             self._seq_db.execute("BEGIN")
             try:
                 row = self._seq_db.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()
@@ -473,6 +461,14 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
+
+
+def _read_only(data_file: Path) -> sqlite3.Connection:
+    """A read-only connection to Chroma's SQLite file, usable from any thread (callers hold a lock), with
+    transactions begun by hand."""
+    return sqlite3.connect(
+        f"{data_file.as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=30, isolation_level=None
+    )
 
 
 def _close_client(client: Any) -> None:
