@@ -66,12 +66,6 @@ class StoreCollection(ABC):
         no such value here; ask the store."""
         return None
 
-    def refresh(self) -> bool:
-        """Make writes that other processes acknowledged visible to this process's reads, when the backend caches
-        something in memory (embedded Chroma's HNSW graph); True when it reopened. A server backend sees every
-        write already."""
-        return False
-
     def key_values(self, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]] | None:
         """Every document's id with the values it holds of metadata ``keys``, in one read where the store can
         give them so (an embedded store's file); None: page through :meth:`get` instead."""
@@ -155,10 +149,6 @@ class VectorStore(ABC):
     @abstractmethod
     def delete_collection(self, name: str) -> None:
         """Drop a collection and everything in it."""
-
-    def refresh(self) -> bool:
-        """:meth:`StoreCollection.refresh` for the whole store."""
-        return False
 
     def close(self) -> None:
         """Release what the store holds open."""

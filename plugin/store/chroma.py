@@ -153,10 +153,6 @@ class ChromaCollection(StoreCollection):
             self._generation = generation
         return self._handle
 
-    def refresh(self) -> bool:
-        """Embedded: reopen the client when another process wrote (see :mod:`hopscout.store.embedded`)."""
-        return self._embedded.refresh() if self._embedded is not None else False
-
     def key_values(self, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]] | None:
         """Embedded: read from the SQLite file in one scan (paging through Chroma's get costs more per page the
         further it goes: minutes for 1M ids)."""
@@ -434,10 +430,6 @@ class ChromaStore(VectorStore):
             return
         with self._embedded.calls() as client:
             yield client
-
-    def refresh(self) -> bool:
-        """Embedded: reopen the client when another process wrote since it last looked (cheap when none did)."""
-        return self._embedded.refresh() if self._embedded is not None else False
 
     @property
     def reopens(self) -> int:
