@@ -255,14 +255,19 @@ class ChromaCollection(StoreCollection):
     def _from_file(self, asked: _Get) -> Records | None:
         """Embedded, by ids alone: the documents read from the SQLite file without Chroma (see
         :mod:`hopscout.chroma_sqlite`); None otherwise, or when the file cannot give them."""
-        if self._embedded is None or asked.ids is None or asked.where is not None or asked.limit is not None:
+        if (
+            self._embedded is None
+            or asked.ids is None
+            or asked.where is not None
+            or asked.limit is not None
+            or asked.offset
+        ):
             return None
-        if asked.offset:
-            return None
-        docs = self._embedded.documents(self.id, list(dict.fromkeys(asked.ids)))
+        wanted = list(dict.fromkeys(asked.ids))
+        docs = self._embedded.documents(self.id, wanted)
         if docs is None:
             return None
-        found = [i for i in dict.fromkeys(asked.ids) if i in docs]
+        found = [i for i in wanted if i in docs]
         return Records(
             found,
             [docs[i][0] for i in found] if asked.texts else [""] * len(found),
@@ -273,6 +278,11 @@ class ChromaCollection(StoreCollection):
     @_guarded("read")
     def _get(self, asked: _Get) -> Records:
         return self._records(asked)
+
+    def _by_id(self, asked: _Get) -> Records:
+        """Documents by id without vectors, inside a guard: from the file when it can give them."""
+        found = self._from_file(asked)
+        return found if found is not None else self._records(asked)
 
     def _records(self, asked: _Get, *, embeddings: bool = False) -> Records:
         """Chroma's ``get`` (call it inside a guard)."""
@@ -306,7 +316,7 @@ class ChromaCollection(StoreCollection):
         whole = asked._replace(limit=None, offset=None)
         older = whole._replace(ids=[i for i in asked.ids if i not in tail.changed])
         got = self._graph_call(lambda: self._records(older, embeddings=True))
-        fresh = self._records(whole._replace(ids=[i for i in asked.ids if i in tail.vectors]))
+        fresh = self._by_id(whole._replace(ids=[i for i in asked.ids if i in tail.vectors]))
         got.ids += fresh.ids
         got.texts += fresh.texts
         got.metadatas += fresh.metadatas
@@ -345,7 +355,7 @@ class ChromaCollection(StoreCollection):
         found: dict[str, tuple[str, dict[str, Any]]] = {}
         if documents:
             wanted = sorted({i for hits in newer for i, _ in hits})
-            got = self._records(_Get(wanted, texts=True, metadatas=True))
+            got = self._by_id(_Get(wanted, texts=True, metadatas=True))
             found = {i: (t, m) for i, t, m in zip(got.ids, got.texts, got.metadatas)}
         out = []
         for old, new in zip(kept, newer):

@@ -138,7 +138,9 @@ class EmbeddedChroma:
         self._tails: dict[str, tuple[Any, Tail]] = {}
         self._tail_key: tuple[int, int | None] = (0, None)  # (generation, graph position) the tails are for
         self._file_db: sqlite3.Connection | None = None  # read-only, for tail() and documents()
-        self._file_lock = threading.Lock()  # guards the four above
+        # per collection id: its metadata segment, and the file stamp at which its log was found applied
+        self._segments: dict[str, tuple[Any, str]] = {}
+        self._file_lock = threading.Lock()  # guards the five above
 
     # -- the client --------------------------------------------------------------------------------------
     @property
@@ -233,12 +235,17 @@ class EmbeddedChroma:
             db = self._reader()
             if db is None:
                 return None
+            stamp = file_stamp(self.data_file)  # before the read: a write after it changes the next one
             try:
                 db.execute("BEGIN")
                 try:
-                    segment = metadata_segment(db, collection_id)
-                    if segment is None or not log_applied(db, collection_id, segment):
-                        return None
+                    checked_at, segment = self._segments.get(collection_id, (None, ""))
+                    if stamp is None or stamp != checked_at:  # nothing written since the last check: skip it
+                        found = metadata_segment(db, collection_id)
+                        if found is None or not log_applied(db, collection_id, found):
+                            return None
+                        segment = found
+                        self._segments[collection_id] = (stamp, segment)
                     return read(db, segment)
                 finally:
                     db.execute("COMMIT")
@@ -293,9 +300,8 @@ class EmbeddedChroma:
             try:
                 self._catch_up()
                 yield
-                self._seen = (
-                    self._position()
-                )  # this process's own writes need no reopen (one that failed may)
+                # this process's own writes need no reopen (one that failed may)
+                self._seen = self._position()
             finally:
                 self._depth = 0
                 self._unlock()
@@ -315,7 +321,7 @@ class EmbeddedChroma:
                 if self._file_db is not None:
                     self._file_db.close()
                     self._file_db = None
-                self._tails = {}
+                self._tails, self._segments = {}, {}
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
