@@ -47,3 +47,11 @@ def analyze(text: str) -> list[str]:
     for word in WORD.findall(text):
         terms.extend(_word_terms(word))
     return terms
+
+
+def term_set(text: str) -> set[str]:
+    """The distinct BM25 terms of ``text`` (``set(analyze(text))``, each distinct word analysed once)."""
+    terms: set[str] = set()
+    for word in set(WORD.findall(text)):
+        terms.update(_word_terms(word))
+    return terms

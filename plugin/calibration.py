@@ -15,23 +15,27 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import fusion
-from .analysis import analyze
+from .analysis import term_set
 from .augment import Cascade, Gate, augment_batch, budget, fit_gate, gates_metadata, get_augmenter
 from .augment.cascade import CASCADE_BUDGET, JudgedQueries, calibrated_cascade
 from .augment.stage import Outcome, judge_evidence, list_features, rerank
 from .engine import Engine
 from .errors import InvalidArgumentError, LLMUnavailableError
 from .index import CollectionIndex
-from .keys import META_CONFIDENCE, META_GATE
+from .keys import META_CONFIDENCE, META_CONFIDENCE_LEXICAL, META_GATE
 from .llm import LLM
 from .logistic import Logistic
 from .metrics import mean, per_query
 from .retrieval import Candidates, SearchOptions
 from .retrieval.confidence import (
     COVERAGE_DEPTH,
-    DEFAULT_CONFIDENCE,
+    FEATURES,
+    HIT_FEATURES,
+    LEXICAL_FEATURES,
+    LEXICAL_HIT_FEATURES,
     NO_ANSWER_WEIGHT,
     ConfidenceModels,
+    columns,
     hit_features,
     load_confidence,
     query_features,
@@ -233,7 +237,7 @@ def _judged_queries(
     (the collection's confidence models), their agreement, and nDCG@10 of the first, fused and augmented lists."""
     models = load_confidence(index.metadata())
     rankings = [c.ranking(mode, weight) for c in firsts]
-    confidence = [float(p) for p in models.query.probability(list_features(index, firsts, rankings))]
+    confidence = [float(p) for p in models.query_probability(list_features(index, firsts, rankings))]
     augmented = [n for n, o in enumerate(outcomes) if o.augmented and o.aug_candidates is not None]
     evidence = judge_evidence(
         index, models, [firsts[n] for n in augmented], [outcomes[n] for n in augmented], mode, weight
@@ -292,7 +296,7 @@ def confidence_data(
         c.ranking(mode, weights[n] if weights is not None else weight) for n, c in enumerate(removed)
     ]
     ids |= {i for ranking in removed_rankings for i, _ in ranking[:COVERAGE_DEPTH]}
-    terms = {i: set(analyze(doc.text)) for i, doc in index.get(sorted(ids)).items()}
+    terms = {i: term_set(doc.text) for i, doc in index.get(sorted(ids)).items()}
     q_rows, labels, r_rows, h_rows, h_labels, h_query = [], [], [], [], [], []
     for n, (c, ranking, gold) in enumerate(zip(found, rankings, golds)):
         q_rows.append(query_features(c, ranking, terms))
@@ -312,23 +316,25 @@ def confidence_data(
     )
 
 
-def fit_confidence(data: ConfidenceData, rows: Sequence[int] | np.ndarray | None = None) -> ConfidenceModels:
-    """Both confidence models fitted on the query rows ``rows`` (all by default) and their hits."""
+def fit_confidence(
+    data: ConfidenceData, rows: Sequence[int] | np.ndarray | None = None, *, lexical: bool = False
+) -> ConfidenceModels:
+    """Both confidence models fitted on the query rows ``rows`` (all by default) and their hits; with
+    ``lexical``, on BM25's features alone (the models of a search that does not encode its query: fit them
+    on data gathered with ``mode="lexical"``)."""
+    features, hit_names = (LEXICAL_FEATURES, LEXICAL_HIT_FEATURES) if lexical else (FEATURES, HIT_FEATURES)
+    q_cols, h_cols = columns(features, FEATURES), columns(hit_names, HIT_FEATURES)
     picked = np.arange(len(data.queries)) if rows is None else np.asarray(rows, dtype=int)
-    x = np.vstack([data.queries[picked], data.removed[picked]])
+    x = np.vstack([data.queries[picked], data.removed[picked]])[:, q_cols]
     y = np.concatenate([data.top_relevant[picked], np.zeros(len(picked))])
     w = np.concatenate([np.ones(len(picked)), np.full(len(picked), NO_ANSWER_WEIGHT)])
     query = Logistic.fit(x, y, weights=w)
     hits = np.isin(data.hit_query, picked)
-    return ConfidenceModels(query, Logistic.fit(_with_logits(data, query, hits), data.hit_relevant[hits]))
-
-
-def _with_logits(data: ConfidenceData, query: Logistic, hits: np.ndarray) -> np.ndarray:
-    """Hit rows with the query model's logit in their first column."""
-    p = np.clip(query.probability(data.queries), 1e-6, 1 - 1e-6)
-    rows = data.hits[hits].copy()
-    rows[:, 0] = np.log(p / (1 - p))[data.hit_query[hits]]
-    return rows
+    p = np.clip(query.probability(data.queries[:, q_cols]), 1e-6, 1 - 1e-6)
+    hit_rows = data.hits[hits].copy()
+    hit_rows[:, 0] = np.log(p / (1 - p))[data.hit_query[hits]]  # the query model's logit
+    hit = Logistic.fit(hit_rows[:, h_cols], data.hit_relevant[hits])
+    return ConfidenceModels(query, hit, features, hit_names)
 
 
 @dataclass(frozen=True)
@@ -350,25 +356,28 @@ def calibrate_confidence(
     collection: str | None = None,
     store: bool = True,
     folds: int = 3,
+    lexical: bool = False,
 ) -> ConfidenceFit:
     """Fit the collection's confidence models on labelled queries and store them, if refitted without each
     ``folds``-th of the queries they predict that part's top-hit relevance better (Brier score) than the shipped
-    defaults do; otherwise the defaults stay."""
+    defaults do; otherwise the defaults stay. ``lexical``: the models of a lexical search (BM25 alone)."""
     if len(queries) != len(relevant) or len(queries) < 2 * folds:
         raise InvalidArgumentError(
             f"confidence calibration needs {2 * folds}+ labelled queries, got {len(queries)}"
         )
     engine = engine_of(scout)
-    data = confidence_data(engine, collection, queries, relevant)
+    data = confidence_data(engine, collection, queries, relevant, mode="lexical" if lexical else "hybrid")
+    shipped = load_confidence({}, lexical=lexical)
     fold = np.arange(len(queries)) % folds
-    held, default = np.zeros(len(queries)), DEFAULT_CONFIDENCE.query.probability(data.queries)
+    held, default = np.zeros(len(queries)), shipped.query_probability(data.queries)
     for part in range(folds):
-        model = fit_confidence(data, np.flatnonzero(fold != part)).query
-        held[fold == part] = model.probability(data.queries[fold == part])
+        fitted = fit_confidence(data, np.flatnonzero(fold != part), lexical=lexical)
+        held[fold == part] = fitted.query_probability(data.queries[fold == part])
     brier = float(np.mean((held - data.top_relevant) ** 2))
     default_brier = float(np.mean((default - data.top_relevant) ** 2))
     better = brier < default_brier
-    models = fit_confidence(data) if better else DEFAULT_CONFIDENCE
+    models = fit_confidence(data, lexical=lexical) if better else shipped
     if store and better:
-        engine.index(collection).update_metadata(**{META_CONFIDENCE: models.to_json()})
+        key = META_CONFIDENCE_LEXICAL if lexical else META_CONFIDENCE
+        engine.index(collection).update_metadata(**{key: models.to_json()})
     return ConfidenceFit(models, better, brier, default_brier, len(queries))

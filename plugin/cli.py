@@ -628,11 +628,11 @@ def calibrate(
     fit = calibrate_fusion(
         scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
     )
-    from .calibration import calibrate_confidence
+    from .calibration import ConfidenceFit, calibrate_confidence
 
-    conf = calibrate_confidence(
-        scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
-    )
+    queries, qrels = [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids]
+    conf = calibrate_confidence(scout, queries, qrels, collection=collection)
+    conf_lexical = calibrate_confidence(scout, queries, qrels, collection=collection, lexical=True)
     result = {
         "collection": collection or scout.settings.collection,
         "fusion_weight": fit.weight,
@@ -643,14 +643,25 @@ def calibrate(
             "held_out_brier": conf.held_out_brier,
             "default_brier": conf.default_brier,
         },
+        "confidence_lexical": {
+            "calibrated": conf_lexical.calibrated,
+            "held_out_brier": conf_lexical.held_out_brier,
+            "default_brier": conf_lexical.default_brier,
+        },
     }
-    kept = "stored confidence models fitted here" if conf.calibrated else "kept the shipped confidence models"
+
+    def kept(fit: ConfidenceFit, which: str) -> str:
+        verdict = f"stored {which} fitted here" if fit.calibrated else f"kept the shipped {which}"
+        return (
+            f"{verdict} (held-out Brier {fit.held_out_brier:.3f} vs {fit.default_brier:.3f} for the defaults)"
+        )
+
     typer.echo(
         json.dumps(result, indent=2)
         if as_json
         else f"stored lexical weight {fit.weight} (nDCG@10 {100 * fit.ndcg_by_weight[fit.weight]:.1f} on "
-        f"{fit.queries} queries); {kept} (held-out Brier {conf.held_out_brier:.3f} vs "
-        f"{conf.default_brier:.3f} for the defaults)"
+        f"{fit.queries} queries); {kept(conf, 'confidence models')}; "
+        f"{kept(conf_lexical, 'lexical search confidence models')}"
     )
 
 

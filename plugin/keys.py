@@ -23,6 +23,7 @@ META_FUSION_WEIGHT = (
     "hopscout:fusion_weight"  # hopscout.engine: the calibrated lexical weight of hybrid search
 )
 META_CONFIDENCE = "hopscout:confidence"  # hopscout.retrieval.confidence: the calibrated confidence models
+META_CONFIDENCE_LEXICAL = "hopscout:confidence_lexical"  # the same, of a search that reads BM25 alone
 META_GATE = "hopscout:augment_gate"  # hopscout.augment.gate: the calibrated augmentation gates
 
 # -- document metadata (every collection) ----------------------------------------------------------------------

@@ -398,7 +398,13 @@ def test_eval_confidence_command_and_its_legacy_form(hopscout, home: Path) -> No
     new = hopscout("eval", "confidence", folder, *common)
     old = hopscout("eval", folder, "--confidence", *common)
     assert new.code == 0 and old.code == 0, (new.err, old.err)
-    assert json.loads(new.out).keys() == json.loads(old.out).keys()  # the same report (timings aside)
+    report = json.loads(new.out)
+    assert report.keys() == json.loads(old.out).keys()  # the same report (timings aside)
+    lexical = report["lexical"]  # a lexical search's models (BM25 alone), scored the same way
+    assert lexical["queries"] == report["queries"] == 8
+    assert all(
+        0.0 <= lexical[part][m] <= 1.0 for part in ("results", "default") for m in ("auroc_top1", "ece")
+    )
 
 
 def test_eval_multihop_command(hopscout, home: Path) -> None:

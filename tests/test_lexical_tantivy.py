@@ -151,7 +151,7 @@ def test_without_tantivy_the_error_says_what_to_install(
         open_lexical(tmp_path / "g", "lucene")
 
 
-def test_a_lexical_search_without_confidence_never_encodes_the_query(
+def test_a_lexical_search_never_encodes_the_query_and_its_confidence_reads_bm25_alone(
     tmp_path: Path, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scout = Scout(Settings(home=tmp_path / "home"), embedder=embedder)
@@ -161,8 +161,13 @@ def test_a_lexical_search_without_confidence_never_encodes_the_query(
     monkeypatch.setattr(embedder, "embed_queries", lambda texts: encoded.append(list(texts)) or real(texts))
     hits = scout.search("zebrafish regeneration", 2, mode="lexical", confidence=False)
     assert [h.id for h in hits] == ["a"] and hits[0].confidence is None and encoded == []
-    with_confidence = scout.search("zebrafish regeneration", 2, mode="lexical")
-    assert [h.id for h in with_confidence] == ["a"] and encoded  # the estimate reads the dense side too
+    lexical = scout.search("zebrafish regeneration", 2, mode="lexical")
+    assert [h.id for h in lexical] == ["a"] and encoded == []
+    assert lexical[0].confidence is not None and lexical[0].relevance is not None
+    assert lexical[0].scores.keys() == {"lexical"}
+    hybrid = scout.search("zebrafish regeneration", 2, mode="hybrid")
+    assert encoded and hybrid[0].confidence is not None
+    assert lexical[0].confidence != hybrid[0].confidence  # another model: one that reads BM25 alone
     scout.close()
 
 

@@ -9,6 +9,19 @@ from typing import Any
 from faces import FLAGGED_COLLECTION, FLAGGED_ID, QUERY, add_flagged
 
 from hopscout import Hit, Scout, Settings
+from hopscout.calibration import calibrate_confidence
+from hopscout.evaluation.datasets import load_dataset
+from hopscout.keys import META_CONFIDENCE_LEXICAL
+from hopscout.logistic import Logistic
+from hopscout.retrieval.confidence import (
+    DEFAULT_LEXICAL_CONFIDENCE,
+    LEXICAL_FEATURES,
+    LEXICAL_HIT_FEATURES,
+    ConfidenceModels,
+)
+from hopscout.scout import engine_of
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _search(embedder: Any, home: Path, demotion: float, **options: Any) -> list[Hit]:
@@ -32,3 +45,35 @@ def test_confidence_and_relevance_follow_the_demotion(embedder: Any, tmp_path: P
     assert [(h.id, h.confidence, h.relevance) for h in off] == [
         (h.id, h.confidence, h.relevance) for h in kept
     ]
+
+
+def test_a_lexical_search_is_judged_by_the_lexical_models_calibrated_ones_when_stored(
+    embedder: Any, tmp_path: Path
+) -> None:
+    data = load_dataset(FIXTURES / "tools_mini")
+    qids = data.judged_queries
+    queries, relevant = [data.queries[q] for q in qids], [data.qrels[q] for q in qids]
+    with Scout(Settings(home=tmp_path), embedder=embedder) as scout:
+        ids = list(data.corpus)
+        scout.add([data.doc_text(i) for i in ids], ids=ids, collection="apis")
+        fit = calibrate_confidence(scout, queries, relevant, collection="apis", store=False, lexical=True)
+        assert (
+            fit.models.bm25_only and fit.models.features == LEXICAL_FEATURES and fit.queries == len(queries)
+        )
+        before = scout.search(queries[0], 3, collection="apis", mode="lexical")[0].confidence
+        hybrid = scout.search(queries[0], 3, collection="apis")[0].confidence
+        sure = ConfidenceModels(  # a stored lexical model that is sure of every top hit
+            Logistic(
+                (0.0,) * len(LEXICAL_FEATURES),
+                (1.0,) * len(LEXICAL_FEATURES),
+                (0.0,) * len(LEXICAL_FEATURES),
+                8.0,
+            ),
+            DEFAULT_LEXICAL_CONFIDENCE.hit,
+            LEXICAL_FEATURES,
+            LEXICAL_HIT_FEATURES,
+        )
+        engine_of(scout).index("apis").update_metadata(**{META_CONFIDENCE_LEXICAL: sure.to_json()})
+        after = scout.search(queries[0], 3, collection="apis", mode="lexical")[0].confidence
+        assert before is not None and after is not None and after > 0.999 > before
+        assert scout.search(queries[0], 3, collection="apis")[0].confidence == hybrid  # not the hybrid's

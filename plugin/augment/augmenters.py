@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..analysis import WORD, analyze
+from ..analysis import WORD, analyze, term_set
 from ..embedders import Embedder
 from ..errors import InvalidArgumentError
 from ..index import CollectionIndex, StoredDoc
@@ -87,7 +87,7 @@ def rocchio(inp: AugmentInput) -> Augmentation:
 
 def rm3(inp: AugmentInput) -> Augmentation:
     """The query plus the top passages' ``RM3_TERMS`` heaviest new terms (tf/len · rank weight · idf)."""
-    query_terms = set(analyze(inp.query))
+    query_terms = term_set(inp.query)
     weights: dict[str, float] = {}
     surface: dict[str, str] = {}
     for rank, doc_id in enumerate(i for i in inp.top_ids[:PRF_DOCS] if i in inp.feedback):

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import fusion
-from ..analysis import analyze
+from ..analysis import term_set
 from ..errors import InvalidArgumentError, LLMUnavailableError
 from ..filters import Where
 from ..index import CollectionIndex, StoredDoc
@@ -227,7 +227,7 @@ def list_features(
 ) -> list[list[float]]:
     """The confidence features (:func:`~hopscout.retrieval.confidence.query_features`) of each ranked list."""
     ids = sorted({i for ranking in rankings for i, _ in ranking[:COVERAGE_DEPTH]})
-    terms = {i: set(analyze(doc.text)) for i, doc in index.get(ids).items()}
+    terms = {i: term_set(doc.text) for i, doc in index.get(ids).items()}
     return [query_features(c, ranking, terms) for c, ranking in zip(found, rankings)]
 
 
@@ -247,7 +247,7 @@ def judge_evidence(
         raise InvalidArgumentError("judge_evidence needs augmented outcomes")
     aug_cands = [a for a in augs if a is not None]
     aug_rankings = [a.ranking(mode, weight) for a in aug_cands]
-    p = models.query.probability(list_features(index, aug_cands, aug_rankings))
+    p = models.query_probability(list_features(index, aug_cands, aug_rankings))
     agreement = [
         rbo([i for i, _ in c.ranking(mode, weight)], [i for i, _ in r]) for c, r in zip(firsts, aug_rankings)
     ]
@@ -316,7 +316,7 @@ class AugmentStage:
             if isinstance(gate, Cascade):
                 models = load_confidence(metadata)
                 rankings = [c.ranking(self.mode, self.weight) for c in firsts]
-                confidence = list(models.query.probability(list_features(index, firsts, rankings)))
+                confidence = list(models.query_probability(list_features(index, firsts, rankings)))
             decide = gate.decide([c.features or [] for c in firsts], confidence)
         outcomes = augment_batch(
             self.first,

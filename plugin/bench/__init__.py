@@ -8,8 +8,8 @@
   time); disk is read under the size's folder.
 - **Under writes** (``write_load``): per size, lexical and hybrid p50/p95 while another process adds chunks at
   that rate, write-to-visible time, and a fresh process's open-to-first-search. ``lexical`` is the default
-  search (its confidence estimate encodes the query and reads the dense side); ``lexical_only`` is the same
-  without the estimate, BM25 alone.
+  search (BM25, and the confidence estimate of a lexical search, which reads BM25 alone: no encode);
+  ``lexical_only`` is the same without the estimate.
 - **Two processes** on one ``chroma run`` server: process B's catch-up after process A writes, as a ratio to
   A's write time.
 

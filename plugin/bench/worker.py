@@ -49,7 +49,7 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
     timings: dict[str, list[float]] = {
         "encode": [],
         **{mode: [] for mode in SEARCH_MODES},
-        "lexical_only": [],  # lexical without the confidence estimate, which encodes and reads the dense side
+        "lexical_only": [],  # lexical without the confidence estimate (BM25 alone either way)
     }
     for q in queries:  # interleaved, so load on the machine hits every measurement alike
         t = time.perf_counter()

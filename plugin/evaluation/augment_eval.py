@@ -389,7 +389,7 @@ def _evidence(
     ]
     rankings = [c.ranking(passed.mode, passed.weights[r]) for r, c in zip(rows, found)]
     x = list_features(passed.first.index, found, rankings)
-    p = [float(m.query.probability([f])[0]) for m, f in zip(models, x)]
+    p = [float(m.query_probability([f])[0]) for m, f in zip(models, x)]
     firsts = [passed.found[r].ranking(passed.mode, passed.weights[r]) for r in rows]
     agreement = [rbo([i for i, _ in a], [i for i, _ in b]) for a, b in zip(firsts, rankings)]
     return p, agreement
@@ -539,10 +539,10 @@ def _cross_fitted_confidence(
         rows = np.asarray(part, dtype=int)
         if len(rows):
             fitted = fit_confidence(data, np.setdiff1d(np.arange(len(queries)), rows))
-            out[rows] = fitted.query.probability(data.queries[rows])
+            out[rows] = fitted.query_probability(data.queries[rows])
             for r in rows:
                 models[int(r)] = fitted
-    return out.tolist(), DEFAULT_CONFIDENCE.query.probability(data.queries).tolist(), models
+    return out.tolist(), DEFAULT_CONFIDENCE.query_probability(data.queries).tolist(), models
 
 
 def agent_loop(

@@ -19,10 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ..analysis import analyze
+from ..analysis import term_set
+from ..errors import InvalidArgumentError
 from ..index import CollectionIndex
-from ..keys import META_CONFIDENCE
+from ..keys import META_CONFIDENCE, META_CONFIDENCE_LEXICAL
 from ..logistic import Logistic
 from .candidates import Candidates, Ranked, Stage
 from .options import ResolvedSearch
@@ -45,6 +47,21 @@ FEATURES = (
     "best_coverage",
 )
 HIT_FEATURES = ("confidence_logit", "dense", "lexical_share", "log_rank", "fused", "coverage")
+# What a search that did not encode its query can read (a lexical search): the features above that come from BM25
+# alone. fused_margin is then BM25's margin (the ranking is BM25's); the hit's fused score, BM25's raw score, is
+# left out (its scale is the collection's), as is top_lexical_share (always 1).
+LEXICAL_FEATURES = (
+    "lexical_drop",
+    "query_terms",
+    "idf_mean",
+    "idf_max",
+    "lexical_coverage",
+    "fused_margin",
+    "lexical_z",
+    "top_coverage",
+    "best_coverage",
+)
+LEXICAL_HIT_FEATURES = ("confidence_logit", "lexical_share", "log_rank", "coverage")
 
 
 def query_features(
@@ -109,22 +126,64 @@ def _z(scores: Sequence[float]) -> float:
     return float((head[0] - head.mean()) / (head.std() + 1e-6)) if len(head) > 1 else 0.0
 
 
+def columns(names: Sequence[str], among: Sequence[str]) -> list[int]:
+    """The positions of ``names`` in ``among`` (a model's features in the full feature rows)."""
+    return [among.index(n) for n in names]
+
+
 @dataclass(frozen=True)
 class ConfidenceModels:
-    """The query model (P(top hit relevant)) and the hit model (P(this hit relevant))."""
+    """The query model (P(top hit relevant)) and the hit model (P(this hit relevant)), each reading the named
+    columns of the full feature rows (:data:`FEATURES`, :data:`HIT_FEATURES`): all of them, or for a search
+    without the dense side :data:`LEXICAL_FEATURES` and :data:`LEXICAL_HIT_FEATURES`. A hit model's first
+    feature is the query model's logit."""
 
     query: Logistic
     hit: Logistic
+    features: tuple[str, ...] = FEATURES
+    hit_features: tuple[str, ...] = HIT_FEATURES
+
+    @property
+    def bm25_only(self) -> bool:
+        """Whether the models read BM25 alone (a search that did not encode its query can use them)."""
+        return set(self.features) <= set(LEXICAL_FEATURES)
+
+    def query_probability(self, rows: ArrayLike) -> np.ndarray:
+        """P(top hit relevant) for full query feature rows (:data:`FEATURES`)."""
+        return self.query.probability(np.asarray(rows, dtype=np.float64)[:, columns(self.features, FEATURES)])
+
+    def hit_probability(self, rows: ArrayLike) -> np.ndarray:
+        """P(hit relevant) for full hit feature rows (:data:`HIT_FEATURES`; the first holds the query's logit)."""
+        return self.hit.probability(
+            np.asarray(rows, dtype=np.float64)[:, columns(self.hit_features, HIT_FEATURES)]
+        )
 
     def to_json(self) -> str:
-        return json.dumps({"query": json.loads(self.query.to_json()), "hit": json.loads(self.hit.to_json())})
+        return json.dumps(
+            {
+                "query": json.loads(self.query.to_json()),
+                "hit": json.loads(self.hit.to_json()),
+                "features": list(self.features),
+                "hit_features": list(self.hit_features),
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> ConfidenceModels:
         raw = json.loads(text)
+        features = tuple(raw.get("features", FEATURES))  # models stored before they named their features
+        hit_features = tuple(raw.get("hit_features", HIT_FEATURES))
+        unknown = sorted({*features} - {*FEATURES} | {*hit_features} - {*HIT_FEATURES})
+        if unknown or not hit_features or hit_features[0] != HIT_FEATURES[0]:
+            raise InvalidArgumentError(
+                f"stored confidence models read features this version does not compute ({unknown or hit_features}): "
+                "run `hopscout calibrate` again"
+            )
         return cls(
-            Logistic.from_json(json.dumps(raw["query"]), len(FEATURES)),
-            Logistic.from_json(json.dumps(raw["hit"]), len(HIT_FEATURES)),
+            Logistic.from_json(json.dumps(raw["query"]), len(features)),
+            Logistic.from_json(json.dumps(raw["hit"]), len(hit_features)),
+            features,
+            hit_features,
         )
 
     def annotate(
@@ -136,18 +195,18 @@ class ConfidenceModels:
     ) -> None:
         """Set each query's ``confidence`` and its top ``k`` rows' ``relevance`` (from the first retrieval's
         ``rankings`` and the ``texts`` of its top documents)."""
-        terms = {i: set(analyze(t)) for i, t in texts.items()}
+        terms = {i: term_set(t) for i, t in texts.items()}
         rows_x = [query_features(r.candidates, ranking, terms) for r, ranking in zip(ranked, rankings)]
         if not rows_x:
             return
-        for r, ranking, p in zip(ranked, rankings, self.query.probability(rows_x)):
+        for r, ranking, p in zip(ranked, rankings, self.query_probability(rows_x)):
             r.confidence = float(p)
             hits = [
                 hit_features(r.confidence, r.candidates, ranking, row.id, n, terms)
                 for n, row in enumerate(r.rows[:k])
             ]
             if hits:
-                for row, q in zip(r.rows, self.hit.probability(hits)):
+                for row, q in zip(r.rows, self.hit_probability(hits)):
                     row.relevance = float(q)
 
 
@@ -158,15 +217,23 @@ def query_confidence(
     texts: Mapping[str, str],
 ) -> list[float]:
     """Each query's confidence alone (no hits): what the augmentation gate reads before it decides."""
-    terms = {i: set(analyze(t)) for i, t in texts.items()}
+    terms = {i: term_set(t) for i, t in texts.items()}
     rows = [query_features(c, ranking, terms) for c, ranking in zip(found, rankings)]
-    return [float(p) for p in models.query.probability(rows)] if rows else []
+    return [float(p) for p in models.query_probability(rows)] if rows else []
 
 
-def load_confidence(metadata: Mapping[str, object]) -> ConfidenceModels:
-    """The collection's calibrated models, else the shipped defaults."""
-    raw = metadata.get(META_CONFIDENCE)
-    return ConfidenceModels.from_json(raw) if isinstance(raw, str) else DEFAULT_CONFIDENCE
+def load_confidence(metadata: Mapping[str, object], *, lexical: bool = False) -> ConfidenceModels:
+    """The collection's calibrated models, else the shipped defaults; with ``lexical``, those that read BM25
+    alone (for a search that did not encode its query)."""
+    raw = metadata.get(META_CONFIDENCE_LEXICAL if lexical else META_CONFIDENCE)
+    if not isinstance(raw, str):
+        return DEFAULT_LEXICAL_CONFIDENCE if lexical else DEFAULT_CONFIDENCE
+    models = ConfidenceModels.from_json(raw)
+    if lexical and not models.bm25_only:
+        raise InvalidArgumentError(
+            "the stored confidence models of a lexical search read the dense side: run `hopscout calibrate` again"
+        )
+    return models
 
 
 # Fitted on SciFact, MetaTool and Seal-Tools in/out (pooled; 5,151 labelled queries plus each with its relevant
@@ -250,10 +317,76 @@ DEFAULT_CONFIDENCE = ConfidenceModels(
 )
 
 
+# Fitted on the same four sets as DEFAULT_CONFIDENCE, each query's lexical search (BM25 alone), by
+# `python -m hopscout.evaluation.confidence_eval --lexical ...`; see the README for their quality.
+DEFAULT_LEXICAL_CONFIDENCE = ConfidenceModels(
+    query=Logistic(
+        mean=(
+            0.513568,
+            2.64823,
+            4.59545,
+            6.09388,
+            0.281259,
+            4.41112,
+            3.31444,
+            0.229527,
+            0.238172,
+        ),
+        scale=(
+            0.166855,
+            0.669011,
+            0.579119,
+            1.33365,
+            0.237108,
+            7.08787,
+            1.21413,
+            0.17407,
+            0.174261,
+        ),
+        coef=(
+            0.598847,
+            0.131736,
+            0.335702,
+            0.399555,
+            0.465744,
+            1.23214,
+            -0.000868165,
+            -0.667041,
+            0.625544,
+        ),
+        bias=0.0354289,
+    ),
+    hit=Logistic(
+        mean=(
+            0.725792,
+            0.584362,
+            1.4885,
+            0.150326,
+        ),
+        scale=(
+            2.45745,
+            0.233583,
+            0.699961,
+            0.124427,
+        ),
+        coef=(
+            1.10861,
+            1.71156,
+            -0.242848,
+            -0.119767,
+        ),
+        bias=-2.87353,
+    ),
+    features=LEXICAL_FEATURES,
+    hit_features=LEXICAL_HIT_FEATURES,
+)
+
+
 class ConfidenceStage:
     """A stage with the confidence estimate set on what it returns: each query's ``confidence`` and its top
     ``k`` rows' ``relevance``, from the first retrieval's own ranking (``mode``, lexical ``weight``) and the texts
-    of the shown and top-ranked documents (fetched here once; the hits reuse them). That ranking is taken as
+    of the shown and top-ranked documents (fetched here once; the hits reuse them). A query the search did not
+    encode (a lexical search) is judged by the models that read BM25 alone. That ranking is taken as
     returned: with the passages the passage prior flagged demoted by ``demotion`` (:func:`.results.as_returned`)."""
 
     def __init__(
@@ -276,7 +409,11 @@ class ConfidenceStage:
         texts = fetch_texts(
             self.index, ranked, shown | {i for ranking in rankings for i, _ in ranking[:COVERAGE_DEPTH]}
         )
-        load_confidence(self.index.last_metadata or self.index.metadata()).annotate(
-            ranked, rankings, texts, self.k
-        )
+        metadata = self.index.last_metadata or self.index.metadata()
+        for lexical in (False, True):  # a query that was not encoded has BM25's side alone
+            picked = [n for n, r in enumerate(ranked) if (r.candidates.vector is None) == lexical]
+            if picked:
+                load_confidence(metadata, lexical=lexical).annotate(
+                    [ranked[n] for n in picked], [rankings[n] for n in picked], texts, self.k
+                )
         return ranked

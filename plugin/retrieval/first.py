@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import fusion
-from ..analysis import analyze
+from ..analysis import term_set
 from ..embedders import Embedder
 from ..filters import Where
 from ..index import CollectionIndex
@@ -76,7 +76,7 @@ class FirstRetrieval:
 
     def _add_signals(self, batch: list[Candidates]) -> None:
         total = self.index.indexed_count()
-        terms = [sorted(set(analyze(c.query))) for c in batch]
+        terms = [sorted(term_set(c.query)) for c in batch]
         freqs = self.index.doc_freqs([t for ts in terms for t in ts])
         for c, ts in zip(batch, terms):
             c.term_idf = {t: idf(freqs.get(t, 0), total) for t in ts}
@@ -86,8 +86,8 @@ class FirstRetrieval:
 class FirstStage:
     """The plain search: the first retrieval ranked by the mode. Single retrievers keep their own order; hybrid
     fuses each retriever's top ``depth`` (convex, lexical ``weight``). Scores: ``dense`` / ``lexical``, and
-    for hybrid ``fused`` beside the parts. Both retrievers run (the other one on a worker thread): the
-    confidence of the result reads them both (:mod:`.confidence`); a lexical search without it runs BM25 alone."""
+    for hybrid ``fused`` beside the parts. A dense or hybrid search runs both retrievers (BM25 on a worker
+    thread): the confidence of the result reads them both (:mod:`.confidence`); a lexical one runs BM25 alone."""
 
     def __init__(self, first: FirstRetrieval, opts: ResolvedSearch, weight: float) -> None:
         self.first = first
@@ -100,16 +100,20 @@ class FirstStage:
     def retrieve(self, queries: Sequence[str]) -> list[Ranked]:
         both = not self.lexical_only
         batch = self.first.run(
-            queries, mode=self.mode, depth=self.depth, where=self.where, both=both, with_signals=both
+            queries,
+            mode=self.mode,
+            depth=self.depth,
+            where=self.where,
+            both=both,
+            with_signals=both or self.opts.confidence,
         )
         return [Ranked(c, self.rows(c)) for c in batch]
 
     @property
     def lexical_only(self) -> bool:
-        """A lexical search that needs no query vector: no confidence estimate (it reads both retrievers) and
-        no further hop (hops start from the query's vector). Then the query is not encoded and the embedding
-        model is never loaded."""
-        return self.mode == "lexical" and not self.opts.confidence and self.opts.hops == 1
+        """A lexical search with no further hop (hops start from the query's vector): the query is not encoded
+        and the embedding model is never loaded. Its confidence estimate, when asked for, reads BM25 alone."""
+        return self.mode == "lexical" and self.opts.hops == 1
 
     def rows(self, c: Candidates) -> list[Row]:
         if self.mode == "dense":

@@ -11,9 +11,13 @@ from hopscout.errors import InvalidArgumentError
 from hopscout.retrieval import Candidates
 from hopscout.retrieval.confidence import (
     DEFAULT_CONFIDENCE,
+    DEFAULT_LEXICAL_CONFIDENCE,
     FEATURES,
     HIT_FEATURES,
+    LEXICAL_FEATURES,
+    LEXICAL_HIT_FEATURES,
     META_CONFIDENCE,
+    META_CONFIDENCE_LEXICAL,
     ConfidenceModels,
     hit_features,
     load_confidence,
@@ -118,3 +122,39 @@ def test_the_defaults_are_surer_of_a_clear_answer_than_of_none() -> None:
     )
     assert 0.0 < p_vague < p_clear < 1.0
     assert query_confidence(DEFAULT_CONFIDENCE, [], [], {}) == []
+
+
+def test_the_lexical_models_read_bm25_columns_alone() -> None:
+    lexical = load_confidence({}, lexical=True)
+    assert lexical is DEFAULT_LEXICAL_CONFIDENCE and lexical.bm25_only and not DEFAULT_CONFIDENCE.bm25_only
+    assert len(lexical.query.coef) == len(LEXICAL_FEATURES)
+    assert len(lexical.hit.coef) == len(LEXICAL_HIT_FEATURES)
+    assert not {"dense_top", "top_dense", "dense_z", "agreement"} & set(LEXICAL_FEATURES)
+    row = query_features(C, RANKING, TERMS)
+    dense_changed = [
+        v + 5.0 if name in ("dense_top", "top_dense", "dense_z") else v for name, v in zip(FEATURES, row)
+    ]
+    assert lexical.query_probability([row]) == pytest.approx(lexical.query_probability([dense_changed]))
+    assert DEFAULT_CONFIDENCE.query_probability([row]) != pytest.approx(
+        DEFAULT_CONFIDENCE.query_probability([dense_changed])
+    )
+    hit = hit_features(0.7, C, RANKING, "a", 0, TERMS)
+    assert lexical.hit_probability([hit]) == pytest.approx(
+        lexical.hit_probability([[*hit[:1], 9.0, *hit[2:]]])
+    )
+
+
+def test_stored_lexical_models_round_trip_under_their_own_key() -> None:
+    text = DEFAULT_LEXICAL_CONFIDENCE.to_json()
+    assert ConfidenceModels.from_json(text) == DEFAULT_LEXICAL_CONFIDENCE
+    assert load_confidence({META_CONFIDENCE: text}, lexical=True) is DEFAULT_LEXICAL_CONFIDENCE  # not its key
+    assert load_confidence({META_CONFIDENCE_LEXICAL: text}, lexical=True) == DEFAULT_LEXICAL_CONFIDENCE
+    raw = json.loads(text)
+    raw["features"][0] = "wind_speed"
+    with pytest.raises(InvalidArgumentError, match="does not compute"):
+        ConfidenceModels.from_json(json.dumps(raw))
+    with pytest.raises(InvalidArgumentError, match="read the dense side"):
+        load_confidence({META_CONFIDENCE_LEXICAL: DEFAULT_CONFIDENCE.to_json()}, lexical=True)
+    older = json.loads(DEFAULT_CONFIDENCE.to_json())
+    del older["features"], older["hit_features"]  # stored before models named their features
+    assert ConfidenceModels.from_json(json.dumps(older)) == DEFAULT_CONFIDENCE
