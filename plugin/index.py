@@ -396,7 +396,7 @@ class CollectionIndex:
         """Nearest ``n`` per query vector: ``(id, cosine, text, metadata)``, best first (text "" and metadata {}
         when ``documents`` is False: cheaper when only the scores are needed)."""
         self._check_dim(vectors)
-        total = self._lexical.count()  # in step with the store after sync(), and far cheaper to ask
+        total = self._lexical.searchable_count()  # in step with the store after sync(), and far cheaper to ask
         if total == 0 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
         return self.collection.query(vectors, min(n, total), where=where, documents=documents)
@@ -407,8 +407,9 @@ class CollectionIndex:
 
     # -- lexical reads (the BM25 copy: no store call) ----------------------------------------------------
     def indexed_count(self) -> int:
-        """Documents in the lexical copy: in step with the store after :meth:`sync`, and far cheaper to ask."""
-        return self._lexical.count()
+        """Documents in the lexical copy (the N of IDF): in step with the store after :meth:`sync`, and far
+        cheaper to ask."""
+        return self._lexical.searchable_count()
 
     def lexical_search(self, text: str, n: int, where: Where | None = None) -> list[tuple[str, float]]:
         """Top ``n`` ``(id, bm25)`` pairs for one query, best first."""

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..analysis import analyze
+from ..analysis import analyze, term_set
 from ..filters import Where, where_to_sql
 from .snapshot import Accelerator, Snapshot
 
@@ -119,6 +119,11 @@ class LexicalIndex:
         with self._lock:
             return self._count_cached(self._state())
 
+    def searchable_count(self) -> int:
+        """Documents a search ranks over (what BM25's IDF counts): :meth:`count` here. Cheaper where the
+        engine keeps the number itself (tantivy: a SQLite count is a scan, ~5 ms at 1M rows)."""
+        return self.count()
+
     def hashes(self) -> dict[str, str]:
         """Every indexed id with the content hash it was indexed at."""
         with self._lock:
@@ -179,7 +184,7 @@ class LexicalIndex:
     # -- reads -------------------------------------------------------------------------------------
     def search(self, query: str, k: int, where: Where | None = None) -> list[tuple[str, float]]:
         """Top ``k`` ``(id, bm25)`` pairs for one query, best first; BM25 is positive, higher is better."""
-        terms = sorted(set(analyze(query)))
+        terms = sorted(term_set(query))
         if not terms or k <= 0:
             return []
         if not where:
