@@ -157,7 +157,7 @@ def search(
     mode: str | None = typer.Option(
         None,
         "--mode",
-        help=f"{_MODE_NAMES} (default hybrid). lexical is BM25 alone: no model, no confidence estimate.",
+        help=f"{_MODE_NAMES} (default hybrid). lexical is BM25 alone: no model loaded, no confidence printed.",
     ),
     where: str | None = typer.Option(
         None, "--where", help='Metadata filter as JSON, e.g. \'{"lang": "en"}\'.'
@@ -189,7 +189,7 @@ def search(
             collection=collection,
             hops=hops,
             hop_operator=operator,
-            confidence=not lexical,  # the estimate reads the dense retriever too: lexical stays BM25 alone
+            confidence=not lexical,  # prints as the quick lexical search does, which computes no estimate
         )
     _print_hits(query, hits, as_json)
 
