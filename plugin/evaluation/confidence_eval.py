@@ -49,7 +49,9 @@ def collect(
     collection = index_dataset(scout, dataset, log)
     _, queries, relevant = dataset.judged(limit)
     engine = engine_of(scout)
-    _, weights, _ = cross_fitted_weights(engine, collection, queries, relevant, log)
+    weights: list[float] | None = None  # a lexical ranking has no fusion weight
+    if mode != "lexical":
+        _, weights, _ = cross_fitted_weights(engine, collection, queries, relevant, log)
     log(f"confidence features of {len(queries)} {mode} queries ...")
     return confidence_data(engine, collection, queries, relevant, weights, mode=mode)
 
