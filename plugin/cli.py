@@ -576,6 +576,15 @@ def calibrate(
         conf = calibrate_confidence(
             scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
         )
+        conf_lexical = (
+            calibrate_confidence(  # a lexical search's (BM25 alone), as the plain command fits them
+                scout,
+                [dataset.queries[q] for q in qids],
+                [dataset.qrels[q] for q in qids],
+                collection=collection,
+                lexical=True,
+            )
+        )
         fits = [
             calibrate_augment(
                 scout,
@@ -602,11 +611,16 @@ def calibrate(
             for f in fits
         ]
         confidence = {"calibrated": conf.calibrated, "held_out_brier": conf.held_out_brier}
+        confidence_lexical = {
+            "calibrated": conf_lexical.calibrated,
+            "held_out_brier": conf_lexical.held_out_brier,
+        }
         typer.echo(
             json.dumps(
                 {
                     "collection": collection or scout.settings.collection,
                     "confidence": confidence,
+                    "confidence_lexical": confidence_lexical,
                     "gates": rows,
                 },
                 indent=2,
@@ -619,7 +633,9 @@ def calibrate(
                         "fitted here"
                         if conf.calibrated
                         else "shipped ones kept (they predicted better held out)"
-                    ),
+                    )
+                    + "; a lexical search's: "
+                    + ("fitted here" if conf_lexical.calibrated else "shipped ones kept"),
                     *(_gate_line(r) for r in rows),
                 ]
             )

@@ -11,7 +11,7 @@ from faces import FLAGGED_COLLECTION, FLAGGED_ID, QUERY, add_flagged
 from hopscout import Hit, Scout, Settings
 from hopscout.calibration import calibrate_confidence
 from hopscout.evaluation.datasets import load_dataset
-from hopscout.keys import META_CONFIDENCE_LEXICAL
+from hopscout.keys import META_CONFIDENCE, META_CONFIDENCE_LEXICAL
 from hopscout.logistic import Logistic
 from hopscout.retrieval.confidence import (
     DEFAULT_LEXICAL_CONFIDENCE,
@@ -56,10 +56,12 @@ def test_a_lexical_search_is_judged_by_the_lexical_models_calibrated_ones_when_s
     with Scout(Settings(home=tmp_path), embedder=embedder) as scout:
         ids = list(data.corpus)
         scout.add([data.doc_text(i) for i in ids], ids=ids, collection="apis")
-        fit = calibrate_confidence(scout, queries, relevant, collection="apis", store=False, lexical=True)
+        fit = calibrate_confidence(scout, queries, relevant, collection="apis", lexical=True)
         assert (
             fit.models.bm25_only and fit.models.features == LEXICAL_FEATURES and fit.queries == len(queries)
         )
+        stored = engine_of(scout).index("apis").metadata()  # under its own key, when it beat the defaults
+        assert (META_CONFIDENCE_LEXICAL in stored) == fit.calibrated and META_CONFIDENCE not in stored
         before = scout.search(queries[0], 3, collection="apis", mode="lexical")[0].confidence
         hybrid = scout.search(queries[0], 3, collection="apis")[0].confidence
         sure = ConfidenceModels(  # a stored lexical model that is sure of every top hit

@@ -86,7 +86,8 @@ def _require_tantivy() -> Any:
 class TantivyLexicalIndex(LexicalIndex):
     """One collection's BM25 index: the SQLite file ``path`` (ids, hashes, metadata, state) and the tantivy
     folder beside it (``path`` with suffix ``.tantivy``). The interface of :class:`LexicalIndex`; a search never
-    builds anything, and sees every commit of any process (:meth:`refresh`)."""
+    builds anything, and sees every commit of any process within 0.1 s (at once when tantivy's ``meta.json``
+    changed: :meth:`refresh`)."""
 
     _SCHEMA = _DOCS_SCHEMA
 

@@ -146,7 +146,9 @@ class ConfidenceModels:
     @property
     def bm25_only(self) -> bool:
         """Whether the models read BM25 alone (a search that did not encode its query can use them)."""
-        return set(self.features) <= set(LEXICAL_FEATURES)
+        return set(self.features) <= set(LEXICAL_FEATURES) and set(self.hit_features) <= set(
+            LEXICAL_HIT_FEATURES
+        )
 
     def query_probability(self, rows: ArrayLike) -> np.ndarray:
         """P(top hit relevant) for full query feature rows (:data:`FEATURES`)."""

@@ -39,7 +39,7 @@ class FirstRetrieval:
         vectors: np.ndarray | None = None,
     ) -> list[Candidates]:
         """The top ``depth`` of the retrievers ``mode`` uses (of both with ``both``). ``with_signals`` computes
-        the confidence signals (they need both retrievers); ``vectors`` are the queries' embeddings when the
+        the confidence signals (from the retrievers that ran: a lexical search's read BM25 alone); ``vectors`` are the queries' embeddings when the
         caller has them already (a second search of the same queries). Texts are read later, for the rows
         that need them (:mod:`.results`)."""
         use_dense = both or mode != "lexical"
@@ -87,7 +87,8 @@ class FirstStage:
     """The plain search: the first retrieval ranked by the mode. Single retrievers keep their own order; hybrid
     fuses each retriever's top ``depth`` (convex, lexical ``weight``). Scores: ``dense`` / ``lexical``, and
     for hybrid ``fused`` beside the parts. A dense or hybrid search runs both retrievers (BM25 on a worker
-    thread): the confidence of the result reads them both (:mod:`.confidence`); a lexical one runs BM25 alone."""
+    thread): the confidence of the result reads them both (:mod:`.confidence`); a one-hop lexical one runs BM25
+    alone. (An augmented search runs :class:`~hopscout.augment.AugmentStage` instead.)"""
 
     def __init__(self, first: FirstRetrieval, opts: ResolvedSearch, weight: float) -> None:
         self.first = first

@@ -155,6 +155,12 @@ def test_stored_lexical_models_round_trip_under_their_own_key() -> None:
         ConfidenceModels.from_json(json.dumps(raw))
     with pytest.raises(InvalidArgumentError, match="read the dense side"):
         load_confidence({META_CONFIDENCE_LEXICAL: DEFAULT_CONFIDENCE.to_json()}, lexical=True)
+    dense_hits = json.loads(
+        DEFAULT_CONFIDENCE.to_json()
+    )  # lexical query features, a hit model reading "dense"
+    dense_hits["query"], dense_hits["features"] = raw["query"], list(LEXICAL_FEATURES)
+    with pytest.raises(InvalidArgumentError, match="read the dense side"):
+        load_confidence({META_CONFIDENCE_LEXICAL: json.dumps(dense_hits)}, lexical=True)
     older = json.loads(DEFAULT_CONFIDENCE.to_json())
     del older["features"], older["hit_features"]  # stored before models named their features
     assert ConfidenceModels.from_json(json.dumps(older)) == DEFAULT_CONFIDENCE
