@@ -396,8 +396,9 @@ class CollectionIndex:
         """Nearest ``n`` per query vector: ``(id, cosine, text, metadata)``, best first (text "" and metadata {}
         when ``documents`` is False: cheaper when only the scores are needed)."""
         self._check_dim(vectors)
-        # the lexical copy's count: in step with the store after sync(), and far cheaper to ask
-        total = self._lexical.searchable_count()
+        # the lexical copy's count: in step with the store after sync(), and far cheaper to ask (its rows are
+        # counted when the BM25 engine holds none: an empty collection, or tantivy's files lost)
+        total = self._lexical.searchable_count() or self._lexical.count()
         if total == 0 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
         return self.collection.query(vectors, min(n, total), where=where, documents=documents)

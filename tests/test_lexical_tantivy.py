@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -193,3 +194,15 @@ def test_a_scout_set_to_tantivy_searches_filters_and_drops_through_it(
     scout.drop_collection(scout.settings.collection)
     assert not any(p.exists() for p in segments)
     scout.close()
+
+
+def test_dense_search_still_answers_when_the_tantivy_files_are_lost(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    home = tmp_path / "home"
+    with Scout(Settings(home=home), embedder=embedder) as scout:
+        scout.add(["zebrafish fins regenerate after amputation", "mouse liver enzymes"], ids=["a", "b"])
+    (folder,) = home.rglob("*.bm25.tantivy")
+    shutil.rmtree(folder)  # the SQLite file beside it still lists both documents
+    with Scout(Settings(home=home), embedder=embedder) as scout:
+        assert [h.id for h in scout.search("fish regrowing fins", 1, mode="dense")] == ["a"]
