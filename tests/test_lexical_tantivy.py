@@ -196,7 +196,7 @@ def test_a_scout_set_to_tantivy_searches_filters_and_drops_through_it(
     scout.close()
 
 
-def test_dense_search_still_answers_when_the_tantivy_files_are_lost(
+def test_search_still_answers_when_the_tantivy_files_are_lost(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     home = tmp_path / "home"
@@ -206,3 +206,4 @@ def test_dense_search_still_answers_when_the_tantivy_files_are_lost(
     shutil.rmtree(folder)  # the SQLite file beside it still lists both documents
     with Scout(Settings(home=home), embedder=embedder) as scout:
         assert [h.id for h in scout.search("fish regrowing fins", 1, mode="dense")] == ["a"]
+        assert [h.id for h in scout.search("zebrafish", 1, mode="lexical")] == ["a"]  # copied again

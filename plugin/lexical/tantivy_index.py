@@ -95,6 +95,7 @@ class TantivyLexicalIndex(LexicalIndex):
         tv = _require_tantivy()
         super().__init__(path, accel_min_docs)
         self.segments = self.path.with_suffix(".tantivy")
+        lost = not (self.segments / "meta.json").is_file()  # tantivy writes it when any process first opens
         self.segments.mkdir(parents=True, exist_ok=True)
         builder = tv.SchemaBuilder()
         builder.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
@@ -102,6 +103,8 @@ class TantivyLexicalIndex(LexicalIndex):
         self._schema = builder.build()
         self._tv = tv.Index(self._schema, path=str(self.segments), reuse=True)
         self._tv.config_reader("Manual", 0)
+        if lost:
+            self._forget_rows()
         self._read_lock = threading.Lock()
         self._seen: tuple[int, int, int] | None = None  # tantivy's meta.json at the last reload (refresh)
         self._reloaded = 0.0
@@ -165,6 +168,21 @@ class TantivyLexicalIndex(LexicalIndex):
             finally:
                 if writer is not None:
                     self._release_later()
+
+    def _forget_rows(self) -> None:
+        """Tantivy's files are gone while the SQLite file beside them still lists documents: forget those rows
+        and the recorded version, so the next sync copies the collection from the store again (else BM25 would
+        answer nothing while the copy looked current)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if self._db.execute("SELECT 1 FROM docs LIMIT 1").fetchone():
+                    self._db.execute("DELETE FROM docs")
+                    self._db.execute("DELETE FROM state")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def _record(self, version: str | None, seq: int | None) -> None:
         if version is not None:
