@@ -219,3 +219,29 @@ def test_without_background_the_measure_is_taken_in_the_request(scout: Scout, sl
     penalty = first.hub_penalty
     log_requests(reg, FIRST_MEASURE)
     assert reg.guarded().hub_penalty is not penalty and first.hubs_for == FIRST_MEASURE and slow.calls == 2
+
+
+def test_at_exit_a_running_measure_is_waited_for_to_its_next_step_and_stopped(
+    scout: Scout, slow: SlowMeasure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a daemon thread still in numpy or the store while Python finalises crashed the process (SIGSEGV at exit,
+    # 50K tools): the exit hook stops the measure at its next step and waits for it
+    monkeypatch.setattr(registry, "_EXITING", threading.Event())  # this test's exit only
+    reg = registry_of(scout)
+    first = reg.guarded()
+    penalty = first.hub_penalty
+    log_requests(reg, FIRST_MEASURE)
+    slow.armed = True
+    reg.guarded()
+    assert slow.started.wait(10)
+    exiting = threading.Thread(target=registry._stop_measures_at_exit)
+    exiting.start()
+    exiting.join(0.3)
+    assert exiting.is_alive()  # waits while the measure is inside a step
+    slow.release.set()
+    exiting.join(30)
+    assert not exiting.is_alive() and reg.wait_measured(
+        timeout=0
+    )  # the measure ended with the step it was in
+    assert first.hub_penalty is penalty  # stopped, not finished: nothing set
+    reg.close()

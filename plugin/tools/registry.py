@@ -12,8 +12,10 @@ thread of its own, one at a time, while requests are answered with the last meas
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +35,24 @@ from .snapshot import Snapshot, StoredTools, judge_ahead, read_snapshot, read_st
 from .spec import ToolSpec
 
 _log = logging.getLogger("hopscout.tools")
+# Background measures (daemon threads) stop at their next step when the interpreter exits, and exit waits for them
+# up to this long: a daemon thread still in numpy or the store while Python finalises crashed the process
+# (SIGSEGV at exit, seen at 50K tools, where a measure takes seconds).
+_EXIT_WAIT_S = 60.0
+_EXITING = threading.Event()
+_MEASURES: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+class _Stopped(Exception):
+    """A background measure stopped between two steps: its catalog closed, or the process is exiting."""
+
+
+@atexit.register
+def _stop_measures_at_exit() -> None:
+    _EXITING.set()
+    for thread in list(_MEASURES):
+        thread.join(_EXIT_WAIT_S)
+
 
 Expander = Callable[[Sequence[ToolSpec]], Expansion]  # writes views of the tools it is given
 
@@ -131,9 +151,10 @@ class Registry:
         if found is not None:
             found.apply(snap)
 
-    def _measured(self, snap: Snapshot, again: bool = False) -> Measure | None:
+    def _measured(self, snap: Snapshot, again: bool = False, background: bool = False) -> Measure | None:
         """:meth:`_measure`'s signals, not yet set on ``snap`` (None: nothing to measure). Twins depend on the
-        snapshot's tools alone: a measure taken ``again`` keeps them rather than pair every tool again."""
+        snapshot's tools alone: a measure taken ``again`` keeps them rather than pair every tool again. One in
+        the ``background`` stops between steps once the catalog closes or the process exits (:class:`_Stopped`)."""
         if not snap.specs:
             return None
         try:
@@ -141,7 +162,9 @@ class Registry:
         except CollectionNotFoundError:
             return None
         probes = read_probes(index, snap, self.probe.requests.recent())
+        self._step(background)
         found = probe_hubness(self.probe, snap, probes)
+        self._step(background)
         asked = [
             i for i, owner in enumerate(probes.owners) if not owner
         ]  # the logged requests among the probes
@@ -157,6 +180,11 @@ class Registry:
             first_seen=probes.first_seen,
         )
 
+    def _step(self, background: bool) -> None:
+        """Between two steps of a background measure: stop when the catalog closed or the process exits."""
+        if background and (self._closed or _EXITING.is_set()):
+            raise _Stopped
+
     def _measuring(self) -> bool:
         return self._remeasure is not None and self._remeasure.is_alive()
 
@@ -165,13 +193,18 @@ class Registry:
         thread = threading.Thread(
             target=self._measure_in_background, args=(snap,), name=f"hopscout-hubness-{self.collection}"
         )
-        thread.daemon = True  # a process exiting mid-measure does not wait for it
+        thread.daemon = (
+            True  # a process exiting mid-measure waits for its current step only (see _EXIT_WAIT_S)
+        )
         self._remeasure = thread
+        _MEASURES.add(thread)
         thread.start()
 
     def _measure_in_background(self, snap: Snapshot) -> None:
         try:
-            found = self._measured(snap, again=True)
+            found = self._measured(snap, again=True, background=True)
+        except _Stopped:
+            return
         except Exception:  # noqa: BLE001 - a thread's exception reaches no caller: logged; the last measure stays
             # after close, the store may be closed under the measure: expected, so not a warning
             log = _log.debug if self._closed else _log.exception
