@@ -192,7 +192,8 @@ def test_a_failed_measure_is_logged_and_the_last_one_stays(
     assert first.hub_penalty is penalty
 
 
-def test_close_does_not_wait_for_a_running_measure_and_drops_it(scout: Scout, slow: SlowMeasure) -> None:
+def held_measure(scout: Scout, slow: SlowMeasure) -> tuple[Registry, Any, Any]:
+    """A registry whose measure taken again is running, held inside a step; its snapshot and last penalty."""
     reg = registry_of(scout)
     first = reg.guarded()
     penalty = first.hub_penalty
@@ -200,6 +201,11 @@ def test_close_does_not_wait_for_a_running_measure_and_drops_it(scout: Scout, sl
     slow.armed = True
     reg.guarded()
     assert slow.started.wait(10)
+    return reg, first, penalty
+
+
+def test_close_does_not_wait_for_a_running_measure_and_drops_it(scout: Scout, slow: SlowMeasure) -> None:
+    reg, first, penalty = held_measure(scout, slow)
     closing = threading.Thread(target=reg.close)
     closing.start()
     closing.join(2)
@@ -227,13 +233,7 @@ def test_at_exit_a_running_measure_is_waited_for_to_its_next_step_and_stopped(
     # a daemon thread still in numpy or the store while Python finalises crashed the process (SIGSEGV at exit,
     # 50K tools): the exit hook stops the measure at its next step and waits for it
     monkeypatch.setattr(registry, "_EXITING", threading.Event())  # this test's exit only
-    reg = registry_of(scout)
-    first = reg.guarded()
-    penalty = first.hub_penalty
-    log_requests(reg, FIRST_MEASURE)
-    slow.armed = True
-    reg.guarded()
-    assert slow.started.wait(10)
+    reg, first, penalty = held_measure(scout, slow)
     exiting = threading.Thread(target=registry._stop_measures_at_exit)
     exiting.start()
     exiting.join(0.3)
