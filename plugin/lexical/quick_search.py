@@ -20,8 +20,8 @@ texts, scores, metadata and flags, and returns None otherwise, for the caller to
   copy recorded (:func:`hopscout.index.content_hash`), so a misread value or a write in between is caught.
 
 A filter, more hops, augmentation or the confidence estimate need the full search: the caller does not ask
-(the command line prints no estimate for a lexical search). The few settings defaults and formulas read here are the full search's own, checked
-equal to them by ``tests/unit/test_quick_search_settings.py``."""
+(the command line prints no estimate for a lexical search). The few settings defaults and formulas read here are
+the full search's own, checked equal to them by ``tests/unit/test_quick_search_settings.py``."""
 
 from __future__ import annotations
 

@@ -39,9 +39,9 @@ class FirstRetrieval:
         vectors: np.ndarray | None = None,
     ) -> list[Candidates]:
         """The top ``depth`` of the retrievers ``mode`` uses (of both with ``both``). ``with_signals`` computes
-        the confidence signals (from the retrievers that ran: a lexical search's read BM25 alone); ``vectors`` are the queries' embeddings when the
-        caller has them already (a second search of the same queries). Texts are read later, for the rows
-        that need them (:mod:`.results`)."""
+        the confidence signals (from the retrievers that ran: a lexical search's read BM25 alone); ``vectors``
+        are the queries' embeddings when the caller has them already (a second search of the same queries).
+        Texts are read later, for the rows that need them (:mod:`.results`)."""
         use_dense = both or mode != "lexical"
         use_lexical = both or mode != "dense"
         lexical_job: Any = None

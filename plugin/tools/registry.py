@@ -190,11 +190,12 @@ class Registry:
 
     def _measure_later(self, snap: Snapshot) -> None:
         """Measure ``snap`` again in a thread of its own (called holding ``_lock``; one at a time)."""
+        # a daemon: a process exiting mid-measure waits for its current step only (see _EXIT_WAIT_S)
         thread = threading.Thread(
-            target=self._measure_in_background, args=(snap,), name=f"hopscout-hubness-{self.collection}"
-        )
-        thread.daemon = (
-            True  # a process exiting mid-measure waits for its current step only (see _EXIT_WAIT_S)
+            target=self._measure_in_background,
+            args=(snap,),
+            name=f"hopscout-hubness-{self.collection}",
+            daemon=True,
         )
         self._remeasure = thread
         _MEASURES.add(thread)
@@ -239,7 +240,7 @@ class Registry:
 
     def close(self) -> None:
         """Start no more background measures and drop the result of one running (it is not waited for: it
-        ends on its own, reading nothing more than a request would)."""
+        stops at its next step)."""
         self._closed = True
         self._remeasured = None
 
