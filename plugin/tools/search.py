@@ -73,7 +73,8 @@ ToolScores = dict[str, float]  # one query's tools: key → score
 
 class Scored(NamedTuple):
     """A tool's score for one request, the index of the query it came from, and whether the request named the
-    tool by its very key (then it leads, its flags shown, and is not demoted)."""
+    tool by its very key, or spelled its name letter for letter when no vouched tool answers to it and its text
+    is unflagged (then it leads, its flags shown, and is neither demoted nor put below a tool it copies)."""
 
     score: float
     query: int
@@ -205,9 +206,11 @@ def keep_allowed(ranking: Ranking, req: ToolRequest) -> Ranking:
 def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
     """Tools the raw request names (its whole name, an unambiguous part of one name, or a mention:
     :func:`~.names.name_matches`): named by their key, or vouched for and their text unflagged (or the defences
-    off), they lead (the best score plus the match's bonus; tools sharing the name keep their own order); a name
-    anyone could choose lifts a tool already found by ``NAME_BOOST x`` its own score, no more. A named tool joins
-    only if the call's filter lets it in."""
+    off), they lead (the best score plus the match's bonus; tools sharing the name keep their own order). So does
+    an untrusted tool with unflagged text whose name the request is letter for letter (then no prior, hubness or
+    shadow rule moves it: :class:`Scored`) or, written as an identifier, a part of, unless a vouched tool answers
+    to that name; else a name anyone could choose lifts a tool already found by ``NAME_BOOST x`` its own score,
+    no more. A named tool joins only if the call's filter lets it in."""
     out = dict(ranking)
     top = max((s.score for s in ranking.values()), default=0.0)
     request = req.plan.queries[0].strip()
@@ -241,7 +244,12 @@ def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
                 and not req.snap.text_flags.get(key)
             )
         ):
-            out[key] = Scored(top + match.bonus + NAMED_ORDER * own, source, named=match.exact_key)
+            # the name typed letter for letter is a request for that very tool, a copy (shadow) or a popular
+            # one (hub) too: it leads, flags shown; what its own text says (orders, word lists) still holds
+            spelled_out = typed and request == spec.name and not req.snap.text_flags.get(key)
+            out[key] = Scored(
+                top + match.bonus + NAMED_ORDER * own, source, named=match.exact_key or spelled_out
+            )
         elif key in out:
             score = out[key].score
             out[key] = Scored(score + NAME_BOOST * abs(score), source)

@@ -278,6 +278,19 @@ def test_a_shadow_never_ranks_above_the_tool_it_copies() -> None:
     assert hits[0].key == "evil/search_pro" and hits[0].flags == (guard.SHADOW,)
 
 
+def test_a_copy_asked_for_by_its_own_name_letter_for_letter_leads_its_flags_shown() -> None:
+    snap = snapshot(SEND, COPY, LIST)
+    snap.shadows = {"evil/search_pro": ("mail/send_email",)}
+    scores = {"mail/send_email": 0.6, "evil/search_pro": 0.5, "fs/list_files": 0.4}
+    hits = rank([scores], request(snap, ["search_pro"], k=3))
+    assert hits[0].key == "evil/search_pro" and hits[0].flags == (guard.SHADOW,)
+    assert (
+        rank([scores], request(snap, ["search pro"], k=3))[0].key == "mail/send_email"
+    )  # words, not the name
+    snap.text_flags = {"evil/search_pro": ("instructions",)}  # what its text says still holds
+    assert rank([scores], request(snap, ["search_pro"], k=3))[0].key == "mail/send_email"
+
+
 @pytest.mark.parametrize("k", [1, 2])
 def test_rank_returns_at_most_k(k: int) -> None:
     snap = snapshot(SEND, LIST, READ)
