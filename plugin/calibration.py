@@ -18,11 +18,12 @@ from . import fusion
 from .analysis import term_set
 from .augment import Cascade, Gate, augment_batch, budget, fit_gate, gates_metadata, get_augmenter
 from .augment.cascade import CASCADE_BUDGET, JudgedQueries, calibrated_cascade
+from .augment.gate import stored_gates
 from .augment.stage import Outcome, judge_evidence, list_features, rerank
 from .engine import Engine
 from .errors import InvalidArgumentError, LLMUnavailableError
 from .index import CollectionIndex
-from .keys import META_CONFIDENCE, META_CONFIDENCE_LEXICAL, META_GATE
+from .keys import META_CONFIDENCE, META_CONFIDENCE_LEXICAL, META_FUSION_WEIGHT, META_GATE
 from .llm import LLM
 from .logistic import Logistic
 from .metrics import mean, per_query
@@ -377,7 +378,50 @@ def calibrate_confidence(
     default_brier = float(np.mean((default - data.top_relevant) ** 2))
     better = brier < default_brier
     models = fit_confidence(data, lexical=lexical) if better else shipped
-    if store and better:
-        key = META_CONFIDENCE_LEXICAL if lexical else META_CONFIDENCE
-        engine.index(collection).update_metadata(**{key: models.to_json()})
+    if store:
+        key, index = META_CONFIDENCE_LEXICAL if lexical else META_CONFIDENCE, engine.index(collection)
+        if better:
+            index.update_metadata(**{key: models.to_json()})
+        else:  # models stored by an earlier fit would stay in force: the defaults predicted better
+            index.remove_metadata(key)
     return ConfidenceFit(models, better, brier, default_brier, len(queries))
+
+
+# What every search reads before it decides whether to augment: a stored augmentation decision is fitted on these
+FIRST_RETRIEVAL_KEYS = (META_FUSION_WEIGHT, META_CONFIDENCE, META_CONFIDENCE_LEXICAL)
+
+
+@dataclass(frozen=True)
+class FirstRetrievalFit:
+    """The fusion weight and both confidence fits stored, and the augmentation decisions dropped as stale (their
+    ``augmenter/mode`` keys)."""
+
+    fusion: FusionFit
+    confidence: ConfidenceFit
+    confidence_lexical: ConfidenceFit
+    dropped_gates: tuple[str, ...]
+
+
+def calibrate_first_retrieval(
+    scout: Scout,
+    queries: Sequence[str],
+    relevant: Sequence[Mapping[str, int]],
+    *,
+    collection: str | None = None,
+) -> FirstRetrievalFit:
+    """Fit and store what a search reads first: the hybrid fusion weight, then the confidence models of a hybrid
+    and of a lexical search on it. The augmentation decisions stored earlier (cascades' confidence thresholds,
+    PRF gates) were fitted on the weight and models then in force; when this changes either, they are dropped
+    (``auto`` uses the shipped cascade until ``hopscout calibrate --augment`` refits them), not left to read
+    confidences on a scale they were not fitted to."""
+    index = engine_of(scout).index(collection)
+    before = index.metadata()
+    fusion_fit = calibrate_fusion(scout, queries, relevant, collection=collection)
+    conf = calibrate_confidence(scout, queries, relevant, collection=collection)
+    conf_lexical = calibrate_confidence(scout, queries, relevant, collection=collection, lexical=True)
+    after = index.metadata()
+    dropped: tuple[str, ...] = ()
+    if any(before.get(key) != after.get(key) for key in FIRST_RETRIEVAL_KEYS):
+        dropped = tuple(sorted(stored_gates(after)))
+        index.remove_metadata(META_GATE)
+    return FirstRetrievalFit(fusion_fit, conf, conf_lexical, dropped)

@@ -557,42 +557,55 @@ def calibrate(
     """Fit the hybrid fusion weight and the confidence estimates (with --augment also auto's augmentation
     decision: the cascade's threshold and margins for an LLM augmenter, the gate for PRF) on labelled queries;
     store them with the collection."""
-    from .calibration import calibrate_fusion
+    from .calibration import ConfidenceFit, calibrate_first_retrieval
     from .evaluation.datasets import load_dataset
 
     dataset = load_dataset(folder)
     scout = _scout(home)
     qids = dataset.judged_queries
+    queries, qrels = [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids]
+    # the cascade's threshold is read on the collection's confidence: fit those first, then the cascade on them
+    first = calibrate_first_retrieval(scout, queries, qrels, collection=collection)
+    fit, conf, conf_lexical = first.fusion, first.confidence, first.confidence_lexical
+    result: dict[str, Any] = {
+        "collection": collection or scout.settings.collection,
+        "fusion_weight": fit.weight,
+        "queries": fit.queries,
+        "ndcg@10_by_weight": {str(w): v for w, v in fit.ndcg_by_weight.items()},
+        "confidence": {
+            "calibrated": conf.calibrated,
+            "held_out_brier": conf.held_out_brier,
+            "default_brier": conf.default_brier,
+        },
+        "confidence_lexical": {
+            "calibrated": conf_lexical.calibrated,
+            "held_out_brier": conf_lexical.held_out_brier,
+            "default_brier": conf_lexical.default_brier,
+        },
+        "dropped_gates": list(first.dropped_gates),
+    }
+
+    def kept(fit: ConfidenceFit, which: str) -> str:
+        verdict = f"stored {which} fitted here" if fit.calibrated else f"kept the shipped {which}"
+        return (
+            f"{verdict} (held-out Brier {fit.held_out_brier:.3f} vs {fit.default_brier:.3f} for the defaults)"
+        )
+
+    lines = [
+        (
+            f"stored lexical weight {fit.weight} (nDCG@10 {100 * fit.ndcg_by_weight[fit.weight]:.1f} on "
+            f"{fit.queries} queries); {kept(conf, 'confidence models')}; "
+            f"{kept(conf_lexical, 'lexical search confidence models')}"
+        )
+    ]
     if augment:
         import dataclasses
 
         from .augment import Cascade
-        from .calibration import calibrate_augment, calibrate_confidence
+        from .calibration import calibrate_augment
 
-        calibrate_fusion(
-            scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
-        )
-        # the cascade's threshold is read on the collection's confidence: fit those first, then the cascade on them
-        conf = calibrate_confidence(
-            scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
-        )
-        conf_lexical = (
-            calibrate_confidence(  # a lexical search's (BM25 alone), as the plain command fits them
-                scout,
-                [dataset.queries[q] for q in qids],
-                [dataset.qrels[q] for q in qids],
-                collection=collection,
-                lexical=True,
-            )
-        )
         fits = [
-            calibrate_augment(
-                scout,
-                [dataset.queries[q] for q in qids],
-                [dataset.qrels[q] for q in qids],
-                augmenter=name,
-                collection=collection,
-            )
+            calibrate_augment(scout, queries, qrels, augmenter=name, collection=collection)
             for name in (augmenters or [scout.settings.augmenter])
         ]
         rows = [
@@ -610,75 +623,15 @@ def calibrate(
             }
             for f in fits
         ]
-        confidence = {"calibrated": conf.calibrated, "held_out_brier": conf.held_out_brier}
-        confidence_lexical = {
-            "calibrated": conf_lexical.calibrated,
-            "held_out_brier": conf_lexical.held_out_brier,
-        }
-        typer.echo(
-            json.dumps(
-                {
-                    "collection": collection or scout.settings.collection,
-                    "confidence": confidence,
-                    "confidence_lexical": confidence_lexical,
-                    "gates": rows,
-                },
-                indent=2,
-            )
-            if as_json
-            else "\n".join(
-                [
-                    "confidence models: "
-                    + (
-                        "fitted here"
-                        if conf.calibrated
-                        else "shipped ones kept (they predicted better held out)"
-                    )
-                    + "; a lexical search's: "
-                    + ("fitted here" if conf_lexical.calibrated else "shipped ones kept"),
-                    *(_gate_line(r) for r in rows),
-                ]
-            )
+        result["gates"] = rows
+        lines.extend(_gate_line(r) for r in rows)
+    refitted = {f"{r['augmenter']}/{r['mode']}" for r in result.get("gates", [])}  # augment.gate's keys
+    if stale := [key for key in first.dropped_gates if key not in refitted]:
+        lines.append(
+            f"dropped the augmentation decisions fitted on the previous weight or confidence ({', '.join(stale)}): "
+            "run `hopscout calibrate --augment --augmenter NAME` to refit them"
         )
-        return
-    fit = calibrate_fusion(
-        scout, [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids], collection=collection
-    )
-    from .calibration import ConfidenceFit, calibrate_confidence
-
-    queries, qrels = [dataset.queries[q] for q in qids], [dataset.qrels[q] for q in qids]
-    conf = calibrate_confidence(scout, queries, qrels, collection=collection)
-    conf_lexical = calibrate_confidence(scout, queries, qrels, collection=collection, lexical=True)
-    result = {
-        "collection": collection or scout.settings.collection,
-        "fusion_weight": fit.weight,
-        "queries": fit.queries,
-        "ndcg@10_by_weight": {str(w): v for w, v in fit.ndcg_by_weight.items()},
-        "confidence": {
-            "calibrated": conf.calibrated,
-            "held_out_brier": conf.held_out_brier,
-            "default_brier": conf.default_brier,
-        },
-        "confidence_lexical": {
-            "calibrated": conf_lexical.calibrated,
-            "held_out_brier": conf_lexical.held_out_brier,
-            "default_brier": conf_lexical.default_brier,
-        },
-    }
-
-    def kept(fit: ConfidenceFit, which: str) -> str:
-        verdict = f"stored {which} fitted here" if fit.calibrated else f"kept the shipped {which}"
-        return (
-            f"{verdict} (held-out Brier {fit.held_out_brier:.3f} vs {fit.default_brier:.3f} for the defaults)"
-        )
-
-    typer.echo(
-        json.dumps(result, indent=2)
-        if as_json
-        else f"stored lexical weight {fit.weight} (nDCG@10 {100 * fit.ndcg_by_weight[fit.weight]:.1f} on "
-        f"{fit.queries} queries); {kept(conf, 'confidence models')}; "
-        f"{kept(conf_lexical, 'lexical search confidence models')}"
-    )
+    typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(lines))
 
 
 @app.command("train-hop")

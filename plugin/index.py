@@ -146,6 +146,13 @@ class CollectionIndex:
         """Merge ``updates`` into the collection's metadata (stores replace it whole)."""
         self._write_metadata({**self.metadata(), **updates})
 
+    def remove_metadata(self, *keys: str) -> None:
+        """Remove ``keys`` from the collection's metadata (absent ones are ignored)."""
+        with self._lock:
+            meta = self.metadata()
+            if any(key in meta for key in keys):
+                self._write_metadata({k: v for k, v in meta.items() if k not in keys})
+
     def user_metadata(self) -> dict[str, Any]:
         """The collection's own metadata, given by its user: every key outside hopscout's namespaces."""
         return {k: v for k, v in self.metadata().items() if not k.startswith(RESERVED_PREFIXES)}

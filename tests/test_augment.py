@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,8 +16,10 @@ import pytest
 from hopscout import InvalidArgumentError, LLMUnavailableError, Scout, Settings
 from hopscout.augment import DEFAULT_GATE, META_GATE, PRF_UNCALIBRATED, Cascade, fit_gate, load_gate
 from hopscout.augment.cascade import CASCADE_BUDGET
-from hopscout.calibration import calibrate_augment
+from hopscout.calibration import calibrate_augment, calibrate_first_retrieval
 from hopscout.evaluation.datasets import load_dataset
+from hopscout.keys import META_CONFIDENCE, META_CONFIDENCE_LEXICAL
+from hopscout.retrieval.confidence import DEFAULT_CONFIDENCE, DEFAULT_LEXICAL_CONFIDENCE
 from hopscout.scout import engine_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -118,6 +121,37 @@ def test_calibrated_gate_is_stored_and_reloaded(home: Path, embedder: Any, data:
         decided = fit.gate.decide([[0.0] * len(fit.gate.coef)])  # the gate runs on any signal vector
         assert len(decided) == 1
         assert sum(h[0].scores["augmented"] for h in results) == pytest.approx(fit.augmented * len(queries))
+
+
+def test_refitting_what_search_reads_first_drops_the_gates_fitted_on_it(
+    home: Path, tmp_path: Path, embedder: Any, data: Any
+) -> None:
+    """A gate reads the first retrieval's confidence: refit the weight or the confidence models and the gate
+    fitted on the old ones goes (``auto`` falls back to the shipped decision); refit them unchanged and it
+    stays. A confidence model the defaults beat held out is not left stored either."""
+    queries, relevant = _labelled(data)
+    own = tmp_path / "home"
+    shutil.copytree(home, own)  # the module's collection, calibrated here alone
+    with Scout(Settings(home=own), embedder=embedder) as scout:
+        index = engine_of(scout).index(COLLECTION)
+        calibrate_augment(scout, queries, relevant, augmenter="rocchio", collection=COLLECTION)
+        earlier = {  # models stored by an earlier fit (here the shipped ones, stored)
+            META_CONFIDENCE: DEFAULT_CONFIDENCE.to_json(),
+            META_CONFIDENCE_LEXICAL: DEFAULT_LEXICAL_CONFIDENCE.to_json(),
+        }
+        index.update_metadata(**earlier)
+        first = calibrate_first_retrieval(scout, queries, relevant, collection=COLLECTION)
+        meta = index.metadata()
+        assert first.dropped_gates == ("rocchio/hybrid",) and META_GATE not in meta
+        assert load_gate(meta, "rocchio", "hybrid") == PRF_UNCALIBRATED
+        for key, fit in (
+            (META_CONFIDENCE, first.confidence),
+            (META_CONFIDENCE_LEXICAL, first.confidence_lexical),
+        ):
+            assert (key in meta) == fit.calibrated and meta.get(key) != earlier[key]
+        calibrate_augment(scout, queries, relevant, augmenter="rocchio", collection=COLLECTION)
+        again = calibrate_first_retrieval(scout, queries, relevant, collection=COLLECTION)
+        assert again.dropped_gates == () and META_GATE in index.metadata()
 
 
 def test_fit_gate_never_augments_when_nothing_helps() -> None:
