@@ -158,7 +158,8 @@ def test_name_clash_flags_the_squatter_and_trust_decides(make_scout: Any, collec
     catalog.register(
         [{"name": "get_forecast", "description": "Forecasts."}], namespace="early", trust="untrusted"
     )
-    assert set(catalog.flagged()) == {"evil/GetForecastPro", "early/get_forecast"}
+    # the trusted tool's name spelled alike: a collision the keys resolve, not a squat
+    assert set(catalog.flagged()) == {"evil/GetForecastPro"}
     assert ToolCatalog(catalog.scout, collection=collection).flagged() == {  # trust is not stored: another
         key: ("name_clash",)  # catalog object without that configuration trusts nobody
         for key in ("evil/GetForecastPro", "early/get_forecast", "weather/get_forecast")
@@ -197,11 +198,11 @@ async def test_router_hits_carry_server_trust_and_flags(tmp_path: Path) -> None:
         assert tools["weather/get_forecast"]["server"] == "weather"
         assert found.structured_content["tools"][0]["name"] == "weather/get_forecast"
         if "copycat/get_forecast" in tools:
-            assert "name_clash" in tools["copycat/get_forecast"]["flags"]  # and "shadow": an exact copy
+            assert "shadow" in tools["copycat/get_forecast"]["flags"]  # an exact copy (its name: a collision)
             assert tools["copycat/get_forecast"]["trust"] == "untrusted"
         listed = (await client.call_tool("list_collections", {})).structured_content["collections"]
         flagged = next(c["flagged_tools"] for c in listed if c["flagged_tools"] is not None)
-        assert "name_clash" in flagged["copycat/get_forecast"]
+        assert "shadow" in flagged["copycat/get_forecast"]
         assert not any(key.startswith("weather/") for key in flagged)
 
 

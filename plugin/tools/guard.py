@@ -4,12 +4,11 @@ A tool is *flagged* when its description reads as hostile (:func:`hopscout.suspi
 repetition, instructions to the agent), when it lands among the top results of far more of the catalog's own
 probes than chance allows (``hub``: written to match everything, :mod:`.hubness`), when it copies another
 server's tool (``shadow``: :mod:`.shadowing`), or when it takes another tool's name (``name_clash``:
-the same name in words under another server, give or take words like "official", "pro", "an" or "the"). In a
-clash the *vouched* tools keep the name — a trusted server's, or the catalog owner's own (registered without a
-namespace: only a server can squat a name) — and every other member is flagged; when no member is vouched, the
-whole group is when its members spell the name differently (one name spelled alike on several untrusted
-servers is a collision their namespaces resolve), but none of them is demoted for it (who answered
-``list_tools`` first says nothing about who is honest). At query time a flagged tool of an untrusted server scores :data:`DEMOTION` times its score; one
+another server's tool name with words like "official", "pro", "an" or "the" added). In a clash the *vouched*
+tools keep the name — a trusted server's, or the catalog owner's own (registered without a namespace: only a
+server can squat a name) — and the untrusted tools decorating it are flagged; when no member is vouched, every
+member of a decorated pair is, but none of them is demoted for it (who answered ``list_tools`` first says
+nothing about who is honest). One name spelled alike on several servers is a collision their keys resolve. At query time a flagged tool of an untrusted server scores :data:`DEMOTION` times its score; one
 untrusted server takes at most :data:`NAMESPACE_SHARE` of the ``k`` slots unless the caller asked for that server
 alone, and untrusted servers together yield past ``floor(share x k)`` slots to vouched tools that score nearly as
 well (:func:`cap_servers`). Tools of a trusted server keep their flags (shown to the caller) but are never demoted
@@ -73,17 +72,33 @@ def vouched(namespace: str | None, trust: str) -> bool:
     return namespace is None or trust == TRUSTED
 
 
+def _decorates(name: str, other: str) -> bool:
+    """Whether one of two names of one core (:func:`_core_name`) is the other decorated: spelled differently,
+    and one's words (filler aside) all in the other, the rest words like "official" or "pro" (``GetForecastPro``
+    beside ``get_forecast``, ``send_an_email`` beside ``send_email``). ``sendEmail`` beside ``send_email`` is one
+    name; ``new_game`` beside ``GameTool`` two names that share a word."""
+    if _spelled(name) == _spelled(other):
+        return False
+    mine, theirs = _content_words(name), _content_words(other)
+    return mine <= theirs or theirs <= mine
+
+
+def _content_words(name: str) -> frozenset[str]:
+    return frozenset((split_name(name) or name.lower()).split()) - _FILLER_WORDS
+
+
 def name_clashes(specs: Iterable[ToolSpec], trust: Mapping[str, str]) -> dict[str, bool]:
     """Tools that take the name of a tool under another server (``trust``: tool key → its server's level, from
-    the configuration), each with whether it takes a *vouched* tool's name. Among tools sharing a name in words
-    (apart from words like "official", "pro", "an"): when a vouched member exists, every other member is flagged
-    and True (a squatter: its flag demotes it like any other); else, when the members spell the name differently
-    (``send_an_email`` beside ``send_email``: the squatter's signature), the whole group is flagged and False:
-    between servers that are equally untrusted nothing tells the honest one, and the first to answer must not
-    win — each is shown with the flag, none is demoted for it (demoting them all would only hand a request
-    for that name to other tools). One name spelled alike on several untrusted servers is no clash: a gateway's
-    servers share names like ``search`` or ``read_file`` (all 33 name-sharing tools of the LiveMCPBench
-    catalog's 527), and each tool's key tells them apart; a copied description is a shadow (:mod:`.shadowing`)."""
+    the configuration), each with whether it takes a *vouched* tool's name. A clash is a name decorated
+    (:func:`_decorates`: "official", "pro", "an"... added, the squatter's signature) under another server. When
+    the name is a vouched tool's, the untrusted tools decorating it are flagged and True (a squatter: its flag
+    demotes it like any other); between untrusted servers only, every tool in such a pair is flagged and False:
+    nothing tells the honest one, and the first to answer must not win — each is shown with the flag, none is
+    demoted for it (demoting them all would only hand a request for that name to other tools). One name spelled
+    alike on several servers, a vouched one's too, is no clash: a gateway's servers share names like ``search``
+    or ``read_file`` (all 33 name-sharing tools of the LiveMCPBench catalog's 527; four of them beside
+    MetaTool's own ``search``), the router calls tools by their keys only, and a copied description is a shadow
+    (:mod:`.shadowing`)."""
     groups: dict[str, list[ToolSpec]] = {}
     for spec in specs:
         core = _core_name(spec.name)
@@ -93,12 +108,15 @@ def name_clashes(specs: Iterable[ToolSpec], trust: Mapping[str, str]) -> dict[st
     for group in groups.values():
         if len({s.namespace for s in group}) < 2:
             continue
-        owned = any(vouched(s.namespace, trust.get(s.key, UNTRUSTED)) for s in group)
-        if not owned and len({_spelled(s.name) for s in group}) < 2:
-            continue  # one name on several untrusted servers: a collision their namespaces resolve, not a squat
+        owners = [s for s in group if vouched(s.namespace, trust.get(s.key, UNTRUSTED))]
         for s in group:
-            if not owned or not vouched(s.namespace, trust.get(s.key, UNTRUSTED)):
-                out[s.key] = owned
+            if owners:
+                if s not in owners and any(
+                    o.namespace != s.namespace and _decorates(s.name, o.name) for o in owners
+                ):
+                    out[s.key] = True
+            elif any(o.namespace != s.namespace and _decorates(s.name, o.name) for o in group):
+                out[s.key] = False
     return out
 
 

@@ -53,14 +53,27 @@ def test_one_name_spelled_alike_on_untrusted_servers_is_no_clash() -> None:
         "b/read_file": False,
         "e/read_the_file_official": False,
     }
-    assert name_clashes(specs, {"a/read_file": TRUSTED}) == {"b/read_file": True}  # a vouched name is owned
+    # a vouched tool's name spelled alike is no clash either: the router calls tools by their keys
+    assert name_clashes(specs, {"a/read_file": TRUSTED}) == {}
+    assert name_clashes(squat, {"a/read_file": TRUSTED}) == {"e/read_the_file_official": True}
 
 
-def test_a_vouched_tool_keeps_its_name_and_the_others_squat() -> None:
+def test_a_vouched_tool_keeps_its_name_and_the_tools_decorating_it_squat() -> None:
     specs = [spec("send_email", "a"), spec("sendEmail", "b"), spec("SendEmailPro", "c")]
-    assert name_clashes(specs, {"a/send_email": TRUSTED}) == {"b/sendEmail": True, "c/SendEmailPro": True}
-    owned = [spec("send_email", None), spec("send_email", "b")]
-    assert name_clashes(owned, {}) == {"b/send_email": True}
+    assert name_clashes(specs, {"a/send_email": TRUSTED}) == {"c/SendEmailPro": True}
+    owned = [spec("send_email", None), spec("send_email", "b"), spec("send_the_email", "c")]
+    assert name_clashes(owned, {}) == {"c/send_the_email": True}
+
+
+def test_two_names_sharing_a_word_are_no_clash() -> None:
+    """``new_game`` is not ``GameTool`` decorated (a chess server's tool beside MetaTool's own ``GameTool``)."""
+    specs = [
+        spec("GameTool", None),
+        spec("new_game", "chess"),
+        spec("weather_api", "a"),
+        spec("weather_pro", "b"),
+    ]
+    assert name_clashes(specs, {}) == {}
 
 
 def test_no_clash_within_one_server_or_on_short_names() -> None:
