@@ -479,14 +479,17 @@ class CollectionIndex:
             self.name = name
 
     def drop(self, store: VectorStore) -> None:
-        """Delete the collection: its vectors in ``store``, then its local files."""
+        """Delete the collection: its vectors in ``store``, then its local files — every file named from its id
+        (a UUID): either lexical backend's copy (a collection opened with both has both), their SQLite journals,
+        tantivy's segments, the key phrases."""
         self.close()
         store.delete_collection(self.name)
-        for path in self.files:
-            path.unlink(missing_ok=True)
-        shutil.rmtree(
-            self.files.bm25.with_suffix(".tantivy"), ignore_errors=True
-        )  # HOPSCOUT_LEXICAL_BACKEND=tantivy's
+        bm25 = self.files.bm25
+        for path in bm25.parent.glob(f"{bm25.name.split('.', 1)[0]}.*"):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def _seq(meta: Mapping[str, Any]) -> int:

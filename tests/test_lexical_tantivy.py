@@ -191,8 +191,16 @@ def test_a_scout_set_to_tantivy_searches_filters_and_drops_through_it(
     assert "a" not in {h.id for h in scout.search("zebrafish fins", 3, mode="lexical")}
     segments = list((tmp_path / "home" / "lexical").rglob("*.bm25.tantivy"))
     assert segments and all(p.is_dir() for p in segments)
+    scout.close()
+    # the same collection searched once with the FTS5 backend too: its copy is the collection's as well
+    with Scout(Settings(home=tmp_path / "home", lexical_backend="fts5"), embedder=embedder) as fts5:
+        assert fts5.search("zebrafish", 1, mode="lexical")[0].id == "c"
+    scout = Scout(Settings(home=tmp_path / "home", lexical_backend="tantivy"), embedder=embedder)
+    local = sorted((tmp_path / "home" / "lexical").rglob("*"))
+    assert any(p.name.endswith(".sqlite") and ".bm25." not in p.name for p in local)  # FTS5's copy
     scout.drop_collection(scout.settings.collection)
     assert not any(p.exists() for p in segments)
+    assert not [p for p in (tmp_path / "home" / "lexical").rglob("*") if p.is_file()]  # either backend's
     scout.close()
 
 
