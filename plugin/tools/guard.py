@@ -56,35 +56,18 @@ def tool_weight(flags: Sequence[str], trust: str, demotion: float = DEMOTION) ->
     return demotion if flags and trust != TRUSTED else 1.0
 
 
-def _core_name(name: str) -> str:
-    words = (split_name(name) or name.lower()).split()
-    return "".join(w for w in words if w not in _SQUAT_WORDS and w not in _FILLER_WORDS)
-
-
-def _spelled(name: str) -> str:
-    """A name as written, case and separators aside (``getUserSubmissions`` is ``get-user-submissions``)."""
-    return "".join((split_name(name) or name.lower()).split())
-
-
 def vouched(namespace: str | None, trust: str) -> bool:
     """Whether a tool's name and rank can be taken at its server's word: the catalog owner's own (no namespace)
     or a trusted server's (``trust``: its server's level, from the configuration)."""
     return namespace is None or trust == TRUSTED
 
 
-def _decorates(name: str, other: str) -> bool:
-    """Whether one of two names of one core (:func:`_core_name`) is the other decorated: spelled differently,
-    and one's words (filler aside) all in the other, the rest words like "official" or "pro" (``GetForecastPro``
-    beside ``get_forecast``, ``send_an_email`` beside ``send_email``). ``sendEmail`` beside ``send_email`` is one
-    name; ``new_game`` beside ``GameTool`` two names that share a word."""
-    if _spelled(name) == _spelled(other):
-        return False
-    mine, theirs = _content_words(name), _content_words(other)
+def _decorates(mine: frozenset[str], theirs: frozenset[str]) -> bool:
+    """Whether one of two names of one core (their words run together, squat and filler words aside), spelled
+    differently, is the other decorated, given their words (filler aside): one's words all in the other's, the rest words like "official" or "pro"
+    (``GetForecastPro`` beside ``get_forecast``, ``send_an_email`` beside ``send_email``). ``new_game`` beside
+    ``GameTool`` are two names that share a word."""
     return mine <= theirs or theirs <= mine
-
-
-def _content_words(name: str) -> frozenset[str]:
-    return frozenset((split_name(name) or name.lower()).split()) - _FILLER_WORDS
 
 
 def name_clashes(specs: Iterable[ToolSpec], trust: Mapping[str, str]) -> dict[str, bool]:
@@ -98,25 +81,38 @@ def name_clashes(specs: Iterable[ToolSpec], trust: Mapping[str, str]) -> dict[st
     alike on several servers, a vouched one's too, is no clash: a gateway's servers share names like ``search``
     or ``read_file`` (all 33 name-sharing tools of the LiveMCPBench catalog's 527; four of them beside
     MetaTool's own ``search``), the router calls tools by their keys only, and a copied description is a shadow
-    (:mod:`.shadowing`)."""
-    groups: dict[str, list[ToolSpec]] = {}
+    (:mod:`.shadowing`). Linear in the tools: a group's spellings are compared, not its members."""
+    groups: dict[str, dict[str, list[ToolSpec]]] = {}  # core → spelling → the tools so named
+    words: dict[str, frozenset[str]] = {}  # spelling → its words, filler aside
     for spec in specs:
-        core = _core_name(spec.name)
+        tokens = (split_name(spec.name) or spec.name.lower()).split()
+        core = "".join(w for w in tokens if w not in _SQUAT_WORDS and w not in _FILLER_WORDS)
         if len(core) >= 4:
-            groups.setdefault(core, []).append(spec)
+            spelled = "".join(tokens)
+            groups.setdefault(core, {}).setdefault(spelled, []).append(spec)
+            words.setdefault(spelled, frozenset(tokens) - _FILLER_WORDS)
     out: dict[str, bool] = {}
-    for group in groups.values():
-        if len({s.namespace for s in group}) < 2:
-            continue
-        owners = [s for s in group if vouched(s.namespace, trust.get(s.key, UNTRUSTED))]
-        for s in group:
-            if owners:
-                if s not in owners and any(
-                    o.namespace != s.namespace and _decorates(s.name, o.name) for o in owners
-                ):
-                    out[s.key] = True
-            elif any(o.namespace != s.namespace and _decorates(s.name, o.name) for o in group):
-                out[s.key] = False
+    for forms in groups.values():
+        if len(forms) < 2:
+            continue  # one name spelled alike everywhere: a collision the keys resolve
+        owned = {
+            s.key
+            for tools in forms.values()
+            for s in tools
+            if vouched(s.namespace, trust.get(s.key, UNTRUSTED))
+        }
+        for spelled, tools in forms.items():
+            # the servers of the tools this spelling decorates or is decorated by (the vouched ones', if any)
+            rivals = {
+                o.namespace
+                for other, others in forms.items()
+                if other != spelled and _decorates(words[spelled], words[other])
+                for o in others
+                if o.key in owned or not owned
+            }
+            for s in tools:
+                if s.key not in owned and rivals - {s.namespace}:
+                    out[s.key] = bool(owned)
     return out
 
 
