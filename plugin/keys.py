@@ -41,5 +41,6 @@ TOOL_READ_ONLY = "tool_read_only"  # the readOnlyHint as published (trust decide
 TOOL_NAME = "tool_name"  # the tool's own name
 TOOL_NAMESPACE = "tool_namespace"  # the server it came from; absent for the catalog owner's own tools
 TOOL_SPEC = "tool_spec"  # the whole tool as JSON (name, description, schema, annotations)
+TOOL_JUDGED = "tool_judged"  # hopscout.tools.exposure: the tool's judgement when written, and by which judge
 TOOL_VIEWS_HASH = "views_hash"  # on each request view: hash of the tool's views (a change re-embeds them)
 TOOL_TRUST = "tool_trust"  # written by catalogs before trust became configuration; never read

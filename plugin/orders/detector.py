@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,14 @@ class OrderDetector:
                 f"order detector weights have shape {self.weights.shape}, expected ({width(self.hash_bits)},): "
                 "run `hopscout train-orders` again"
             )
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What the detector flags is decided by this: a hash of its weights, bias, threshold and hashing (a
+        judgement stored with a tool names the detector that made it)."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.weights, dtype=np.float64).tobytes())
+        digest.update(repr((float(self.bias), float(self.threshold), int(self.hash_bits))).encode())
+        return digest.hexdigest()[:16]
 
     def sentence_probabilities(self, units: Sequence[str]) -> np.ndarray:
         """Probability for each already-split, lower-cased sentence."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..keys import (
     TOOL_HASH,
+    TOOL_JUDGED,
     TOOL_KEY,
     TOOL_NAME,
     TOOL_NAMESPACE,
@@ -22,6 +23,7 @@ from ..keys import (
     TOOL_VIEW,
     TOOL_VIEWS_HASH,
 )
+from .exposure import judgement_record
 from .spec import DOCUMENT_VERSION, ToolSpec, tool_document
 
 VIEW_TOOL, VIEW_REQUEST = "tool", "request"  # the values of TOOL_VIEW: a tool's own document, or a view of it
@@ -91,6 +93,7 @@ def tool_metadata(spec: ToolSpec) -> dict[str, Any]:
         TOOL_READ_ONLY: spec.read_only,  # the hint as published; find_tools(read_only=True) also asks trust
         TOOL_NAME: spec.name,
         TOOL_SPEC: json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True),
+        TOOL_JUDGED: judgement_record(spec),  # judged as it is written, so no later read judges it again
     }
     if spec.namespace:
         meta[TOOL_NAMESPACE] = spec.namespace

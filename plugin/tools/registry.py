@@ -31,7 +31,7 @@ from .policy import TrustPolicy
 from .probes import read_probes
 from .results import RegisterReport
 from .search import FirstToolScores, probe_hubness
-from .snapshot import Snapshot, StoredTools, judge_ahead, read_snapshot, read_stored
+from .snapshot import Snapshot, StoredTools, read_snapshot, read_stored
 from .spec import ToolSpec
 
 _log = logging.getLogger("hopscout.tools")
@@ -287,7 +287,6 @@ class Registry:
             stale = [s.key for s in replaced]
             stale_views = [key for key in new_views if key not in changed and key in stored.view_hashes]
             docs = tool_documents(added + replaced, new_views, {s.key: s for s in specs})
-            judge_ahead(added + replaced)
             if docs.ids or stale or stale_views:
                 self._catalog_index(create=False)  # refuses a collection of documents before any work
             vectors = self._engine.embed(docs.texts) if docs.ids else None  # the long step: no lock held

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..index import CollectionIndex
-from ..keys import TOOL_HASH, TOOL_KEY, TOOL_SPEC, TOOL_VIEW, TOOL_VIEWS_HASH
+from ..keys import TOOL_HASH, TOOL_JUDGED, TOOL_KEY, TOOL_SPEC, TOOL_VIEW, TOOL_VIEWS_HASH
 from ..untrusted import shown
 from . import guard
 from .documents import VIEW_REQUEST, VIEW_TOOL, is_view_id
-from .exposure import Exposure, judge
+from .exposure import judged, stored_flags
 from .names import NameIndex, name_form
 from .spec import ToolSpec, split_name, to_spec
 
@@ -153,7 +153,11 @@ def _read(collection: str, doc_id: str, meta: Mapping[str, Any]) -> _Read:
     spec = _stored_spec(collection, doc_id, meta)
     if spec is None:
         return None, ()
-    return _exposure(spec).spec, _text_flags(spec)
+    flags = stored_flags(meta.get(TOOL_JUDGED))  # judged when written, by the judge in force now
+    if flags is not None:
+        return spec, flags
+    found = judged(spec)
+    return found.spec, found.flags
 
 
 def _stored_spec(collection: str, doc_id: str, meta: Mapping[str, Any]) -> ToolSpec | None:
@@ -171,32 +175,3 @@ def _stored_spec(collection: str, doc_id: str, meta: Mapping[str, Any]) -> ToolS
         _log.warning("tool catalog %r: skipped document %r: it holds tool %r", collection, doc_id, spec.key)
         return None
     return spec
-
-
-def _text_flags(spec: ToolSpec) -> tuple[str, ...]:
-    """What reads as hostile in anything of the tool an agent reads (:func:`hopscout.tools.exposure.judge`):
-    its description, orders in any of its strings, invisible characters, look-alike letters, a capped schema."""
-    return _exposure(spec).flags
-
-
-def judge_ahead(specs: Iterable[ToolSpec]) -> None:
-    """Judge the tools being written now (:func:`hopscout.tools.exposure.judge`, cached by content hash), so
-    the catalog's next read finds them judged: the cost is paid by the register call that brings them, not by
-    the first request after it."""
-    for spec in specs:
-        _exposure(spec)
-
-
-# By the stored tool's content hash: a catalog read again judges only what changed.
-_JUDGED: dict[str, Exposure] = {}
-_JUDGED_KEPT = 50_000
-
-
-def _exposure(spec: ToolSpec) -> Exposure:
-    digest = spec.content_hash
-    found = _JUDGED.get(digest)
-    if found is None:
-        if len(_JUDGED) >= _JUDGED_KEPT:
-            _JUDGED.clear()
-        found = _JUDGED[digest] = judge(spec)
-    return found
