@@ -6,9 +6,11 @@ probes than chance allows (``hub``: written to match everything, :mod:`.hubness`
 server's tool (``shadow``: :mod:`.shadowing`), or when it takes another tool's name (``name_clash``:
 another server's tool name with words like "official", "pro", "an" or "the" added). In a clash the *vouched*
 tools keep the name — a trusted server's, or the catalog owner's own (registered without a namespace: only a
-server can squat a name) — and the untrusted tools decorating it are flagged; when no member is vouched, every
+server can squat a name) — and the untrusted tools decorating it are flagged; between untrusted servers every
 member of a decorated pair is, but none of them is demoted for it (who answered ``list_tools`` first says
-nothing about who is honest). One name spelled alike on several servers is a collision their keys resolve. At query time a flagged tool of an untrusted server scores :data:`DEMOTION` times its score; one
+nothing about who is honest). One name spelled alike on several servers is a collision their keys resolve.
+
+At query time a flagged tool of an untrusted server scores :data:`DEMOTION` times its score; one
 untrusted server takes at most :data:`NAMESPACE_SHARE` of the ``k`` slots unless the caller asked for that server
 alone, and untrusted servers together yield past ``floor(share x k)`` slots to vouched tools that score nearly as
 well (:func:`cap_servers`). Tools of a trusted server keep their flags (shown to the caller) but are never demoted
@@ -64,55 +66,59 @@ def vouched(namespace: str | None, trust: str) -> bool:
 
 def _decorates(mine: frozenset[str], theirs: frozenset[str]) -> bool:
     """Whether one of two names of one core (their words run together, squat and filler words aside), spelled
-    differently, is the other decorated, given their words (filler aside): one's words all in the other's, the rest words like "official" or "pro"
-    (``GetForecastPro`` beside ``get_forecast``, ``send_an_email`` beside ``send_email``). ``new_game`` beside
-    ``GameTool`` are two names that share a word."""
+    differently, is the other decorated, given the squat words each holds ("official", "pro", "tool"...): one's
+    all among the other's (``GetForecastPro`` beside ``get_forecast``; ``send_an_email`` beside ``send_email``,
+    a filler added). ``new_game`` beside ``GameTool`` each hold one the other lacks: two names sharing a word,
+    and so is a squatter swapping one decoration for another (``weather_pro`` beside ``WeatherTool``), which its
+    name alone does not tell (a copied description is a shadow)."""
     return mine <= theirs or theirs <= mine
 
 
 def name_clashes(specs: Iterable[ToolSpec], trust: Mapping[str, str]) -> dict[str, bool]:
     """Tools that take the name of a tool under another server (``trust``: tool key → its server's level, from
     the configuration), each with whether it takes a *vouched* tool's name. A clash is a name decorated
-    (:func:`_decorates`: "official", "pro", "an"... added, the squatter's signature) under another server. When
-    the name is a vouched tool's, the untrusted tools decorating it are flagged and True (a squatter: its flag
-    demotes it like any other); between untrusted servers only, every tool in such a pair is flagged and False:
-    nothing tells the honest one, and the first to answer must not win — each is shown with the flag, none is
-    demoted for it (demoting them all would only hand a request for that name to other tools). One name spelled
-    alike on several servers, a vouched one's too, is no clash: a gateway's servers share names like ``search``
-    or ``read_file`` (all 33 name-sharing tools of the LiveMCPBench catalog's 527; four of them beside
-    MetaTool's own ``search``), the router calls tools by their keys only, and a copied description is a shadow
-    (:mod:`.shadowing`). Linear in the tools: a group's spellings are compared, not its members."""
-    groups: dict[str, dict[str, list[ToolSpec]]] = {}  # core → spelling → the tools so named
-    words: dict[str, frozenset[str]] = {}  # spelling → its words, filler aside
+    (:func:`_decorates`: "official", "pro", "an"... added, the squatter's signature) under another server. An
+    untrusted tool decorating a vouched tool's name, or decorated by it, is flagged and True (a squatter: its
+    flag demotes it like any other); else one in a decorated pair with another untrusted server's tool is
+    flagged and False: nothing tells the honest one, and the first to answer must not win — each is shown with
+    the flag, none is demoted for it (demoting them all would only hand a request for that name to other
+    tools). One name spelled alike on several servers, a vouched one's too, is no clash: a gateway's servers
+    share names like ``search`` or ``read_file`` (all 33 name-sharing tools of the LiveMCPBench catalog's 527;
+    four of them beside MetaTool's own ``search``), the router calls tools by their keys only, and a copied
+    description is a shadow (:mod:`.shadowing`). A group's distinct spellings are compared, not its members."""
+    # core → (spelling, squat words) → the tools so named
+    groups: dict[str, dict[tuple[str, frozenset[str]], list[ToolSpec]]] = {}
     for spec in specs:
         tokens = (split_name(spec.name) or spec.name.lower()).split()
         core = "".join(w for w in tokens if w not in _SQUAT_WORDS and w not in _FILLER_WORDS)
         if len(core) >= 4:
-            spelled = "".join(tokens)
-            groups.setdefault(core, {}).setdefault(spelled, []).append(spec)
-            words.setdefault(spelled, frozenset(tokens) - _FILLER_WORDS)
+            form = ("".join(tokens), frozenset(tokens) & _SQUAT_WORDS)
+            groups.setdefault(core, {}).setdefault(form, []).append(spec)
     out: dict[str, bool] = {}
     for forms in groups.values():
-        if len(forms) < 2:
+        if len({spelled for spelled, _ in forms}) < 2:
             continue  # one name spelled alike everywhere: a collision the keys resolve
-        owned = {
-            s.key
-            for tools in forms.values()
-            for s in tools
-            if vouched(s.namespace, trust.get(s.key, UNTRUSTED))
+        owned_names = {  # a name a vouched tool bears: the others bearing it collide with it, no more
+            spelled
+            for (spelled, _), tools in forms.items()
+            if any(vouched(t.namespace, trust.get(t.key, UNTRUSTED)) for t in tools)
         }
-        for spelled, tools in forms.items():
-            # the servers of the tools this spelling decorates or is decorated by (the vouched ones', if any)
-            rivals = {
-                o.namespace
-                for other, others in forms.items()
-                if other != spelled and _decorates(words[spelled], words[other])
+        for (spelled, squat), tools in forms.items():
+            if spelled in owned_names:
+                continue
+            rivals = [  # the tools this name decorates or is decorated by
+                o
+                for (other, other_squat), others in forms.items()
+                if other != spelled and _decorates(squat, other_squat)
                 for o in others
-                if o.key in owned or not owned
-            }
+            ]
+            owned = {o.namespace for o in rivals if vouched(o.namespace, trust.get(o.key, UNTRUSTED))}
+            untrusted = {o.namespace for o in rivals} - owned
             for s in tools:
-                if s.key not in owned and rivals - {s.namespace}:
-                    out[s.key] = bool(owned)
+                if owned - {s.namespace}:
+                    out[s.key] = True
+                elif untrusted - {s.namespace}:
+                    out[s.key] = False
     return out
 
 

@@ -65,6 +65,21 @@ def test_a_vouched_tool_keeps_its_name_and_the_tools_decorating_it_squat() -> No
     assert name_clashes(owned, {}) == {"c/send_the_email": True}
 
 
+def test_a_clash_reads_the_squat_words_whatever_the_order_or_the_word_splits() -> None:
+    owned = spec("get_forecast", None)
+    one_word, squat = spec("getforecast", "x"), spec("GetForecastPro", "evil")  # a name split another way
+    for specs in ([owned, one_word, squat], [squat, one_word, owned], [one_word, owned, squat]):
+        assert name_clashes(specs, {}) == {"evil/GetForecastPro": True}
+    assert name_clashes([spec("websearch", None), spec("web_search_pro", "evil")], {}) == {
+        "evil/web_search_pro": True
+    }
+
+
+def test_untrusted_squatters_beside_an_unrelated_vouched_name_are_still_a_clash() -> None:
+    specs = [spec("weather_api", None), spec("weather_pro", "a"), spec("official_weather_pro", "b")]
+    assert name_clashes(specs, {}) == {"a/weather_pro": False, "b/official_weather_pro": False}
+
+
 def test_two_names_sharing_a_word_are_no_clash() -> None:
     """``new_game`` is not ``GameTool`` decorated (a chess server's tool beside MetaTool's own ``GameTool``)."""
     specs = [
@@ -74,6 +89,8 @@ def test_two_names_sharing_a_word_are_no_clash() -> None:
         spec("weather_pro", "b"),
     ]
     assert name_clashes(specs, {}) == {}
+    # nor, by its name alone, a squatter swapping one decoration for another: its copied text is a shadow
+    assert name_clashes([spec("WeatherTool", None), spec("weather_pro", "evil")], {}) == {}
 
 
 def test_no_clash_within_one_server_or_on_short_names() -> None:
