@@ -229,9 +229,9 @@ def lead(
     flagged: Callable[[str], bool],
     shadows: Mapping[str, tuple[str, ...]],
 ) -> str:
-    """Which of a group's ``members`` (best-ranked first) heads it: a tool the request named by its key; else,
-    never a shadow over a member it copies (``shadows``: shadow → the tools it copies), a vouched tool before
-    one nobody vouches for, an unflagged one before a flagged one, then the best-ranked."""
+    """Which of a group's ``members`` (best-ranked first) heads it: a tool the request named (its key, or a name
+    it alone bears); else, never a shadow over a member it copies (``shadows``: shadow → the tools it copies), a
+    vouched tool before one nobody vouches for, an unflagged one before a flagged one, then the best-ranked."""
     present = set(members)
 
     def standing(item: tuple[int, str]) -> tuple[bool, bool, bool, bool, int]:

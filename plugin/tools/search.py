@@ -73,8 +73,9 @@ ToolScores = dict[str, float]  # one query's tools: key → score
 
 class Scored(NamedTuple):
     """A tool's score for one request, the index of the query it came from, and whether the request named the
-    tool by its very key, or spelled its name letter for letter when no vouched tool answers to it and its text
-    is unflagged (then it leads, its flags shown, and is neither demoted nor put below a tool it copies)."""
+    tool: by its very key, or by its name letter for letter when no other tool bears that name, no vouched tool
+    answers to it and its text is unflagged (then it leads, its flags shown, and is neither demoted nor put below
+    a tool it copies)."""
 
     score: float
     query: int
@@ -226,6 +227,9 @@ def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
         m.bonus == WHOLE_BONUS and req.policy.vouched(req.snap.specs[k]) and req.allowed(req.snap.specs[k])
         for k, m in named.items()
     )
+    # the one tool (of those the call lets in) bearing the name typed: several bearing it, the request does not
+    # say which, so a copy or a hub among them keeps its rules
+    bearers = [k for k in named if req.snap.specs[k].name == request and req.allowed(req.snap.specs[k])]
     for key, match in named.items():
         spec = req.snap.specs[key]
         if not req.allowed(spec):
@@ -246,7 +250,7 @@ def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
         ):
             # the name typed letter for letter is a request for that very tool, a copy (shadow) or a popular
             # one (hub) too: it leads, flags shown; what its own text says (orders, word lists) still holds
-            spelled_out = typed and request == spec.name and not req.snap.text_flags.get(key)
+            spelled_out = typed and bearers == [key] and not req.snap.text_flags.get(key)
             out[key] = Scored(
                 top + match.bonus + NAMED_ORDER * own, source, named=match.exact_key or spelled_out
             )
@@ -258,7 +262,7 @@ def lift_named(ranking: Ranking, req: ToolRequest) -> Ranking:
 
 def apply_prior(ranking: Ranking, req: ToolRequest) -> Ranking:
     """Each tool's score times its weight (:func:`guard.tool_weight`: flagged untrusted tools are demoted), except
-    the tools named by their key; 1 with the defences off."""
+    the tools the request named (:class:`Scored`); 1 with the defences off."""
     return {key: s if s.named else s._replace(score=s.score * _prior(req, key)) for key, s in ranking.items()}
 
 
@@ -279,9 +283,9 @@ def _prior(req: ToolRequest, key: str) -> float:
 
 
 def reduce_hubness(ranking: Ranking, req: ToolRequest) -> Ranking:
-    """The hubness priors (:mod:`.hubness`), except for the tools named by their key; none with the defences off.
-    CSLS: each tool's score less a weight times its radius over the catalog's probes (less the median radius),
-    the weight :data:`HUB_PRIOR`, or :data:`UNTRUSTED_HUB_PRIOR` for an untrusted tool in a catalog with vouched
+    """The hubness priors (:mod:`.hubness`), except for the tools the request named (:class:`Scored`); none with
+    the defences off. CSLS: each tool's score less a weight times its radius over the catalog's probes (less the
+    median radius), the weight :data:`HUB_PRIOR`, or :data:`UNTRUSTED_HUB_PRIOR` for an untrusted tool in a catalog with vouched
     ones. Centering: an untrusted tool's score less :data:`CENTER_PRIOR` (:data:`UNTRUSTED_CENTER_PRIOR` in a
     catalog with vouched tools) times how far it is nearer the requested topics' centroid than the median tool.
     A tool written to fit every request loses what that won it; the rest move little."""
@@ -300,7 +304,7 @@ def reduce_hubness(ranking: Ranking, req: ToolRequest) -> Ranking:
 
 def keep_shadows_below(ranking: Ranking, req: ToolRequest) -> Ranking:
     """A shadow (:mod:`.shadowing`) scores just below the lowest of the tools it copies that are in the ranking,
-    unless the request named it by its key; as it is with the defences off."""
+    unless the request named it (:class:`Scored`); as it is with the defences off."""
     if not req.defend or not req.snap.shadows:
         return ranking
     out = dict(ranking)
@@ -368,7 +372,7 @@ def rank(
 
 
 def _lead(ranking: Ranking, req: ToolRequest, members: Sequence[str]) -> str:
-    """Who heads a group (:func:`grouping.lead`): with the defences off, the tool named by its key or else the
+    """Who heads a group (:func:`grouping.lead`): with the defences off, the tool the request named or else the
     best-ranked."""
     snap = req.snap
     if not req.defend:

@@ -291,6 +291,16 @@ def test_a_copy_asked_for_by_its_own_name_letter_for_letter_leads_its_flags_show
     assert rank([scores], request(snap, ["search_pro"], k=3))[0].key == "mail/send_email"
 
 
+def test_a_name_several_tools_bear_names_none_of_them_so_a_copy_keeps_its_rules() -> None:
+    original = ToolSpec("get_forecast", "Weather forecast", namespace="weather")
+    copy = ToolSpec("get_forecast", "Weather forecast", namespace="copycat")
+    snap = snapshot(original, copy, LIST)
+    snap.shadows = {"copycat/get_forecast": ("weather/get_forecast",)}
+    scores = {"copycat/get_forecast": 0.7, "weather/get_forecast": 0.6, "fs/list_files": 0.4}
+    hits = rank([scores], request(snap, ["get_forecast"], k=3))
+    assert [h.key for h in hits][:2] == ["weather/get_forecast", "copycat/get_forecast"]
+
+
 @pytest.mark.parametrize("k", [1, 2])
 def test_rank_returns_at_most_k(k: int) -> None:
     snap = snapshot(SEND, LIST, READ)
