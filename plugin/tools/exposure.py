@@ -18,10 +18,14 @@ and returns
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cache
+from importlib.metadata import version as _version
 from typing import Any
 
+from .. import __version__
 from ..agent_text import read_text
 from ..orders import current_detector
 from ..suspicion import CONFUSABLES, HIDDEN_CHARS, INSTRUCTIONS, has_instructions, text_flags
@@ -151,16 +155,22 @@ class _Reader:
 JUDGE_FORMAT = 1  # one up whenever judge() can say otherwise of the same tool under the same order detector
 
 
+@cache
+def _judge_release() -> str:
+    """What judge() reads besides the order detector: this release of hopscout, the Unicode data that NFKC and
+    the character classes come from, and the confusables table's release."""
+    return f"{__version__}/{unicodedata.unidata_version}/{_version('confusable-homoglyphs')}"
+
+
 def judged_by() -> str:
-    """Which judge judges now: :data:`JUDGE_FORMAT` and the order detector in force (its fingerprint; the
-    evaluation swaps in detectors fitted without a family)."""
-    return f"{JUDGE_FORMAT}:{current_detector().fingerprint}"
+    """Which judge judges now: :data:`JUDGE_FORMAT`, the release of what it reads (:func:`_judge_release`) and
+    the order detector in force (its fingerprint; the evaluation swaps in detectors fitted without a family). A
+    stored judgement is taken only from this judge."""
+    return f"{JUDGE_FORMAT}/{_judge_release()}/{current_detector().fingerprint}"
 
 
 _JUDGED: dict[tuple[str, str], Exposure] = {}
-_JUDGED_KEPT = (
-    200_000  # judgements kept in this process (a gateway's whole catalog, read again after a write)
-)
+_JUDGED_KEPT = 50_000  # judgements kept in this process (each holds its tool's strings)
 
 
 def judged(spec: ToolSpec) -> Exposure:
@@ -181,19 +191,29 @@ def judgement_record(spec: ToolSpec) -> str:
     judge's :func:`judged_by`. A process opening the catalog then takes a clean tool's flags as stored rather
     than read every string of every tool again (0.7 ms a tool: 35 s for 50,000)."""
     found = judged(spec)
-    return json.dumps({"by": judged_by(), "flags": list(found.flags), "clean": found.spec == spec})
+    return json.dumps(
+        {
+            "by": judged_by(),
+            "tool": spec.content_hash,
+            "flags": list(found.flags),
+            "clean": found.spec == spec,
+        }
+    )
 
 
-def stored_flags(record: object) -> tuple[str, ...] | None:
-    """The flags a :func:`judgement_record` holds, when the judge in force made it and the tool was clean
-    (then the stored tool is the tool an agent is shown); None otherwise: judge it again."""
+def stored_flags(record: object, spec: ToolSpec) -> tuple[str, ...] | None:
+    """The flags a :func:`judgement_record` holds for ``spec``, when the judge in force made it of this very
+    tool (its content hash) and the tool was clean (then the stored tool is the tool an agent is shown); None
+    otherwise: judge it again."""
     if not isinstance(record, str):
         return None
     try:
         raw = json.loads(record)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(raw, dict) or raw.get("by") != judged_by() or raw.get("clean") is not True:
+        return None
+    if raw.get("tool") != spec.content_hash:
         return None
     flags = raw.get("flags")
     if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):

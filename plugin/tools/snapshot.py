@@ -153,7 +153,7 @@ def _read(collection: str, doc_id: str, meta: Mapping[str, Any]) -> _Read:
     spec = _stored_spec(collection, doc_id, meta)
     if spec is None:
         return None, ()
-    flags = stored_flags(meta.get(TOOL_JUDGED))  # judged when written, by the judge in force now
+    flags = stored_flags(meta.get(TOOL_JUDGED), spec)  # judged when written, by the judge in force now
     if flags is not None:
         return spec, flags
     found = judged(spec)

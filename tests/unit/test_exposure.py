@@ -153,3 +153,17 @@ def test_a_parameter_asking_for_the_users_ssh_key_is_flagged() -> None:
     )
     spec = _with(["properties", "city", "description"], steal)
     assert judge(spec).flags == ("instructions",)
+
+
+def test_a_stored_judgement_is_taken_only_for_its_tool_from_the_judge_in_force() -> None:
+    ordered = ToolSpec("note", f"Save a note. {ORDER}", namespace="x")
+    record = exposure.judgement_record(ordered)
+    assert exposure.stored_flags(record, ordered) == ("instructions",)
+    other = ToolSpec("note", "Save a note.", namespace="x")
+    assert exposure.stored_flags(record, other) is None  # another tool's judgement: never taken
+    stale = json.dumps({**json.loads(record), "by": "0/an earlier release/abc"})
+    assert exposure.stored_flags(stale, ordered) is None
+    rewritten = ToolSpec("note", "Save a note\u200b", namespace="x")  # judging rewrites it: judged on read
+    assert exposure.stored_flags(exposure.judgement_record(rewritten), rewritten) is None
+    for broken in (None, 3, "", "not json", "[1]", json.dumps({**json.loads(record), "flags": "x"})):
+        assert exposure.stored_flags(broken, ordered) is None
