@@ -12,6 +12,7 @@ every id and content hash with the store. A document count that differs from the
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import shutil
@@ -484,8 +485,7 @@ class CollectionIndex:
         tantivy's segments, the key phrases."""
         self.close()
         store.delete_collection(self.name)
-        bm25 = self.files.bm25
-        for path in bm25.parent.glob(f"{bm25.name.split('.', 1)[0]}.*"):
+        for path in self.files.bm25.parent.glob(f"{glob.escape(self.collection.id)}.*"):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
