@@ -15,7 +15,7 @@ import pytest
 from hopscout import Scout, Settings
 from hopscout.embedders import SentenceTransformerEmbedder
 from hopscout.scout import engine_of
-from hopscout.tools import ToolCatalog, intake, registry, snapshot
+from hopscout.tools import ToolCatalog, exposure, intake, registry, snapshot
 from hopscout.tools.policy import TrustPolicy
 from hopscout.tools.probes import FIRST_MEASURE
 from hopscout.tools.registry import Registry
@@ -75,8 +75,8 @@ def test_tools_are_judged_by_the_register_call_that_brings_them_not_by_the_first
     scout: Scout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     judged: list[str] = []
-    real = snapshot.judge
-    monkeypatch.setattr(snapshot, "judge", lambda spec: (judged.append(spec.name), real(spec))[1])
+    real = exposure.judge
+    monkeypatch.setattr(exposure, "judge", lambda spec: (judged.append(spec.name), real(spec))[1])
     catalog = ToolCatalog(scout, collection="scale")
     catalog.register(tools(3, start=100), namespace="c")
     assert sorted(judged) == ["tool_100", "tool_101", "tool_102"]

@@ -168,15 +168,21 @@ class Registry:
         asked = [
             i for i, owner in enumerate(probes.owners) if not owner
         ]  # the logged requests among the probes
+        over = {key: snap.hashes.get(key, "") for key in probes.keys}
+        if again:
+            twins, over = snap.twins, snap.twins_over
+        else:  # the last measured snapshot's pairs hold for the tools unchanged since: pair the rest only
+            last = self._flagged
+            settled = {k for k, h in over.items() if last is not None and h and last.twins_over.get(k) == h}
+            known = last.twins if last is not None else []
+            specs = [snap.specs[key] for key in probes.keys]
+            twins = shadowing.twins(specs, probes.vectors, settled=settled, known=known)
         return Measure(
             hubs=set(found.hubs),
             penalty=found.penalty,
             centered=hubness.centering(probes.probe_vectors[asked], probes.vectors, probes.keys),
-            twins=(
-                snap.twins
-                if again
-                else shadowing.twins([snap.specs[key] for key in probes.keys], probes.vectors)
-            ),
+            twins=twins,
+            twins_over=over,
             first_seen=probes.first_seen,
         )
 
@@ -364,13 +370,14 @@ class Measure:
     penalty: dict[str, float]
     centered: dict[str, float]
     twins: list[tuple[str, str]]
+    twins_over: dict[str, str]  # the tools (key → hash) the twins were looked for among
     first_seen: dict[str, int]
 
     def apply(self, snap: Snapshot) -> None:
-        snap.hubs, snap.hub_penalty, snap.centered, snap.twins, snap.first_seen = (
+        snap.hubs, snap.hub_penalty, snap.centered, snap.first_seen = (
             self.hubs,
             self.penalty,
             self.centered,
-            self.twins,
             self.first_seen,
         )
+        snap.twins, snap.twins_over = self.twins, self.twins_over

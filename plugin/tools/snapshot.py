@@ -38,6 +38,9 @@ class Snapshot:
     hub_penalty: dict[str, float] = field(default_factory=dict)  # CSLS: radius - median radius, per tool
     centered: dict[str, float] = field(default_factory=dict)  # cosine to the requests' centroid over the bar
     twins: list[tuple[str, str]] = field(default_factory=list)  # copies across servers (.shadowing.twins)
+    twins_over: dict[str, str] = field(
+        default_factory=dict
+    )  # the tools (key → hash) twins were looked for among
     first_seen: dict[str, int] = field(default_factory=dict)  # the sequence number of the write storing it
     # name clashes under the trust configuration of version ``clashes_for`` (True: squats a vouched tool's name)
     clashes: dict[str, bool] = field(default_factory=dict)

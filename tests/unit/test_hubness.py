@@ -110,6 +110,27 @@ def test_twins_are_copies_under_other_servers() -> None:
     assert ("web/web_search", "web/web_search_v2") not in found
 
 
+def test_twins_looked_for_again_pair_only_the_unsettled_tools_and_agree_with_all_pairs() -> None:
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=(12, 16))
+    vectors = np.vstack([base, base[:6] + rng.normal(scale=0.01, size=(6, 16))])  # six near copies
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    specs = [
+        ToolSpec(f"t{i}", f"Tool number {i} does its own thing here.", namespace=f"s{i}") for i in range(18)
+    ]
+    every = set(twins(specs, vectors))
+    assert len(every) == 6
+    keys = [s.key for s in specs]
+    for settled in (set(keys[:9]), set(keys[9:]), set(keys[::2]), set(keys)):
+        known = [p for p in every if p[0] in settled and p[1] in settled]
+        assert set(twins(specs, vectors, settled=settled, known=known)) == every
+    changed = [*specs[:-1], ToolSpec("t17", "Another tool entirely, nothing alike.", namespace="s17")]
+    moved = vectors.copy()
+    moved[-1] = -vectors[5]  # rewritten: no longer near its original
+    again = set(twins(changed, moved, settled=set(keys[:-1]), known=sorted(every)))
+    assert again == every - {p for p in every if "s17/t17" in p}  # its old pair goes with it
+
+
 def test_a_shadow_copies_the_vouched_or_the_first_stored_tool() -> None:
     specs = {
         key: ToolSpec(key.split("/")[-1], COPIED, namespace=key.split("/")[0] if "/" in key else None)
