@@ -625,7 +625,9 @@ def calibrate(
         ]
         result["gates"] = rows
         lines.extend(_gate_line(r) for r in rows)
-    refitted = {f"{r['augmenter']}/{r['mode']}" for r in result.get("gates", [])}  # augment.gate's keys
+    from .augment.gate import gate_key
+
+    refitted = {gate_key(r["augmenter"], r["mode"]) for r in result.get("gates", [])}
     if stale := [key for key in first.dropped_gates if key not in refitted]:
         lines.append(
             f"dropped the augmentation decisions fitted on the previous weight or confidence ({', '.join(stale)}): "
