@@ -3,9 +3,12 @@ penalty, the request log, and twins and shadows, on hand-made score lists and ve
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
+from hopscout.tools import shadowing
 from hopscout.tools.guard import TRUSTED, UNTRUSTED
 from hopscout.tools.hubness import (
     CENTER_MIN_REQUESTS,
@@ -18,7 +21,15 @@ from hopscout.tools.hubness import (
     topic_centroid,
 )
 from hopscout.tools.probes import FIRST_MEASURE, MAX_REQUESTS, RequestLog
-from hopscout.tools.shadowing import SAME_WORDS, drops_no_word, same_words, shadows, twins
+from hopscout.tools.shadowing import (
+    CANDIDATE_COSINE,
+    SAME_VECTOR,
+    SAME_WORDS,
+    drops_no_word,
+    same_words,
+    shadows,
+    twins,
+)
 from hopscout.tools.spec import ToolSpec
 
 TOOLS = [f"t{n:02d}" for n in range(40)]
@@ -200,3 +211,37 @@ def test_a_burst_of_one_topic_counts_as_one_topic_in_the_centroid() -> None:
     plain, topical = requests.mean(axis=0), topic_centroid(requests)
     assert plain[0] > 5 * plain[1:11].max()
     assert topical[0] == pytest.approx(topical[1:11].mean(), rel=0.2)
+
+
+def test_twins_compare_each_pair_once_across_blocks_as_a_brute_force_pass_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blocks of 4 rows over 30 tools (a triangle among the fresh, then the settled): the same pairs, each once,
+    each ``(earlier, later)``, as comparing every pair one by one."""
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(10, 8))
+    vectors = np.vstack([base, base + rng.normal(scale=0.02, size=(10, 8)), base[:10] * -1])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    specs = [
+        ToolSpec(f"t{i}", f"Tool {i % 10} reads its own data here.", namespace=f"s{i % 3}") for i in range(30)
+    ]
+    brute = {
+        (a.key, b.key)
+        for (i, a), (j, b) in itertools.combinations(enumerate(specs), 2)
+        if a.namespace != b.namespace
+        and (
+            float(vectors[i] @ vectors[j]) >= SAME_VECTOR
+            or (
+                float(vectors[i] @ vectors[j]) >= CANDIDATE_COSINE
+                and same_words(a.description, b.description) >= SAME_WORDS
+                and drops_no_word(a.description, b.description)
+            )
+        )
+    }
+    monkeypatch.setattr(shadowing, "_BLOCK", 4)
+    found = twins(specs, vectors)
+    assert brute and sorted(found) == sorted(brute) and len(found) == len(set(found))
+    keys = [s.key for s in specs]
+    settled = set(keys[::3])
+    known = [p for p in brute if p[0] in settled and p[1] in settled]
+    assert sorted(twins(specs, vectors, settled=settled, known=known)) == sorted(brute)
