@@ -18,6 +18,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -90,84 +91,136 @@ def candidate_pairs(specs: Sequence[ToolSpec], servers: Sequence[str | None]) ->
     close share a word among each one's first ``len - ceil(SAME_CONTENT x len) + 1``). No loop over all pairs:
     a 50K-tool catalog costs what its shared names and rare words cost (a name or word shared by more than
     :data:`MAX_BUCKET` tools pairs none of them)."""
-    return _candidates([_name_words(s) for s in specs], [_content(s.description) for s in specs], servers)
+    buckets = _Buckets([_name_words(s) for s in specs], [_content(s.description) for s in specs])
+    return buckets.pairs(servers, [True] * len(specs))
 
 
-def _candidates(
-    names: Sequence[frozenset[str]], contents: Sequence[frozenset[str]], servers: Sequence[str | None]
-) -> set[tuple[int, int]]:
-    buckets: dict[frozenset[str], list[int]] = {}
-    for i, words in enumerate(names):
-        if words:
-            buckets.setdefault(words, []).append(i)
-    rarity = Counter(word for words in contents for word in words)
-    for i, words in enumerate(contents):
-        if len(words) >= MIN_CONTENT_WORDS:
-            ordered = sorted(words, key=lambda w: (rarity[w], w))
-            for word in ordered[: len(words) - math.ceil(SAME_CONTENT * len(words)) + 1]:
-                buckets.setdefault(frozenset(("#", word)), []).append(i)  # "#": no name is a set holding "#"
-    pairs: set[tuple[int, int]] = set()
-    for members in buckets.values():
-        if len(members) > MAX_BUCKET:
-            continue
-        for at, i in enumerate(members):
-            for j in members[at + 1 :]:
-                if servers[i] != servers[j]:
-                    pairs.add((min(i, j), max(i, j)))
-    return pairs
+class _Buckets:
+    """The tools by the name and the rare words they share (:func:`candidate_pairs`): who may be paired."""
+
+    def __init__(self, names: Sequence[frozenset[str]], contents: Sequence[frozenset[str]]) -> None:
+        self.members: dict[frozenset[str], list[int]] = {}
+        self.of: list[list[frozenset[str]]] = [[] for _ in names]  # tool → the buckets it is in
+        rarity = Counter(word for words in contents for word in words)
+        for i, words in enumerate(names):
+            if words:
+                self._add(words, i)
+        for i, words in enumerate(contents):
+            if len(words) >= MIN_CONTENT_WORDS:
+                ordered = sorted(words, key=lambda w: (rarity[w], w))
+                for word in ordered[: len(words) - math.ceil(SAME_CONTENT * len(words)) + 1]:
+                    self._add(frozenset(("#", word)), i)  # "#": no name is a set holding "#"
+
+    def _add(self, bucket: frozenset[str], i: int) -> None:
+        self.members.setdefault(bucket, []).append(i)
+        self.of[i].append(bucket)
+
+    def pairs(self, servers: Sequence[str | None], fresh: Sequence[bool]) -> set[tuple[int, int]]:
+        """Pairs ``(i, j)``, ``i < j``, of different servers sharing a bucket of at most :data:`MAX_BUCKET`
+        tools, one of them at least ``fresh``."""
+        pairs: set[tuple[int, int]] = set()
+        for members in self.members.values():
+            if len(members) > MAX_BUCKET:
+                continue
+            for at, i in enumerate(members):
+                for j in members[at + 1 :]:
+                    if (fresh[i] or fresh[j]) and servers[i] != servers[j]:
+                        pairs.add((min(i, j), max(i, j)))
+        return pairs
+
+    def paired(self, i: int, j: int) -> bool:
+        """Whether tools ``i`` and ``j`` share a bucket of at most :data:`MAX_BUCKET` tools."""
+        mine = set(self.of[i])
+        return any(b in mine and len(self.members[b]) <= MAX_BUCKET for b in self.of[j])
 
 
 VectorsOf = Callable[[Sequence[str]], Mapping[str, Any]]  # keys → their vectors (array-like)
+Edges = dict[tuple[str, str], float]  # (key, key) in order → their vectors' cosine: equivalent tools
+
+
+def equivalent_edges(
+    specs: Sequence[ToolSpec],
+    vectors_of: VectorsOf,
+    servers: Sequence[str | None] | None = None,
+    *,
+    settled: AbstractSet[str] = frozenset(),
+    known: Mapping[tuple[str, str], float] | None = None,
+) -> Edges:
+    """The pairs of equivalent tools among ``specs`` with their cosines (``vectors_of(keys)``: the document
+    vectors of the tools that need one, by key, asked once; a tool without one is left out; ``servers[i]``:
+    ``specs[i]``'s server, its namespace unless given). ``settled``: keys of tools unchanged since an earlier
+    call, whose pairs among themselves are ``known`` (that call's answer): a pair of settled tools is looked
+    up there (and kept only if the catalog would still pair them: a name or word shared by more tools since
+    pairs none), so only pairs with a changed tool are compared: the answer is the one a call with nothing
+    settled gives."""
+    server = list(servers) if servers is not None else [s.namespace for s in specs]
+    if len(server) != len(specs):
+        raise ValueError(f"equivalent_edges: {len(specs)} tools but {len(server)} servers")
+    keys = [s.key for s in specs]
+    names = [_name_words(s) for s in specs]
+    contents = [_content(s.description) for s in specs]
+    buckets = _Buckets(names, contents)
+    fresh = [key not in settled for key in keys]
+    edges: Edges = {}
+    if known:
+        row = {key: i for i, key in enumerate(keys)}
+        for (a, b), cos in known.items():
+            i, j = row.get(a, -1), row.get(b, -1)
+            if i >= 0 and j >= 0 and not fresh[i] and not fresh[j] and buckets.paired(i, j):
+                edges[(a, b)] = cos
+    candidates = sorted(
+        (i, j)
+        for i, j in buckets.pairs(server, fresh)
+        if _same_text(names[i], names[j], contents[i], contents[j])
+    )
+    wanted = sorted({keys[m] for pair in candidates for m in pair})
+    found = vectors_of(wanted) if wanted else {}
+    row = {key: at for at, key in enumerate(key for key in wanted if key in found)}
+    pairs = [(i, j) for i, j in candidates if keys[i] in row and keys[j] in row]
+    if pairs:
+        matrix = np.asarray([found[key] for key in row], dtype=np.float32)
+        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+        left = matrix[[row[keys[i]] for i, _ in pairs]]
+        right = matrix[[row[keys[j]] for _, j in pairs]]
+        cosines = np.einsum("ij,ij->i", left, right)
+        for (i, j), cos in zip(pairs, cosines.tolist()):
+            if cos >= GROUP_COSINE:
+                edges[(keys[i], keys[j]) if keys[i] < keys[j] else (keys[j], keys[i])] = cos
+    return edges
+
+
+def merge(edges: Mapping[tuple[str, str], float], server: Mapping[str, str | None]) -> Groups:
+    """The groups :data:`MAX_MEMBERS`-bounded complete linkage makes of equivalent tools' ``edges`` (``server``:
+    key → its server). Pairs are taken closest first; two groups merge when every pair across them is an edge,
+    no server is in both and they hold :data:`MAX_MEMBERS` tools at most together."""
+    group: dict[str, list[str]] = {}  # member → its group's members (one list shared by them)
+    for a, b in sorted(edges, key=lambda pair: (-edges[pair], pair)):
+        ga, gb = group.get(a, [a]), group.get(b, [b])
+        if ga is gb or len(ga) + len(gb) > MAX_MEMBERS:
+            continue
+        if {server[m] for m in ga} & {server[m] for m in gb}:
+            continue
+        if any((min(x, y), max(x, y)) not in edges for x in ga for y in gb):
+            continue
+        merged = ga + gb
+        for m in merged:
+            group[m] = merged
+    out: Groups = {}
+    for members in group.values():
+        keys = tuple(sorted(members))
+        for key in keys:
+            out[key] = keys
+    return out
 
 
 def find_groups(
     specs: Sequence[ToolSpec], vectors_of: VectorsOf, servers: Sequence[str | None] | None = None
 ) -> Groups:
-    """The groups of equivalent tools among ``specs`` (``vectors_of(keys)``: the document vectors of the tools
-    that need one, by key, asked once; a tool without one is left out; ``servers[i]``: ``specs[i]``'s server,
-    its namespace unless given, None the catalog owner's own). Pairs are taken closest first; two groups merge
-    when every pair across them is equivalent, no server is in both and they hold :data:`MAX_MEMBERS` tools at
-    most together."""
+    """The groups of equivalent tools among ``specs`` (:func:`equivalent_edges`, then :func:`merge`): each a set
+    of at most :data:`MAX_MEMBERS` tools of different servers every two of which are equivalent."""
     server = list(servers) if servers is not None else [s.namespace for s in specs]
-    if len(server) != len(specs):
-        raise ValueError(f"find_groups: {len(specs)} tools but {len(server)} servers")
-    names = [_name_words(s) for s in specs]
-    contents = [_content(s.description) for s in specs]
-    candidates = sorted(
-        (i, j)
-        for i, j in _candidates(names, contents, server)
-        if _same_text(names[i], names[j], contents[i], contents[j])
-    )
-    wanted = sorted({specs[m].key for pair in candidates for m in pair})
-    found = vectors_of(wanted) if wanted else {}
-    row = {key: at for at, key in enumerate(key for key in wanted if key in found)}
-    pairs = [(i, j) for i, j in candidates if specs[i].key in row and specs[j].key in row]
-    edges: dict[tuple[int, int], float] = {}
-    if pairs:
-        matrix = np.asarray([found[key] for key in row], dtype=np.float32)
-        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-        left = matrix[[row[specs[i].key] for i, _ in pairs]]
-        right = matrix[[row[specs[j].key] for _, j in pairs]]
-        cosines = np.einsum("ij,ij->i", left, right)
-        edges = {pair: float(cos) for pair, cos in zip(pairs, cosines) if cos >= GROUP_COSINE}
-    group: dict[int, list[int]] = {}  # member → its group's members (one list shared by them)
-    for i, j in sorted(edges, key=lambda pair: (-edges[pair], pair)):
-        gi, gj = group.get(i, [i]), group.get(j, [j])
-        if gi is gj or len(gi) + len(gj) > MAX_MEMBERS:
-            continue
-        if {server[m] for m in gi} & {server[m] for m in gj}:
-            continue
-        if any((min(x, y), max(x, y)) not in edges for x in gi for y in gj):
-            continue
-        merged = gi + gj
-        for m in merged:
-            group[m] = merged
-    out: Groups = {}
-    for members in group.values():
-        keys = tuple(sorted(specs[m].key for m in members))
-        for key in keys:
-            out[key] = keys
-    return out
+    edges = equivalent_edges(specs, vectors_of, server)
+    return merge(edges, {s.key: srv for s, srv in zip(specs, server)})
 
 
 def groups_of(snap: Snapshot) -> Groups:
