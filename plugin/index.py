@@ -47,6 +47,7 @@ class IndexFiles(NamedTuple):
 
     bm25: Path  # the BM25 copy (SQLite FTS5; with HOPSCOUT_LEXICAL_BACKEND=tantivy, its rows, segments beside it)
     phrases: Path  # the key phrases of the phrase hop
+    tool_pairs: Path  # a tool catalog's twins and equivalent tools as last paired (hopscout.tools.pair_cache)
 
 
 class StoredDoc(NamedTuple):
@@ -451,7 +452,10 @@ class CollectionIndex:
         """Where the collection's local files are (the vectors live in the store)."""
         bm25 = self._lexical.path  # <id>.sqlite (fts5) or <id>.bm25.sqlite (tantivy)
         # named from the collection's id alone, so a change of lexical backend keeps the stored key phrases
-        return IndexFiles(bm25, bm25.parent / f"{bm25.name.split('.', 1)[0]}.phrases.sqlite")
+        own = bm25.parent / bm25.name.split(".", 1)[0]
+        return IndexFiles(
+            bm25, own.with_name(f"{own.name}.phrases.sqlite"), own.with_name(f"{own.name}.pairs.npz")
+        )
 
     @property
     def phrase_table(self) -> PhraseTable:

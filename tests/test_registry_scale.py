@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from hopscout import Scout, Settings
@@ -17,7 +18,7 @@ from hopscout.embedders import SentenceTransformerEmbedder
 from hopscout.scout import engine_of
 from hopscout.tools import ToolCatalog, exposure, intake, registry, snapshot
 from hopscout.tools.policy import TrustPolicy
-from hopscout.tools.probes import FIRST_MEASURE
+from hopscout.tools.probes import FIRST_MEASURE, CatalogProbes
 from hopscout.tools.registry import Registry
 from hopscout.tools.search import FirstToolScores
 from hopscout.tools.spec import ToolSpec
@@ -245,3 +246,67 @@ def test_at_exit_a_running_measure_is_waited_for_to_its_next_step_and_stopped(
     )  # the measure ended with the step it was in
     assert first.hub_penalty is penalty  # stopped, not finished: nothing set
     reg.close()
+
+
+def copies(n: int, namespace: str) -> list[dict[str, object]]:
+    """``tools(n)`` as another server serves them: each a twin and an equivalent of the first server's."""
+    return [{**tool, "name": f"{namespace}_{tool['name']}"} for tool in tools(n)]
+
+
+def test_a_new_process_takes_the_stored_pairs_and_pairs_only_the_tools_changed_since(
+    scout: Scout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settled: list[int] = []
+    real = registry.shadowing.twins
+
+    def counting(specs: Any, vectors: Any, **kwargs: Any) -> Any:
+        settled.append(len(kwargs.get("settled", ())))
+        return real(specs, vectors, **kwargs)
+
+    monkeypatch.setattr(registry.shadowing, "twins", counting)
+    first = registry_of(scout)
+    first.register(
+        intake.read_tools(copies(4, "b"), "b", "scale"), {}, expand=None, namespace="b", trust=None
+    )
+    measured = first.guarded()
+    assert measured.twins and measured.groups and settled == [0]  # a first process pairs every tool
+    index = engine_of(scout).index("scale")
+    assert index.files.tool_pairs.is_file()
+    again = registry_of(scout).guarded()  # another process: nothing changed, nothing paired again
+    assert settled[-1] == N + 4
+    assert sorted(again.twins) == sorted(measured.twins) and again.groups == measured.groups
+    changed = copies(4, "b")
+    changed[0]["description"] = "Convert between currencies at today's rate."
+    writer = registry_of(scout)
+    writer.register(intake.read_tools(changed, "b", "scale"), {}, expand=None, namespace="b", trust=None)
+    later = registry_of(scout).guarded()
+    assert settled[-1] == N + 3  # the changed tool only is paired again
+    index.files.tool_pairs.unlink()
+    full = registry_of(scout).guarded()
+    assert settled[-1] == 0  # no stored pairs: every tool
+    assert sorted(later.twins) == sorted(full.twins) and later.groups == full.groups
+    assert not any("b/b_tool_0" in pair for pair in later.twins)
+
+
+def test_a_measure_after_a_write_reads_the_changed_vectors_only_and_agrees_with_a_full_read(
+    scout: Scout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[CatalogProbes] = []
+    real = registry.read_probes
+    monkeypatch.setattr(registry, "read_probes", lambda *a, **kw: (read.append(real(*a, **kw)), read[-1])[1])
+    reg = registry_of(scout)
+    reg.guarded()
+    reg.register(
+        intake.read_tools(tools(2, start=N), "b", "scale"), {}, expand=None, namespace="b", trust=None
+    )
+    snap = reg.guarded()
+    index = engine_of(scout).index("scale")
+    gets: list[int] = []
+    monkeypatch.setattr(
+        index, "get", lambda ids, **kw: (gets.append(len(ids)), type(index).get(index, ids, **kw))[1]
+    )
+    again = real(index, snap, [], last=read[-2])
+    assert gets[0] == 2  # the two new tools' vectors
+    whole = real(index, snap, [])
+    assert again.keys == whole.keys == sorted(snap.specs) and again.first_seen == whole.first_seen
+    np.testing.assert_allclose(again.vectors, whole.vectors, atol=1e-6)

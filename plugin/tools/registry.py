@@ -23,12 +23,12 @@ from ..engine import Engine
 from ..errors import CollectionNotFoundError, ToolCatalogCollectionError
 from ..index import CollectionIndex
 from ..keys import KIND_TOOLS, META_KIND, META_VERSION, TOOL_KEY, TOOL_VIEW
-from . import guard, hubness, shadowing
+from . import grouping, guard, hubness, pair_cache, shadowing
 from .documents import VIEW_REQUEST, VIEW_TOOL, indexed_hash, tool_documents, views_hash
 from .expansion import Expansion
 from .intake import ReadTools
 from .policy import TrustPolicy
-from .probes import read_probes
+from .probes import CatalogProbes, read_probes
 from .results import RegisterReport
 from .search import FirstToolScores, probe_hubness
 from .snapshot import Snapshot, StoredTools, read_snapshot, read_stored
@@ -80,6 +80,7 @@ class Registry:
         self._snapshot: Snapshot | None = None  # the catalog as last read (None: read it again)
         self._last_read: Snapshot | None = None  # the same, kept when stale: what a new read reuses
         self._flagged: Snapshot | None = None  # the last one read with its flags: what requests fall back on
+        self._probes: CatalogProbes | None = None  # the last measure's tool vectors: what the next one reuses
         self._lock = threading.RLock()
         self._writing = threading.RLock()
         self._remeasure: threading.Thread | None = None  # the measure taken again in the background, if any
@@ -152,8 +153,10 @@ class Registry:
             found.apply(snap)
 
     def _measured(self, snap: Snapshot, again: bool = False, background: bool = False) -> Measure | None:
-        """:meth:`_measure`'s signals, not yet set on ``snap`` (None: nothing to measure). Twins depend on the
-        snapshot's tools alone: a measure taken ``again`` keeps them rather than pair every tool again. One in
+        """:meth:`_measure`'s signals, not yet set on ``snap`` (None: nothing to measure). Twins and equivalent
+        tools (the groups) depend on the snapshot's tools alone: a measure taken ``again`` keeps them rather than
+        pair every tool again, and a first measure pairs only the tools changed since the last pairs found, this
+        process's or those stored beside the collection (:mod:`.pair_cache`), then stores its own. One in
         the ``background`` stops between steps once the catalog closes or the process exits (:class:`_Stopped`)."""
         if not snap.specs:
             return None
@@ -161,7 +164,8 @@ class Registry:
             index = self._engine.index(self.collection)
         except CollectionNotFoundError:
             return None
-        probes = read_probes(index, snap, self.probe.requests.recent())
+        probes = read_probes(index, snap, self.probe.requests.recent(), last=self._probes)
+        self._probes = probes
         self._step(background)
         found = probe_hubness(self.probe, snap, probes)
         self._step(background)
@@ -169,22 +173,44 @@ class Registry:
             i for i, owner in enumerate(probes.owners) if not owner
         ]  # the logged requests among the probes
         over = {key: snap.hashes.get(key, "") for key in probes.keys}
+        groups: grouping.Groups | None = None
         if again:
-            twins, over = snap.twins, snap.twins_over
-        else:  # the last measured snapshot's pairs hold for the tools unchanged since: pair the rest only
-            last = self._flagged
-            settled = {k for k, h in over.items() if last is not None and h and last.twins_over.get(k) == h}
-            known = last.twins if last is not None else []
+            twins, edges = snap.twins, snap.edges
+            over = snap.twins_over
+        else:  # the pairs last found hold among the tools unchanged since: pair the rest only
+            last = self._last_pairs(index)
+            settled = {k for k, h in over.items() if h and last.over.get(k) == h}
             specs = [snap.specs[key] for key in probes.keys]
-            twins = shadowing.twins(specs, probes.vectors, settled=settled, known=known)
+            twins = shadowing.twins(specs, probes.vectors, settled=settled, known=last.twins)
+            self._step(background)
+            row = {key: i for i, key in enumerate(probes.keys)}
+            edges = grouping.equivalent_edges(
+                specs,
+                lambda keys: {key: probes.vectors[row[key]] for key in keys},
+                settled=settled,
+                known=last.edges,
+            )
+            groups = grouping.merge(edges, {s.key: s.namespace for s in specs})
+            if over != last.over:
+                pair_cache.save(index.files.tool_pairs, pair_cache.Pairs(over, twins, edges))
         return Measure(
             hubs=set(found.hubs),
             penalty=found.penalty,
             centered=hubness.centering(probes.probe_vectors[asked], probes.vectors, probes.keys),
             twins=twins,
             twins_over=over,
+            edges=edges,
+            groups=groups,
             first_seen=probes.first_seen,
         )
+
+    def _last_pairs(self, index: CollectionIndex) -> pair_cache.Pairs:
+        """The pairs the last measure found: this process's, else those a process stored beside the
+        collection's files (:mod:`.pair_cache`), else none."""
+        last = self._flagged
+        if last is not None and last.twins_over:
+            return pair_cache.Pairs(last.twins_over, last.twins, last.edges)
+        return pair_cache.load(index.files.tool_pairs) or pair_cache.Pairs()
 
     def _step(self, background: bool) -> None:
         """Between two steps of a background measure: stop when the catalog closed or the process exits."""
@@ -371,6 +397,8 @@ class Measure:
     centered: dict[str, float]
     twins: list[tuple[str, str]]
     twins_over: dict[str, str]  # the tools (key → hash) the twins were looked for among
+    edges: dict[tuple[str, str], float]  # equivalent tools among the same
+    groups: grouping.Groups | None  # what the edges make; None: the snapshot's stay (measured again)
     first_seen: dict[str, int]
 
     def apply(self, snap: Snapshot) -> None:
@@ -380,4 +408,6 @@ class Measure:
             self.centered,
             self.first_seen,
         )
-        snap.twins, snap.twins_over = self.twins, self.twins_over
+        snap.twins, snap.twins_over, snap.edges = self.twins, self.twins_over, self.edges
+        if self.groups is not None:
+            snap.groups = self.groups

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..index import CollectionIndex
-from ..keys import TOOL_HASH, TOOL_JUDGED, TOOL_KEY, TOOL_SPEC, TOOL_VIEW, TOOL_VIEWS_HASH
+from ..keys import SEQ_KEY, TOOL_HASH, TOOL_JUDGED, TOOL_KEY, TOOL_SPEC, TOOL_VIEW, TOOL_VIEWS_HASH
 from ..untrusted import shown
 from . import guard
 from .documents import VIEW_REQUEST, VIEW_TOOL, is_view_id
@@ -26,6 +26,9 @@ _log = logging.getLogger("hopscout.tools")
 class Snapshot:
     specs: dict[str, ToolSpec] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
+    written: dict[str, int] = field(
+        default_factory=dict
+    )  # the write (sequence number) storing each; 0 unknown
     view_hashes: dict[str, str] = field(default_factory=dict)  # tools with views → what their views are
     by_name: dict[str, list[str]] = field(default_factory=dict)  # name_form of a name, key, split name → keys
     names: NameIndex = field(default_factory=NameIndex)  # the names by their tokens: partial names
@@ -41,6 +44,8 @@ class Snapshot:
     twins_over: dict[str, str] = field(
         default_factory=dict
     )  # the tools (key → hash) twins were looked for among
+    # equivalent tools' pairs among the same tools (.grouping.equivalent_edges): key pair → cosine
+    edges: dict[tuple[str, str], float] = field(default_factory=dict)
     first_seen: dict[str, int] = field(default_factory=dict)  # the sequence number of the write storing it
     # name clashes under the trust configuration of version ``clashes_for`` (True: squats a vouched tool's name)
     clashes: dict[str, bool] = field(default_factory=dict)
@@ -76,6 +81,7 @@ def read_snapshot(
         tool = shown_spec.key
         snap.specs[tool] = shown_spec  # as an agent is shown it: text clean, schema capped
         snap.hashes[tool] = stored_hash
+        snap.written[tool] = _seq(meta.get(SEQ_KEY))
         # meta[TOOL_TRUST], written before trust became configuration, is never read
         for form in {name_form(shown_spec.name), name_form(tool), name_form(split_name(shown_spec.name))}:
             snap.by_name.setdefault(form, []).append(tool)
@@ -178,3 +184,7 @@ def _stored_spec(collection: str, doc_id: str, meta: Mapping[str, Any]) -> ToolS
         _log.warning("tool catalog %r: skipped document %r: it holds tool %r", collection, doc_id, spec.key)
         return None
     return spec
+
+
+def _seq(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -1,0 +1,57 @@
+"""hopscout.tools.pair_cache: the pairs a measure found, stored beside a collection's files and read back whole;
+a file of other rules, a damaged one or none reads as nothing, and a failed write is logged, not raised."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from hopscout.tools import pair_cache, shadowing
+from hopscout.tools.pair_cache import Pairs
+
+PAIRS = Pairs(
+    over={"a/x": "h1", "b/x": "h2", "c/y": "h3"},
+    twins=[("a/x", "b/x")],
+    edges={("a/x", "b/x"): 0.93, ("b/x", "c/y"): 0.71},
+)
+
+
+def test_pairs_read_back_as_stored(tmp_path: Path) -> None:
+    path = tmp_path / "id.pairs.npz"
+    pair_cache.save(path, PAIRS)
+    assert pair_cache.load(path) == PAIRS
+    pair_cache.save(path, Pairs())
+    assert pair_cache.load(path) == Pairs()  # replaced whole
+    assert [p.name for p in tmp_path.iterdir()] == ["id.pairs.npz"]  # no temporary file left
+
+
+def test_pairs_of_tools_not_named_are_not_stored(tmp_path: Path) -> None:
+    path = tmp_path / "id.pairs.npz"
+    pair_cache.save(path, Pairs(over={"a/x": "h1"}, twins=[("a/x", "gone")], edges={("gone", "a/x"): 0.9}))
+    assert pair_cache.load(path) == Pairs(over={"a/x": "h1"})
+
+
+def test_pairs_found_under_other_rules_or_damaged_read_as_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "id.pairs.npz"
+    assert pair_cache.load(path) is None  # none stored
+    pair_cache.save(path, PAIRS)
+    monkeypatch.setattr(shadowing, "SAME_WORDS", shadowing.SAME_WORDS - 0.05)
+    assert pair_cache.load(path) is None  # a threshold changed since
+    monkeypatch.undo()
+    assert pair_cache.load(path) == PAIRS
+    path.write_bytes(path.read_bytes()[:100])
+    with caplog.at_level(logging.INFO, logger="hopscout.tools"):
+        assert pair_cache.load(path) is None
+    assert "pairs its tools again" in caplog.text
+
+
+def test_a_failed_write_is_logged_and_not_raised(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with caplog.at_level(logging.WARNING, logger="hopscout.tools"):
+        pair_cache.save(blocked / "id.pairs.npz", PAIRS)
+    assert "not stored" in caplog.text and pair_cache.load(blocked / "id.pairs.npz") is None
