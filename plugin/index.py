@@ -342,6 +342,12 @@ class CollectionIndex:
         """``(id, metadata)`` of every document matching ``where``."""
         return self._pages(where, metadatas=True)
 
+    def key_values(self, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]] | None:
+        """Every document's id with the values it holds of metadata ``keys``, in one read where the store can
+        give them so (an embedded store's file: 50,000 documents in well under a second, where paging through
+        :meth:`metadatas` takes seconds); None: it cannot, read :meth:`metadatas` instead."""
+        return self.collection.key_values(keys)
+
     def get(self, ids: Sequence[str], *, embeddings: bool = False) -> dict[str, StoredDoc]:
         """``id → StoredDoc(text, metadata, embedding or None)`` for the ids that exist."""
         out: dict[str, StoredDoc] = {}

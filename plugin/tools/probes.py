@@ -12,8 +12,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from ..index import CollectionIndex
-from ..keys import TOOL_KEY, TOOL_VIEW
-from .documents import VIEW_REQUEST
+from ..keys import TOOL_KEY
 from .snapshot import Snapshot
 
 _T = TypeVar("_T")
@@ -78,15 +77,10 @@ def read_probes(
     keys = sorted(set(kept) | set(fresh))
     vectors = _stacked(keys, kept, last, _unit([fresh[key] for key in keys if key not in kept]))
     first_seen = {key: snap.written.get(key, 0) for key in keys}
-    view_ids = [
-        doc_id
-        for doc_id, meta in index.metadatas({TOOL_VIEW: VIEW_REQUEST})
-        if meta.get(TOOL_KEY) in snap.view_hashes
-    ]
     asked = [("", text, vec) for text, vec in list(requests)[-MAX_REQUESTS:]]
     left = limit - len(asked)
     for_views = left - min(len(keys), left // 2)  # at least half of what is left, more when documents are few
-    views = index.get(_even(sorted(view_ids), for_views), embeddings=True)
+    views = index.get(_even(sorted(snap.view_ids), for_views), embeddings=True)
     view_rows = [(str(doc.metadata.get(TOOL_KEY)), doc.text, doc.embedding) for doc in views.values()]
     view_rows = [row for row in view_rows if row[2] is not None]
     sample = _even(range(len(keys)), left - len(view_rows))
