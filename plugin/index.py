@@ -48,6 +48,7 @@ class IndexFiles(NamedTuple):
     bm25: Path  # the BM25 copy (SQLite FTS5; with HOPSCOUT_LEXICAL_BACKEND=tantivy, its rows, segments beside it)
     phrases: Path  # the key phrases of the phrase hop
     tool_pairs: Path  # a tool catalog's twins and equivalent tools as last paired (hopscout.tools.pair_cache)
+    tool_judgements: Path  # the judgements a read of a tool catalog made (hopscout.tools.judge_cache)
 
 
 class StoredDoc(NamedTuple):
@@ -460,7 +461,10 @@ class CollectionIndex:
         # named from the collection's id alone, so a change of lexical backend keeps the stored key phrases
         own = bm25.parent / bm25.name.split(".", 1)[0]
         return IndexFiles(
-            bm25, own.with_name(f"{own.name}.phrases.sqlite"), own.with_name(f"{own.name}.pairs.npz")
+            bm25,
+            own.with_name(f"{own.name}.phrases.sqlite"),
+            own.with_name(f"{own.name}.pairs.npz"),
+            own.with_name(f"{own.name}.judged.npz"),
         )
 
     @property

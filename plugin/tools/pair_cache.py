@@ -6,18 +6,14 @@ of groups on each start).
 Pairs depend on the tools alone: the file holds each tool's content hash as it was when paired, and a pair is
 taken from it only while both its tools keep that hash (the caller's ``settled`` set; :func:`shadowing.twins`
 and :func:`grouping.equivalent_edges` look for every pair with a changed tool). A file written under other
-rules (another format, hopscout release or threshold) is not read. It is a cache, never the record: a missing,
-unreadable or foreign file costs one full pairing, and a failed write is logged and passed over. One writer
-replaces it whole (a temporary file, then a rename): a reader sees one measure's pairs or another's, each
-complete for the tools it names."""
+rules (another format, hopscout release or threshold) is not read. A :mod:`.sidecar` file: a cache, never the
+record (a missing, unreadable or foreign file costs one full pairing), replaced whole by each writer, so that a
+reader sees one measure's pairs, complete for the tools it names."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from . import grouping, shadowing
+from . import grouping, shadowing, sidecar
 
 _log = logging.getLogger("hopscout.tools")
 FORMAT = "1"
+_WHAT = "tool pairs"
 
 
 @dataclass(frozen=True)
@@ -62,27 +59,25 @@ def rules() -> str:
 def load(path: Path) -> Pairs | None:
     """The pairs stored at ``path``; None when there are none, the file is unreadable or holds pairs found
     under other :func:`rules`."""
+    stored = sidecar.load(path, rules(), _WHAT)
+    if stored is None:
+        return None
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            if str(stored["rules"]) != rules():
-                return None
-            keys = stored["keys"].tolist()
-            hashes = stored["hashes"].tolist()
-            twins = stored["twins"].reshape(-1, 2).tolist()
-            edges = stored["edges"].reshape(-1, 2).tolist()
-            cosines = stored["cosines"].tolist()
-    except FileNotFoundError:
+        keys = stored["keys"].tolist()
+        hashes = stored["hashes"].tolist()
+        twins = stored["twins"].reshape(-1, 2).tolist()
+        edges = stored["edges"].reshape(-1, 2).tolist()
+        cosines = stored["cosines"].tolist()
+        if len(hashes) != len(keys) or len(cosines) != len(edges):
+            raise ValueError("arrays of different lengths")
+        return Pairs(
+            over=dict(zip(keys, hashes)),
+            twins=[(keys[a], keys[b]) for a, b in twins],
+            edges={(keys[a], keys[b]): float(c) for (a, b), c in zip(edges, cosines)},
+        )
+    except (KeyError, ValueError, IndexError) as exc:
+        _log.info("%s at %s not read (%s); worked out again", _WHAT, path, exc)
         return None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        _log.info("tool pairs at %s not read (%s); the catalog pairs its tools again", path, exc)
-        return None
-    if len(hashes) != len(keys) or len(cosines) != len(edges):
-        return None
-    return Pairs(
-        over=dict(zip(keys, hashes)),
-        twins=[(keys[a], keys[b]) for a, b in twins],
-        edges={(keys[a], keys[b]): float(c) for (a, b), c in zip(edges, cosines)},
-    )
 
 
 def save(path: Path, pairs: Pairs) -> None:
@@ -97,28 +92,14 @@ def save(path: Path, pairs: Pairs) -> None:
         ).reshape(-1, 2)
 
     edges = [pair for pair in pairs.edges if pair[0] in row and pair[1] in row]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                np.savez(
-                    out,
-                    rules=np.asarray(rules()),
-                    keys=np.asarray(keys, dtype=str),
-                    hashes=np.asarray([pairs.over[key] for key in keys], dtype=str),
-                    twins=indices(pairs.twins),
-                    edges=indices(edges),
-                    cosines=np.asarray([pairs.edges[pair] for pair in edges], dtype=np.float64),
-                )
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        _log.warning(
-            "tool pairs not stored at %s (%s); a new process pairs the catalog's tools again", path, exc
-        )
+    arrays = {
+        "keys": np.asarray(keys, dtype=str),
+        "hashes": np.asarray([pairs.over[key] for key in keys], dtype=str),
+        "twins": indices(pairs.twins),
+        "edges": indices(edges),
+        "cosines": np.asarray([pairs.edges[pair] for pair in edges], dtype=np.float64),
+    }
+    sidecar.save(path, rules(), _WHAT, arrays)
 
 
 __all__ = ["FORMAT", "Pairs", "load", "rules", "save"]

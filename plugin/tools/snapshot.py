@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from ..index import CollectionIndex
 from ..keys import SEQ_KEY, TOOL_HASH, TOOL_JUDGED, TOOL_KEY, TOOL_SPEC, TOOL_VIEW, TOOL_VIEWS_HASH
 from ..untrusted import shown
-from . import guard
+from . import guard, judge_cache
 from .documents import VIEW_REQUEST, VIEW_TOOL, is_view_id
 from .exposure import judged, stored_flags
 from .names import NameIndex, name_form
@@ -75,9 +75,10 @@ def read_snapshot(
     parses only what the write changed (the hash is the tool's content hash: the same hash, the same tool)."""
     snap = Snapshot(count=count, version=version, index=index)
     tools, views = _listed(index, previous)
+    kept = _Kept(index)
     for doc_id, meta in tools:
         stored_hash = str(meta.get(TOOL_HASH, ""))
-        shown_spec, flags = _reused(previous, doc_id, stored_hash) or _read(collection, doc_id, meta)
+        shown_spec, flags = _reused(previous, doc_id, stored_hash) or _read(collection, doc_id, meta, kept)
         if shown_spec is None:
             continue
         tool = shown_spec.key
@@ -104,6 +105,7 @@ def read_snapshot(
         snap.view_hashes[key] = str(meta.get(TOOL_VIEWS_HASH, ""))
         snap.view_ids.append(doc_id)
     snap.names = NameIndex(snap.specs.values())
+    kept.store()
     return snap
 
 
@@ -188,15 +190,45 @@ def _reused(previous: Snapshot | None, doc_id: str, stored_hash: str) -> _Read |
     return (spec, previous.text_flags.get(doc_id, ())) if spec is not None else None
 
 
-def _read(collection: str, doc_id: str, meta: Mapping[str, Any]) -> _Read:
+def _read(collection: str, doc_id: str, meta: Mapping[str, Any], kept: _Kept) -> _Read:
     spec = _stored_spec(collection, doc_id, meta)
     if spec is None:
         return None, ()
     flags = stored_flags(meta.get(TOOL_JUDGED), spec)  # judged when written, by the judge in force now
     if flags is not None:
         return spec, flags
-    found = judged(spec)
-    return found.spec, found.flags
+    return kept.judged(spec)
+
+
+class _Kept:
+    """The judgements a read makes of tools stored without one the judge in force made, kept beside the
+    collection's files (:mod:`.judge_cache`): read when the first such tool comes, stored again when the read
+    judged any."""
+
+    def __init__(self, index: CollectionIndex) -> None:
+        self._path = index.files.tool_judgements
+        self._stored: dict[str, tuple[str, ...]] | None = None
+        self._taken: dict[str, tuple[str, ...]] = {}  # content hash → flags, of this read's clean tools
+        self._made = False
+
+    def judged(self, spec: ToolSpec) -> _Read:
+        if self._stored is None:
+            self._stored = judge_cache.load(self._path)
+        content = spec.content_hash
+        flags = self._stored.get(content)
+        if flags is not None:  # kept of clean tools only: the tool as stored is the tool shown
+            self._taken[content] = flags
+            return spec, flags
+        found = judged(spec)
+        if found.spec == spec:
+            self._taken[content] = found.flags
+            self._made = True
+        return found.spec, found.flags
+
+    def store(self) -> None:
+        """Keep this read's judgements (those of tools since changed or removed are left out), if it made any."""
+        if self._made:
+            judge_cache.save(self._path, self._taken)
 
 
 def _stored_spec(collection: str, doc_id: str, meta: Mapping[str, Any]) -> ToolSpec | None:

@@ -1,5 +1,6 @@
-"""hopscout.tools.pair_cache: the pairs a measure found, stored beside a collection's files and read back whole;
-a file of other rules, a damaged one or none reads as nothing, and a failed write is logged, not raised."""
+"""hopscout.tools.pair_cache and judge_cache (files of hopscout.tools.sidecar): the pairs a measure found and the
+judgements a read made, stored beside a collection's files and read back whole; a file of other rules or another
+judge, a damaged one or none reads as nothing, and a failed write is logged, not raised."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hopscout.tools import pair_cache, shadowing
+from hopscout.tools import exposure, judge_cache, pair_cache, shadowing
 from hopscout.tools.pair_cache import Pairs
 
 PAIRS = Pairs(
@@ -46,7 +47,7 @@ def test_pairs_found_under_other_rules_or_damaged_read_as_none(
     path.write_bytes(path.read_bytes()[:100])
     with caplog.at_level(logging.INFO, logger="hopscout.tools"):
         assert pair_cache.load(path) is None
-    assert "pairs its tools again" in caplog.text
+    assert "tool pairs at" in caplog.text and "not read" in caplog.text
 
 
 def test_a_failed_write_is_logged_and_not_raised(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -55,3 +56,15 @@ def test_a_failed_write_is_logged_and_not_raised(tmp_path: Path, caplog: pytest.
     with caplog.at_level(logging.WARNING, logger="hopscout.tools"):
         pair_cache.save(blocked / "id.pairs.npz", PAIRS)
     assert "not stored" in caplog.text and pair_cache.load(blocked / "id.pairs.npz") is None
+
+
+def test_judgements_read_back_only_under_the_judge_that_made_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "id.judged.npz"
+    assert judge_cache.load(path) == {}
+    flags = {"h1": (), "h2": ("instructions", "invisible_characters")}
+    judge_cache.save(path, flags)
+    assert judge_cache.load(path) == flags
+    monkeypatch.setattr(exposure, "JUDGE_FORMAT", exposure.JUDGE_FORMAT + 1)  # another judge
+    assert judge_cache.load(path) == {}
