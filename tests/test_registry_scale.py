@@ -312,12 +312,12 @@ def test_a_measure_after_a_write_reads_the_changed_vectors_only_and_agrees_with_
     np.testing.assert_allclose(again.vectors, whole.vectors, atol=1e-6)
 
 
-def test_a_read_after_writes_lists_what_changed_and_equals_a_whole_read(
+def test_a_read_listing_the_keys_it_reads_equals_a_read_of_whole_metadata(
     scout: Scout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Tools added, changed (a hostile text among them, so flags count) and removed, views written and replaced,
-    also by another catalog: the snapshot read from the last one equals one read from nothing, and on the
-    embedded store it pages through no metadata."""
+    """Tools added, changed (a hostile text among them, so flags count) and removed, views written and replaced:
+    the snapshot read from the keys the embedded store lists (after a write, from the last snapshot, and from
+    nothing) equals one read from every document's whole metadata, as from a Chroma server."""
     ToolCatalog(scout, collection="scale").register(
         tools(N), namespace="a", views={"tool_1": ["what's the weather like"]}
     )
@@ -334,22 +334,22 @@ def test_a_read_after_writes_lists_what_changed_and_equals_a_whole_read(
     paged: list[object] = []
     real = type(index).metadatas
     monkeypatch.setattr(index, "metadatas", lambda where: (paged.append(where), real(index, where))[1])
-    listed = snapshot.read_snapshot(index, "scale", index.count(), "", previous=previous)
-    if index.key_values(()) is not None:  # the embedded store lists keys in one read
-        assert paged == []
+    listed = [
+        snapshot.read_snapshot(index, "scale", index.count(), "", previous=last) for last in (previous, None)
+    ]
+    assert paged == []  # the embedded store lists the keys in one read
+    monkeypatch.setattr(index, "key_values", lambda keys: None)  # as a server: whole metadata, page by page
     whole = snapshot.read_snapshot(index, "scale", index.count(), "")
-    assert len(listed.specs) == N + 2 and "a/tool_7" not in listed.specs
-    assert listed.specs == whole.specs and listed.hashes == whole.hashes and listed.written == whole.written
-    assert listed.text_flags == whole.text_flags and listed.text_flags.get("a/tool_3")
-    assert listed.view_hashes == whole.view_hashes and set(listed.view_hashes) == {
-        "a/tool_1",
-        "a/tool_4",
-        "b/tool_21",
-    }
-    assert sorted(listed.view_ids) == sorted(whole.view_ids) and len(listed.view_ids) == 3
-    assert {f: sorted(k) for f, k in listed.by_name.items()} == {
-        f: sorted(k) for f, k in whole.by_name.items()
-    }
+    assert paged and len(whole.specs) == N + 2 and "a/tool_7" not in whole.specs
+    assert whole.text_flags.get("a/tool_3")
+    assert set(whole.view_hashes) == {"a/tool_1", "a/tool_4", "b/tool_21"} and len(whole.view_ids) == 3
+    for read in listed:
+        assert read.specs == whole.specs and read.hashes == whole.hashes and read.written == whole.written
+        assert read.text_flags == whole.text_flags and read.view_hashes == whole.view_hashes
+        assert sorted(read.view_ids) == sorted(whole.view_ids)
+        assert {f: sorted(k) for f, k in read.by_name.items()} == {
+            f: sorted(k) for f, k in whole.by_name.items()
+        }
 
 
 def test_tools_stored_without_a_judgement_of_the_judge_in_force_are_judged_once_per_machine(

@@ -74,7 +74,7 @@ def read_snapshot(
     of the same collection) keeps what ``previous`` parsed and judged of it: a catalog read again after a write
     parses only what the write changed (the hash is the tool's content hash: the same hash, the same tool)."""
     snap = Snapshot(count=count, version=version, index=index)
-    tools, views = _listed(index, previous)
+    tools, views = _listed(index)
     kept = _Kept(index)
     for doc_id, meta in tools:
         stored_hash = str(meta.get(TOOL_HASH, ""))
@@ -109,31 +109,24 @@ def read_snapshot(
     return snap
 
 
-_LISTED = (TOOL_VIEW, TOOL_HASH, SEQ_KEY, TOOL_KEY, TOOL_VIEWS_HASH)  # what a read after a write lists
+# every metadata key a snapshot reads of a tool document or a view (the test of this module's reads checks it
+# against a read of whole metadata)
+_LISTED = (TOOL_VIEW, TOOL_HASH, SEQ_KEY, TOOL_SPEC, TOOL_JUDGED, TOOL_KEY, TOOL_VIEWS_HASH)
 
 
 def _listed(
-    index: CollectionIndex, previous: Snapshot | None
+    index: CollectionIndex,
 ) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]]]:
-    """``(id, metadata)`` of the tool documents and of the views. Read again after a write (``previous``), where
-    the store lists metadata keys in one read (:meth:`CollectionIndex.key_values`): the keys a snapshot reads of
-    every document (:data:`_LISTED`), and the whole metadata of the tools whose stored hash is not
-    ``previous``'s only (50,000 tools, one changed: 8 s of paging → well under a second); else every
-    document's whole metadata."""
-    listed = index.key_values(_LISTED) if previous is not None and previous.specs else None
+    """``(id, metadata)`` of the tool documents and of the views: the keys a snapshot reads (:data:`_LISTED`) of
+    every document in one read where the store lists them so (:meth:`CollectionIndex.key_values`, the embedded
+    store: 50,000 tools in 1 s), else every document's whole metadata, page by page (8 s)."""
+    listed = index.key_values(_LISTED)
     if listed is None:
         return index.metadatas({TOOL_VIEW: VIEW_TOOL}), _views(index, None)
-    tools = [(doc_id, meta) for doc_id, meta in listed if meta.get(TOOL_VIEW) == VIEW_TOOL]
-    unread = {
-        doc_id for doc_id, meta in tools if _reused(previous, doc_id, str(meta.get(TOOL_HASH, ""))) is None
-    }
-    whole = {doc_id: doc.metadata for doc_id, doc in index.get(sorted(unread)).items()}
-    tools = [
-        (doc_id, whole[doc_id] if doc_id in unread else meta)
-        for doc_id, meta in tools
-        if doc_id not in unread or doc_id in whole  # deleted since it was listed: passed over
-    ]
-    return tools, [(doc_id, meta) for doc_id, meta in listed if meta.get(TOOL_VIEW) == VIEW_REQUEST]
+    return (
+        [(doc_id, meta) for doc_id, meta in listed if meta.get(TOOL_VIEW) == VIEW_TOOL],
+        [(doc_id, meta) for doc_id, meta in listed if meta.get(TOOL_VIEW) == VIEW_REQUEST],
+    )
 
 
 class StoredTools(NamedTuple):
