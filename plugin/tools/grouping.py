@@ -19,7 +19,6 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -102,47 +101,31 @@ def candidate_pairs(specs: Sequence[ToolSpec], servers: Sequence[str | None]) ->
     close share a word among each one's first ``len - ceil(SAME_CONTENT x len) + 1``). No loop over all pairs:
     a 50K-tool catalog costs what its shared names and rare words cost (a name or word shared by more than
     :data:`MAX_BUCKET` tools pairs none of them)."""
-    buckets = _Buckets([_name_words(s) for s in specs], [_content(s.description) for s in specs])
-    return buckets.pairs(servers, [True] * len(specs))
+    return _candidates([_name_words(s) for s in specs], [_content(s.description) for s in specs], servers)
 
 
-class _Buckets:
-    """The tools by the name and the rare words they share (:func:`candidate_pairs`): who may be paired."""
-
-    def __init__(self, names: Sequence[frozenset[str]], contents: Sequence[frozenset[str]]) -> None:
-        self.members: dict[frozenset[str], list[int]] = {}
-        self.of: list[list[frozenset[str]]] = [[] for _ in names]  # tool → the buckets it is in
-        rarity = Counter(word for words in contents for word in words)
-        for i, words in enumerate(names):
-            if words:
-                self._add(words, i)
-        for i, words in enumerate(contents):
-            if len(words) >= MIN_CONTENT_WORDS:
-                ordered = sorted(words, key=lambda w: (rarity[w], w))
-                for word in ordered[: len(words) - math.ceil(SAME_CONTENT * len(words)) + 1]:
-                    self._add(frozenset(("#", word)), i)  # "#": no name is a set holding "#"
-
-    def _add(self, bucket: frozenset[str], i: int) -> None:
-        self.members.setdefault(bucket, []).append(i)
-        self.of[i].append(bucket)
-
-    def pairs(self, servers: Sequence[str | None], fresh: Sequence[bool]) -> set[tuple[int, int]]:
-        """Pairs ``(i, j)``, ``i < j``, of different servers sharing a bucket of at most :data:`MAX_BUCKET`
-        tools, one of them at least ``fresh``."""
-        pairs: set[tuple[int, int]] = set()
-        for members in self.members.values():
-            if len(members) > MAX_BUCKET:
-                continue
-            for at, i in enumerate(members):
-                for j in members[at + 1 :]:
-                    if (fresh[i] or fresh[j]) and servers[i] != servers[j]:
-                        pairs.add((min(i, j), max(i, j)))
-        return pairs
-
-    def paired(self, i: int, j: int) -> bool:
-        """Whether tools ``i`` and ``j`` share a bucket of at most :data:`MAX_BUCKET` tools."""
-        mine = set(self.of[i])
-        return any(b in mine and len(self.members[b]) <= MAX_BUCKET for b in self.of[j])
+def _candidates(
+    names: Sequence[frozenset[str]], contents: Sequence[frozenset[str]], servers: Sequence[str | None]
+) -> set[tuple[int, int]]:
+    buckets: dict[frozenset[str], list[int]] = {}
+    for i, words in enumerate(names):
+        if words:
+            buckets.setdefault(words, []).append(i)
+    rarity = Counter(word for words in contents for word in words)
+    for i, words in enumerate(contents):
+        if len(words) >= MIN_CONTENT_WORDS:
+            ordered = sorted(words, key=lambda w: (rarity[w], w))
+            for word in ordered[: len(words) - math.ceil(SAME_CONTENT * len(words)) + 1]:
+                buckets.setdefault(frozenset(("#", word)), []).append(i)  # "#": no name is a set holding "#"
+    pairs: set[tuple[int, int]] = set()
+    for members in buckets.values():
+        if len(members) > MAX_BUCKET:
+            continue
+        for at, i in enumerate(members):
+            for j in members[at + 1 :]:
+                if servers[i] != servers[j]:
+                    pairs.add((min(i, j), max(i, j)))
+    return pairs
 
 
 VectorsOf = Callable[[Sequence[str]], Mapping[str, Any]]  # keys → their vectors (array-like)
@@ -150,44 +133,30 @@ Edges = dict[tuple[str, str], float]  # (key, key) in order → their vectors' c
 
 
 def equivalent_edges(
-    specs: Sequence[ToolSpec],
-    vectors_of: VectorsOf,
-    servers: Sequence[str | None] | None = None,
-    *,
-    settled: AbstractSet[str] = frozenset(),
-    known: Mapping[tuple[str, str], float] | None = None,
+    specs: Sequence[ToolSpec], vectors_of: VectorsOf, servers: Sequence[str | None] | None = None
 ) -> Edges:
     """The pairs of equivalent tools among ``specs`` with their cosines (``vectors_of(keys)``: the document
     vectors of the tools that need one, by key, asked once; a tool without one is left out; ``servers[i]``:
-    ``specs[i]``'s server, its namespace unless given). ``settled``: keys of tools unchanged since an earlier
-    call, whose pairs among themselves are ``known`` (that call's answer): a pair of settled tools is looked
-    up there (and kept only if the catalog would still pair them: a name or word shared by more tools since
-    pairs none), so only pairs with a changed tool are compared: the answer is the one a call with nothing
-    settled gives."""
+    ``specs[i]``'s server, its namespace unless given). Worked out whole each time: which tools are candidates
+    depends on the whole catalog (a name or rare word shared by more than :data:`MAX_BUCKET` tools pairs none,
+    and the words' rarity orders the prefixes), so pairs kept from an earlier answer could miss one a change
+    elsewhere made a candidate."""
     server = list(servers) if servers is not None else [s.namespace for s in specs]
     if len(server) != len(specs):
         raise ValueError(f"equivalent_edges: {len(specs)} tools but {len(server)} servers")
     keys = [s.key for s in specs]
     names = [_name_words(s) for s in specs]
     contents = [_content(s.description) for s in specs]
-    buckets = _Buckets(names, contents)
-    fresh = [key not in settled for key in keys]
-    edges: Edges = {}
-    if known:
-        row = {key: i for i, key in enumerate(keys)}
-        for (a, b), cos in known.items():
-            i, j = row.get(a, -1), row.get(b, -1)
-            if i >= 0 and j >= 0 and not fresh[i] and not fresh[j] and buckets.paired(i, j):
-                edges[(a, b)] = cos
     candidates = sorted(
         (i, j)
-        for i, j in buckets.pairs(server, fresh)
+        for i, j in _candidates(names, contents, server)
         if _same_text(names[i], names[j], contents[i], contents[j])
     )
     wanted = sorted({keys[m] for pair in candidates for m in pair})
     found = vectors_of(wanted) if wanted else {}
     row = {key: at for at, key in enumerate(key for key in wanted if key in found)}
     pairs = [(i, j) for i, j in candidates if keys[i] in row and keys[j] in row]
+    edges: Edges = {}
     if pairs:
         matrix = np.asarray([found[key] for key in row], dtype=np.float32)
         matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)

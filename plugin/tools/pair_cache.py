@@ -1,11 +1,11 @@
-"""The pairs a catalog's measure found among its tools — twins (:mod:`.shadowing`) and equivalent tools
-(:mod:`.grouping`) — kept in a file beside the collection's local files, so that a new process pairs only the
-tools changed since it was written rather than every tool with every tool (50,000 tools: 13 s of twins and 6 s
-of groups on each start).
+"""The twins a catalog's measure found among its tools (:mod:`.shadowing`: copies across servers) kept in a file
+beside the collection's local files, so that a new process pairs only the tools changed since it was written
+rather than every tool with every tool (50,000 tools: 13 s on each start).
 
-Pairs depend on the tools alone: the file holds each tool's content hash as it was when paired, and a pair is
-taken from it only while both its tools keep that hash (the caller's ``settled`` set; :func:`shadowing.twins`
-and :func:`grouping.equivalent_edges` look for every pair with a changed tool). A file written under other
+Twins depend on the two tools alone: the file holds each tool's content hash as it was when paired, and a pair
+is taken from it only while both its tools keep that hash (the caller's ``settled`` set; :func:`shadowing.twins`
+looks for every pair with a changed tool). (Equivalent tools are not kept: whether two tools are compared at
+all depends on the whole catalog, :func:`.grouping.equivalent_edges`.) A file written under other
 rules (another format, hopscout release or threshold) is not read. A :mod:`.sidecar` file: a cache, never the
 record (a missing, unreadable or foreign file costs one full pairing), replaced whole by each writer, so that a
 reader sees one measure's pairs, complete for the tools it names."""
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from . import grouping, shadowing, sidecar
+from . import shadowing, sidecar
 
 _log = logging.getLogger("hopscout.tools")
 FORMAT = "1"
@@ -30,17 +30,15 @@ _WHAT = "tool pairs"
 
 @dataclass(frozen=True)
 class Pairs:
-    """What one measure paired: the tools it looked among (key → content hash), their twins, and the edges of
-    equivalent tools (key pair → cosine)."""
+    """What one measure paired: the tools it looked among (key → content hash) and their twins."""
 
     over: Mapping[str, str] = field(default_factory=dict)
     twins: Sequence[tuple[str, str]] = field(default_factory=list)
-    edges: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
 
 def rules() -> str:
-    """What the pairs were found under: this file's format, the release, and every threshold the two rules
-    read. Pairs found under other rules are found again."""
+    """What the pairs were found under: this file's format, the release, and every threshold the twin rule
+    reads. Pairs found under other rules are found again."""
     values = (
         FORMAT,
         __version__,
@@ -48,10 +46,6 @@ def rules() -> str:
         shadowing.CANDIDATE_COSINE,
         shadowing.SAME_VECTOR,
         shadowing.MIN_WORDS,
-        grouping.GROUP_COSINE,
-        grouping.SAME_CONTENT,
-        grouping.MIN_CONTENT_WORDS,
-        grouping.MAX_BUCKET,
     )
     return hashlib.sha256(repr(values).encode()).hexdigest()[:16]
 
@@ -66,15 +60,9 @@ def load(path: Path) -> Pairs | None:
         keys = stored["keys"].tolist()
         hashes = stored["hashes"].tolist()
         twins = stored["twins"].reshape(-1, 2).tolist()
-        edges = stored["edges"].reshape(-1, 2).tolist()
-        cosines = stored["cosines"].tolist()
-        if len(hashes) != len(keys) or len(cosines) != len(edges):
+        if len(hashes) != len(keys):
             raise ValueError("arrays of different lengths")
-        return Pairs(
-            over=dict(zip(keys, hashes)),
-            twins=[(keys[a], keys[b]) for a, b in twins],
-            edges={(keys[a], keys[b]): float(c) for (a, b), c in zip(edges, cosines)},
-        )
+        return Pairs(over=dict(zip(keys, hashes)), twins=[(keys[a], keys[b]) for a, b in twins])
     except (KeyError, ValueError, IndexError) as exc:
         _log.info("%s at %s not read (%s); worked out again", _WHAT, path, exc)
         return None
@@ -86,18 +74,11 @@ def save(path: Path, pairs: Pairs) -> None:
     keys = list(pairs.over)
     row = {key: i for i, key in enumerate(keys)}
 
-    def indices(found: Sequence[tuple[str, str]]) -> np.ndarray:
-        return np.asarray(
-            [(row[a], row[b]) for a, b in found if a in row and b in row], dtype=np.int32
-        ).reshape(-1, 2)
-
-    edges = [pair for pair in pairs.edges if pair[0] in row and pair[1] in row]
+    twins = [(row[a], row[b]) for a, b in pairs.twins if a in row and b in row]
     arrays = {
         "keys": np.asarray(keys, dtype=str),
         "hashes": np.asarray([pairs.over[key] for key in keys], dtype=str),
-        "twins": indices(pairs.twins),
-        "edges": indices(edges),
-        "cosines": np.asarray([pairs.edges[pair] for pair in edges], dtype=np.float64),
+        "twins": np.asarray(twins, dtype=np.int32).reshape(-1, 2),
     }
     sidecar.save(path, rules(), _WHAT, arrays)
 

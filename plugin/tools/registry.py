@@ -154,9 +154,10 @@ class Registry:
 
     def _measured(self, snap: Snapshot, again: bool = False, background: bool = False) -> Measure | None:
         """:meth:`_measure`'s signals, not yet set on ``snap`` (None: nothing to measure). Twins and equivalent
-        tools (the groups) depend on the snapshot's tools alone: a measure taken ``again`` keeps them rather than
-        pair every tool again, and a first measure pairs only the tools changed since the last pairs found, this
-        process's or those stored beside the collection (:mod:`.pair_cache`), then stores its own. One in
+        tools (the groups) depend on the snapshot's tools alone: a measure taken ``again`` keeps them. A first
+        measure pairs for twins only the tools changed since the last twins found, this process's or those
+        stored beside the collection (:mod:`.pair_cache`), then stores its own; it works the groups out from the
+        tool vectors it read (:func:`grouping.equivalent_edges`). One in
         the ``background`` stops between steps once the catalog closes or the process exits (:class:`_Stopped`)."""
         if not snap.specs:
             return None
@@ -175,41 +176,39 @@ class Registry:
         over = {key: snap.hashes.get(key, "") for key in probes.keys}
         groups: grouping.Groups | None = None
         if again:
-            twins, edges = snap.twins, snap.edges
-            over = snap.twins_over
-        else:  # the pairs last found hold among the tools unchanged since: pair the rest only
+            twins, over = snap.twins, snap.twins_over
+        else:  # the twins last found hold among the tools unchanged since: pair the rest only
             last = self._last_pairs(index)
             settled = {k for k, h in over.items() if h and last.over.get(k) == h}
             specs = [snap.specs[key] for key in probes.keys]
             twins = shadowing.twins(specs, probes.vectors, settled=settled, known=last.twins)
+            if over != last.over:
+                pair_cache.save(index.files.tool_pairs, pair_cache.Pairs(over, twins))
             self._step(background)
             row = {key: i for i, key in enumerate(probes.keys)}
-            edges = grouping.equivalent_edges(
-                specs,
-                lambda keys: {key: probes.vectors[row[key]] for key in keys},
-                settled=settled,
-                known=last.edges,
+            every = [snap.specs[key] for key in sorted(snap.specs)]
+            groups = grouping.merge(
+                grouping.equivalent_edges(
+                    every, lambda keys: {k: probes.vectors[row[k]] for k in keys if k in row}
+                ),
+                {s.key: s.namespace for s in every},
             )
-            groups = grouping.merge(edges, {s.key: s.namespace for s in specs})
-            if over != last.over:
-                pair_cache.save(index.files.tool_pairs, pair_cache.Pairs(over, twins, edges))
         return Measure(
             hubs=set(found.hubs),
             penalty=found.penalty,
             centered=hubness.centering(probes.probe_vectors[asked], probes.vectors, probes.keys),
             twins=twins,
             twins_over=over,
-            edges=edges,
             groups=groups,
             first_seen=probes.first_seen,
         )
 
     def _last_pairs(self, index: CollectionIndex) -> pair_cache.Pairs:
-        """The pairs the last measure found: this process's, else those a process stored beside the
+        """The twins the last measure found: this process's, else those a process stored beside the
         collection's files (:mod:`.pair_cache`), else none."""
         last = self._flagged
         if last is not None and last.twins_over:
-            return pair_cache.Pairs(last.twins_over, last.twins, last.edges)
+            return pair_cache.Pairs(last.twins_over, last.twins)
         return pair_cache.load(index.files.tool_pairs) or pair_cache.Pairs()
 
     def _step(self, background: bool) -> None:
@@ -397,8 +396,7 @@ class Measure:
     centered: dict[str, float]
     twins: list[tuple[str, str]]
     twins_over: dict[str, str]  # the tools (key → hash) the twins were looked for among
-    edges: dict[tuple[str, str], float]  # equivalent tools among the same
-    groups: grouping.Groups | None  # what the edges make; None: the snapshot's stay (measured again)
+    groups: grouping.Groups | None  # equivalent tools; None: the snapshot's stay (measured again)
     first_seen: dict[str, int]
 
     def apply(self, snap: Snapshot) -> None:
@@ -408,6 +406,6 @@ class Measure:
             self.centered,
             self.first_seen,
         )
-        snap.twins, snap.twins_over, snap.edges = self.twins, self.twins_over, self.edges
+        snap.twins, snap.twins_over = self.twins, self.twins_over
         if self.groups is not None:
             snap.groups = self.groups

@@ -201,30 +201,3 @@ def test_rank_never_returns_more_than_k_entries(k: int) -> None:
     hits = rank([{s.key: 1.0 - 0.1 * i for i, s in enumerate(specs)}], request(snap, k))
     assert len(hits) == k and len({h.key for h in hits}) == k
     assert sum(1 + len(h.alternatives) for h in hits) == (k + 2 if k > 1 else 3)
-
-
-def test_edges_found_again_pair_only_changed_tools_and_agree_with_a_full_pass(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Settled tools' edges are taken from the last answer, and dropped when the catalog would no longer pair
-    them: here names and words shared by more tools than MAX_BUCKET (set to 3) since a fourth copy came, as a
-    full pass drops them."""
-    monkeypatch.setattr(grouping, "MAX_BUCKET", 3)
-    clicks = [ToolSpec("click", "Click an element", namespace=f"s{i}") for i in range(3)]
-    others = [CLICK_A, CLICK_B, MOVE_A, MOVE_B]
-    specs = [*clicks, *others]
-    table = {s.key: unit(1.0, 0.01 * i) for i, s in enumerate(specs)}
-    table[MOVE_B.key] = unit(0.0, 1.0)  # far from everything: no edge
-    vectors = vectors_by_key(specs, list(table.values()))
-    first = grouping.equivalent_edges(specs, vectors)
-    assert {pair for pair in first if "s0/click" in pair} and (CLICK_A.key, CLICK_B.key) in first
-    settled = {s.key for s in specs}
-    assert grouping.equivalent_edges(specs, vectors, settled=settled, known=first) == first
-    fourth = ToolSpec("click", "Click an element", namespace="s3")  # its words now name 4 tools: none paired
-    grown = [*specs, fourth]
-    table[fourth.key] = unit(1.0, 0.05)
-    vectors = vectors_by_key(grown, [table[s.key] for s in grown])
-    full = grouping.equivalent_edges(grown, vectors)
-    assert not {pair for pair in full if "s0/click" in pair}
-    assert grouping.equivalent_edges(grown, vectors, settled=settled, known=first) == full
-    assert grouping.merge(full, {s.key: s.namespace for s in grown}) == find_groups(grown, vectors)
