@@ -299,17 +299,24 @@ def test_a_measure_after_a_write_reads_the_changed_vectors_only_and_agrees_with_
     reg.register(
         intake.read_tools(tools(2, start=N), "b", "scale"), {}, expand=None, namespace="b", trust=None
     )
-    snap = reg.guarded()
     index = engine_of(scout).index("scale")
-    gets: list[int] = []
-    monkeypatch.setattr(
-        index, "get", lambda ids, **kw: (gets.append(len(ids)), type(index).get(index, ids, **kw))[1]
-    )
-    again = real(index, snap, [], last=read[-2])
-    assert gets[0] == 2  # the two new tools' vectors
+    vectors_read: list[int] = []
+    real_get = type(index).get
+
+    def get(ids: Any, **kw: Any) -> Any:
+        if kw.get("embeddings") and ids:
+            vectors_read.append(len(ids))
+        return real_get(index, ids, **kw)
+
+    monkeypatch.setattr(index, "get", get)
+    snap = reg.guarded()  # the measure after the write, as a request takes it
+    assert vectors_read == [2] and len(read) == 2  # the two new tools' vectors (no views to read)
     whole = real(index, snap, [])
-    assert again.keys == whole.keys == sorted(snap.specs) and again.first_seen == whole.first_seen
-    np.testing.assert_allclose(again.vectors, whole.vectors, atol=1e-6)
+    assert read[-1].keys == whole.keys == sorted(snap.specs) and read[-1].first_seen == whole.first_seen
+    np.testing.assert_allclose(read[-1].vectors, whole.vectors, atol=1e-6)
+    vectors_read.clear()
+    real(index, snap, [], last=read[-1]._replace(collection="another"))  # another collection's: none taken
+    assert vectors_read == [N + 2]
 
 
 def test_a_read_listing_the_keys_it_reads_equals_a_read_of_whole_metadata(
@@ -387,4 +394,8 @@ def test_tools_stored_without_a_judgement_of_the_judge_in_force_are_judged_once_
     ToolCatalog(scout, collection="scale").register(changed, namespace="a")
     monkeypatch.setattr(exposure, "JUDGE_FORMAT", exposure.JUDGE_FORMAT + 1)
     judged.clear()
-    assert len(new_process()) == N and judged == ["tool_4"]
+    assert len(second) == N and judged == [
+        "tool_4"
+    ]  # read again from its last snapshot: the changed one only
+    judged.clear()
+    assert len(new_process()) == N and judged == []  # what was kept stays, the new judgement beside it

@@ -105,21 +105,22 @@ class _Words:
 
     def __init__(self, specs: Sequence[ToolSpec]) -> None:
         self._specs = specs
-        self._seen: dict[int, tuple[Counter[str], int, frozenset[str]]] = {}
+        self._seen: dict[int, tuple[Counter[str], int, int, frozenset[str]]] = {}
 
-    def _of(self, i: int) -> tuple[Counter[str], int, frozenset[str]]:
+    def _of(self, i: int) -> tuple[Counter[str], int, int, frozenset[str]]:
         found = self._seen.get(i)
         if found is None:
-            text = self._specs[i].description.lower()
-            bag = Counter(_WORD.findall(text))
-            found = self._seen[i] = (bag, sum(bag.values()), frozenset(bag) - STOPWORDS)
+            text = self._specs[i].description
+            bag = Counter(_WORD.findall(text.lower()))
+            words = len(_WORD.findall(text))  # as written: lower-casing can split a word ("İ")
+            found = self._seen[i] = (bag, sum(bag.values()), words, frozenset(bag) - STOPWORDS)
         return found
 
     def copied(self, i: int, j: int) -> bool:
         """Whether tools ``i`` and ``j`` hold nearly the same words, neither dropping a content word of the
         other's (:func:`same_words` and :func:`drops_no_word` over the bags kept)."""
-        (bag_i, n_i, content_i), (bag_j, n_j, content_j) = self._of(i), self._of(j)
-        if min(n_i, n_j) < MIN_WORDS or 2 * sum((bag_i & bag_j).values()) / (n_i + n_j) < SAME_WORDS:
+        (bag_i, n_i, words_i, content_i), (bag_j, n_j, words_j, content_j) = self._of(i), self._of(j)
+        if min(words_i, words_j) < MIN_WORDS or 2 * sum((bag_i & bag_j).values()) / (n_i + n_j) < SAME_WORDS:
             return False
         short, long = (content_i, content_j) if len(content_i) <= len(content_j) else (content_j, content_i)
         return short <= long

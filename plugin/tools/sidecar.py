@@ -29,7 +29,7 @@ def load(path: Path, stamp: str, what: str) -> dict[str, np.ndarray] | None:
             return {name: stored[name] for name in stored.files if name != _STAMP}
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # EOFError: an empty file
         _log.info("%s at %s not read (%s); worked out again", what, path, exc)
         return None
 
@@ -43,6 +43,10 @@ def save(path: Path, stamp: str, what: str, arrays: dict[str, np.ndarray]) -> No
         try:
             with os.fdopen(handle, "wb") as out:
                 _savez(out, **{_STAMP: np.asarray(stamp), **arrays})
+                out.flush()
+                os.fsync(
+                    out.fileno()
+                )  # on disk before it takes the name: a crash leaves the old file or this
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -45,8 +45,6 @@ class Snapshot:
     twins_over: dict[str, str] = field(
         default_factory=dict
     )  # the tools (key → hash) twins were looked for among
-    # equivalent tools' pairs among the same tools (.grouping.equivalent_edges): key pair → cosine
-    edges: dict[tuple[str, str], float] = field(default_factory=dict)
     first_seen: dict[str, int] = field(default_factory=dict)  # the sequence number of the write storing it
     # name clashes under the trust configuration of version ``clashes_for`` (True: squats a vouched tool's name)
     clashes: dict[str, bool] = field(default_factory=dict)
@@ -105,7 +103,7 @@ def read_snapshot(
         snap.view_hashes[key] = str(meta.get(TOOL_VIEWS_HASH, ""))
         snap.view_ids.append(doc_id)
     snap.names = NameIndex(snap.specs.values())
-    kept.store()
+    kept.store(len(snap.specs))
     return snap
 
 
@@ -218,10 +216,16 @@ class _Kept:
             self._made = True
         return found.spec, found.flags
 
-    def store(self) -> None:
-        """Keep this read's judgements (those of tools since changed or removed are left out), if it made any."""
-        if self._made:
-            judge_cache.save(self._path, self._taken)
+    def store(self, tools: int) -> None:
+        """Keep the judgements this read made with those kept before, if it made any (those of ``tools`` read
+        again from an earlier snapshot never come here); the ones kept before are left out, but for those
+        this read took, once they outnumber twice the catalog's ``tools`` (tools long changed or removed)."""
+        if not self._made:
+            return
+        before = self._stored or {}
+        kept = dict(before) if len(before) + len(self._taken) <= 2 * tools else {}
+        kept.update(self._taken)
+        judge_cache.save(self._path, kept)
 
 
 def _stored_spec(collection: str, doc_id: str, meta: Mapping[str, Any]) -> ToolSpec | None:
