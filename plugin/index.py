@@ -47,7 +47,7 @@ class IndexFiles(NamedTuple):
 
     bm25: Path  # the BM25 copy (SQLite FTS5; with HOPSCOUT_LEXICAL_BACKEND=tantivy, its rows, segments beside it)
     phrases: Path  # the key phrases of the phrase hop
-    tool_pairs: Path  # a tool catalog's twins and equivalent tools as last paired (hopscout.tools.pair_cache)
+    tool_pairs: Path  # a tool catalog's twins as last paired (hopscout.tools.pair_cache)
     tool_judgements: Path  # the judgements a read of a tool catalog made (hopscout.tools.judge_cache)
 
 
@@ -227,7 +227,9 @@ class CollectionIndex:
                 changed = self._pages({SEQ_KEY: {"$gte": held - _SEQ_SLACK}}, metadatas=True)
                 local = self._lexical.hashes_of([i for i, _ in changed])
                 stale = [i for i, m in changed if local.get(i) != m.get(HASH_KEY)]
-                newest = max((_seq(m) for _, m in changed), default=0)  # none newer: a delete, or a writer
+                newest = max(
+                    (written_seq(m) for _, m in changed), default=0
+                )  # none newer: a delete, or a writer
                 added = sum(1 for i, _ in changed if i not in local)  # without numbers
                 whole = newest > held and self.collection.count() == self._lexical.count() + added
                 # version and number are recorded only when the catch-up is whole
@@ -246,7 +248,7 @@ class CollectionIndex:
             local_hashes = self._lexical.hashes()
             deletes = [i for i in local_hashes if i not in remote_hashes]
             stale = [i for i, h in remote_hashes.items() if local_hashes.get(i) != h]
-            newest = max((_seq(m) for _, m in remote_rows), default=0)
+            newest = max((written_seq(m) for _, m in remote_rows), default=0)
             self._copy(remote_rows, stale, deletes, remote, newest or None)
             self._lexical.mark_full_diff(started)
             self._last_sync = now
@@ -506,7 +508,7 @@ class CollectionIndex:
                 path.unlink(missing_ok=True)
 
 
-def _seq(meta: Mapping[str, Any]) -> int:
+def written_seq(meta: Mapping[str, Any]) -> int:
     """The write sequence number a document was stored with (0: none, written before numbers existed)."""
     value = meta.get(SEQ_KEY)
     return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -44,9 +44,8 @@ def save(path: Path, stamp: str, what: str, arrays: dict[str, np.ndarray]) -> No
             with os.fdopen(handle, "wb") as out:
                 _savez(out, **{_STAMP: np.asarray(stamp), **arrays})
                 out.flush()
-                os.fsync(
-                    out.fileno()
-                )  # on disk before it takes the name: a crash leaves the old file or this
+                # on disk before it takes the name: a crash leaves the old file or this one, never an empty one
+                os.fsync(out.fileno())
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

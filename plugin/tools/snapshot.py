@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ..index import CollectionIndex
+from ..index import CollectionIndex, written_seq
 from ..keys import SEQ_KEY, TOOL_HASH, TOOL_JUDGED, TOOL_KEY, TOOL_SPEC, TOOL_VIEW, TOOL_VIEWS_HASH
 from ..untrusted import shown
 from . import guard, judge_cache
@@ -26,9 +26,8 @@ _log = logging.getLogger("hopscout.tools")
 class Snapshot:
     specs: dict[str, ToolSpec] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
-    written: dict[str, int] = field(
-        default_factory=dict
-    )  # the write (sequence number) storing each; 0 unknown
+    # the write (sequence number) that stored each tool; 0 unknown
+    written: dict[str, int] = field(default_factory=dict)
     view_hashes: dict[str, str] = field(default_factory=dict)  # tools with views → what their views are
     view_ids: list[str] = field(default_factory=list)  # the ids of those views
     by_name: dict[str, list[str]] = field(default_factory=dict)  # name_form of a name, key, split name → keys
@@ -82,7 +81,7 @@ def read_snapshot(
         tool = shown_spec.key
         snap.specs[tool] = shown_spec  # as an agent is shown it: text clean, schema capped
         snap.hashes[tool] = stored_hash
-        snap.written[tool] = _seq(meta.get(SEQ_KEY))
+        snap.written[tool] = written_seq(meta)
         # meta[TOOL_TRUST], written before trust became configuration, is never read
         for form in {name_form(shown_spec.name), name_form(tool), name_form(split_name(shown_spec.name))}:
             snap.by_name.setdefault(form, []).append(tool)
@@ -217,9 +216,9 @@ class _Kept:
         return found.spec, found.flags
 
     def store(self, tools: int) -> None:
-        """Keep the judgements this read made with those kept before, if it made any (those of ``tools`` read
-        again from an earlier snapshot never come here); the ones kept before are left out, but for those
-        this read took, once they outnumber twice the catalog's ``tools`` (tools long changed or removed)."""
+        """If this read judged any tool, keep its judgements beside those kept before (a read after a write sees
+        only the changed tools); once the file would hold more than twice the catalog's ``tools`` (judgements
+        of tools long changed or removed), only this read's."""
         if not self._made:
             return
         before = self._stored or {}
@@ -243,7 +242,3 @@ def _stored_spec(collection: str, doc_id: str, meta: Mapping[str, Any]) -> ToolS
         _log.warning("tool catalog %r: skipped document %r: it holds tool %r", collection, doc_id, spec.key)
         return None
     return spec
-
-
-def _seq(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
