@@ -399,3 +399,98 @@ def test_tools_stored_without_a_judgement_of_the_judge_in_force_are_judged_once_
     ]  # read again from its last snapshot: the changed one only
     judged.clear()
     assert len(new_process()) == N and judged == []  # what was kept stays, the new judgement beside it
+
+
+def _returns(call: Callable[[], Any], within: float = 20.0) -> tuple[bool, list[Any]]:
+    """Run ``call`` in a thread: whether it returned within ``within`` seconds, and what it returned."""
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(call()), daemon=True)
+    thread.start()
+    thread.join(within)
+    return not thread.is_alive(), out
+
+
+@pytest.fixture
+def large(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The N-tool catalogs here count as large: a changed one is measured in the background."""
+    monkeypatch.setattr(registry, "BACKGROUND_MEASURE_TOOLS", N)
+
+
+def test_a_changed_large_catalog_answers_from_its_last_measure_holding_back_what_changed(
+    scout: Scout, slow: SlowMeasure, large: None
+) -> None:
+    catalog = ToolCatalog(scout, collection="scale")
+    catalog.register(tools(N), namespace="a")
+    assert catalog.find_tools(
+        "look up maps data", k=3, generate=False
+    ).hits  # the first measure, in the request
+    slow.armed = True
+    changed = tools(1, start=6)  # a maps tool turned into a currency one
+    changed[0]["description"] = "Convert between currencies at today's rate."
+    catalog.register(changed, namespace="a")
+    catalog.register(
+        [{"name": "fx_rates", "description": "Currency exchange rates and conversion."}], namespace="b"
+    )
+    # the measure of the changed catalog is held inside a step: a request does not wait for it
+    done, found = _returns(
+        lambda: catalog.find_tools("currency exchange rate conversion", k=N, generate=False)
+    )
+    assert done and slow.started.is_set()
+    keys = found[0].keys
+    assert keys and "a/tool_6" not in keys and "b/fx_rates" not in keys  # held back / not yet offered
+    assert _returns(lambda: catalog.find_tools("look up weather data", k=N, generate=False))[0]
+    assert slow.calls == 2  # one measure at a time: the requests meanwhile started no other
+    inspecting, _ = _returns(catalog.flagged, within=0.5)
+    assert not inspecting  # inspection reads the catalog as it is now: it waits for the measure
+    slow.release.set()
+    assert catalog.wait_measured(timeout=30)
+    keys = catalog.find_tools("currency exchange rate conversion", k=N, generate=False).keys
+    assert {"a/tool_6", "b/fx_rates"} <= set(keys)
+    assert catalog.get("a/tool_6").description == "Convert between currencies at today's rate."
+
+
+def test_a_write_during_a_background_measure_is_measured_next_and_nothing_older_takes_over(
+    scout: Scout, slow: SlowMeasure, large: None
+) -> None:
+    reg = registry_of(scout)
+    first = reg.guarded()
+    slow.armed = True
+    reg.register(
+        intake.read_tools(tools(1, start=N), "b", "scale"), {}, expand=None, namespace="b", trust=None
+    )
+    assert reg.guarded() is first and slow.started.wait(10)  # measuring the catalog with b/tool_20
+    reg.register(
+        intake.read_tools(tools(1, start=N + 1), "c", "scale"), {}, expand=None, namespace="c", trust=None
+    )
+    reg.remove(["a/tool_3"])
+    served = reg.guarded()
+    assert served is first and "a/tool_3" in served.withheld  # removed since: held back
+    slow.armed = False
+    slow.release.set()
+    assert reg.wait_measured(timeout=30)
+    now = reg.guarded()
+    assert {"b/tool_20", "c/tool_21"} <= now.specs.keys() and "a/tool_3" not in now.specs
+    assert now.hubs is not None and not now.withheld and now.read_no > first.read_no
+
+
+def test_a_failed_background_measure_is_taken_by_the_next_request_which_sees_the_error(
+    scout: Scout, slow: SlowMeasure, large: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    reg = registry_of(scout)
+    first = reg.guarded()
+    slow.armed = slow.fail = True
+    slow.release.set()
+    reg.register(
+        intake.read_tools(tools(1, start=N), "b", "scale"), {}, expand=None, namespace="b", trust=None
+    )
+    with caplog.at_level(logging.ERROR, logger="hopscout.tools"):
+        assert reg.guarded() is first  # answered at once; the measure fails in the background
+        with pytest.raises(RuntimeError, match="probe store went away"):
+            reg.wait_measured(timeout=30)  # the thread's end, then the measure taken in the call: its error
+    assert any(
+        "measuring the changed catalog failed" in r.getMessage() and r.exc_info for r in caplog.records
+    )
+    with pytest.raises(RuntimeError, match="probe store went away"):
+        reg.guarded()  # a request measures it too (not the background again), and the error reaches it
+    slow.armed = False
+    assert "b/tool_20" in reg.guarded().specs

@@ -156,6 +156,7 @@ def run_name_eval(
 
 def _top1(catalog: ToolCatalog, texts: Sequence[str], k: int, batch: int) -> list[str | None]:
     out: list[str | None] = []
+    catalog.wait_measured()  # the catalog as written, measured: a large one is measured in the background
     for start in range(0, len(texts), batch):
         chunk = texts[start : start + batch]
         for result in catalog.find_tools_batch(chunk, k, None, generate=False):

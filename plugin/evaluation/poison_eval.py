@@ -206,6 +206,7 @@ def _find(
 ) -> list:
     """Top-5 tool keys per query, each query searched with its cross-fitted fusion weight."""
     out: dict[str, list[str]] = {}
+    catalog.wait_measured()  # the catalog as written, measured: a large one is measured in the background
     for weight in sorted({weights[q] for q in qids}):
         scout.set_fusion_weight(weight, collection=catalog.collection)
         fold = [q for q in qids if weights[q] == weight]

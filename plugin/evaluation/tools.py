@@ -259,6 +259,7 @@ def _run_find(
     run one at a time through ``find_tools`` first, for latency (LLM calls included when not cached).
     ``entries``, when given, receives each ranking's entries as (first member, *alternatives) keys."""
     times = []
+    catalog.wait_measured()  # the catalog as written, measured: a large one is measured in the background
     for qid in qids[:timed]:
         scout.set_fusion_weight(weights[qid], collection=catalog.collection)
         start_t = time.perf_counter()

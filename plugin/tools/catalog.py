@@ -151,7 +151,7 @@ class ToolCatalog:
 
     def flagged(self) -> dict[str, tuple[str, ...]]:
         """Every tool that looks hostile, by key, with its flags (see :mod:`hopscout.tools.guard`)."""
-        snap = self._registry.guarded()
+        snap = self._registry.guarded(wait=True)
         return {key: snap.flags(key) for key in sorted(snap.specs) if snap.flags(key)}
 
     # -- the quarantine -------------------------------------------------------------------------------
@@ -315,6 +315,8 @@ class ToolCatalog:
         plans = planning.plan_batch(requests, queries, generate, self.completions, settings, contexts)
         flat = [q for p in plans if p.select is None for q in (*p.queries, *p.context)]
         snap = self._registry.guarded()
+        if snap.withheld:  # changed since this snapshot was measured: back once the catalog now is
+            allowed = dataclasses.replace(allowed, withheld=snap.withheld)
         where = scope.store_filter(allowed, self._policy, snap.specs.values())
         lists: list[search.ToolScores] = [{} for _ in flat]
         if not where.empty:
@@ -340,7 +342,7 @@ class ToolCatalog:
         answers to a request."""
         self.get(key)
         k = check_k(k, self._engine.settings)
-        snap = self._registry.guarded()
+        snap = self._registry.guarded(wait=True)
         return [
             ToolHit(
                 spec=snap.specs[other],
@@ -352,8 +354,9 @@ class ToolCatalog:
         ]
 
     def wait_measured(self, timeout: float | None = None) -> bool:
-        """Wait for the catalog's hubness measure being taken again in the background (after 50, 100, 200, then
-        every 300 logged requests; requests meanwhile use the last one) and put it in force: call it between
+        """Wait for a hubness measure being taken in the background (again after 50, 100, 200, then every 300
+        logged requests; of a changed catalog of 10,000 tools or more, after a write: requests meanwhile use the
+        last one), then put the catalog as it is now in force, measured: call it after a write and between
         batches when figures must not depend on timing (tests, evaluations). False: ``timeout`` passed first."""
         return self._registry.wait_measured(timeout)
 

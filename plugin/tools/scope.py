@@ -21,6 +21,9 @@ class Allowed:
     namespaces: frozenset[str] | None
     read_only: Callable[[ToolSpec], bool] | None  # the catalog's is_read_only, when asked for read-only tools
     where: Where | None = None  # the store filter of ``namespaces``
+    # tools the catalog holds back: changed or removed in the store since the snapshot answering was measured
+    # (Registry.guarded); they return once the catalog as it is now has been measured
+    withheld: frozenset[str] = frozenset()
 
     @property
     def alone(self) -> bool:
@@ -29,7 +32,11 @@ class Allowed:
 
     def __call__(self, spec: ToolSpec) -> bool:
         in_namespace = self.namespaces is None or spec.namespace in self.namespaces
-        return in_namespace and (self.read_only is None or self.read_only(spec))
+        return (
+            in_namespace
+            and (self.read_only is None or self.read_only(spec))
+            and not (self.withheld and spec.key in self.withheld)
+        )
 
 
 def allowed(namespaces: Any, read_only: Any, policy: TrustPolicy) -> Allowed:

@@ -34,6 +34,8 @@ class Snapshot:
     names: NameIndex = field(default_factory=NameIndex)  # the names by their tokens: partial names
     count: int = -1
     version: str = ""  # the store's write version when read (hopscout.index: every write stamps a new one)
+    # how many snapshots its registry had read, this one included: the later read, the larger
+    read_no: int = 0
     text_flags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what each tool's text reads as
     # worked out on the first search of this snapshot, from the catalog's own probes (hopscout.tools.hubness)
     hubs: set[str] | None = None
@@ -53,6 +55,9 @@ class Snapshot:
     # equivalent tools of different servers (hopscout.tools.grouping.groups_of): key → its group; None: not yet
     groups: dict[str, tuple[str, ...]] | None = None
     index: CollectionIndex | None = field(default=None, repr=False, compare=False)  # the store read from
+    # while this snapshot answers for a newer one being measured (Registry.guarded): its tools changed or removed
+    # in the store since, held back from requests (scope.Allowed.withheld)
+    withheld: frozenset[str] = frozenset()
 
     def flags(self, key: str) -> tuple[str, ...]:
         """Why the tool ``key`` looks hostile: its text's flags, then a name clash, a shadow, and hub."""
