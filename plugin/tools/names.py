@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 from ..errors import InvalidArgumentError, InvalidQueryError
@@ -36,6 +37,7 @@ class NameMatch(NamedTuple):
     exact_key: bool  # it named the tool's very key, server/tool
 
 
+@lru_cache(maxsize=1 << 17)  # a catalog read again files every tool under three forms of its name
 def name_form(text: str) -> str:
     """How names are compared: lower case, letters and digits only."""
     return _NORM.sub("", text.lower())
