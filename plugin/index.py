@@ -49,6 +49,7 @@ class IndexFiles(NamedTuple):
     phrases: Path  # the key phrases of the phrase hop
     tool_pairs: Path  # a tool catalog's twins as last paired (hopscout.tools.pair_cache)
     tool_judgements: Path  # the judgements a read of a tool catalog made (hopscout.tools.judge_cache)
+    tool_measure: Path  # a tool catalog's first measure over no requests (hopscout.tools.measure_cache)
 
 
 class StoredDoc(NamedTuple):
@@ -467,6 +468,7 @@ class CollectionIndex:
             own.with_name(f"{own.name}.phrases.sqlite"),
             own.with_name(f"{own.name}.pairs.npz"),
             own.with_name(f"{own.name}.judged.npz"),
+            own.with_name(f"{own.name}.measure.npz"),
         )
 
     @property

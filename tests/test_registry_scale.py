@@ -272,7 +272,10 @@ def test_a_new_process_takes_the_stored_pairs_and_pairs_only_the_tools_changed_s
     assert measured.twins and measured.groups and settled == [0]  # a first process pairs every tool
     index = engine_of(scout).index("scale")
     assert index.files.tool_pairs.is_file()
-    again = registry_of(scout).guarded()  # another process: nothing changed, nothing paired again
+    taken = registry_of(scout).guarded()  # another process, nothing changed: the stored measure, no pairing
+    assert len(settled) == 1 and sorted(taken.twins) == sorted(measured.twins)
+    index.files.tool_measure.unlink()
+    again = registry_of(scout).guarded()  # without it: the stored pairs, nothing paired again
     assert settled[-1] == N + 4
     assert sorted(again.twins) == sorted(measured.twins) and again.groups == measured.groups
     changed = copies(4, "b")
@@ -431,6 +434,9 @@ def test_a_changed_large_catalog_answers_from_its_last_measure_holding_back_what
     catalog.register(
         [{"name": "fx_rates", "description": "Currency exchange rates and conversion."}], namespace="b"
     )
+    catalog.register(
+        tools(1, start=1), namespace="a", views={"tool_1": ["book me a plane ticket"]}
+    )  # views only
     # the measure of the changed catalog is held inside a step: a request does not wait for it
     done, found = _returns(
         lambda: catalog.find_tools("currency exchange rate conversion", k=N, generate=False)
@@ -438,7 +444,8 @@ def test_a_changed_large_catalog_answers_from_its_last_measure_holding_back_what
     assert done and slow.started.is_set()
     keys = found[0].keys
     assert keys and "a/tool_6" not in keys and "b/fx_rates" not in keys  # held back / not yet offered
-    assert _returns(lambda: catalog.find_tools("look up weather data", k=N, generate=False))[0]
+    done, found = _returns(lambda: catalog.find_tools("look up flights data", k=N, generate=False))
+    assert done and found[0].keys and "a/tool_1" not in found[0].keys  # its views changed: held back too
     assert slow.calls == 2  # one measure at a time: the requests meanwhile started no other
     inspecting, _ = _returns(catalog.flagged, within=0.5)
     assert not inspecting  # inspection reads the catalog as it is now: it waits for the measure
@@ -446,10 +453,17 @@ def test_a_changed_large_catalog_answers_from_its_last_measure_holding_back_what
     assert catalog.wait_measured(timeout=30)
     keys = catalog.find_tools("currency exchange rate conversion", k=N, generate=False).keys
     assert {"a/tool_6", "b/fx_rates"} <= set(keys)
+    assert "a/tool_1" in catalog.find_tools("look up flights data", k=N, generate=False).keys
     assert catalog.get("a/tool_6").description == "Convert between currencies at today's rate."
 
 
-def test_a_write_during_a_background_measure_is_measured_next_and_nothing_older_takes_over(
+def _measure_ended() -> None:
+    """Wait for the background measures running now to end."""
+    for thread in list(registry._MEASURES):
+        thread.join(30)
+
+
+def test_a_write_during_a_background_measure_stays_held_back_when_that_measure_takes_over(
     scout: Scout, slow: SlowMeasure, large: None
 ) -> None:
     reg = registry_of(scout)
@@ -459,18 +473,25 @@ def test_a_write_during_a_background_measure_is_measured_next_and_nothing_older_
         intake.read_tools(tools(1, start=N), "b", "scale"), {}, expand=None, namespace="b", trust=None
     )
     assert reg.guarded() is first and slow.started.wait(10)  # measuring the catalog with b/tool_20
-    reg.register(
-        intake.read_tools(tools(1, start=N + 1), "c", "scale"), {}, expand=None, namespace="c", trust=None
-    )
+    changed = tools(1, start=6)
+    changed[0]["description"] = "Convert between currencies at today's rate."
+    reg.register(intake.read_tools(changed, "a", "scale"), {}, expand=None, namespace="a", trust=None)
     reg.remove(["a/tool_3"])
     served = reg.guarded()
-    assert served is first and "a/tool_3" in served.withheld  # removed since: held back
+    assert served is first and {"a/tool_3", "a/tool_6"} <= served.withheld  # changed since: held back
+    held, slow.release, slow.started = slow.release, threading.Event(), threading.Event()
+    held.set()  # the measure with b/tool_20 ends; the one of the catalog now will be held
+    _measure_ended()
+    taking_over = reg.guarded()  # b/tool_20's snapshot answers now, while the catalog now is measured
+    assert slow.started.wait(10) and taking_over is not first and "b/tool_20" in taking_over.specs
+    assert {"a/tool_3", "a/tool_6"} <= taking_over.withheld  # what changed after it stays held back
+    assert taking_over.specs["a/tool_6"].description != "Convert between currencies at today's rate."
     slow.armed = False
     slow.release.set()
     assert reg.wait_measured(timeout=30)
     now = reg.guarded()
-    assert {"b/tool_20", "c/tool_21"} <= now.specs.keys() and "a/tool_3" not in now.specs
-    assert now.hubs is not None and not now.withheld and now.read_no > first.read_no
+    assert "b/tool_20" in now.specs and "a/tool_3" not in now.specs and not now.withheld
+    assert now.specs["a/tool_6"].description == "Convert between currencies at today's rate."
 
 
 def test_a_failed_background_measure_is_taken_by_the_next_request_which_sees_the_error(
@@ -494,3 +515,43 @@ def test_a_failed_background_measure_is_taken_by_the_next_request_which_sees_the
         reg.guarded()  # a request measures it too (not the background again), and the error reaches it
     slow.armed = False
     assert "b/tool_20" in reg.guarded().specs
+
+
+def test_a_new_process_takes_the_stored_first_measure_of_an_unchanged_catalog_only(
+    scout: Scout, slow: SlowMeasure
+) -> None:
+    first = registry_of(scout)
+    first.register(
+        intake.read_tools(copies(4, "b"), "b", "scale"), {}, expand=None, namespace="b", trust=None
+    )
+    measured = first.guarded()
+    assert slow.calls == 1 and measured.groups and measured.hub_penalty
+    index = engine_of(scout).index("scale")
+    taken = registry_of(scout).guarded()  # a new process: nothing searched, nothing read
+    assert slow.calls == 1
+    assert (taken.hubs, taken.hub_penalty, taken.groups) == (
+        measured.hubs,
+        measured.hub_penalty,
+        measured.groups,
+    )
+    assert sorted(taken.twins) == sorted(measured.twins) and taken.shadows == measured.shadows
+    assert taken.first_seen == measured.first_seen and taken.centered == measured.centered == {}
+    # a catalog changed since (here by a view): worked out again, and stored for the next process
+    viewed = registry_of(scout)
+    viewed.register(
+        intake.read_tools(tools(1), "a", "scale"),
+        {"a/tool_0": ["what is the weather"]},
+        expand=None,
+        namespace="a",
+        trust=None,
+    )
+    assert viewed.guarded() and slow.calls == 2
+    assert registry_of(scout).guarded() and slow.calls == 2
+    index.files.tool_measure.write_bytes(b"not a measure")  # damaged: worked out again
+    assert registry_of(scout).guarded().hub_penalty and slow.calls == 3
+    stored = registry_of(scout).guarded().hub_penalty
+    reg = registry_of(scout)
+    log_requests(reg, FIRST_MEASURE)
+    reg.guarded()  # a measure over the logged requests too, in the background: not what a new process takes
+    assert reg.wait_measured(timeout=30) and slow.calls == 4
+    assert registry_of(scout).guarded().hub_penalty == stored and slow.calls == 4

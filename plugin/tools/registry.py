@@ -23,7 +23,7 @@ from ..engine import Engine
 from ..errors import CollectionNotFoundError, ToolCatalogCollectionError
 from ..index import CollectionIndex
 from ..keys import KIND_TOOLS, META_KIND, META_VERSION, TOOL_KEY, TOOL_VIEW
-from . import grouping, guard, hubness, pair_cache, shadowing
+from . import grouping, guard, hubness, measure_cache, pair_cache, shadowing
 from .documents import VIEW_REQUEST, VIEW_TOOL, indexed_hash, tool_documents, views_hash
 from .expansion import Expansion
 from .intake import ReadTools
@@ -153,9 +153,10 @@ class Registry:
                     self._measure(snap)
                     if snap.hubs is None:
                         snap.hubs = set()  # nothing to measure (no tools): for good
-                elif self.probe.requests.due(snap.hubs_for) and not self._measuring():
+                elif not wait and self.probe.requests.due(snap.hubs_for) and not self._measuring():
+                    # (waiting reads the catalog measured as it is, and takes no measure that is due)
                     snap.hubs_for = self.probe.requests.total
-                    if self.background and not self._closed and not wait:
+                    if self.background and not self._closed:
                         self._measure_later(snap, again=True)
                     else:
                         self._measure(snap, again=True)
@@ -165,9 +166,14 @@ class Registry:
 
     def _flag(self, snap: Snapshot) -> Snapshot:
         """Name clashes and shadows of the measured ``snap`` under the trust configuration now; from now on the
-        snapshot requests fall back on (called holding ``_lock``)."""
+        snapshot requests fall back on (called holding ``_lock``), its tools changed since in the catalog as
+        last read held back (a background measure's snapshot, set when a later one was read meanwhile)."""
         self._clash(snap)
-        snap.withheld = frozenset()
+        latest = self._last_read
+        if latest is None or latest is snap:
+            snap.withheld, self._withheld_for = frozenset(), None
+        else:  # before it answers: a request finding the lock held takes it as it is
+            snap.withheld, self._withheld_for = _changed(snap, latest), latest
         self._flagged = snap
         return snap
 
@@ -205,13 +211,12 @@ class Registry:
 
     def _served(self, pending: Snapshot) -> Snapshot:
         """The last snapshot flagged in full, answering while ``pending`` (the catalog as it is now) is measured:
-        its tools whose stored hash differs in ``pending`` (changed, or removed) withheld; flags under the trust
+        its tools changed or removed in ``pending`` withheld (:func:`_changed`); flags under the trust
         configuration now (a register may have changed a server's trust). Called holding ``_lock``."""
         last = self._flagged
         assert last is not None  # _in_background and the caller checked it
         if self._withheld_for is not pending:
-            last.withheld = frozenset(k for k, h in last.hashes.items() if pending.hashes.get(k) != h)
-            self._withheld_for = pending
+            last.withheld, self._withheld_for = _changed(last, pending), pending
         self._clash(last)
         return last
 
@@ -235,7 +240,13 @@ class Registry:
             index = self._engine.index(self.collection)
         except CollectionNotFoundError:
             return None
-        probes = read_probes(index, snap, self.probe.requests.recent(), last=self._probes)
+        logged = self.probe.requests.recent()
+        stamp = "" if again or logged else self._measure_stamp(index, snap)
+        if stamp:
+            kept = self._kept_measure(index, snap, stamp)
+            if kept is not None:
+                return kept
+        probes = read_probes(index, snap, logged, last=self._probes)
         self._probes = probes
         self._step(background)
         found = probe_hubness(self.probe, snap, probes)
@@ -263,6 +274,10 @@ class Registry:
                 ),
                 {s.key: s.namespace for s in every},
             )
+        if stamp and groups is not None:  # a measure over no requests: what a new process's first one is
+            measure_cache.save(
+                index.files.tool_measure, stamp, probes.keys, found.hubs, found.penalty, groups
+            )
         return Measure(
             hubs=set(found.hubs),
             penalty=found.penalty,
@@ -271,6 +286,32 @@ class Registry:
             twins_over=over,
             groups=groups,
             first_seen=probes.first_seen,
+        )
+
+    def _measure_stamp(self, index: CollectionIndex, snap: Snapshot) -> str:
+        """What a first measure of ``snap`` over no requests is stored under (:func:`measure_cache.stamp`)."""
+        weight = self._engine.fusion_weight(index)
+        return measure_cache.stamp(index.collection.id, weight, snap.hashes, snap.view_hashes)
+
+    def _kept_measure(self, index: CollectionIndex, snap: Snapshot, stamp: str) -> Measure | None:
+        """The first measure of ``snap`` as a process stored it (:mod:`.measure_cache`), with the twins the pairs
+        file holds for these very tools; None when either is missing or was made over another catalog. No tool
+        vector is read: the next measure (after a write, or as requests are logged) reads them all."""
+        over = {key: snap.hashes.get(key, "") for key in snap.specs}
+        pairs = pair_cache.load(index.files.tool_pairs)
+        if pairs is None or dict(pairs.over) != over:
+            return None
+        kept = measure_cache.load(index.files.tool_measure, stamp)
+        if kept is None:
+            return None
+        return Measure(
+            hubs=set(kept.hubs),
+            penalty=dict(kept.penalty),
+            centered={},  # centering reads logged requests: none yet
+            twins=list(pairs.twins),
+            twins_over=over,
+            groups=dict(kept.groups),
+            first_seen={key: snap.written.get(key, 0) for key in sorted(snap.specs)},
         )
 
     def _last_pairs(self, index: CollectionIndex) -> pair_cache.Pairs:
@@ -351,9 +392,11 @@ class Registry:
                 self._flag(snap)
 
     def wait_measured(self, timeout: float | None = None) -> bool:
-        """Wait for a measure being taken in the background, then put the catalog as it is now in force, measured
-        (tests, and evaluations whose figures must not depend on timing: call it after a write, and between
-        batches of requests). Whether that was done (False: ``timeout`` seconds passed first)."""
+        """Wait for a measure being taken in the background, then put the catalog as it is now in force,
+        measured (tests, and evaluations whose figures must not depend on timing: call it after a write, and
+        between batches of requests); a measure taken again as requests are logged is not started here, the next
+        request starts it. Whether that was done (False: ``timeout`` seconds passed first). A catalog changed
+        since its last measure is measured in the call (past ``timeout``; its error, if any, is raised)."""
         thread = self._remeasure
         if thread is not None:
             thread.join(timeout)
@@ -478,6 +521,16 @@ class Registry:
             )
         index.update_metadata(**{META_KIND: KIND_TOOLS})
         return index
+
+
+def _changed(served: Snapshot, now: Snapshot) -> frozenset[str]:
+    """The tools of ``served`` that ``now`` (a later read of the catalog) holds otherwise: removed, changed
+    (another content hash), or with other views (views are searched as the tool)."""
+    return frozenset(
+        key
+        for key, h in served.hashes.items()
+        if now.hashes.get(key) != h or now.view_hashes.get(key) != served.view_hashes.get(key)
+    )
 
 
 @dataclass(frozen=True)
