@@ -1,5 +1,6 @@
-"""hopscout.tools.pair_cache and judge_cache (files of hopscout.tools.sidecar): the pairs a measure found and the
-judgements a read made, stored beside a collection's files and read back whole; a file of other rules or another
+"""hopscout.tools.pair_cache, judge_cache and measure_cache (files of hopscout.tools.sidecar): the pairs a measure
+found, the judgements a read made and a catalog's first measure, stored beside a collection's files and read back
+whole; a file of other rules or another
 judge, a damaged one or none reads as nothing, and a failed write is logged, not raised."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hopscout.tools import exposure, judge_cache, pair_cache, shadowing
+from hopscout.tools import exposure, judge_cache, measure_cache, pair_cache, shadowing
 from hopscout.tools.pair_cache import Pairs
 
 PAIRS = Pairs(over={"a/x": "h1", "b/x": "h2", "c/y": "h3"}, twins=[("a/x", "b/x"), ("b/x", "c/y")])
@@ -66,3 +67,34 @@ def test_judgements_read_back_only_under_the_judge_that_made_them(
     assert judge_cache.load(path) == flags
     monkeypatch.setattr(exposure, "JUDGE_FORMAT", exposure.JUDGE_FORMAT + 1)  # another judge
     assert judge_cache.load(path) == {}
+
+
+HASHES = {"a/x": "h1", "b/x": "h2", "c/y": "h3"}
+
+
+def test_a_first_measure_reads_back_as_stored_under_its_stamp_only(tmp_path: Path) -> None:
+    path = tmp_path / "id.measure.npz"
+    stamp = measure_cache.stamp("store-id", 0.5, HASHES, {"c/y": "v1"})
+    groups = {"a/x": ("a/x", "b/x"), "b/x": ("a/x", "b/x"), "c/y": ("c/y",)}
+    measure_cache.save(path, stamp, sorted(HASHES), {"c/y"}, {"a/x": -0.1, "c/y": 0.25}, groups)
+    kept = measure_cache.load(path, stamp)
+    assert kept == measure_cache.KeptMeasure(frozenset({"c/y"}), {"a/x": -0.1, "c/y": 0.25}, groups)
+    others = [
+        measure_cache.stamp("store-id", 0.5, {**HASHES, "c/y": "h4"}, {"c/y": "v1"}),  # a tool changed
+        measure_cache.stamp("store-id", 0.5, HASHES, {"c/y": "v2"}),  # its views changed
+        measure_cache.stamp("store-id", 0.5, {**HASHES, "d/z": "h5"}, {"c/y": "v1"}),  # a tool added
+        measure_cache.stamp("store-id", 0.6, HASHES, {"c/y": "v1"}),  # another fusion weight
+        measure_cache.stamp("another-id", 0.5, HASHES, {"c/y": "v1"}),  # the collection made again
+    ]
+    assert len(set(others)) == len(others) and stamp not in others
+    assert all(measure_cache.load(path, other) is None for other in others)
+
+
+def test_a_damaged_first_measure_reads_as_none(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "id.measure.npz"
+    stamp = measure_cache.stamp("store-id", 0.5, HASHES, {})
+    assert measure_cache.load(path, stamp) is None  # none stored
+    path.write_bytes(b"not a measure")
+    with caplog.at_level(logging.INFO, logger="hopscout.tools"):
+        assert measure_cache.load(path, stamp) is None
+    assert "not read" in caplog.text
