@@ -290,8 +290,14 @@ class Registry:
 
     def _measure_stamp(self, index: CollectionIndex, snap: Snapshot) -> str:
         """What a first measure of ``snap`` over no requests is stored under (:func:`measure_cache.stamp`)."""
-        weight = self._engine.fusion_weight(index)
-        return measure_cache.stamp(index.collection.id, weight, snap.hashes, snap.view_hashes)
+        settings = self._engine.settings
+        searched = (
+            float(self._engine.fusion_weight(index)),
+            settings.search_mode,
+            settings.max_k,
+            settings.candidates,
+        )  # what FirstToolScores reads
+        return measure_cache.stamp(index.collection.id, searched, snap.hashes, snap.view_hashes)
 
     def _kept_measure(self, index: CollectionIndex, snap: Snapshot, stamp: str) -> Measure | None:
         """The first measure of ``snap`` as a process stored it (:mod:`.measure_cache`), with the twins the pairs

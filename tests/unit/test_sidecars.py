@@ -74,17 +74,28 @@ HASHES = {"a/x": "h1", "b/x": "h2", "c/y": "h3"}
 
 def test_a_first_measure_reads_back_as_stored_under_its_stamp_only(tmp_path: Path) -> None:
     path = tmp_path / "id.measure.npz"
-    stamp = measure_cache.stamp("store-id", 0.5, HASHES, {"c/y": "v1"})
+    stamp = measure_cache.stamp("store-id", (0.5, "hybrid", 50, 20), HASHES, {"c/y": "v1"})
     groups = {"a/x": ("a/x", "b/x"), "b/x": ("a/x", "b/x"), "c/y": ("c/y",)}
     measure_cache.save(path, stamp, sorted(HASHES), {"c/y"}, {"a/x": -0.1, "c/y": 0.25}, groups)
     kept = measure_cache.load(path, stamp)
     assert kept == measure_cache.KeptMeasure(frozenset({"c/y"}), {"a/x": -0.1, "c/y": 0.25}, groups)
     others = [
-        measure_cache.stamp("store-id", 0.5, {**HASHES, "c/y": "h4"}, {"c/y": "v1"}),  # a tool changed
-        measure_cache.stamp("store-id", 0.5, HASHES, {"c/y": "v2"}),  # its views changed
-        measure_cache.stamp("store-id", 0.5, {**HASHES, "d/z": "h5"}, {"c/y": "v1"}),  # a tool added
-        measure_cache.stamp("store-id", 0.6, HASHES, {"c/y": "v1"}),  # another fusion weight
-        measure_cache.stamp("another-id", 0.5, HASHES, {"c/y": "v1"}),  # the collection made again
+        measure_cache.stamp(
+            "store-id", (0.5, "hybrid", 50, 20), {**HASHES, "c/y": "h4"}, {"c/y": "v1"}
+        ),  # a tool changed
+        measure_cache.stamp("store-id", (0.5, "hybrid", 50, 20), HASHES, {"c/y": "v2"}),  # its views changed
+        measure_cache.stamp(
+            "store-id", (0.5, "hybrid", 50, 20), {**HASHES, "d/z": "h5"}, {"c/y": "v1"}
+        ),  # a tool added
+        measure_cache.stamp(
+            "store-id", (0.6, "hybrid", 50, 20), HASHES, {"c/y": "v1"}
+        ),  # another fusion weight
+        measure_cache.stamp(
+            "another-id", (0.5, "hybrid", 50, 20), HASHES, {"c/y": "v1"}
+        ),  # the collection made again
+        measure_cache.stamp(
+            "store-id", (0.5, "hybrid", 50, 40), HASHES, {"c/y": "v1"}
+        ),  # probes searched deeper
     ]
     assert len(set(others)) == len(others) and stamp not in others
     assert all(measure_cache.load(path, other) is None for other in others)
@@ -92,7 +103,7 @@ def test_a_first_measure_reads_back_as_stored_under_its_stamp_only(tmp_path: Pat
 
 def test_a_damaged_first_measure_reads_as_none(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "id.measure.npz"
-    stamp = measure_cache.stamp("store-id", 0.5, HASHES, {})
+    stamp = measure_cache.stamp("store-id", (0.5, "hybrid", 50, 20), HASHES, {})
     assert measure_cache.load(path, stamp) is None  # none stored
     path.write_bytes(b"not a measure")
     with caplog.at_level(logging.INFO, logger="hopscout.tools"):
