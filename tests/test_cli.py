@@ -419,3 +419,30 @@ def test_eval_multihop_command(hopscout, home: Path) -> None:
 def test_eval_suite_rejects_another_suites_option(hopscout) -> None:
     run = hopscout("eval", "confidence", str(FIXTURES / "scifact_mini"), "--views", "x.jsonl")
     assert run.code == 2 and run.err.startswith("error:") and "--views" in run.err, run
+
+
+def test_calibrate_stores_the_weight_a_search_then_uses(hopscout, home: Path) -> None:
+    from hopscout.calibration import WEIGHT_GRID
+    from hopscout.evaluation.datasets import load_dataset
+    from hopscout.evaluation.harness import eval_collection_name
+
+    folder = FIXTURES / "scifact_mini"
+    indexed = hopscout("eval", "retrieval", str(folder), "--limit", "4", "--json", "--home", str(home))
+    assert indexed.code == 0, indexed.err  # the eval store now holds the set's corpus, ids as in its qrels
+    store, collection = str(home / "eval"), eval_collection_name(load_dataset(folder))
+    run = hopscout("calibrate", str(folder), "--collection", collection, "--home", store, "--json")
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert report["collection"] == collection and report["queries"] > 0
+    assert report["fusion_weight"] in WEIGHT_GRID
+    assert report["ndcg@10_by_weight"][str(report["fusion_weight"])] == max(
+        report["ndcg@10_by_weight"].values()
+    )
+    for part in ("confidence", "confidence_lexical"):
+        assert report[part]["held_out_brier"] >= 0 and isinstance(report[part]["calibrated"], bool)
+    shown = hopscout("collections", "--home", store, "--json")
+    assert shown.code == 0, shown.err
+    stored = [c["fusion_weight"] for c in json.loads(shown.out) if c["name"] == collection]
+    assert stored == [report["fusion_weight"]]  # stored with the collection: what its searches use
+    missing = hopscout("calibrate", str(folder), "--collection", "no-such-collection", "--home", store)
+    assert missing.code != 0 and "no-such-collection" in missing.err and "Traceback" not in missing.err
