@@ -53,6 +53,10 @@ def tool_name_problem(name: object, *, strict: bool = False) -> str | None:
         return "it is empty" if isinstance(name, str) or name is None else f"it is a {type(name).__name__}"
     if len(name) > MAX_TOOL_NAME_CHARS:
         return f"it is {len(name)} characters long (at most {MAX_TOOL_NAME_CHARS})"
+    if _MCP_NAME.fullmatch(
+        name
+    ):  # visible ASCII, no separator, no space, its own NFKC form: nothing to check
+        return None
     normal = unicodedata.normalize("NFKC", name)
     after = "" if normal == name else " (after Unicode NFKC normalisation)"
     if any(hidden(c) for c in normal):
@@ -80,7 +84,11 @@ def namespace_problem(namespace: object) -> str | None:
     :func:`tool_name_problem`, and no whitespace at all. The router's server names and the catalog's namespaces
     follow this one rule, so a server the router accepts is one the catalog accepts."""
     problem = tool_name_problem(namespace)
-    if problem is None and any(c.isspace() for c in str(namespace)):
+    if (
+        problem is None
+        and not _MCP_NAME.fullmatch(str(namespace))
+        and any(c.isspace() for c in str(namespace))
+    ):
         return "it holds whitespace"
     return problem
 
