@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -47,7 +48,7 @@ from typing import Any
 
 from .. import fusion
 from ..calibration import WEIGHT_GRID
-from ..errors import UnreadableFileError
+from ..errors import InvalidToolError, UnreadableFileError
 from ..keys import TOOL_VIEW
 from ..llm import LLM
 from ..metrics import hits, mean, per_query
@@ -58,6 +59,7 @@ from ..tools.catalog import ToolCatalog
 from ..tools.corpus import corpus_servers, parse_text
 from ..tools.documents import VIEW_TOOL
 from ..tools.spec import ToolSpec, to_spec
+from ..untrusted import shown
 from .attacks import VARIANTS
 from .datasets import Dataset, load_dataset
 from .folds import SPLIT, cross_fit
@@ -72,6 +74,7 @@ from .poison_eval import (
 )
 from .pooled import any_member_run
 
+_log = logging.getLogger("hopscout.evaluation")
 Log = Callable[[str], None]
 COLUMNS = ("ndcg@10", "recall@5", "all@5", "all@10", "multi_all@10", "llm_calls", "p50_ms")
 
@@ -79,17 +82,22 @@ COLUMNS = ("ndcg@10", "recall@5", "all@5", "all@10", "multi_all@10", "llm_calls"
 def dataset_specs(dataset: Dataset) -> list[ToolSpec]:
     """Tool specs from a BEIR-like tool set: the tool JSON in ``metadata.schema`` (any shape :func:`to_spec`
     reads), MetaTool's ``metadata.description``, or the text layout ``name / description / Parameters: - p
-    (type, required): desc``. The corpus id is the tool's name."""
+    (type, required): desc``. The corpus id is the tool's name. A tool no catalog would take (InvalidToolError:
+    an empty or unusable name, an over-long description) is left out with a warning, as ``register`` skips it;
+    the rest of the set is read."""
     specs = []
     for doc_id, doc in dataset.corpus.items():
         meta = doc.get("metadata") or {}
         schema = meta.get("schema")
-        if isinstance(schema, Mapping):
-            specs.append(to_spec({**schema, "name": doc_id}))
-        elif isinstance(meta.get("description"), str):
-            specs.append(to_spec({"name": doc_id, "description": meta["description"]}))
-        else:
-            specs.append(to_spec({"name": doc_id, **parse_text(doc.get("text") or "", doc_id)}))
+        try:
+            if isinstance(schema, Mapping):
+                specs.append(to_spec({**schema, "name": doc_id}))
+            elif isinstance(meta.get("description"), str):
+                specs.append(to_spec({"name": doc_id, "description": meta["description"]}))
+            else:
+                specs.append(to_spec({"name": doc_id, **parse_text(doc.get("text") or "", doc_id)}))
+        except InvalidToolError as exc:
+            _log.warning("%s: tool %s left out: %s", dataset.name, shown(doc_id), exc)
     return specs
 
 

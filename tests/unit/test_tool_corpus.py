@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,18 @@ def test_servers_come_from_metadata_or_the_folder_and_a_repeated_name_is_kept_on
         corpus_servers(folder)
     with pytest.raises(UnreadableFileError, match="cannot read"):
         corpus_servers(tmp_path / "missing")
+
+
+def test_a_set_with_a_tool_no_catalog_takes_is_read_without_it(caplog: pytest.LogCaptureFixture) -> None:
+    from hopscout.evaluation.datasets import Dataset
+    from hopscout.evaluation.tools import dataset_specs
+
+    corpus = {
+        "get_weather": {"metadata": {"description": "Current weather for a city."}},
+        "bad/name": {"metadata": {"description": "A name that could pass for another server's tool."}},
+        "convert_currency": {"metadata": {"description": "Convert an amount between currencies."}},
+    }
+    with caplog.at_level(logging.WARNING, logger="hopscout.evaluation"):
+        specs = dataset_specs(Dataset("mini", corpus, {}, {}))
+    assert [s.name for s in specs] == ["get_weather", "convert_currency"]
+    assert "bad/name" in caplog.text and "left out" in caplog.text
