@@ -518,17 +518,26 @@ def test_a_failed_background_measure_is_taken_by_the_next_request_which_sees_the
 
 
 def test_a_new_process_takes_the_stored_first_measure_of_an_unchanged_catalog_only(
-    scout: Scout, slow: SlowMeasure
+    scout: Scout, slow: SlowMeasure, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # hubs to compare: a small catalog's reach fewer probes than the default share (lowered here, for every process)
+    monkeypatch.setattr(registry.hubness, "HUB_SHARE", 0.4)
     first = registry_of(scout)
     first.register(
-        intake.read_tools(copies(4, "b"), "b", "scale"), {}, expand=None, namespace="b", trust=None
+        intake.read_tools(copies(4, "b"), "b", "scale"),
+        {},
+        expand=None,
+        namespace="b",
+        trust=None,
     )
     measured = first.guarded()
-    assert slow.calls == 1 and measured.groups and measured.hub_penalty
+    assert slow.calls == 1 and measured.groups and measured.hub_penalty and measured.hubs
     index = engine_of(scout).index("scale")
+    read: list[int] = []
+    real_read = registry.read_probes
+    monkeypatch.setattr(registry, "read_probes", lambda *a, **kw: (read.append(1), real_read(*a, **kw))[1])
     taken = registry_of(scout).guarded()  # a new process: nothing searched, nothing read
-    assert slow.calls == 1
+    assert slow.calls == 1 and read == []
     assert (taken.hubs, taken.hub_penalty, taken.groups) == (
         measured.hubs,
         measured.hub_penalty,
@@ -555,3 +564,20 @@ def test_a_new_process_takes_the_stored_first_measure_of_an_unchanged_catalog_on
     reg.guarded()  # a measure over the logged requests too, in the background: not what a new process takes
     assert reg.wait_measured(timeout=30) and slow.calls == 4
     assert registry_of(scout).guarded().hub_penalty == stored and slow.calls == 4
+
+
+def test_a_first_measure_a_write_overlapped_is_not_stored(scout: Scout, slow: SlowMeasure) -> None:
+    reg = registry_of(scout)
+    index = engine_of(scout).index("scale")
+    slow.armed = True
+    measuring = threading.Thread(target=reg.guarded, daemon=True)  # the first measure, held inside a step
+    measuring.start()
+    assert slow.started.wait(10)
+    registry_of(scout).register(  # another writer, while the measure reads the store
+        intake.read_tools(tools(1, start=N), "b", "scale"), {}, expand=None, namespace="b", trust=None
+    )
+    slow.armed = False
+    slow.release.set()
+    measuring.join(30)
+    assert not measuring.is_alive() and not index.files.tool_measure.exists()
+    assert registry_of(scout).guarded() and index.files.tool_measure.is_file()  # the catalog now: stored

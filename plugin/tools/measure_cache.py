@@ -5,8 +5,8 @@ process read every tool vector from the store, searched 600 probes and grouped t
 
 Only a measure taken before any request was logged is kept (requests are probes too, and a new process has
 logged none), and it is taken only for the very catalog it was worked out over: the stamp holds the file's
-format, the release, the store's id of the collection, the settings the probes were searched under, and a
-digest of every tool's and every view set's content hash. Twins are not in it (:mod:`.pair_cache` keeps them,
+format, the release, the store's id of the collection, the settings and thresholds it was worked out under,
+and a digest of every tool's and every view set's content hash. Twins are not in it (:mod:`.pair_cache` keeps them,
 each pair under its two tools' hashes). A :mod:`.sidecar` file: a cache, never the record (a missing, foreign or
 damaged file costs one measure worked out), replaced whole by each writer."""
 
@@ -40,15 +40,15 @@ class KeptMeasure:
 
 def stamp(
     collection_id: str,
-    searched: tuple[object, ...],
+    rules: tuple[object, ...],
     hashes: Mapping[str, str],
     view_hashes: Mapping[str, str],
 ) -> str:
-    """What a measure was worked out over: this file's format, the release (its rules and thresholds), the
-    collection as the store knows it, how the probes were ``searched`` (fusion weight, mode, depth: the
-    settings they read), and every tool's content hash and every view set's hash (a tool or view changed,
-    added or removed: another stamp)."""
-    digest = hashlib.sha256(repr((FORMAT, __version__, collection_id, searched)).encode())
+    """What a measure was worked out over: this file's format, the release, the collection as the store knows
+    it, the ``rules`` (the settings the probes were searched under and the thresholds of the measure, as the
+    caller reads them), and every tool's content hash and every view set's hash (a tool or view changed, added
+    or removed: another stamp)."""
+    digest = hashlib.sha256(repr((FORMAT, __version__, collection_id, rules)).encode())
     for key in sorted(hashes):
         digest.update(f"\0{key}\0{hashes[key]}\0{view_hashes.get(key, '')}".encode())
     return digest.hexdigest()[:24]

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from ..errors import InvalidArgumentError, InvalidQueryError
-from .spec import ToolSpec, split_name
+from .spec import CACHED_NAME_CHARS, ToolSpec, split_name
 
 _NORM = re.compile(r"[^a-z0-9]+")
 _IDENT = re.compile(r"[A-Za-z_][\w.-]*[\w]")
@@ -37,9 +37,14 @@ class NameMatch(NamedTuple):
     exact_key: bool  # it named the tool's very key, server/tool
 
 
-@lru_cache(maxsize=1 << 17)  # a catalog read again files every tool under three forms of its name
 def name_form(text: str) -> str:
     """How names are compared: lower case, letters and digits only."""
+    # kept for names (a catalog read again files every tool under three forms of its name), not for requests
+    return _name_form(text) if len(text) <= CACHED_NAME_CHARS else _NORM.sub("", text.lower())
+
+
+@lru_cache(maxsize=1 << 17)
+def _name_form(text: str) -> str:
     return _NORM.sub("", text.lower())
 
 

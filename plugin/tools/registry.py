@@ -28,9 +28,9 @@ from .documents import VIEW_REQUEST, VIEW_TOOL, indexed_hash, tool_documents, vi
 from .expansion import Expansion
 from .intake import ReadTools
 from .policy import TrustPolicy
-from .probes import CatalogProbes, read_probes
+from .probes import MAX_PROBES, MAX_REQUESTS, CatalogProbes, read_probes
 from .results import RegisterReport
-from .search import FirstToolScores, probe_hubness
+from .search import VIEW_SHARE, FirstToolScores, probe_hubness
 from .snapshot import Snapshot, StoredTools, read_snapshot, read_stored
 from .spec import ToolSpec
 
@@ -241,7 +241,9 @@ class Registry:
         except CollectionNotFoundError:
             return None
         logged = self.probe.requests.recent()
-        stamp = "" if again or logged else self._measure_stamp(index, snap)
+        # kept: a first measure over no requests, of tools whose stored hashes all say what they are
+        keep = not again and not logged and all(snap.hashes.values()) and all(snap.view_hashes.values())
+        stamp = self._measure_stamp(index, snap) if keep else ""
         if stamp:
             kept = self._kept_measure(index, snap, stamp)
             if kept is not None:
@@ -274,7 +276,8 @@ class Registry:
                 ),
                 {s.key: s.namespace for s in every},
             )
-        if stamp and groups is not None:  # a measure over no requests: what a new process's first one is
+        if stamp and groups is not None and self._unwritten_since(index, snap):
+            # a measure over no requests, of the store as the snapshot read it: a new process's first one
             measure_cache.save(
                 index.files.tool_measure, stamp, probes.keys, found.hubs, found.penalty, groups
             )
@@ -291,13 +294,33 @@ class Registry:
     def _measure_stamp(self, index: CollectionIndex, snap: Snapshot) -> str:
         """What a first measure of ``snap`` over no requests is stored under (:func:`measure_cache.stamp`)."""
         settings = self._engine.settings
-        searched = (
+        rules = (
+            # how the probes are searched (FirstToolScores), and over what store (the lexical backend's file)
             float(self._engine.fusion_weight(index)),
             settings.search_mode,
             settings.max_k,
             settings.candidates,
-        )  # what FirstToolScores reads
-        return measure_cache.stamp(index.collection.id, searched, snap.hashes, snap.view_hashes)
+            index.files.bm25.name,
+            snap.count,  # documents the catalog's snapshot passed over count in BM25 and take places too
+            # what the measure reads of them: probes, hubness, groups
+            (MAX_PROBES, MAX_REQUESTS, VIEW_SHARE),
+            (hubness.HUB_K, hubness.HUB_LIFT, hubness.HUB_SHARE, hubness.HUB_MIN_TOOLS, hubness.RADIUS_K),
+            (
+                grouping.GROUP_COSINE,
+                grouping.SAME_CONTENT,
+                grouping.MIN_CONTENT_WORDS,
+                grouping.MAX_MEMBERS,
+                grouping.MAX_BUCKET,
+            ),
+        )
+        return measure_cache.stamp(index.collection.id, rules, snap.hashes, snap.view_hashes)
+
+    @staticmethod
+    def _unwritten_since(index: CollectionIndex, snap: Snapshot) -> bool:
+        """Whether the store is still as ``snap`` read it: a measure reads the store as it is while it runs, so
+        one that a write (of any process) overlapped is not stored under ``snap``'s stamp."""
+        index.sync()
+        return str((index.last_metadata or {}).get(META_VERSION, "")) == snap.version
 
     def _kept_measure(self, index: CollectionIndex, snap: Snapshot, stamp: str) -> Measure | None:
         """The first measure of ``snap`` as a process stored it (:mod:`.measure_cache`), with the twins the pairs

@@ -80,9 +80,22 @@ class ToolSpec:
         return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-@lru_cache(maxsize=1 << 17)  # a catalog read again splits every name again: 50,000 tools, 0.4 s
 def split_name(name: str) -> str:
     """``getWeatherForecast`` / ``get_weather_forecast`` → ``get weather forecast``."""
+    # names are kept split (a catalog read again splits every name again: 50,000 tools, 0.4 s); longer texts
+    # (requests read as names) are split each time, so that the cache holds names and stays small
+    return _split_name(name) if len(name) <= CACHED_NAME_CHARS else _split(name)
+
+
+CACHED_NAME_CHARS = 257  # a tool key at most (server and tool names, 128 characters each, and "/"): cached
+
+
+@lru_cache(maxsize=1 << 17)
+def _split_name(name: str) -> str:
+    return _split(name)
+
+
+def _split(name: str) -> str:
     return " ".join(p.lower() for p in _PARTS.findall(name))
 
 
