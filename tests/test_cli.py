@@ -421,15 +421,20 @@ def test_eval_suite_rejects_another_suites_option(hopscout) -> None:
     assert run.code == 2 and run.err.startswith("error:") and "--views" in run.err, run
 
 
-def test_calibrate_stores_the_weight_a_search_then_uses(hopscout, home: Path) -> None:
+def test_calibrate_stores_the_weight_a_search_then_uses(hopscout, tmp_path: Path, embedder) -> None:
+    from hopscout import Scout, Settings
     from hopscout.calibration import WEIGHT_GRID
     from hopscout.evaluation.datasets import load_dataset
-    from hopscout.evaluation.harness import eval_collection_name
 
     folder = FIXTURES / "scifact_mini"
-    indexed = hopscout("eval", "retrieval", str(folder), "--limit", "4", "--json", "--home", str(home))
-    assert indexed.code == 0, indexed.err  # the eval store now holds the set's corpus, ids as in its qrels
-    store, collection = str(home / "eval"), eval_collection_name(load_dataset(folder))
+    dataset = load_dataset(folder)
+    store, collection = str(tmp_path / "store"), "labelled"
+    relevant = {doc for judged in dataset.qrels.values() for doc, grade in judged.items() if grade > 0}
+    ids = [
+        i for n, i in enumerate(dataset.corpus) if i in relevant or n < 30
+    ]  # its judged part, ids as in qrels
+    with Scout(Settings(home=store), embedder=embedder) as scout:
+        scout.add([dataset.doc_text(i) for i in ids], ids=ids, collection=collection)
     run = hopscout("calibrate", str(folder), "--collection", collection, "--home", store, "--json")
     assert run.code == 0, run.err
     report = json.loads(run.out)
