@@ -153,8 +153,9 @@ class Registry:
                     self._measure(snap)
                     if snap.hubs is None:
                         snap.hubs = set()  # nothing to measure (no tools): for good
-                elif not wait and self.probe.requests.due(snap.hubs_for) and not self._measuring():
-                    # (waiting reads the catalog measured as it is, and takes no measure that is due)
+                elif self.probe.requests.due(snap.hubs_for) and not self._measuring():
+                    # started here as by any request, in the background: waiting does not wait for it (an
+                    # evaluation calling wait_measured between batches keeps a request's protocol)
                     snap.hubs_for = self.probe.requests.total
                     if self.background and not self._closed:
                         self._measure_later(snap, again=True)
@@ -423,9 +424,10 @@ class Registry:
     def wait_measured(self, timeout: float | None = None) -> bool:
         """Wait for a measure being taken in the background, then put the catalog as it is now in force,
         measured (tests, and evaluations whose figures must not depend on timing: call it after a write, and
-        between batches of requests); a measure taken again as requests are logged is not started here, the next
-        request starts it. Whether that was done (False: ``timeout`` seconds passed first). A catalog changed
-        since its last measure is measured in the call (past ``timeout``; its error, if any, is raised)."""
+        between batches of requests); a measure due again as requests are logged is started in the background,
+        as a request would start it, and not waited for. Whether that was done (False: ``timeout`` seconds passed
+        first). A catalog changed since its last measure is measured in the call (past ``timeout``; its error,
+        if any, is raised)."""
         thread = self._remeasure
         if thread is not None:
             thread.join(timeout)
