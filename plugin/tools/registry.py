@@ -116,7 +116,7 @@ class Registry:
             self._last_read = self._snapshot
             return self._snapshot
 
-    def guarded(self, wait: bool = False) -> Snapshot:
+    def guarded(self, wait: bool = False, remeasure: bool = True) -> Snapshot:
         """The snapshot with its flags and priors: hubs and their CSLS penalties (:mod:`.hubness`: the catalog's
         own probes, run once per snapshot and again as requests are logged), then name clashes and shadows under
         the trust configuration now (:mod:`.shadowing`: twins found with the hubs). While another thread holds
@@ -128,7 +128,8 @@ class Registry:
         last snapshot flagged in full answers meanwhile, its tools changed or removed since held back
         (:attr:`Snapshot.withheld`), new ones not yet offered. Measures taken again as requests are logged run
         in the background too (``background``). ``wait``: the catalog as it is now, measured (waiting for a
-        background measure): what inspection (flags, similar tools) reads."""
+        background measure): what inspection (flags, similar tools) reads. ``remeasure=False``: a measure due as
+        requests are logged is not started (the next request starts it)."""
         while True:
             if wait:
                 self._join()  # without the lock: a background measure takes it to hand its result over
@@ -153,9 +154,7 @@ class Registry:
                     self._measure(snap)
                     if snap.hubs is None:
                         snap.hubs = set()  # nothing to measure (no tools): for good
-                elif self.probe.requests.due(snap.hubs_for) and not self._measuring():
-                    # started here as by any request, in the background: waiting does not wait for it (an
-                    # evaluation calling wait_measured between batches keeps a request's protocol)
+                elif remeasure and self.probe.requests.due(snap.hubs_for) and not self._measuring():
                     snap.hubs_for = self.probe.requests.total
                     if self.background and not self._closed:
                         self._measure_later(snap, again=True)
@@ -424,16 +423,15 @@ class Registry:
     def wait_measured(self, timeout: float | None = None) -> bool:
         """Wait for a measure being taken in the background, then put the catalog as it is now in force,
         measured (tests, and evaluations whose figures must not depend on timing: call it after a write, and
-        between batches of requests); a measure due again as requests are logged is started in the background,
-        as a request would start it, and not waited for. Whether that was done (False: ``timeout`` seconds passed
-        first). A catalog changed since its last measure is measured in the call (past ``timeout``; its error,
-        if any, is raised)."""
+        between batches of requests); a measure due again as requests are logged is left for the next request to
+        start. Whether that was done (False: ``timeout`` seconds passed first). A catalog changed since its last
+        measure is measured in the call (past ``timeout``; its error, if any, is raised)."""
         thread = self._remeasure
         if thread is not None:
             thread.join(timeout)
         if self._measuring():
             return False
-        self.guarded(wait=True)
+        self.guarded(wait=True, remeasure=False)  # a due one: the next request starts it, as without waiting
         return True
 
     def close(self) -> None:
