@@ -32,7 +32,7 @@ from hopscout.servers.bench import INITIALIZE
 from hopscout.servers.mcp import HopscoutMCPServer, main
 from hopscout.servers.settings import MIN_TOKEN_LENGTH, ServerSettings, url_host
 
-TOKEN = secrets.token_urlsafe(32)
+TOKEN = "t" + secrets.token_urlsafe(32)  # never led by "-": argparse would read such a value as an option
 UPSTREAM = str(Path(__file__).parent / "mcp_upstream.py")
 FOREIGN_ORIGIN = "http://evil.example"
 ACCEPT = {"Accept": "application/json, text/event-stream"}
