@@ -104,8 +104,7 @@ class Registry:
             except CollectionNotFoundError:
                 self._snapshot = Snapshot(count=0)
                 return self._snapshot
-            index.sync()  # reads the store's write version: any write, here or by another process, changes it
-            version = str((index.last_metadata or {}).get(META_VERSION, ""))
+            version = _store_version(index)  # any write, here or by another process, changes it
             count = index.count()
             known = self._snapshot
             if not force and known is not None and (known.count, known.version) == (count, version):
@@ -319,19 +318,18 @@ class Registry:
     def _unwritten_since(index: CollectionIndex, snap: Snapshot) -> bool:
         """Whether the store is still as ``snap`` read it: a measure reads the store as it is while it runs, so
         one that a write (of any process) overlapped is not stored under ``snap``'s stamp."""
-        index.sync()
-        return str((index.last_metadata or {}).get(META_VERSION, "")) == snap.version
+        return _store_version(index) == snap.version
 
     def _kept_measure(self, index: CollectionIndex, snap: Snapshot, stamp: str) -> Measure | None:
         """The first measure of ``snap`` as a process stored it (:mod:`.measure_cache`), with the twins the pairs
         file holds for these very tools; None when either is missing or was made over another catalog. No tool
         vector is read: the next measure (after a write, or as requests are logged) reads them all."""
+        kept = measure_cache.load(index.files.tool_measure, stamp)  # first: another stamp is told cheaply
+        if kept is None:
+            return None
         over = {key: snap.hashes.get(key, "") for key in snap.specs}
         pairs = pair_cache.load(index.files.tool_pairs)
         if pairs is None or dict(pairs.over) != over:
-            return None
-        kept = measure_cache.load(index.files.tool_measure, stamp)
-        if kept is None:
             return None
         return Measure(
             hubs=set(kept.hubs),
@@ -550,6 +548,12 @@ class Registry:
             )
         index.update_metadata(**{META_KIND: KIND_TOOLS})
         return index
+
+
+def _store_version(index: CollectionIndex) -> str:
+    """The store's write version as it is now (read again: every write stamps a new one)."""
+    index.sync()
+    return str((index.last_metadata or {}).get(META_VERSION, ""))
 
 
 def _changed(served: Snapshot, now: Snapshot) -> frozenset[str]:
