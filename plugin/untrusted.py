@@ -53,9 +53,8 @@ def tool_name_problem(name: object, *, strict: bool = False) -> str | None:
         return "it is empty" if isinstance(name, str) or name is None else f"it is a {type(name).__name__}"
     if len(name) > MAX_TOOL_NAME_CHARS:
         return f"it is {len(name)} characters long (at most {MAX_TOOL_NAME_CHARS})"
-    if _MCP_NAME.fullmatch(
-        name
-    ):  # visible ASCII, no separator, no space, its own NFKC form: nothing to check
+    # visible ASCII, no separator, no space, its own NFKC form: nothing to check
+    if _MCP_NAME.fullmatch(name):
         return None
     normal = unicodedata.normalize("NFKC", name)
     after = "" if normal == name else " (after Unicode NFKC normalisation)"
