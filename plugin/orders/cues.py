@@ -34,9 +34,9 @@ CUES: dict[str, re.Pattern[str]] = {
         r"|\bcookies?\b|keychain|seed phrase|home directory|_key\b)",
         "conversation": r"\b(?:conversation|chat history|system prompt|previous messages|all messages|tool calls?"
         r"|tool (?:responses?|outputs?|results?)|emails?|contact list|contacts)\b",
+        # words only said of software; the words said of anything ("fail", "wrong") are _DISPARAGE_ANY below
         "disparage": r"\b(?:deprecated|broken|outdated|obsolete|unreliable|insecure|malicious|retired|stale|buggy"
-        r"|defunct|untrust\w*|cannot be trusted|no longer|shut down|compromised|corrupt\w*|leak\w*|fail\w*|wrong"
-        r"|incorrect|inferior|harmful|dangerous|avoid)\b",
+        r"|defunct|untrust\w*|cannot be trusted|shut down|compromised)\b",
         "override": r"\b(?:ignore|disregard|forget|override|set aside|pay no attention|no longer apply|supersede)\b"
         r"|\b(?:previous|prior|earlier|above|original|developer'?s?|system) (?:instructions?|guidance|rules"
         r"|guidelines|prompts?|messages?|directives?)\b|\b(?:new|updated) (?:instructions?|directives?|rules)\b"
@@ -63,6 +63,15 @@ CUES: dict[str, re.Pattern[str]] = {
         r"|\bdo\s+not\s+(?:call|use)\s+(?:any\s+)?other\s+tools?\b|\b(?:system\s+prompt|new\s+instructions)\s*:",
     }.items()
 }
+
+# Said of anything: a study's regions "fail to meet the goal", a test is "wrong". They count as disparaging only in
+# a sentence that names tools or their alternatives (a SciFact abstract was flagged on "expected to fail" alone).
+_DISPARAGE_ANY = re.compile(
+    r"\b(?:no longer|fail\w*|wrong|incorrect|inferior|harmful|dangerous|avoid|leak\w*|corrupt\w*)\b"
+)
+_TOOLS_NAMED = re.compile(
+    r"\b" + _NOUN_TOOLS + r"\b|\b(?:toolbox|toolkit|others|alternatives?|anything else|the rest)\b"
+)
 
 # Base-form verbs that open an order ("Send ...", "Ignore ..."); honest descriptions open with some too ("Get the
 # weather"), so this is one feature among others, weighed with what follows it.
@@ -107,6 +116,8 @@ NAMES = (*CUES, "imperative", *(f"{a}*{b}" for a, b in PAIRS))
 def cue_vector(sentence: str) -> list[float]:
     """One 0/1 value per name in :data:`NAMES` for a lower-cased sentence."""
     hits = {name: 1.0 if pattern.search(sentence) else 0.0 for name, pattern in CUES.items()}
+    if not hits["disparage"] and _DISPARAGE_ANY.search(sentence) and _TOOLS_NAMED.search(sentence):
+        hits["disparage"] = 1.0
     first = _WORD.findall(_OPENER.sub("", sentence, count=1)[:40])
     hits["imperative"] = 1.0 if first and first[0] in _IMPERATIVES else 0.0
     return [*hits.values(), *(hits[a] * hits[b] for a, b in PAIRS)]
