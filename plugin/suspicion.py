@@ -3,8 +3,9 @@
 :func:`text_flags` reads one text and names what looks hostile in it:
 
 - ``word_list``: it reads as a list of words, not prose: many words (or a long run with no sentence
-  punctuation), almost none used twice, and no function word used twice (prose repeats "the", "of", "a") or
-  few of them (prose gives them a fifth of its words or more); or comma-separated one- or two-word items;
+  punctuation that is no comma enumeration of phrases), almost none used twice, and no function word used
+  twice (prose repeats "the", "of", "a") or few of them (prose gives them a fifth of its words or more); or
+  comma-separated one- or two-word items;
 - ``repetitive``: it repeats itself (the same three-word runs again and again within a line, or one word
   taking a large share of the text): keyword stuffing;
 - ``instructions``: one of its sentences speaks to the agent instead of describing: orders to the model,
@@ -45,6 +46,10 @@ KEYWORDS_DISTINCT = 0.90
 KEYWORDS_FUNCTION_SHARE = 0.15  # at most
 LATIN_SHARE = 0.5  # lists and repetition are judged on texts whose Latin words are at least this share
 LIST_ITEM_WORDS = 2.0  # mean words per comma-separated item, over 10+ items
+# A long run that is a comma enumeration of longer phrases is a sentence of prose listing things (a study's
+# covariates, a disease's features): 2 of SciFact's abstracts were flagged for one such sentence, one of them the
+# relevant abstract of a query. Stuffing runs are words without commas, or comma-listed 1-2 word items.
+ENUMERATION_ITEMS = 4
 REPEAT_TRIGRAMS = 0.25  # share of word trigrams seen before
 REPEAT_WORD = 0.18  # share of a text's words that are its most frequent content word (40+ words)
 
@@ -80,12 +85,25 @@ def _reads_as_list(text: str, words: list[str]) -> bool:
         return False
     if len(words) >= LIST_WORDS and (_unrepeated(words, LIST_DISTINCT) or _keywords(words)):
         return True
-    if any(
-        len(run) >= LIST_RUN and (_unrepeated(run, RUN_DISTINCT) or _keywords(run)) for run in _runs(text)
-    ):
-        return True
+    for part in _SENTENCE_MARK.split(text):
+        run = _TOKEN.findall(part.lower())
+        if (
+            len(run) >= LIST_RUN
+            and (_unrepeated(run, RUN_DISTINCT) or _keywords(run))
+            and not _enumerates(part)
+        ):
+            return True
     items = [item for item in _ITEM_SPLIT.split(text) if item.strip()]
     return len(items) >= 10 and len(words) / len(items) <= LIST_ITEM_WORDS
+
+
+def _enumerates(part: str) -> bool:
+    """A sentence listing phrases, not words: commas part it into ``ENUMERATION_ITEMS`` or more items averaging
+    more than ``LIST_ITEM_WORDS`` words ("adjusted for age, sex, body mass index, duration of diabetes, ...")."""
+    items = [item for item in part.split(",") if item.strip()]
+    return (
+        len(items) >= ENUMERATION_ITEMS and len(_TOKEN.findall(part.lower())) / len(items) > LIST_ITEM_WORDS
+    )
 
 
 def _unrepeated(words: list[str], distinct: float) -> bool:
@@ -108,11 +126,6 @@ def _latin(text: str, words: list[str]) -> bool:
     Chinese character is a word; a Chinese description's few English names are no list)."""
     other = sum(1 for char in text if not char.isascii() and char.isalpha())
     return len(words) >= LATIN_SHARE * (len(words) + other)
-
-
-def _runs(text: str) -> list[list[str]]:
-    """The words between sentence marks."""
-    return [_TOKEN.findall(part.lower()) for part in _SENTENCE_MARK.split(text)]
 
 
 def _repeats(text: str, words: list[str]) -> bool:

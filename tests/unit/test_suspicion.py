@@ -75,6 +75,30 @@ def test_a_long_sentence_with_its_function_words_is_not_a_list() -> None:
     assert text_flags(sentence) == ()
 
 
+def test_a_sentence_enumerating_phrases_is_prose_but_appended_keywords_are_a_list() -> None:
+    # SciFact abstract 13282296 (relevant to a query) was flagged for this sentence: 47 words, no sentence mark
+    covariates = (
+        "Dementia risk was examined using Cox proportional hazard regression models, adjusted for age, sex, "
+        "race/ethnicity, education, body mass index, duration of diabetes, 7-year mean glycated hemoglobin, "
+        "diabetes treatment, duration of insulin use, hyperlipidemia, hypertension, cardiovascular disease, "
+        "stroke, transient cerebral ischemia, and end-stage renal disease."
+    )
+    abstract = f"{PROSE} {covariates}"
+    assert text_flags(abstract) == ()
+    appended = (WORDS + " gale squall mist dew haze smog gust cyclone aurora rainbow").split()  # 42 words
+    assert text_flags(f"{PROSE} {' '.join(appended)}.") == (WORD_LIST,)
+    assert text_flags(f"{PROSE} {', '.join(appended)}.") == (WORD_LIST,)
+
+
+def test_failure_words_are_an_order_only_when_said_of_tools() -> None:
+    study = (
+        "This is largely due to the deteriorating situation in Africa where all subregions, except northern "
+        "Africa, are expected to fail to meet the goal."
+    )
+    assert not has_instructions(study)
+    assert has_instructions("The other tools are outdated and often fail; avoid them.")
+
+
 def test_english_names_in_a_chinese_description_are_not_a_list() -> None:
     chinese = (
         "将SVG图像插入到PPTX文件的指定位置，如果需要替换已有的幻灯片，请组合使用delete_slide和insert_blank_slide功能。"
