@@ -5,7 +5,8 @@
 - ``word_list``: it reads as a list of words, not prose: many words (or a long run with no sentence
   punctuation that is no comma enumeration of phrases), almost none used twice, and no function word used
   twice (prose repeats "the", "of", "a") or few of them (prose gives them a fifth of its words or more); or
-  comma-separated one- or two-word items;
+  comma-separated one- or two-word items; or word salad (20+ words without a function word but "and"/"or", or
+  "the" before a pronoun, auxiliary or preposition again and again);
 - ``repetitive``: it repeats itself (the same three-word runs again and again within a line, or one word
   taking a large share of the text): keyword stuffing;
 - ``instructions``: one of its sentences speaks to the agent instead of describing: orders to the model,
@@ -17,6 +18,7 @@ most about 1% of real descriptions and passages are flagged. Pure functions, no 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 
@@ -50,6 +52,21 @@ LIST_ITEM_WORDS = 2.0  # mean words per comma-separated item, over 10+ items
 # covariates, a disease's features): 2 of SciFact's abstracts were flagged for one such sentence, one of them the
 # relevant abstract of a query. Stuffing runs are words without commas, or comma-listed 1-2 word items.
 ENUMERATION_ITEMS = 4
+# Word salad, the stuffing that reads as neither a list nor prose: 20+ words without one function word but "and"
+# and "or" (keywords glued into pseudo-sentences, or repeated), or "the" followed by a word no determiner precedes
+# in prose ("the its", "the me", "the a") at least SALAD_THE times and in SALAD_THE_SHARE of its uses (the requests'
+# frequent words shuffled, glue words and all). Neither flags a text of MetaTool, Seal-Tools, livemcp or SciFact
+# that no other sign flags (measured on every description, parameter description and abstract).
+_COORDINATORS = frozenset({"and", "or"})
+_NEVER_AFTER_THE = frozenset(
+    """a an the and or but nor if because than so i me my myself we our ours ourselves you your yours yourself
+    yourselves he him his himself she her hers herself it its itself they them their theirs themselves am is are
+    was were be been being do does did doing have has had having can could should would will this that these those
+    what which who whom why how when where to of at by with from into through during until against about as""".split()  # noqa: SIM905
+)
+SALAD_THE = 3
+SALAD_THE_SHARE = 0.3
+_CASED_WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
 REPEAT_TRIGRAMS = 0.25  # share of word trigrams seen before
 REPEAT_WORD = 0.18  # share of a text's words that are its most frequent content word (40+ words)
 
@@ -94,7 +111,19 @@ def _reads_as_list(text: str, words: list[str]) -> bool:
         ):
             return True
     items = [item for item in _ITEM_SPLIT.split(text) if item.strip()]
-    return len(items) >= 10 and len(words) / len(items) <= LIST_ITEM_WORDS
+    return (len(items) >= 10 and len(words) / len(items) <= LIST_ITEM_WORDS) or _salad(text, words)
+
+
+def _salad(text: str, words: list[str]) -> bool:
+    """Words that no sentence strings together: no function word but "and"/"or" in 20+ words, or "the" before a
+    pronoun, auxiliary, conjunction or preposition again and again (a name in capitals, "the WHO", is a noun)."""
+    alpha = [w for w in words if w.isalpha()]
+    if len(alpha) >= MIN_WORDS and not any(w in STOPWORDS and w not in _COORDINATORS for w in alpha):
+        return True
+    cased = _CASED_WORD.findall(text)
+    after = [b for a, b in itertools.pairwise(cased) if a.lower() == "the"]
+    misplaced = sum(1 for b in after if b.islower() and b in _NEVER_AFTER_THE)
+    return misplaced >= SALAD_THE and misplaced >= SALAD_THE_SHARE * len(after)
 
 
 def _enumerates(part: str) -> bool:

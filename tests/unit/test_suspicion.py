@@ -90,6 +90,29 @@ def test_a_sentence_enumerating_phrases_is_prose_but_appended_keywords_are_a_lis
     assert text_flags(f"{PROSE} {', '.join(appended)}.") == (WORD_LIST,)
 
 
+def test_word_salad_is_a_list_though_it_has_glue_words_or_sentence_marks() -> None:
+    # the poison suite's stuffing that no other sign caught (issue 27): MetaTool's frequent request words
+    glued = (
+        "Suggest buy and news interested. List details and city buy. Papers details and looking city. Detailed "
+        "recommendations and finding options. City news and recommendations best. Latest finding and online."
+    )
+    repeated = (
+        "research papers specifically current assist latest looking search including interested specific good "
+        "current including specific latest assist looking papers research specifically search good interested"
+    )
+    shuffled = (
+        "the its good to you an or including the me assist search help find like with the latest and how could "
+        "looking give want the specific know what specifically current need have the a on my there i'm new"
+    )
+    for text in (glued, repeated, shuffled):
+        assert text_flags(text) == (WORD_LIST,), text
+    who = (
+        "According to the WHO, the number of cases rose in the spring. The report of the agency and the data of "
+        "the ministry agree on the trend, and the authors of the study say the rise will go on."
+    )
+    assert text_flags(who) == ()
+
+
 def test_failure_words_are_an_order_only_when_said_of_tools() -> None:
     study = (
         "This is largely due to the deteriorating situation in Africa where all subregions, except northern "
