@@ -52,11 +52,11 @@ LIST_ITEM_WORDS = 2.0  # mean words per comma-separated item, over 10+ items
 # covariates, a disease's features): 2 of SciFact's abstracts were flagged for one such sentence, one of them the
 # relevant abstract of a query. Stuffing runs are words without commas, or comma-listed 1-2 word items.
 ENUMERATION_ITEMS = 4
-# Word salad, the stuffing that reads as neither a list nor prose: 20+ words without one function word but "and"
-# and "or" (keywords glued into pseudo-sentences, or repeated), or "the" followed by a word no determiner precedes
+# Word salad, the stuffing that reads as neither a list nor prose: 20+ words of running text without one function
+# word but "and" and "or" (keywords glued into pseudo-sentences, or repeated), or "the" followed by a word no determiner precedes
 # in prose ("the its", "the me", "the a") at least SALAD_THE times and in SALAD_THE_SHARE of its uses (the requests'
-# frequent words shuffled, glue words and all). Neither flags a text of MetaTool, Seal-Tools, livemcp or SciFact
-# that no other sign flags (measured on every description, parameter description and abstract).
+# frequent words shuffled, glue words and all). Neither flags a description of MetaTool, Seal-Tools or livemcp,
+# nor a SciFact abstract, that no other sign flags.
 _COORDINATORS = frozenset({"and", "or"})
 _NEVER_AFTER_THE = frozenset(
     """a an the and or but nor if because than so i me my myself we our ours ourselves you your yours yourself
@@ -64,6 +64,9 @@ _NEVER_AFTER_THE = frozenset(
     was were be been being do does did doing have has had having can could should would will this that these those
     what which who whom why how when where to of at by with from into through during until against about as""".split()  # noqa: SIM905
 )
+# Lines, labels, brackets: a structured text (a tool's list of returned fields: "- info: Core financial metrics
+# (P/E ratios, margins, ...)") may go without function words; running text may not.
+_STRUCTURED = re.compile(r"[\n:;()\[\]{}|=<>]")
 SALAD_THE = 3
 SALAD_THE_SHARE = 0.3
 _CASED_WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
@@ -115,10 +118,15 @@ def _reads_as_list(text: str, words: list[str]) -> bool:
 
 
 def _salad(text: str, words: list[str]) -> bool:
-    """Words that no sentence strings together: no function word but "and"/"or" in 20+ words, or "the" before a
-    pronoun, auxiliary, conjunction or preposition again and again (a name in capitals, "the WHO", is a noun)."""
+    """Words that no sentence strings together: no function word but "and"/"or" in 20+ words of running text
+    (no lines, labels or brackets), or "the" before a pronoun, auxiliary, conjunction or preposition again and
+    again (a name in capitals, "the WHO", is a noun)."""
     alpha = [w for w in words if w.isalpha()]
-    if len(alpha) >= MIN_WORDS and not any(w in STOPWORDS and w not in _COORDINATORS for w in alpha):
+    if (
+        len(alpha) >= MIN_WORDS
+        and not _STRUCTURED.search(text)
+        and not any(w in STOPWORDS and w not in _COORDINATORS for w in alpha)
+    ):
         return True
     cased = _CASED_WORD.findall(text)
     after = [b for a, b in itertools.pairwise(cased) if a.lower() == "the"]

@@ -111,6 +111,13 @@ def test_word_salad_is_a_list_though_it_has_glue_words_or_sentence_marks() -> No
         "the ministry agree on the trend, and the authors of the study say the rise will go on."
     )
     assert text_flags(who) == ()
+    # livemcp's investor/get_ticker_data: a structured list of fields goes without function words, honestly
+    fields = (
+        "Returns:\n- info: Core financial metrics (P/E ratios, margins, growth rates, debt ratios, market cap, EPS, "
+        "etc.)\n- calendar: Upcoming earnings dates and dividend dates\n- news: Recent news articles (headlines, "
+        "dates, sources)\n- recommendations: Latest analyst recommendations (buy/sell/hold ratings)"
+    )
+    assert text_flags(fields) == ()
 
 
 def test_failure_words_are_an_order_only_when_said_of_tools() -> None:
