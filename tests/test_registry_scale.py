@@ -457,6 +457,26 @@ def test_a_changed_large_catalog_answers_from_its_last_measure_holding_back_what
     assert catalog.get("a/tool_6").description == "Convert between currencies at today's rate."
 
 
+def test_tools_held_back_leave_no_hole_in_the_k_a_request_asked_for(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, slow: SlowMeasure, large: None
+) -> None:
+    with Scout(Settings(home=tmp_path / "home", candidates=8), embedder=embedder) as scout:
+        catalog = ToolCatalog(scout, collection="scale")
+        catalog.register(tools(N), namespace="a")
+        request = "convert an amount between two currencies"
+        assert len(catalog.find_tools(request, k=2, generate=False).hits) == 2  # the first measure
+        slow.armed = True
+        changed = tools(8)  # 8 tools become currency converters: they are the 8 candidates a k=2 search reads
+        for i, tool in enumerate(changed):
+            tool["description"] = f"Convert an amount between two currencies, rates of source {i}."
+        catalog.register(changed, namespace="a")
+        done, found = _returns(lambda: catalog.find_tools(request, k=2, generate=False))
+        assert done and slow.started.is_set()
+        assert len(found[0].keys) == 2 and not {t["name"] for t in changed} & {h.name for h in found[0].hits}
+        slow.release.set()
+        assert catalog.wait_measured(timeout=30)
+
+
 def _measure_ended() -> None:
     """Wait for the background measures running now to end."""
     for thread in list(registry._MEASURES):

@@ -316,7 +316,7 @@ class ToolCatalog:
         flat = [q for p in plans if p.select is None for q in (*p.queries, *p.context)]
         snap = self._registry.guarded()
         if snap.withheld:  # changed since this snapshot was measured: back once the catalog now is (they are
-            # not filtered out in the store: the search reads max(candidates, 4k) tools, and a filter slows it)
+            # not filtered out in the store, where a filter slows the search: it reads as many more tools)
             allowed = dataclasses.replace(allowed, withheld=snap.withheld)
         where = scope.store_filter(allowed, self._policy, snap.specs.values())
         lists: list[search.ToolScores] = [{} for _ in flat]
