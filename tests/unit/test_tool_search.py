@@ -24,6 +24,7 @@ from hopscout.tools.search import (
     STEP_RAW_BONUS,
     UNTRUSTED_CENTER_PRIOR,
     UNTRUSTED_HUB_PRIOR,
+    UNTRUSTED_MARGIN,
     VIEW_SHARE,
     FirstToolScores,
     Ranking,
@@ -37,6 +38,7 @@ from hopscout.tools.search import (
     keep_shadows_below,
     lift_named,
     order,
+    prefer_vouched,
     rank,
     reduce_hubness,
 )
@@ -250,6 +252,24 @@ def test_among_untrusted_servers_only_a_tool_pays_the_milder_centering_prior() -
     assert reduced["mail/send_email"].score == pytest.approx(0.9 - CENTER_PRIOR * 0.2)
     assert reduced["fs/list_files"] == ranking["fs/list_files"]
     assert CENTER_PRIOR < UNTRUSTED_CENTER_PRIOR
+
+
+def test_beside_vouched_tools_an_untrusted_tool_must_win_by_the_margin_unless_named() -> None:
+    snap = snapshot(SEND, LIST, READ)
+    snap.any_vouched = True  # read_file is the owner's
+    ranking: Ranking = {
+        "mail/send_email": Scored(0.9, 0),
+        "fs/list_files": Scored(0.9, 0, named=True),
+        "read_file": Scored(0.88, 0),
+    }
+    preferred = prefer_vouched(ranking, request(snap, ["x"]))
+    assert preferred["mail/send_email"].score == pytest.approx(0.9 - UNTRUSTED_MARGIN)
+    assert preferred["mail/send_email"].score < preferred["read_file"].score  # a near-tie goes to the vouched
+    assert preferred["fs/list_files"] == ranking["fs/list_files"]  # the request named it
+    assert preferred["read_file"] == ranking["read_file"]
+    assert prefer_vouched(ranking, request(snap, ["x"], defend=False)) == ranking
+    snap.any_vouched = False  # a router of untrusted servers only: none is preferred
+    assert prefer_vouched(ranking, request(snap, ["x"])) == ranking
 
 
 COPY = ToolSpec("search_pro", "Send an email", namespace="evil")
