@@ -473,6 +473,14 @@ def test_tools_held_back_leave_no_hole_in_the_k_a_request_asked_for(
         done, found = _returns(lambda: catalog.find_tools(request, k=2, generate=False))
         assert done and slow.started.is_set()
         assert len(found[0].keys) == 2 and not {t["name"] for t in changed} & {h.name for h in found[0].hits}
+        new = [  # and 8 new ones, not offered until measured: they fill the candidates too
+            {"name": f"fx_{i}", "description": f"Convert an amount between two currencies, desk {i}."}
+            for i in range(8)
+        ]
+        catalog.register(new, namespace="b")
+        done, found = _returns(lambda: catalog.find_tools(request, k=2, generate=False))
+        assert done and len(found[0].keys) == 2
+        assert not {f"b/{t['name']}" for t in new} & set(found[0].keys)
         slow.release.set()
         assert catalog.wait_measured(timeout=30)
 

@@ -170,9 +170,10 @@ class Registry:
         self._clash(snap)
         latest = self._last_read
         if latest is None or latest is snap:
-            snap.withheld, self._withheld_for = frozenset(), None
+            snap.withheld, snap.unoffered, self._withheld_for = frozenset(), 0, None
         else:  # before it answers: a request finding the lock held takes it as it is
-            snap.withheld, self._withheld_for = _changed(snap, latest), latest
+            snap.withheld, snap.unoffered = _changed(snap, latest), _unoffered(snap, latest)
+            self._withheld_for = latest
         self._flagged = snap
         return snap
 
@@ -215,7 +216,8 @@ class Registry:
         last = self._flagged
         assert last is not None  # _in_background and the caller checked it
         if self._withheld_for is not pending:
-            last.withheld, self._withheld_for = _changed(last, pending), pending
+            last.withheld, last.unoffered = _changed(last, pending), _unoffered(last, pending)
+            self._withheld_for = pending
         self._clash(last)
         return last
 
@@ -564,6 +566,11 @@ def _changed(served: Snapshot, now: Snapshot) -> frozenset[str]:
         for key, h in served.hashes.items()
         if now.hashes.get(key) != h or now.view_hashes.get(key) != served.view_hashes.get(key)
     )
+
+
+def _unoffered(served: Snapshot, now: Snapshot) -> int:
+    """How many tools ``now`` holds that ``served`` does not: in the store, not offered until measured."""
+    return sum(1 for key in now.hashes if key not in served.hashes)
 
 
 @dataclass(frozen=True)

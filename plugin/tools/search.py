@@ -130,8 +130,9 @@ class FirstToolScores:
         first = self._engine.first_retrieval(index)
         weight = self._engine.fusion_weight(index)
         mode = settings.search_mode
-        # tools held back (snap.withheld) are dropped after the search, not filtered in the store: read as many more
-        n = min(settings.max_k, max(settings.candidates, 4 * k) + len(snap.withheld))
+        # tools held back (snap.withheld) or not offered yet (snap.unoffered) are dropped after the search, not
+        # filtered in the store: read as many more
+        n = min(settings.max_k, max(settings.candidates, 4 * k) + len(snap.withheld) + snap.unoffered)
 
         def tool_scores(where_view: Where | None, vectors: Any = None) -> tuple[list[ToolScores], Any]:
             found = first.run(queries, mode=mode, depth=n, where=where_view, vectors=vectors)

@@ -58,6 +58,8 @@ class Snapshot:
     # while this snapshot answers for a newer one being measured (Registry.guarded): its tools changed or removed
     # in the store since, held back from requests (scope.Allowed.withheld)
     withheld: frozenset[str] = frozenset()
+    # the same: tools in the store since that this snapshot does not offer yet (a search reads as many more)
+    unoffered: int = 0
 
     def flags(self, key: str) -> tuple[str, ...]:
         """Why the tool ``key`` looks hostile: its text's flags, then a name clash, a shadow, and hub."""
