@@ -5,8 +5,8 @@
 - ``word_list``: it reads as a list of words, not prose: many words (or a long run with no sentence
   punctuation that is no comma enumeration of phrases), almost none used twice, and no function word used
   twice (prose repeats "the", "of", "a") or few of them (prose gives them a fifth of its words or more); or
-  comma-separated one- or two-word items; or word salad (20+ words without a function word but "and"/"or", or
-  "the" before a pronoun, auxiliary or preposition again and again);
+  comma-separated one- or two-word items; or word salad (a stretch of 20+ English words without a function word
+  but "and"/"or", or "the" before a pronoun, article, auxiliary, "of", "to" or a conjunction again and again);
 - ``repetitive``: it repeats itself (the same three-word runs again and again within a line, or one word
   taking a large share of the text): keyword stuffing;
 - ``instructions``: one of its sentences speaks to the agent instead of describing: orders to the model,
@@ -55,9 +55,9 @@ LIST_ITEM_WORDS = 2.0  # mean words per comma-separated item, over 10+ items
 ENUMERATION_ITEMS = 4
 # Word salad, the stuffing that reads as neither a list nor prose: a stretch of running text (between lines, labels
 # and brackets) of 20+ English words without one function word but "and" and "or" (keywords glued into
-# pseudo-sentences, or repeated), or "the" followed, after a space, by a pronoun, a possessive, an article or an
-# auxiliary ("the its", "the me", "the a") at least SALAD_THE times and in SALAD_THE_SHARE of its uses (the
-# requests' frequent words shuffled, glue words and all). English words: the whole words of the bundled
+# pseudo-sentences, or repeated), or "the" followed, after a space, by a pronoun, a possessive, an article, an
+# auxiliary, "of", "to" or a conjunction ("the its", "the me", "the a") at least SALAD_THE times and in
+# SALAD_THE_SHARE of its uses (the requests' frequent words shuffled, glue words and all). English words: the whole words of the bundled
 # embedder's vocabulary, SALAD_ENGLISH of the stretch at least (a German or Spanish description has no English
 # function word either: 11-59% of its words are in it; the suite's salads 100%). Neither flags a description of
 # MetaTool, Seal-Tools or livemcp, nor a SciFact abstract, that no other sign flags.
@@ -126,8 +126,9 @@ def _reads_as_list(text: str, words: list[str]) -> bool:
 
 def _salad(text: str) -> bool:
     """Words that no sentence strings together: a stretch of running text of 20+ English words without a function
-    word but "and"/"or", or "the" before a pronoun, possessive, article or auxiliary again and again (a name in
-    capitals, "the WHO", is a noun; a quoted keyword, "the `is` operator", does not follow it after a space)."""
+    word but "and"/"or", or "the" before a pronoun, possessive, article, auxiliary, "of", "to" or a conjunction
+    again and again (a name in capitals, "the WHO", is a noun; a quoted keyword, "the `is` operator", does not
+    follow it after a space)."""
     for stretch in _STRUCTURED.split(text):
         words = _TOKEN.findall(stretch.lower())
         if (
@@ -139,7 +140,8 @@ def _salad(text: str) -> bool:
         ):
             return True
     after = _AFTER_THE.findall(text)
-    misplaced = sum(1 for word in after if word in _NEVER_AFTER_THE)  # lower case only: the set is
+    # the set is lower case: "the WHO" does not count
+    misplaced = sum(1 for word in after if word in _NEVER_AFTER_THE)
     return misplaced >= SALAD_THE and misplaced >= SALAD_THE_SHARE * len(after)
 
 
