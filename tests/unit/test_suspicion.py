@@ -129,9 +129,8 @@ def test_failure_words_are_an_order_only_when_said_of_tools() -> None:
     assert not has_instructions(study)
     disparage = NAMES.index("disparage")
     assert cue_vector(study.lower())[disparage] == 0.0
-    assert (
-        cue_vector("the other tools often fail; avoid them.")[disparage] == 1.0
-    )  # no word said of software only
+    said_of_tools = "the other tools often fail; avoid them."  # no word said of software only
+    assert cue_vector(said_of_tools)[disparage] == 1.0
 
 
 def test_salad_rules_spare_other_languages_and_keywords_prose_names() -> None:
